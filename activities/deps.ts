@@ -1,0 +1,14 @@
+import type { Dispatcher } from 'undici';
+import type { Config } from '../src/config';
+import type { Db } from '../src/db/knex';
+import type { Logger } from '../src/logger';
+import type { SecretBox } from '../src/security/secret-box';
+
+/** What activities need from the process; built once by the worker. */
+export interface ActivityDeps {
+  db: Db;
+  box: SecretBox;
+  log: Logger;
+  http: Dispatcher;
+  config: Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS'>;
+}

@@ -1,0 +1,19 @@
+import type { ActivityDeps } from './deps';
+import { makeListDeliveryPage } from './list-delivery-page';
+import { makeLoadDeliveryPlan } from './load-delivery-plan';
+import { makeRecordAttempt } from './record-attempt';
+import { makeSendWebhook } from './send-webhook';
+import { makeSignRequest } from './sign-request';
+
+export type { ActivityDeps } from './deps';
+
+/** All activities, bound to the process's dependencies once, in the worker. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    loadDeliveryPlan: makeLoadDeliveryPlan(deps),
+    signRequest: makeSignRequest(deps),
+    sendWebhook: makeSendWebhook(deps),
+    recordAttempt: makeRecordAttempt(deps),
+    listDeliveryPage: makeListDeliveryPage(deps),
+  };
+}

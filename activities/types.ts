@@ -1,0 +1,49 @@
+import type { DeliveryIn } from '../workflows/definitions';
+
+/** What a delivery needs to know before its first attempt. */
+export interface DeliveryPlan {
+  /** False when the endpoint was deleted or deactivated before the delivery began. */
+  active: boolean;
+  delaysMs: number[];
+  jitter: number;
+  timeoutMs: number;
+  retryAfterMaxMs: number;
+}
+
+export interface AttemptIn extends DeliveryIn {
+  attempt: number;
+}
+
+/** Headers of one attempt: signature headers plus delivery metadata. Never a secret. */
+export interface SignOut {
+  headers: Record<string, string>;
+  keyIds: string[];
+}
+
+export interface SendIn extends AttemptIn {
+  headers: Record<string, string>;
+  timeoutMs: number;
+}
+
+export type AttemptOutcome = 'succeeded' | 'retryable' | 'failed';
+
+/** One attempt's result: this is what the delivery log shows, read back from history. */
+export interface SendOut {
+  outcome: AttemptOutcome;
+  startedAt: string;
+  durationMs: number;
+  responseStatus: number | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  responseExcerpt: string | null;
+  retryAfterMs: number | null;
+}
+
+export interface RecordIn extends AttemptIn {
+  result: SendOut;
+}
+
+export interface DeliveryPage {
+  deliveries: Array<{ deliveryId: string; endpointId: string; workflowId: string }>;
+  lastDeliveryId: string | null;
+}

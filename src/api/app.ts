@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AppDeps } from '../services/deps';
+import { deliveriesRouter } from './deliveries-router';
+import { endpointsRouter } from './endpoints-router';
+import { eventsRouter } from './events-router';
+import { healthRouter } from './health-router';
+import { errorHandler, notFound, requireBearer, requireJsonBody } from './middleware';
+
+/** Builds the HTTP API. `apiToken` guards everything under `/api/v1`. */
+export function createApp(deps: AppDeps, apiToken: string): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use(healthRouter(deps));
+
+  const api = express.Router();
+  api.use(requireBearer(apiToken, deps.config.DEFAULT_TENANT_ID));
+  api.use(requireJsonBody);
+  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  api.use('/endpoints', endpointsRouter(deps));
+  api.use('/events', eventsRouter(deps));
+  api.use('/deliveries', deliveriesRouter(deps));
+  app.use('/api/v1', api);
+
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

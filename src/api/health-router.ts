@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import type { AppDeps } from '../services/deps';
+
+const PROBE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), PROBE_TIMEOUT_MS).unref()),
+  ]);
+}
+
+/** `/healthz`: the process answers. `/readyz`: the database and Temporal answer too. */
+export function healthRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ ok: true, data: { status: 'up' } });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const check = async (probe: () => Promise<unknown>) => {
+      try {
+        await withTimeout(probe());
+        return 'ok';
+      } catch (err) {
+        return `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    };
+    const [database, temporal] = await Promise.all([
+      check(() => deps.db.raw('select 1')),
+      check(() => deps.temporal.workflowService.getSystemInfo({})),
+    ]);
+    const ready = database === 'ok' && temporal === 'ok';
+    if (ready) res.json({ ok: true, data: { database, temporal } });
+    else res.status(503).json({ ok: false, err: 'not_ready', msg: `database: ${database}; temporal: ${temporal}` });
+  });
+  return router;
+}

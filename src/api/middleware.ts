@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
+import { AppError, UnauthorizedError, ValidationError } from '../errors';
+import type { Logger } from '../logger';
+
+/** Who is calling. Set by the auth middleware; every repository call is scoped to `tenantId`. */
+export interface Caller {
+  tenantId: string;
+}
+
+export function caller(res: Response): Caller {
+  return res.locals.caller as Caller;
+}
+
+/** Success envelope. */
+export function ok(res: Response, data: unknown, status = 200): void {
+  res.status(status).json({ ok: true, data });
+}
+
+/** Parses input with a schema; failures become a 422 naming every bad field. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+    ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
+  }));
+  const summary = details.map((d) => `${d.path}: ${d.message}${'keys' in d ? ` (${d.keys!.join(', ')})` : ''}`).join('; ');
+  throw new ValidationError(`invalid ${where}: ${summary}`, details);
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Bearer-token guard; the token maps to the default tenant until API keys exist. */
+export function requireBearer(token: string, tenantId: string): RequestHandler {
+  const expected = digest(token);
+  return (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+      next(new UnauthorizedError(match ? 'invalid bearer token' : 'missing Authorization: Bearer <token>'));
+      return;
+    }
+    res.locals.caller = { tenantId } satisfies Caller;
+    next();
+  };
+}
+
+/** Bodies must be JSON: anything else is a 415 before any handler runs. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
+  if (hasBody && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+    next(new AppError(415, 'unsupported_media_type', 'request body must be application/json'));
+    return;
+  }
+  next();
+};
+
+const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
+  'entity.parse.failed': [400, 'invalid_json', 'request body is not valid JSON'],
+  'entity.too.large': [413, 'payload_too_large', 'request body is too large'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'unsupported content encoding'],
+  'charset.unsupported': [415, 'unsupported_charset', 'unsupported charset'],
+  'request.aborted': [400, 'request_aborted', 'request aborted'],
+};
+
+/** The one error middleware: AppError → its status; parser errors → 4xx; anything else → 500. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    let status = 500;
+    let body: Record<string, unknown> = { ok: false, err: 'internal_error', msg: 'internal error' };
+    const parserError = (err as { type?: string })?.type;
+    if (err instanceof AppError) {
+      status = err.status;
+      body = { ok: false, err: err.code, msg: err.message, ...(err.details ? { details: err.details } : {}) };
+    } else if (parserError && BODY_PARSER_ERRORS[parserError]) {
+      const [code, name, msg] = BODY_PARSER_ERRORS[parserError]!;
+      status = code;
+      body = { ok: false, err: name, msg };
+    } else {
+      log.error({ err }, 'unhandled error');
+    }
+    res.status(status).json(body);
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError(404, 'route_not_found', `no route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,108 @@
+import type { Db } from './knex';
+import { isUniqueViolation } from './knex';
+import { NotFoundError } from '../errors';
+import { newId } from '../ids';
+
+export interface EventRecord {
+  id: string;
+  tenant_id: string;
+  type: string;
+  idempotency_key: string | null;
+  created_at: Date;
+  dispatched_at: Date | null;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  tenant_id: string;
+  event_id: string;
+  endpoint_id: string;
+  workflow_id: string;
+  created_at: Date;
+}
+
+export interface EventWithDeliveries {
+  event: EventRecord;
+  deliveries: DeliveryRecord[];
+  /** False when the event already existed under the same idempotency key. */
+  created: boolean;
+}
+
+const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
+
+/** Workflow id of the delivery of one event to one endpoint: a second start is a no-op. */
+export function deliveryWorkflowId(eventId: string, endpointId: string): string {
+  return `delivery-${eventId}-${endpointId}`;
+}
+
+async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<EventWithDeliveries | null> {
+  const event = await db('events').select(EVENT_COLUMNS).where({ tenant_id: tenantId, idempotency_key: key }).first();
+  if (!event) return null;
+  const deliveries = await db('deliveries').where({ event_id: event.id }).orderBy('id');
+  return { event, deliveries, created: false };
+}
+
+/**
+ * Stores an event (its body exactly as it will be sent) with one delivery per endpoint, in one
+ * transaction. With an idempotency key already used by the tenant, returns the stored event.
+ */
+export async function insertEventWithDeliveries(
+  db: Db,
+  tenantId: string,
+  input: { id: string; type: string; body: string; idempotencyKey: string | null },
+  endpointIds: string[],
+): Promise<EventWithDeliveries> {
+  if (input.idempotencyKey) {
+    const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
+    if (existing) return existing;
+  }
+  try {
+    return await db.transaction(async (trx) => {
+      const [event] = await trx('events')
+        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
+        .returning(EVENT_COLUMNS);
+      const rows = endpointIds.map((endpointId) => ({
+        id: newId('dlv'),
+        tenant_id: tenantId,
+        event_id: input.id,
+        endpoint_id: endpointId,
+        workflow_id: deliveryWorkflowId(input.id, endpointId),
+      }));
+      const deliveries = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
+      return { event: event as EventRecord, deliveries: deliveries as DeliveryRecord[], created: true };
+    });
+  } catch (err) {
+    // Two requests raced with the same key: the loser answers with the winner's event.
+    if (input.idempotencyKey && isUniqueViolation(err)) {
+      const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
+      if (existing) return existing;
+    }
+    throw err;
+  }
+}
+
+export async function markDispatched(db: Db, eventId: string): Promise<void> {
+  await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
+}
+
+/** The exact bytes to send for an event. */
+export async function getEventBody(db: Db, eventId: string): Promise<string> {
+  const row = await db('events').select('body').where({ id: eventId }).first();
+  if (!row) throw new NotFoundError('event', eventId);
+  return row.body as string;
+}
+
+/** One delivery of the tenant with its event type. */
+export async function getDelivery(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<DeliveryRecord & { event_type: string }> {
+  const row = await db('deliveries as d')
+    .join('events as e', 'e.id', 'd.event_id')
+    .select('d.*', 'e.type as event_type')
+    .where({ 'd.tenant_id': tenantId, 'd.id': id })
+    .first();
+  if (!row) throw new NotFoundError('delivery', id);
+  return row;
+}

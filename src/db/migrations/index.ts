@@ -1,0 +1,13 @@
+import type { Knex } from 'knex';
+import * as initial from './001-initial';
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/** Migrations in order. Listed here (not discovered on disk) so tsx, jest and compiled code agree. */
+const MIGRATIONS: ReadonlyArray<[string, Migration]> = [['001-initial', initial]];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,60 @@
+import { closeServer, onShutdown, openStorage, startApi } from './bootstrap';
+import { loadConfig, loadDotEnv } from './config';
+import { DEV_TOKEN_FILE } from './dev-secrets';
+import { createLogger } from './logger';
+import { connectClient } from './temporal/client';
+import { startTemporalDevServer } from './temporal/dev-server';
+import { createWorker } from './temporal/worker';
+
+/**
+ * Local all-in-one: a Temporal dev server (unless TEMPORAL_ADDRESS is set), the database
+ * (embedded unless DATABASE_URL is set), the API and a worker. Ctrl-C stops them all.
+ */
+async function main() {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const devServer = config.TEMPORAL_ADDRESS
+    ? null
+    : await startTemporalDevServer({
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFile: config.TEMPORAL_DEV_DB,
+        namespace: config.TEMPORAL_NAMESPACE,
+        log,
+      });
+  const address = devServer?.address ?? config.TEMPORAL_ADDRESS!;
+  const { db, box } = await openStorage(config, log);
+  const { worker, close } = await createWorker({ config, address, db, box, log });
+  const running = worker.run();
+  const temporal = await connectClient(config, address);
+  const { server, url } = await startApi({ config, db, box, temporal, log });
+
+  const lines = [
+    `API          ${url}/api/v1`,
+    `Temporal     ${address}`,
+    devServer?.uiUrl ? `Temporal UI  ${devServer.uiUrl}` : null,
+    config.API_TOKEN ? null : `API token    $(cat ${DEV_TOKEN_FILE})`,
+    'Ctrl-C stops everything.',
+  ].filter(Boolean);
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+
+  onShutdown(log, async () => {
+    await closeServer(server);
+    worker.shutdown();
+    await running;
+    await close();
+    await temporal.connection.close();
+    await db.destroy();
+    await devServer?.stop();
+  });
+  await running.catch((err) => {
+    log.fatal({ err }, 'worker stopped');
+    process.exit(1);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

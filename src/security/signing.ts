@@ -1,0 +1,64 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Prefix of endpoint secrets, as in Standard Webhooks and Svix. */
+export const SECRET_PREFIX = 'whsec_';
+const MIN_SECRET_BYTES = 24;
+const MAX_SECRET_BYTES = 64;
+
+/** A new endpoint secret: `whsec_` followed by base64 of 32 random bytes. */
+export function generateSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/**
+ * The HMAC key of a secret: the base64-decoded bytes after `whsec_` (the Standard Webhooks
+ * convention, used for every scheme). Returns null when the secret is not in that form.
+ */
+export function secretKeyBytes(secret: string): Buffer | null {
+  if (!secret.startsWith(SECRET_PREFIX)) return null;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return null;
+  const bytes = Buffer.from(encoded, 'base64');
+  if (bytes.length < MIN_SECRET_BYTES || bytes.length > MAX_SECRET_BYTES) return null;
+  return bytes;
+}
+
+/** A fresh nonce: 16 random bytes, hex. */
+export function newNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The default scheme's signature: hex HMAC-SHA512 over `${ts}.${nonce}.${body}`. */
+export function xSignature(key: Buffer, ts: number, nonce: string, body: string): string {
+  return createHmac('sha512', key).update(`${ts}.${nonce}.${body}`).digest('hex');
+}
+
+/** Headers of the default `x-signature` scheme for one attempt. */
+export function signXSignature(
+  keys: ReadonlyArray<{ id: string; secret: string }>,
+  body: string,
+  now: Date,
+  nonce: string = newNonce(),
+): Record<string, string> {
+  const [active] = keys;
+  if (!active) throw new Error('no signing key');
+  const ts = Math.floor(now.getTime() / 1000);
+  const signatures = keys.map((key) => {
+    const bytes = secretKeyBytes(key.secret);
+    if (!bytes) throw new Error(`signing key ${key.id} is malformed`);
+    return xSignature(bytes, ts, nonce, body);
+  });
+  return {
+    'x-ts': String(ts),
+    'x-nonce': nonce,
+    'x-signature': signatures.join(' '),
+    'x-key-id': keys.map((k) => k.id).join(' '),
+  };
+}
+
+/** Constant-time comparison of two hex signatures. */
+export function signaturesEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
+}

@@ -1,0 +1,25 @@
+import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startApi } from './bootstrap';
+import { loadConfig, loadDotEnv } from './config';
+import { createLogger } from './logger';
+import { connectClient } from './temporal/client';
+
+/** The API process (production: scale it separately from workers). */
+async function main() {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, 'api');
+  const { db, box } = await openStorage(config, log);
+  const temporal = await connectClient(config, configuredTemporalAddress(config));
+  const { server, url } = await startApi({ config, db, box, temporal, log });
+  log.info({ url }, 'api listening');
+  onShutdown(log, async () => {
+    await closeServer(server);
+    await temporal.connection.close();
+    await db.destroy();
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
+import type { SecretBox } from '../security/secret-box';
+
+/** The process wiring the API's use cases run against; built once at start. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  box: SecretBox;
+  temporal: Client;
+  log: Logger;
+}

@@ -1,0 +1,119 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { SendIn, SendOut } from '../../activities/types';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Payload = temporal.api.common.v1.IPayload;
+type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
+
+/** One attempt as the delivery log shows it. */
+export interface AttemptView {
+  attempt: number;
+  state: 'completed' | 'in_flight' | 'activity_failed';
+  started_at: string | null;
+  duration_ms: number | null;
+  response_status: number | null;
+  outcome: SendOut['outcome'] | null;
+  error_class: string | null;
+  error_message: string | null;
+  response_excerpt: string | null;
+}
+
+export interface DeliveryHistory {
+  workflow_status: string;
+  status: string;
+  attempts: AttemptView[];
+  next_attempt_at: string | null;
+}
+
+export function timestampMs(ts: Timestamp): number {
+  if (!ts) return 0;
+  return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+const CLOSED_STATUS: Record<string, string> = {
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+};
+
+/**
+ * Reads a delivery's attempts from its workflow history: each `sendWebhook` activity execution is
+ * one attempt, with the result the activity returned. A pending retry timer gives next_attempt_at.
+ */
+export async function readDeliveryHistory(client: Client, workflowId: string): Promise<DeliveryHistory | null> {
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  let history;
+  try {
+    [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+  const converter = client.options.loadedDataConverter.payloadConverter;
+  const decode = <T>(payloads: Payload[] | null | undefined): T | undefined =>
+    payloads?.[0] ? (converter.fromPayload(payloads[0] as never) as T) : undefined;
+
+  const attempts = new Map<string, AttemptView>();
+  const timers = new Map<string, number>();
+  for (const event of (history.events ?? []) as HistoryEvent[]) {
+    const at = timestampMs(event.eventTime as Timestamp);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'sendWebhook') {
+      const input = decode<SendIn>(scheduled.input?.payloads);
+      attempts.set(String(event.eventId), {
+        attempt: input?.attempt ?? attempts.size + 1,
+        state: 'in_flight',
+        started_at: null,
+        duration_ms: null,
+        response_status: null,
+        outcome: null,
+        error_class: null,
+        error_message: null,
+        response_excerpt: null,
+      });
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    const attempt = completed && attempts.get(String(completed.scheduledEventId));
+    if (completed && attempt) {
+      const out = decode<SendOut>(completed.result?.payloads);
+      Object.assign(attempt, {
+        state: 'completed',
+        started_at: out?.startedAt ?? null,
+        duration_ms: out?.durationMs ?? null,
+        response_status: out?.responseStatus ?? null,
+        outcome: out?.outcome ?? null,
+        error_class: out?.errorClass ?? null,
+        error_message: out?.errorMessage ?? null,
+        response_excerpt: out?.responseExcerpt ?? null,
+      });
+    }
+    const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    const failedAttempt = failed && attempts.get(String(failed.scheduledEventId));
+    if (failed && failedAttempt) {
+      Object.assign(failedAttempt, {
+        state: 'activity_failed',
+        outcome: 'retryable',
+        error_class: 'internal',
+        error_message: failed.failure?.message ?? 'activity failed',
+      });
+    }
+    const timer = event.timerStartedEventAttributes;
+    if (timer?.timerId) timers.set(timer.timerId, at + timestampMs(timer.startToFireTimeout as Timestamp));
+    const closedTimer = event.timerFiredEventAttributes ?? event.timerCanceledEventAttributes;
+    if (closedTimer?.timerId) timers.delete(closedTimer.timerId);
+  }
+
+  const workflowStatus = description.status.name;
+  const searchStatus = description.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeliveryStatus')?.value;
+  const nextAttempt = workflowStatus === 'RUNNING' && timers.size > 0 ? Math.max(...timers.values()) : null;
+  return {
+    workflow_status: workflowStatus,
+    status: CLOSED_STATUS[workflowStatus] ?? String(searchStatus ?? 'pending'),
+    attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt),
+    next_attempt_at: nextAttempt === null ? null : new Date(nextAttempt).toISOString(),
+  };
+}

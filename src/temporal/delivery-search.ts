@@ -1,0 +1,89 @@
+import type { Client } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { ValidationError } from '../errors';
+import { timestampMs } from './delivery-log';
+
+export interface DeliverySearch {
+  tenantId: string;
+  endpointId: string;
+  status?: string;
+  eventType?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+export interface DeliverySummary {
+  workflow_id: string;
+  event_id: string | null;
+  event_type: string | null;
+  status: string;
+  started_at: string | null;
+  closed_at: string | null;
+}
+
+/** Quotes a value for a visibility query; values are validated upstream, this is defence in depth. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** The visibility query for an endpoint's deliveries; the TenantId condition is always present. */
+export function deliveryQuery(search: Omit<DeliverySearch, 'limit' | 'cursor'>): string {
+  const clauses = [
+    `WorkflowType = 'deliveryWorkflow'`,
+    `TenantId = ${quote(search.tenantId)}`,
+    `EndpointId = ${quote(search.endpointId)}`,
+  ];
+  if (search.status) clauses.push(`DeliveryStatus = ${quote(search.status)}`);
+  if (search.eventType) clauses.push(`EventType = ${quote(search.eventType)}`);
+  if (search.since) clauses.push(`StartTime >= ${quote(search.since.toISOString())}`);
+  if (search.until) clauses.push(`StartTime < ${quote(search.until.toISOString())}`);
+  return clauses.join(' AND ');
+}
+
+function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
+  if (!cursor) return undefined;
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.length === 0) throw new ValidationError('cursor is not valid', [{ path: 'cursor', message: 'invalid cursor' }]);
+  return bytes;
+}
+
+/** A page of an endpoint's deliveries from Temporal visibility, with the total and next cursor. */
+export async function searchDeliveries(
+  client: Client,
+  search: DeliverySearch,
+): Promise<{ items: DeliverySummary[]; total: number; next_cursor: string | null }> {
+  const namespace = client.options.namespace;
+  const query = deliveryQuery(search);
+  const service = client.workflowService;
+  const [page, count] = await Promise.all([
+    service.listWorkflowExecutions({
+      namespace,
+      query,
+      pageSize: search.limit,
+      nextPageToken: decodeCursor(search.cursor),
+    }),
+    service.countWorkflowExecutions({ namespace, query }),
+  ]);
+  const items = (page.executions ?? []).map((execution) => {
+    const attributes = decodeTypedSearchAttributes(execution.searchAttributes?.indexedFields);
+    const get = (name: string) => attributes.getAll().find((p) => p.key.name === name)?.value;
+    const closedAt = execution.closeTime ? timestampMs(execution.closeTime) : null;
+    const startedAt = execution.startTime ? timestampMs(execution.startTime) : null;
+    return {
+      workflow_id: execution.execution?.workflowId ?? '',
+      event_id: (get('EventId') as string | undefined) ?? null,
+      event_type: (get('EventType') as string | undefined) ?? null,
+      status: String(get('DeliveryStatus') ?? 'pending'),
+      started_at: startedAt ? new Date(startedAt).toISOString() : null,
+      closed_at: closedAt ? new Date(closedAt).toISOString() : null,
+    };
+  });
+  const token = page.nextPageToken;
+  return {
+    items,
+    total: Number(count.count ?? 0),
+    next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null,
+  };
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { Agent } from 'undici';
+import { createActivities } from '../../activities';
+import type { Config } from '../config';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
+import type { SecretBox } from '../security/secret-box';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (and workflow `log` calls) to pino, once per process. */
+function installRuntimeLogger(log: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLog = log.child({ component: 'temporal-sdk' });
+  const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
+    sdkLog[level](meta ?? {}, message);
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => at(level.toLowerCase() as 'info')(message, meta),
+      trace: at('trace'),
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+    },
+  });
+}
+
+export interface WorkerDeps {
+  config: Config;
+  address: string;
+  db: Db;
+  box: SecretBox;
+  log: Logger;
+  /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  taskQueue?: string;
+}
+
+/** Creates the worker that runs deliveries; `run()` it and `shutdown()` it on exit. */
+export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close(): Promise<void> }> {
+  installRuntimeLogger(deps.log);
+  const { config } = deps;
+  const connection = await NativeConnection.connect({
+    address: deps.address,
+    tls: config.TEMPORAL_TLS || config.TEMPORAL_API_KEY ? {} : undefined,
+    apiKey: config.TEMPORAL_API_KEY,
+  });
+  const http = new Agent({ connect: { timeout: config.DELIVERY_TIMEOUT_MS }, keepAliveTimeout: 10_000 });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), http, config }),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  });
+  return {
+    worker,
+    async close() {
+      await http.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
+import { loadConfig, loadDotEnv } from './config';
+import { createLogger } from './logger';
+import { createWorker } from './temporal/worker';
+
+/** The worker process: runs delivery workflows and their activities. */
+async function main() {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, 'worker');
+  const { db, box } = await openStorage(config, log);
+  const { worker, close } = await createWorker({ config, address: configuredTemporalAddress(config), db, box, log });
+  onShutdown(log, async () => worker.shutdown());
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  await worker.run();
+  await close();
+  await db.destroy();
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

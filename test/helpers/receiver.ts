@@ -1,0 +1,74 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export type Responder = (req: ReceivedRequest, index: number) =>
+  | { status: number; body?: string; headers?: Record<string, string> }
+  | 'hang';
+
+/** A real HTTP receiver on loopback whose answers can be changed mid-test. */
+export class Receiver {
+  readonly requests: ReceivedRequest[] = [];
+  private responder: Responder = () => ({ status: 200, body: 'ok' });
+  private waiters: Array<() => void> = [];
+  private hanging = new Set<http.ServerResponse>();
+  private constructor(private readonly server: http.Server, readonly url: string) {}
+
+  static async start(): Promise<Receiver> {
+    let receiver!: Receiver;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => receiver.handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    });
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    receiver = new Receiver(server, `http://127.0.0.1:${port}`);
+    return receiver;
+  }
+
+  respond(responder: Responder): void {
+    this.responder = responder;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string) {
+    const received: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, at: Date.now() };
+    const index = this.requests.push(received) - 1;
+    const answer = this.responder(received, index);
+    if (answer === 'hang') this.hanging.add(res);
+    else res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
+    this.waiters.splice(0).forEach((wake) => wake());
+  }
+
+  /** Resolves once `count` requests (to `path`, when given) have arrived. */
+  async waitForRequests(count: number, timeoutMs = 30_000, path?: string): Promise<ReceivedRequest[]> {
+    const deadline = Date.now() + timeoutMs;
+    const matching = () => this.requests.filter((r) => path === undefined || r.path === path);
+    while (matching().length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} requests, got ${matching().length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 500));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return matching();
+  }
+
+  async close(): Promise<void> {
+    this.hanging.forEach((res) => res.destroy());
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { closeServer, startApi } from '../../src/bootstrap';
+import { loadConfig, type Config } from '../../src/config';
+import { openDatabase, type Db } from '../../src/db/knex';
+import { createLogger } from '../../src/logger';
+import { SecretBox } from '../../src/security/secret-box';
+import { createWorker } from '../../src/temporal/worker';
+
+export const TEST_TOKEN = 'test-token-0123456789';
+export const TEST_MASTER_KEY = '6b'.repeat(32);
+
+/** Configuration of a test stack: the run's database and Temporal, a fresh task queue. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    API_TOKEN: TEST_TOKEN,
+    MASTER_KEY: TEST_MASTER_KEY,
+    DATABASE_URL: process.env.TEST_DB_URL,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
+    DELIVERY_TIMEOUT_MS: '3000',
+    ...overrides,
+  });
+}
+
+export interface Stack {
+  config: Config;
+  url: string;
+  db: Db;
+  temporal: Client;
+  worker: Worker | null;
+  /** Calls the API with the test token unless `token` is given (null = no Authorization). */
+  call(method: string, path: string, body?: unknown, init?: { token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** Starts the API (port 0) and, unless `worker: false`, an in-process worker on its own task queue. */
+export async function startStack(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+  const config = testConfig(options.env);
+  const log = createLogger(config.LOG_LEVEL, 'test');
+  const db = openDatabase(config, log);
+  const box = new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex'));
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const { server, url } = await startApi({ config, db, box, temporal, log });
+
+  let worker: Worker | null = null;
+  let running: Promise<void> | null = null;
+  let closeWorker: (() => Promise<void>) | null = null;
+  if (options.worker !== false) {
+    const created = await createWorker({
+      config,
+      address: config.TEMPORAL_ADDRESS!,
+      db,
+      box,
+      log,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    });
+    worker = created.worker;
+    closeWorker = created.close;
+    running = worker.run();
+  }
+
+  const call: Stack['call'] = async (method, path, body, init = {}) => {
+    const token = init.token === undefined ? TEST_TOKEN : init.token;
+    const headers: Record<string, string> = { ...init.headers };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined = init.raw;
+    if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+    const res = await fetch(url + path, { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text so assertions show it
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+
+  return {
+    config,
+    url,
+    db,
+    temporal,
+    worker,
+    call,
+    async stop() {
+      await closeServer(server as Server);
+      if (worker && running) {
+        worker.shutdown();
+        await running;
+        await closeWorker?.();
+      }
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

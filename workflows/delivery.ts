@@ -1,0 +1,108 @@
+import {
+  condition,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  log,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { SendOut } from '../activities/types';
+import { DeliveryStatus } from '../src/temporal/search-attributes';
+import {
+  cancelSignal,
+  statusQuery,
+  type DeliveryIn,
+  type DeliveryOut,
+  type DeliveryState,
+} from './definitions';
+import { nextDelayMs, withJitter } from './retry-policy';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** Quick steps on the worker that runs the workflow: no server round trip, still in history. */
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 10 },
+});
+
+/** Margin over the HTTP timeout before Temporal considers a send lost (worker crash). */
+const SEND_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * Delivers one event to one endpoint. Each attempt is sign → send → record; the retry loop lives
+ * here, so every HTTP attempt is its own activity execution in history.
+ */
+export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> {
+  let status: DeliveryState = 'pending';
+  let attempts = 0;
+  let lastResponseStatus: number | null = null;
+  let nextAttemptAt: string | null = null;
+  let cancelRequested: string | null = null;
+
+  const view = (reason: string | null = null): DeliveryOut => ({ status, attempts, lastResponseStatus, reason });
+  const setStatus = (next: DeliveryState) => {
+    if (next === status) return;
+    status = next;
+    upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
+  };
+
+  setHandler(statusQuery, () => ({ ...view(), nextAttemptAt }));
+  setHandler(cancelSignal, (args) => {
+    cancelRequested = args?.reason ?? 'cancelled by request';
+  });
+
+  const plan = await local.loadDeliveryPlan(input);
+  if (!plan.active) {
+    setStatus('cancelled');
+    return view('endpoint inactive or deleted');
+  }
+  const { sendWebhook } = proxyActivities<Activities>({
+    startToCloseTimeout: plan.timeoutMs + SEND_TIMEOUT_MARGIN_MS,
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+  });
+
+  for (let attempt = 1; ; attempt++) {
+    if (cancelRequested) break;
+    const signed = await local.signRequest({ ...input, attempt });
+    let result: SendOut;
+    try {
+      result = await sendWebhook({ ...input, attempt, headers: signed.headers, timeoutMs: plan.timeoutMs });
+    } catch (err) {
+      // The activity itself kept failing (not the receiver): count it as a retryable attempt.
+      result = {
+        outcome: 'retryable',
+        startedAt: new Date().toISOString(),
+        durationMs: 0,
+        responseStatus: null,
+        errorClass: 'internal',
+        errorMessage: err instanceof Error ? err.message : String(err),
+        responseExcerpt: null,
+        retryAfterMs: null,
+      };
+    }
+    attempts = attempt;
+    lastResponseStatus = result.responseStatus;
+    await local.recordAttempt({ ...input, attempt, result });
+
+    if (result.outcome === 'succeeded') {
+      nextAttemptAt = null;
+      setStatus('succeeded');
+      return view();
+    }
+    const scheduled = plan.delaysMs[attempt - 1];
+    if (result.outcome === 'failed' || scheduled === undefined) {
+      nextAttemptAt = null;
+      setStatus('failed');
+      return view(result.outcome === 'failed' ? `not retryable: ${result.errorClass}` : 'retries exhausted');
+    }
+    const delay = nextDelayMs(withJitter(scheduled, plan.jitter, Math.random), result.retryAfterMs, plan.retryAfterMaxMs);
+    nextAttemptAt = new Date(Date.now() + delay).toISOString();
+    setStatus('retrying');
+    log.info('attempt failed, retrying', { attempt, delayMs: delay, errorClass: result.errorClass });
+    if (await condition(() => cancelRequested !== null, delay)) break;
+  }
+  nextAttemptAt = null;
+  setStatus('cancelled');
+  return view(cancelRequested);
+}
