@@ -1,0 +1,26 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('when the environment is empty, then defaults apply and the result is frozen', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 3000, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: 'webhooks' });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('when a value is invalid, then the error names the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
+  });
+
+  it('when running in production, then API_TOKEN and MASTER_KEY are required', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/API_TOKEN/);
+    expect(() => loadConfig({ NODE_ENV: 'production', API_TOKEN: 't' })).toThrow(/MASTER_KEY/);
+    expect(loadConfig({ NODE_ENV: 'production', API_TOKEN: 't', MASTER_KEY: 'aa'.repeat(32) }).NODE_ENV).toBe('production');
+  });
+
+  it('when optional strings are blank, then they count as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '  ', TEMPORAL_ADDRESS: '' })).toMatchObject({ DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined });
+  });
+});

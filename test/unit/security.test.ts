@@ -1,0 +1,62 @@
+import { createHmac } from 'node:crypto';
+import { SecretBox, parseMasterKey } from '../../src/security/secret-box';
+import { generateSecret, secretKeyBytes, signaturesEqual, signXSignature } from '../../src/security/signing';
+
+describe('endpoint secrets', () => {
+  it('when generated, then they are whsec_ + base64 of 32 bytes, and each is new', () => {
+    const a = generateSecret();
+    expect(secretKeyBytes(a)).toHaveLength(32);
+    expect(generateSecret()).not.toBe(a);
+  });
+
+  it('when malformed, then they have no key bytes', () => {
+    expect(secretKeyBytes('plain')).toBeNull();
+    expect(secretKeyBytes('whsec_' + Buffer.alloc(8).toString('base64'))).toBeNull();
+    expect(secretKeyBytes('whsec_not base64!')).toBeNull();
+  });
+});
+
+describe('signXSignature', () => {
+  it('when signing, then x-signature is hex HMAC-SHA512 of ts.nonce.body under the decoded secret', () => {
+    const secret = generateSecret();
+    const headers = signXSignature([{ id: 'key_1', secret }], '{"a":1}', new Date(1_700_000_000_000), 'n0nce');
+    const expected = createHmac('sha512', secretKeyBytes(secret)!).update('1700000000.n0nce.{"a":1}').digest('hex');
+    expect(headers).toEqual({ 'x-ts': '1700000000', 'x-nonce': 'n0nce', 'x-signature': expected, 'x-key-id': 'key_1' });
+  });
+
+  it('when two keys are valid, then one signature per key is sent, active first', () => {
+    const keys = [{ id: 'key_a', secret: generateSecret() }, { id: 'key_b', secret: generateSecret() }];
+    const headers = signXSignature(keys, 'x', new Date(), 'n');
+    expect(headers['x-signature']!.split(' ')).toHaveLength(2);
+    expect(headers['x-key-id']).toBe('key_a key_b');
+  });
+
+  it('when comparing signatures, then only equal hex strings match', () => {
+    expect(signaturesEqual('abcd', 'abcd')).toBe(true);
+    expect(signaturesEqual('abcd', 'abce')).toBe(false);
+    expect(signaturesEqual('abcd', 'ab')).toBe(false);
+    expect(signaturesEqual('', '')).toBe(false);
+  });
+});
+
+describe('SecretBox', () => {
+  const box = new SecretBox(parseMasterKey('11'.repeat(32)));
+
+  it('when a secret is sealed, then it opens with the same context and hides the plaintext', () => {
+    const sealed = box.seal('whsec_abc', 'endpoint:ep_1:key_1');
+    expect(sealed).not.toContain('whsec_abc');
+    expect(box.open(sealed, 'endpoint:ep_1:key_1')).toBe('whsec_abc');
+  });
+
+  it('when the context or ciphertext differ, then opening fails', () => {
+    const sealed = box.seal('whsec_abc', 'endpoint:ep_1:key_1');
+    expect(() => box.open(sealed, 'endpoint:ep_2:key_1')).toThrow();
+    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
+    expect(() => box.open(tampered, 'endpoint:ep_1:key_1')).toThrow();
+  });
+
+  it('when the master key is not 32 bytes, then it is refused', () => {
+    expect(() => parseMasterKey('abcd')).toThrow(/32 bytes/);
+    expect(parseMasterKey(Buffer.alloc(32, 7).toString('base64'))).toHaveLength(32);
+  });
+});
