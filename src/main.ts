@@ -4,7 +4,7 @@ import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { connectClient } from './temporal/client';
 import { startTemporalDevServer } from './temporal/dev-server';
-import { createWorker } from './temporal/worker';
+import { createWorker, stopWorker } from './temporal/worker';
 
 /**
  * Local all-in-one: a Temporal dev server (unless TEMPORAL_ADDRESS is set), the database
@@ -41,7 +41,7 @@ async function main() {
 
   onShutdown(log, async () => {
     await closeServer(server);
-    worker.shutdown();
+    stopWorker(worker);
     await running;
     await close();
     await temporal.connection.close();

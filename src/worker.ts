@@ -1,7 +1,7 @@
 import { configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
-import { createWorker } from './temporal/worker';
+import { createWorker, stopWorker } from './temporal/worker';
 
 /** The worker process: runs delivery workflows and their activities. */
 async function main() {
@@ -10,7 +10,7 @@ async function main() {
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const { db, box } = await openStorage(config, log);
   const { worker, close } = await createWorker({ config, address: configuredTemporalAddress(config), db, box, log });
-  onShutdown(log, async () => worker.shutdown());
+  onShutdown(log, async () => stopWorker(worker));
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
   await worker.run();
   await close();

@@ -19,6 +19,8 @@ function installRuntimeLogger(log: Logger): void {
   const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
     sdkLog[level](meta ?? {}, message);
   Runtime.install({
+    // Entry points own signal handling, so API, worker and dev server stop in order.
+    shutdownSignals: [],
     logger: {
       log: (level, message, meta) => at(level.toLowerCase() as 'info')(message, meta),
       trace: at('trace'),
@@ -41,7 +43,12 @@ export interface WorkerDeps {
   taskQueue?: string;
 }
 
-/** Creates the worker that runs deliveries; `run()` it and `shutdown()` it on exit. */
+/** Asks a worker to drain and stop, whatever state it is in. */
+export function stopWorker(worker: Worker): void {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+}
+
+/** Creates the worker that runs deliveries; `run()` it and `stopWorker()` it on exit. */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close(): Promise<void> }> {
   installRuntimeLogger(deps.log);
   const { config } = deps;

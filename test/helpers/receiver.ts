@@ -22,16 +22,16 @@ export class Receiver {
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
   static async start(): Promise<Receiver> {
-    let receiver!: Receiver;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer();
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const receiver = new Receiver(server, `http://127.0.0.1:${port}`);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => receiver.handle(req, res, Buffer.concat(chunks).toString('utf8')));
     });
-    server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    receiver = new Receiver(server, `http://127.0.0.1:${port}`);
     return receiver;
   }
 

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { SecretBox } from '../../src/security/secret-box';
-import { createWorker } from '../../src/temporal/worker';
+import { createWorker, stopWorker } from '../../src/temporal/worker';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_MASTER_KEY = '6b'.repeat(32);
@@ -94,7 +94,7 @@ export async function startStack(options: { worker?: boolean; env?: Record<strin
     async stop() {
       await closeServer(server as Server);
       if (worker && running) {
-        worker.shutdown();
+        stopWorker(worker);
         await running;
         await closeWorker?.();
       }

@@ -1,0 +1,41 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = [
+  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises',
+  'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'tls',
+  'url', 'util', 'worker_threads', 'zlib',
+];
+
+export default tseslint.config(
+  { ignores: ['eslint.config.mjs', 'node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'jest.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code must stay deterministic: no I/O libraries, no Node built-ins.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...NODE_BUILTINS, ...NODE_BUILTINS.map((m) => `node:${m}`), 'knex', 'pg', 'undici', 'pino', 'pino-http', 'express', 'knex-pglite'].map(
+            (name) => ({ name, message: 'workflows must be deterministic: do I/O in activities' }),
+          ),
+          patterns: [
+            { group: ['node:*'], message: 'workflows must not use Node built-ins' },
+            { group: ['**/src/db/**', '**/src/api/**', '**/src/config', '**/src/logger'], message: 'workflows must not import side-effecting modules' },
+          ],
+        },
+      ],
+    },
+  },
+);

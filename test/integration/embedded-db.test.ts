@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config';
+import { insertEndpoint, listSubscribedEndpoints } from '../../src/db/endpoints-repo';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { migrate, openDatabase } from '../../src/db/knex';
+import { insertActiveKey, loadValidKeys } from '../../src/db/signing-keys-repo';
+import { newId } from '../../src/ids';
+import { createLogger } from '../../src/logger';
+import { SecretBox } from '../../src/security/secret-box';
+import { generateSecret } from '../../src/security/signing';
+
+describe('when DATABASE_URL is unset', () => {
+  it('then the embedded Postgres (PGlite) runs the same migrations and queries', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pglite-'));
+    const config = loadConfig({ PGLITE_DIR: dir, LOG_LEVEL: 'silent' });
+    const db = openDatabase(config, createLogger('silent'));
+    try {
+      await migrate(db, 'default');
+      await migrate(db, 'default'); // a second start is a no-op
+      const box = new SecretBox(Buffer.alloc(32, 3));
+      const endpoint = await insertEndpoint(db, 'default', {
+        id: newId('ep'),
+        url: 'https://example.com/x',
+        description: null,
+        events: ['a.b', 'c.d'],
+        retry_config: { max_retries: 1 },
+      });
+      const secret = generateSecret();
+      await insertActiveKey(db, box, 'default', { type: 'endpoint', id: endpoint.id }, secret);
+      expect(await loadValidKeys(db, box, { type: 'endpoint', id: endpoint.id })).toEqual([{ id: expect.any(String), secret }]);
+      expect((await listSubscribedEndpoints(db, 'default', 'c.d')).map((e) => e.id)).toEqual([endpoint.id]);
+      expect(await listSubscribedEndpoints(db, 'default', 'x.y')).toEqual([]);
+      const stored = await insertEventWithDeliveries(db, 'default', { id: newId('evt'), type: 'a.b', body: '{}', idempotencyKey: 'k' }, [endpoint.id]);
+      const again = await insertEventWithDeliveries(db, 'default', { id: newId('evt'), type: 'a.b', body: '{}', idempotencyKey: 'k' }, [endpoint.id]);
+      expect(again.event.id).toBe(stored.event.id);
+      expect(again.created).toBe(false);
+    } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
