@@ -98,7 +98,7 @@ export async function startStack(options: { worker?: boolean; env?: Record<strin
         await running;
         await closeWorker?.();
       }
-      await connection.close();
+      await connection.close().catch(() => undefined);
       await db.destroy();
     },
   };
