@@ -12,5 +12,12 @@ const installed = path.join(root, 'node_modules', '.package-lock.json');
 
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   console.error('Installing dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  try {
+    execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  } catch {
+    // A lock made where the registry lacks other platforms' optional binaries fails npm ci's
+    // completeness check; npm install still installs the locked versions for this platform.
+    console.error('npm ci failed; installing the same locked versions with npm install');
+    execSync('npm install --no-save --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  }
 }

@@ -40,12 +40,13 @@ export interface TemporalDevServer {
 export interface StartTemporalDevServerOptions {
   /** gRPC frontend port; `0` picks a free one. */
   port: number;
-  /** Web UI port; `null` runs headless; omitted means `port + 1000` (the CLI's default). */
+  /** Web UI port; `null` runs headless; omitted means `port + 1000` (the CLI's default), or a free port when `port` is 0. */
   uiPort?: number | null;
   /** SQLite file that keeps state across restarts; omitted keeps everything in memory. */
   dbFile?: string;
   /** Namespace to create at start (`default` always exists). */
   namespace: string;
+  /** Receives progress (CLI build, readiness) and the server's own warnings at debug level. */
   log: Logger;
   /** Address both the frontend and the UI bind to. Default `127.0.0.1`. */
   ip?: string;
@@ -412,7 +413,8 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   const { namespace, log, dbFile } = opts;
   const ip = opts.ip ?? DEFAULT_IP;
   const port = opts.port === 0 ? await findFreePort(ip) : opts.port;
-  const uiPort = opts.uiPort === null ? null : (opts.uiPort ?? port + 1000);
+  const uiPort =
+    opts.uiPort === null ? null : (opts.uiPort ?? (opts.port === 0 ? await findFreePort(ip) : port + 1000));
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
 
   if (uiPort !== null && uiPort === port) {
@@ -454,7 +456,8 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   const exited = new Promise<void>((resolve) => {
     markExited = resolve;
   });
-  child.once('exit', (code, signal) => {
+  // 'close' rather than 'exit': it comes after the output pipes are drained, so the tail is whole.
+  child.once('close', (code, signal) => {
     exit = { code, signal };
     markExited();
   });

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { createLogger } from '../../src/logger';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+
+jest.setTimeout(60_000);
+
+const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'dev-server-test');
+const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+
+/** A port nothing listens on right now, found by binding port 0. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Listens on a port so the dev server finds it taken. */
+function occupy(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function withConnection<T>(address: string, fn: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address });
+  try {
+    return await fn(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function customSearchAttributes(address: string): Promise<Record<string, number>> {
+  return withConnection(address, async (connection) => {
+    const res = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    return Object.fromEntries(Object.entries(res.customAttributes ?? {}).map(([k, v]) => [k, Number(v)]));
+  });
+}
+
+const expectedAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, KEYWORD]));
+
+describe('when the dev server starts on a new SQLite file', () => {
+  let dir: string;
+  let server: TemporalDevServer | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'temporal-dev-test-'));
+  });
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('then the five search attributes exist and the UI answers, and after a restart on the same file they still exist', async () => {
+    const dbFile = path.join(dir, 'nested', 'temporal.sqlite');
+    const port = await freePort();
+    const uiPort = await freePort();
+
+    server = await startTemporalDevServer({ port, uiPort, dbFile, namespace: 'default', log });
+    expect(server.address).toBe(`127.0.0.1:${port}`);
+    expect(server.uiUrl).toBe(`http://127.0.0.1:${uiPort}`);
+    expect(await customSearchAttributes(server.address)).toMatchObject(expectedAttributes);
+    const ui = await fetch(server.uiUrl!);
+    expect(ui.status).toBe(200);
+
+    // Simulate a file made before an attribute was added to the project: drop one.
+    await withConnection(server.address, (connection) =>
+      connection.operatorService.removeSearchAttributes({ namespace: 'default', searchAttributes: ['EventId'] }),
+    );
+    expect(await customSearchAttributes(server.address)).not.toHaveProperty('EventId');
+    await server.stop();
+    server = undefined;
+
+    // Stopped means gone: the port can be bound again.
+    await (await occupy(port)).close();
+
+    server = await startTemporalDevServer({ port, uiPort: null, dbFile, namespace: 'default', log });
+    expect(server.uiUrl).toBeNull();
+    expect(await customSearchAttributes(server.address)).toMatchObject(expectedAttributes);
+  });
+});
+
+describe('when the gRPC port is already in use', () => {
+  it('then starting rejects with a message naming the port and TEMPORAL_DEV_PORT', async () => {
+    const port = await freePort();
+    const blocker = await occupy(port);
+    try {
+      await expect(startTemporalDevServer({ port, uiPort: null, namespace: 'default', log })).rejects.toThrow(
+        new RegExp(`gRPC port ${port} on 127\\.0\\.0\\.1 is already in use.*TEMPORAL_ADDRESS.*TEMPORAL_DEV_PORT`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('when the Web UI port is already in use', () => {
+  it('then starting rejects with a message naming the port and TEMPORAL_UI_PORT', async () => {
+    const port = await freePort();
+    const uiPort = await freePort();
+    const blocker = await occupy(uiPort);
+    try {
+      await expect(startTemporalDevServer({ port, uiPort, namespace: 'default', log })).rejects.toThrow(
+        new RegExp(`Web UI port ${uiPort} on 127\\.0\\.0\\.1 is already in use.*TEMPORAL_UI_PORT`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+});
