@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -18,12 +18,15 @@ export const REDACTED_PATHS = [
 ];
 
 /** Creates the process logger. Children bind request, delivery and workflow ids. */
-export function createLogger(level: string, name = 'webhooks'): Logger {
-  return pino({
+export function createLogger(level: string, name = 'webhooks', destination?: DestinationStream): Logger {
+  return pino(
+    {
     name,
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    },
+    destination,
+  );
 }

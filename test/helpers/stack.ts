@@ -40,9 +40,12 @@ export interface Stack {
 }
 
 /** Starts the API (port 0) and, unless `worker: false`, an in-process worker on its own task queue. */
-export async function startStack(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { worker?: boolean; env?: Record<string, string>; logLines?: string[] } = {},
+): Promise<Stack> {
   const config = testConfig(options.env);
-  const log = createLogger(config.LOG_LEVEL, 'test');
+  const sink = options.logLines;
+  const log = createLogger(config.LOG_LEVEL, 'test', sink ? { write: (line: string) => void sink.push(line) } : undefined);
   const db = openDatabase(config, log);
   const box = new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex'));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });

@@ -151,3 +151,34 @@ describe('when the receiver keeps failing past the schedule', () => {
     receiver.respond(() => ({ status: 200, body: 'ok' }));
   });
 });
+
+describe('when the receiver answers 410 Gone', () => {
+  it('then the delivery fails and the endpoint receives nothing new', async () => {
+    const endpoint = await createEndpoint('/gone');
+    receiver.respond((req) => (req.path === '/gone' ? { status: 410 } : { status: 200 }));
+    const { deliveries } = await sendEvent('/gone', { n: 6 });
+    await finishedDelivery(deliveries[0]!.id, 'failed');
+    const after = await stack.call('GET', `/api/v1/endpoints/${endpoint.id}`);
+    expect(after.body.data.is_active).toBe(false);
+    const next = await sendEvent('/gone', { n: 7 });
+    expect(next.deliveries).toEqual([]);
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+});
+
+describe('when the receiver asks to Retry-After longer than the schedule', () => {
+  it('then the next attempt waits at least that long', async () => {
+    await createEndpoint('/later', { retry_config: { schedule: [50], jitter: 0 } });
+    receiver.respond((req, i) => {
+      if (req.path !== '/later') return { status: 200 };
+      const first = receiver.requests.slice(0, i).every((r) => r.path !== '/later');
+      return first ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 };
+    });
+    const { deliveries } = await sendEvent('/later', { n: 8 });
+    const delivery = await finishedDelivery(deliveries[0]!.id);
+    const [a, b] = receiver.requests.filter((r) => r.path === '/later');
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(1900);
+    expect(delivery.attempts[0]).toMatchObject({ response_status: 429, error_class: 'rate_limited' });
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+});
