@@ -43,3 +43,9 @@ export class UnavailableError extends AppError {
     super(503, 'unavailable', message);
   }
 }
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super(403, 'forbidden', message);
+  }
+}

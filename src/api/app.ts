@@ -6,7 +6,8 @@ import { deliveriesRouter } from './deliveries-router';
 import { endpointsRouter } from './endpoints-router';
 import { eventsRouter } from './events-router';
 import { healthRouter } from './health-router';
-import { errorHandler, notFound, requireBearer, requireJsonBody } from './middleware';
+import { authenticate, bootstrapTokenResolver } from './auth';
+import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Builds the HTTP API. `apiToken` guards everything under `/api/v1`. */
 export function createApp(deps: AppDeps, apiToken: string): Express {
@@ -28,7 +29,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   app.use(healthRouter(deps));
 
   const api = express.Router();
-  api.use(requireBearer(apiToken, deps.config.DEFAULT_TENANT_ID));
+  api.use(authenticate([bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID)]));
   api.use(requireJsonBody);
   api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
   api.use('/endpoints', endpointsRouter(deps));

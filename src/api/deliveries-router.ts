@@ -5,7 +5,8 @@ import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
 import type { AppDeps } from '../services/deps';
 import { readDeliveryHistory } from '../temporal/delivery-log';
-import { caller, ok, validate } from './middleware';
+import { caller, requireScope } from './auth';
+import { ok, validate } from './middleware';
 import { cancelIn, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('dlv') }).strict();
@@ -14,7 +15,7 @@ const params = z.object({ id: resourceId('dlv') }).strict();
 export function deliveriesRouter(deps: AppDeps): Router {
   const router = Router();
 
-  router.get('/:id', async (req, res) => {
+  router.get('/:id', requireScope('deliveries:read'), async (req, res) => {
     const { id } = validate(params, req.params, 'params');
     const delivery = await getDelivery(deps.db, caller(res).tenantId, id);
     const history = await readDeliveryHistory(deps.temporal, delivery.workflow_id);
@@ -31,7 +32,7 @@ export function deliveriesRouter(deps: AppDeps): Router {
     });
   });
 
-  router.post('/:id/cancel', async (req, res) => {
+  router.post('/:id/cancel', requireScope('deliveries:write'), async (req, res) => {
     const { id } = validate(params, req.params, 'params');
     const input = validate(cancelIn, req.body, 'body');
     const delivery = await getDelivery(deps.db, caller(res).tenantId, id);

@@ -4,7 +4,8 @@ import { getEndpoint, listEndpoints } from '../db/endpoints-repo';
 import { createEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
 import { searchDeliveries } from '../temporal/delivery-search';
-import { caller, ok, validate } from './middleware';
+import { caller, requireScope } from './auth';
+import { ok, validate } from './middleware';
 import { deliveryLogQuery, endpointIn, pageQuery, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ep') }).strict();
@@ -13,25 +14,25 @@ const params = z.object({ id: resourceId('ep') }).strict();
 export function endpointsRouter(deps: AppDeps): Router {
   const router = Router();
 
-  router.post('/', async (req, res) => {
+  router.post('/', requireScope('endpoints:write'), async (req, res) => {
     const input = validate(endpointIn, req.body, 'body');
     const { endpoint, secret, keyId } = await createEndpoint(deps, caller(res).tenantId, input);
     deps.log.info({ endpointId: endpoint.id, tenantId: endpoint.tenant_id }, 'endpoint created');
     ok(res, { ...endpointOut(endpoint), secret, key_id: keyId }, 201);
   });
 
-  router.get('/', async (req, res) => {
+  router.get('/', requireScope('endpoints:read'), async (req, res) => {
     const page = validate(pageQuery, req.query, 'query');
     const { items, total } = await listEndpoints(deps.db, caller(res).tenantId, page);
     ok(res, { items: items.map(endpointOut), total, limit: page.limit, offset: page.offset });
   });
 
-  router.get('/:id', async (req, res) => {
+  router.get('/:id', requireScope('endpoints:read'), async (req, res) => {
     const { id } = validate(params, req.params, 'params');
     ok(res, endpointOut(await getEndpoint(deps.db, caller(res).tenantId, id)));
   });
 
-  router.get('/:id/deliveries', async (req, res) => {
+  router.get('/:id/deliveries', requireScope('deliveries:read'), async (req, res) => {
     const { id } = validate(params, req.params, 'params');
     const query = validate(deliveryLogQuery, req.query, 'query');
     const tenantId = caller(res).tenantId;

@@ -2,13 +2,14 @@ import { Router } from 'express';
 import { ValidationError } from '../errors';
 import { ingestEvent } from '../services/ingest';
 import type { AppDeps } from '../services/deps';
-import { caller, ok, validate } from './middleware';
+import { caller, requireScope } from './auth';
+import { ok, validate } from './middleware';
 import { eventIn } from './schemas';
 
 /** `/api/v1/events`: ingest. Answers 202 once the deliveries are durably started. */
 export function eventsRouter(deps: AppDeps): Router {
   const router = Router();
-  router.post('/', async (req, res) => {
+  router.post('/', requireScope('events:write'), async (req, res) => {
     const input = validate(eventIn, req.body, 'body');
     const headerKey = req.get('idempotency-key');
     if (headerKey !== undefined) {

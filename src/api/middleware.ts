@@ -1,17 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { AppError, UnauthorizedError, ValidationError } from '../errors';
+import { AppError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
-
-/** Who is calling. Set by the auth middleware; every repository call is scoped to `tenantId`. */
-export interface Caller {
-  tenantId: string;
-}
-
-export function caller(res: Response): Caller {
-  return res.locals.caller as Caller;
-}
 
 /** Success envelope. */
 export function ok(res: Response, data: unknown, status = 200): void {
@@ -29,23 +19,6 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
   }));
   const summary = details.map((d) => `${d.path}: ${d.message}${'keys' in d ? ` (${d.keys!.join(', ')})` : ''}`).join('; ');
   throw new ValidationError(`invalid ${where}: ${summary}`, details);
-}
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Bearer-token guard; the token maps to the default tenant until API keys exist. */
-export function requireBearer(token: string, tenantId: string): RequestHandler {
-  const expected = digest(token);
-  return (req, res, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
-      next(new UnauthorizedError(match ? 'invalid bearer token' : 'missing Authorization: Bearer <token>'));
-      return;
-    }
-    res.locals.caller = { tenantId } satisfies Caller;
-    next();
-  };
 }
 
 /** Bodies must be JSON: anything else is a 415 before any handler runs. */

@@ -1,10 +1,14 @@
 import type { Knex } from 'knex';
 import * as initial from './001-initial';
+import * as tenancy from './002-tenancy-auth-catalog';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
 /** Migrations in order. Listed here (not discovered on disk) so tsx, jest and compiled code agree. */
-const MIGRATIONS: ReadonlyArray<[string, Migration]> = [['001-initial', initial]];
+const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
+  ['001-initial', initial],
+  ['002-tenancy-auth-catalog', tenancy],
+];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: async () => [...MIGRATIONS],

@@ -1,0 +1,41 @@
+import type { Db } from './knex';
+
+/** Domain events written to the audit log (source doc 004). */
+export type AuditAction =
+  | 'WebhookCreated'
+  | 'WebhookUpdated'
+  | 'WebhookDeleted'
+  | 'WebhookSecretRotated'
+  | 'ApiKeyCreated'
+  | 'ApiKeyRevoked'
+  | 'EventTypeCreated'
+  | 'EventTypeUpdated'
+  | 'EventTypeDeleted'
+  | 'KeyCreated'
+  | 'KeyRotationStarted'
+  | 'KeyExported'
+  | 'KeyAutoRotationConfigured'
+  | 'KeyAutoRotationDisabled';
+
+export interface AuditEntry {
+  tenantId: string;
+  actor: string;
+  action: AuditAction;
+  resourceType: string;
+  resourceId: string | null;
+  traceId: string | null;
+  /** Never a secret. */
+  details?: Record<string, unknown>;
+}
+
+export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
+  await db('audit_log').insert({
+    tenant_id: entry.tenantId,
+    actor: entry.actor,
+    action: entry.action,
+    resource_type: entry.resourceType,
+    resource_id: entry.resourceId,
+    trace_id: entry.traceId,
+    details: JSON.stringify(entry.details ?? {}),
+  });
+}

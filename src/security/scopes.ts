@@ -1,0 +1,29 @@
+/** Every permission a route can require. */
+export const SCOPES = [
+  'endpoints:read',
+  'endpoints:write',
+  'events:write',
+  'deliveries:read',
+  'deliveries:write',
+  'keys:manage',
+  'keys:export',
+  'api-keys:manage',
+  'event-types:read',
+  'event-types:write',
+  'audit:read',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What each role may do. `keys:export` is never implied: it must be granted explicitly. */
+export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
+  admin: SCOPES.filter((s) => s !== 'keys:export'),
+  operator: ['endpoints:read', 'endpoints:write', 'events:write', 'deliveries:read', 'deliveries:write', 'event-types:read', 'event-types:write'],
+  viewer: ['endpoints:read', 'deliveries:read', 'event-types:read'],
+};
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
