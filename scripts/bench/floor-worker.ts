@@ -1,0 +1,43 @@
+/**
+ * Worker of the bench's "floor" run, in its own process (so its RSS can be compared with the
+ * service worker's): the one-activity floor workflow on TEMPORAL_TASK_QUEUE, with the same
+ * concurrency limits and log level as the service worker.
+ */
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Agent } from 'undici';
+import { loadConfig } from '../../src/config';
+import { createFloorActivities } from './floor-activities';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const level = config.LOG_LEVEL === 'silent' || config.LOG_LEVEL === 'fatal' ? 'ERROR' : config.LOG_LEVEL;
+  Runtime.install({ logger: new DefaultLogger(level.toUpperCase() as 'WARN') });
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  const connection = await NativeConnection.connect({ address });
+  const http = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 10_000 });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
+    activities: createFloorActivities(http),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  });
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await worker.run();
+  await http.close();
+  await connection.close();
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import pino from 'pino';
+import { migrate } from '../../src/db/knex';
+import { REDACTED_PATHS, type Logger } from '../../src/logger';
+import { startTemporalDevServer } from '../../src/temporal/dev-server';
+import { findTemporalServerPid } from './procs';
+
+/** Fixed secrets of a bench run (a local throwaway database; never used elsewhere). */
+export const BENCH_MASTER_KEY = '5e'.repeat(32);
+export const BENCH_API_TOKEN = 'bench-token-0123456789abcdef';
+
+/** Short random tag naming this run's task queues and workflow ids. */
+export const RUN_TAG = randomBytes(4).toString('hex');
+
+/** Logs to stderr, so stdout carries only the report (`--json` stays parseable). */
+export function benchLogger(level: string): Logger {
+  return pino(
+    { name: 'bench', level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    pino.destination(2),
+  );
+}
+
+/** Progress lines on stderr. */
+export function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Undo steps, run last-in first-out exactly once (on success, error or signal). */
+export class Cleanup {
+  private readonly steps: Array<{ name: string; run: () => Promise<void> }> = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  add(name: string, run: () => Promise<void>): void {
+    this.steps.push({ name, run });
+  }
+
+  run(): Promise<void> {
+    return (this.running ??= (async () => {
+      for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+        try {
+          await step.run();
+        } catch (err) {
+          this.log.error({ err, step: step.name }, 'cleanup step failed');
+        }
+      }
+      this.running = undefined;
+    })());
+  }
+}
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  /** Pid of the dev server we started (for CPU figures), null for an external server. */
+  serverPid: number | null;
+  description: string;
+}
+
+/** TEMPORAL_ADDRESS when set; otherwise an in-memory dev server, stopped by `cleanup`. */
+export async function startTemporal(log: Logger, cleanup: Cleanup): Promise<TemporalTarget> {
+  const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
+  const external = process.env.TEMPORAL_ADDRESS?.trim();
+  if (external) return { address: external, namespace, serverPid: null, description: `external ${external}` };
+  progress('starting an in-memory Temporal dev server');
+  const server = await startTemporalDevServer({ port: 0, uiPort: null, namespace: 'default', log });
+  cleanup.add('stop Temporal dev server', () => server.stop());
+  return {
+    address: server.address,
+    namespace: 'default',
+    serverPid: findTemporalServerPid(),
+    description: `dev server ${server.address} (in-memory)`,
+  };
+}
+
+export interface DatabaseTarget {
+  url: string;
+  description: string;
+}
+
+/**
+ * DATABASE_URL when set (migrated by the service itself); otherwise a fresh, migrated
+ * `webhooks_bench_<pid>` on BENCH_DATABASE_URL's server, dropped (with force) by `cleanup`.
+ */
+export async function prepareDatabase(log: Logger, cleanup: Cleanup): Promise<DatabaseTarget> {
+  const given = process.env.DATABASE_URL?.trim();
+  if (given) return { url: given, description: 'DATABASE_URL' };
+  const adminUrl = process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `webhooks_bench_${process.pid}`;
+  const admin = () => knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  const dropIt = async () => {
+    const db = admin();
+    try {
+      await db.raw('drop database if exists ?? with (force)', [name]);
+    } finally {
+      await db.destroy();
+    }
+  };
+  progress(`creating database ${name}`);
+  const db = admin();
+  try {
+    await db.raw('drop database if exists ?? with (force)', [name]);
+    await db.raw('create database ??', [name]);
+  } finally {
+    await db.destroy();
+  }
+  cleanup.add(`drop database ${name}`, dropIt);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const bench = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
+  try {
+    await migrate(bench, 'default');
+  } finally {
+    await bench.destroy();
+  }
+  log.debug({ name }, 'bench database ready');
+  const shown = new URL(url.toString());
+  shown.password = '';
+  return { url: url.toString(), description: `${shown.toString()} (created, dropped at exit)` };
+}

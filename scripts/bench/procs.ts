@@ -1,0 +1,181 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PROJECT_ROOT } from '../../src/config';
+
+/** Linux USER_HZ: /proc times are in 1/100 s on every mainstream architecture. */
+const CLOCK_TICKS = 100;
+const RSS_INTERVAL_MS = 250;
+const STOP_GRACE_MS = 5_000;
+
+/** VmRSS of a process in kB, or null when it is gone. */
+export function readRssKb(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** utime + stime (+ cutime + cstime when asked), in seconds. */
+  cpuS: number;
+}
+
+function readStat(pid: number | string, withChildren = false): ProcStat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const f = text.slice(close + 2).split(' ');
+    // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
+    const ticks = Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+    return { pid: Number(pid), comm, ppid: Number(f[1]), cpuS: ticks / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
+}
+
+function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(name);
+    if (stat) out.push(stat);
+  }
+  return out;
+}
+
+/** Pid of the Temporal dev server this process started (a `temporal` child), or null. */
+export function findTemporalServerPid(): number | null {
+  return allStats().find((s) => s.ppid === process.pid && s.comm === 'temporal')?.pid ?? null;
+}
+
+/** CPU seconds used so far by the processes that share the machine during a run. */
+export interface CpuSnapshot {
+  bench: number;
+  worker: number | null;
+  temporal: number | null;
+  postgres: number | null;
+}
+
+/** Reads CPU times; `postgres` sums every local `postgres` process (plus reaped backends). */
+export function cpuSnapshot(workerPid: number | null, temporalPid: number | null): CpuSnapshot {
+  const postgres = allStats()
+    .filter((s) => s.comm === 'postgres')
+    .reduce((sum, s) => sum + (readStat(s.pid, true)?.cpuS ?? 0), 0);
+  return {
+    bench: readStat(process.pid)?.cpuS ?? 0,
+    worker: workerPid === null ? null : (readStat(workerPid)?.cpuS ?? null),
+    temporal: temporalPid === null ? null : (readStat(temporalPid)?.cpuS ?? null),
+    postgres: postgres > 0 ? postgres : null,
+  };
+}
+
+/** CPU seconds used between two snapshots, per process. */
+export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot): CpuSnapshot {
+  const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.max(0, b - a));
+  return {
+    bench: to.bench - from.bench,
+    worker: diff(from.worker, to.worker),
+    temporal: diff(from.temporal, to.temporal),
+    postgres: diff(from.postgres, to.postgres),
+  };
+}
+
+/** Every exit path of this process kills the children it still has (SIGKILL: no time left). */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** A worker in its own Node process, with its RSS sampled every 250 ms. */
+export class ChildWorker {
+  private readonly samples: Array<{ at: number; kb: number }> = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly tail: string[] = [];
+  private stopped: Promise<void> | undefined;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+
+  private constructor(private readonly child: ChildProcess, readonly label: string) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        liveChildren.delete(child);
+        clearInterval(this.timer);
+        resolve(this.exitInfo);
+      });
+    });
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        this.tail.push(line);
+        if (this.tail.length > 30) this.tail.shift();
+        process.stderr.write(`[${label}] ${line}\n`);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    this.timer = setInterval(() => this.sample(), RSS_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Runs `node --import tsx <entry>` from the project root with `env` added to ours. */
+  static spawn(entry: string, env: Record<string, string>, label: string): ChildWorker {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    liveChildren.add(child);
+    child.once('error', (err) => process.stderr.write(`[${label}] cannot start: ${err.message}\n`));
+    return new ChildWorker(child, label);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Takes one RSS sample now (also done every 250 ms). */
+  sample(): void {
+    const kb = readRssKb(this.pid);
+    if (kb !== null) this.samples.push({ at: performance.now(), kb });
+  }
+
+  /** Peak RSS in MB over samples taken in [from, to] (default: the whole life). */
+  peakMb(from = 0, to = Number.POSITIVE_INFINITY): number | null {
+    let peak = -1;
+    for (const s of this.samples) if (s.at >= from && s.at <= to && s.kb > peak) peak = s.kb;
+    return peak < 0 ? null : peak / 1024;
+  }
+
+  /** Last lines the process printed, for error messages. */
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  /** Throws when the process has already exited. */
+  assertAlive(): void {
+    if (this.exitInfo) {
+      const how = this.exitInfo.signal ?? `code ${this.exitInfo.code}`;
+      throw new Error(`${this.label} exited early (${how}); last output:\n${this.output()}`);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. Idempotent. */
+  stop(): Promise<void> {
+    return (this.stopped ??= (async () => {
+      if (this.exitInfo === null) {
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+        await this.exited;
+        clearTimeout(timer);
+      }
+      clearInterval(this.timer);
+    })());
+  }
+}
