@@ -1,5 +1,5 @@
 import { insertAttempt } from '../src/db/attempts-repo';
-import { deactivateEndpoint } from '../src/db/endpoints-repo';
+import { deactivateEndpoint, touchLastTriggered } from '../src/db/endpoints-repo';
 import type { ActivityDeps } from './deps';
 import type { RecordIn } from './types';
 
@@ -20,7 +20,9 @@ export function makeRecordAttempt({ db, log }: ActivityDeps) {
       error_class: result.errorClass,
       error_message: result.errorMessage,
       response_excerpt: result.responseExcerpt,
+      delivery_status: input.deliveryStatus,
     });
+    await touchLastTriggered(db, input.tenantId, input.endpointId);
     if (result.responseStatus === 410) {
       await deactivateEndpoint(db, input.tenantId, input.endpointId);
       log.warn({ endpointId: input.endpointId, deliveryId: input.deliveryId }, 'endpoint answered 410 Gone: deactivated');

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { getEndpoint } from '../src/db/endpoints-repo';
+import { openHeaders } from '../src/security/endpoint-headers';
 import { getEventBody } from '../src/db/events-repo';
+import { NotFoundError } from '../src/errors';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from '../src/http/outcome';
 import type { ActivityDeps } from './deps';
 import type { SendIn, SendOut } from './types';
@@ -28,19 +30,36 @@ async function readExcerpt(body: Readable & { dump?: () => Promise<void> }, limi
  * Sends one attempt. The receiver's answer (or its absence) is returned, classified, never thrown:
  * the workflow decides about retries. Redirects are not followed.
  */
-export function makeSendWebhook({ db, http, config }: ActivityDeps) {
+export function makeSendWebhook({ db, http, box, config }: ActivityDeps) {
   return async function sendWebhook(input: SendIn): Promise<SendOut> {
     const [endpoint, body] = await Promise.all([
-      getEndpoint(db, input.tenantId, input.endpointId),
+      getEndpoint(db, input.tenantId, input.endpointId).catch((err) => {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }),
       getEventBody(db, input.eventId),
     ]);
     const started = new Date();
+    if (!endpoint?.is_active) {
+      // Deactivated or deleted while this delivery was in flight: stop without sending.
+      return {
+        outcome: 'failed',
+        startedAt: started.toISOString(),
+        durationMs: 0,
+        responseStatus: null,
+        errorClass: endpoint ? 'endpoint_disabled' : 'endpoint_deleted',
+        errorMessage: endpoint ? 'the endpoint was deactivated' : 'the endpoint was deleted',
+        responseExcerpt: null,
+        retryAfterMs: null,
+      };
+    }
+    const headers = { ...openHeaders(box, endpoint.id, endpoint.headers), ...input.headers };
     const t0 = performance.now();
     const elapsed = () => Math.round(performance.now() - t0);
     try {
       const res = await request(endpoint.url, {
         method: 'POST',
-        headers: input.headers,
+        headers,
         body,
         dispatcher: http,
         signal: AbortSignal.timeout(input.timeoutMs),

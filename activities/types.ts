@@ -41,6 +41,8 @@ export interface SendOut {
 
 export interface RecordIn extends AttemptIn {
   result: SendOut;
+  /** The delivery's state after this attempt. */
+  deliveryStatus: 'retrying' | 'succeeded' | 'failed';
 }
 
 export interface DeliveryPage {

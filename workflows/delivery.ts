@@ -83,15 +83,17 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     }
     attempts = attempt;
     lastResponseStatus = result.responseStatus;
-    await local.recordAttempt({ ...input, attempt, result });
+    const scheduled = plan.delaysMs[attempt - 1];
+    const next: DeliveryState =
+      result.outcome === 'succeeded' ? 'succeeded' : result.outcome === 'failed' || scheduled === undefined ? 'failed' : 'retrying';
+    await local.recordAttempt({ ...input, attempt, result, deliveryStatus: next });
 
-    if (result.outcome === 'succeeded') {
+    if (next === 'succeeded') {
       nextAttemptAt = null;
       setStatus('succeeded');
       return view();
     }
-    const scheduled = plan.delaysMs[attempt - 1];
-    if (result.outcome === 'failed' || scheduled === undefined) {
+    if (next === 'failed' || scheduled === undefined) {
       nextAttemptAt = null;
       setStatus('failed');
       return view(result.outcome === 'failed' ? `not retryable: ${result.errorClass}` : 'retries exhausted');

@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
-import { deliveriesRouter } from './deliveries-router';
-import { endpointsRouter } from './endpoints-router';
-import { eventsRouter } from './events-router';
+import { deliveriesRoutes } from './deliveries-router';
+import { endpointsRoutes } from './endpoints-router';
+import { eventsRoutes } from './events-router';
+import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
 import { authenticate, bootstrapTokenResolver } from './auth';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
+
+/** Every documented route of `/api/v1`, one table per resource. */
+export function apiRoutes(deps: AppDeps): RouteTable[] {
+  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps)];
+}
 
 /** Builds the HTTP API. `apiToken` guards everything under `/api/v1`. */
 export function createApp(deps: AppDeps, apiToken: string): Express {
@@ -32,9 +38,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   api.use(authenticate([bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID)]));
   api.use(requireJsonBody);
   api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
-  api.use('/endpoints', endpointsRouter(deps));
-  api.use('/events', eventsRouter(deps));
-  api.use('/deliveries', deliveriesRouter(deps));
+  for (const table of apiRoutes(deps)) api.use(table.base, table.router);
   app.use('/api/v1', api);
 
   app.use(notFound);

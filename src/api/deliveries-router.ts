@@ -1,25 +1,23 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { cancelSignal } from '../../workflows/definitions';
 import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
 import type { AppDeps } from '../services/deps';
 import { readDeliveryHistory } from '../temporal/delivery-log';
-import { caller, requireScope } from './auth';
-import { ok, validate } from './middleware';
+import { caller } from './auth';
+import { RouteTable } from './route-table';
 import { cancelIn, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('dlv') }).strict();
 
 /** `/api/v1/deliveries`: one delivery with every attempt read from its workflow history. */
-export function deliveriesRouter(deps: AppDeps): Router {
-  const router = Router();
+export function deliveriesRoutes(deps: AppDeps): RouteTable {
+  const table = new RouteTable('/deliveries', 'deliveries');
 
-  router.get('/:id', requireScope('deliveries:read'), async (req, res) => {
-    const { id } = validate(params, req.params, 'params');
-    const delivery = await getDelivery(deps.db, caller(res).tenantId, id);
+  table.add({ method: 'get', path: '/:id', summary: 'A delivery with every attempt, from its workflow history', scope: 'deliveries:read', params }, async ({ params, res }) => {
+    const delivery = await getDelivery(deps.db, caller(res).tenantId, params.id);
     const history = await readDeliveryHistory(deps.temporal, delivery.workflow_id);
-    ok(res, {
+    return {
       id: delivery.id,
       event_id: delivery.event_id,
       endpoint_id: delivery.endpoint_id,
@@ -29,21 +27,19 @@ export function deliveriesRouter(deps: AppDeps): Router {
       status: history?.status ?? 'scheduled',
       next_attempt_at: history?.next_attempt_at ?? null,
       attempts: history?.attempts ?? [],
-    });
+    };
   });
 
-  router.post('/:id/cancel', requireScope('deliveries:write'), async (req, res) => {
-    const { id } = validate(params, req.params, 'params');
-    const input = validate(cancelIn, req.body, 'body');
-    const delivery = await getDelivery(deps.db, caller(res).tenantId, id);
+  table.add({ method: 'post', path: '/:id/cancel', summary: 'Stop a delivery before its next attempt', scope: 'deliveries:write', params, body: cancelIn, status: 202 }, async ({ params, body, res }) => {
+    const delivery = await getDelivery(deps.db, caller(res).tenantId, params.id);
     const handle = deps.temporal.workflow.getHandle(delivery.workflow_id);
     const description = await handle.describe().catch(() => null);
     if (description?.status.name !== 'RUNNING') {
-      throw new AppError(409, 'not_running', `delivery ${id} is not in progress`);
+      throw new AppError(409, 'not_running', `delivery ${params.id} is not in progress`);
     }
-    await handle.signal(cancelSignal, { reason: input.reason });
-    ok(res, { id, cancel_requested: true }, 202);
+    await handle.signal(cancelSignal, { reason: body.reason });
+    return { id: params.id, cancel_requested: true };
   });
 
-  return router;
+  return table;
 }

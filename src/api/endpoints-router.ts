@@ -1,45 +1,66 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { getEndpoint, listEndpoints } from '../db/endpoints-repo';
-import { createEndpoint, endpointOut } from '../services/endpoints';
+import { deliveryStats, endpointSummary, successCounts, successRate } from '../db/endpoint-stats-repo';
+import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
 import { searchDeliveries } from '../temporal/delivery-search';
-import { caller, requireScope } from './auth';
-import { ok, validate } from './middleware';
-import { deliveryLogQuery, endpointIn, pageQuery, resourceId } from './schemas';
+import { caller } from './auth';
+import { RouteTable } from './route-table';
+import { deliveryLogQuery, endpointIn, endpointListQuery, endpointPatch, endpointPut, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ep') }).strict();
 
-/** `/api/v1/endpoints`: create, read, list, and each endpoint's delivery log. */
-export function endpointsRouter(deps: AppDeps): Router {
-  const router = Router();
+/** `/api/v1/endpoints`: the endpoint model, its stats and its delivery log. */
+export function endpointsRoutes(deps: AppDeps): RouteTable {
+  const table = new RouteTable('/endpoints', 'endpoints');
 
-  router.post('/', requireScope('endpoints:write'), async (req, res) => {
-    const input = validate(endpointIn, req.body, 'body');
-    const { endpoint, secret, keyId } = await createEndpoint(deps, caller(res).tenantId, input);
+  table.add({ method: 'post', path: '/', summary: 'Create an endpoint (its secret is shown only here)', scope: 'endpoints:write', body: endpointIn, status: 201 }, async ({ body, res }) => {
+    const { endpoint, secret, keyId } = await createEndpoint(deps, caller(res), body);
     deps.log.info({ endpointId: endpoint.id, tenantId: endpoint.tenant_id }, 'endpoint created');
-    ok(res, { ...endpointOut(endpoint), secret, key_id: keyId }, 201);
+    return { ...endpointOut(endpoint), secret, key_id: keyId };
   });
 
-  router.get('/', requireScope('endpoints:read'), async (req, res) => {
-    const page = validate(pageQuery, req.query, 'query');
-    const { items, total } = await listEndpoints(deps.db, caller(res).tenantId, page);
-    ok(res, { items: items.map(endpointOut), total, limit: page.limit, offset: page.offset });
-  });
-
-  router.get('/:id', requireScope('endpoints:read'), async (req, res) => {
-    const { id } = validate(params, req.params, 'params');
-    ok(res, endpointOut(await getEndpoint(deps.db, caller(res).tenantId, id)));
-  });
-
-  router.get('/:id/deliveries', requireScope('deliveries:read'), async (req, res) => {
-    const { id } = validate(params, req.params, 'params');
-    const query = validate(deliveryLogQuery, req.query, 'query');
+  table.add({ method: 'get', path: '/', summary: 'List endpoints with a summary', scope: 'endpoints:read', query: endpointListQuery }, async ({ query, res }) => {
     const tenantId = caller(res).tenantId;
-    await getEndpoint(deps.db, tenantId, id);
+    const [{ items, total }, summary] = await Promise.all([listEndpoints(deps.db, tenantId, query), endpointSummary(deps.db, tenantId)]);
+    const counts = await successCounts(deps.db, tenantId, items.map((e) => e.id));
+    return {
+      items: items.map((e) => {
+        const c = counts.get(e.id) ?? { ok: 0, failed: 0 };
+        return { ...endpointOut(e), success_count: c.ok, failure_count: c.failed, success_rate: successRate(c.ok, c.ok + c.failed) };
+      }),
+      total,
+      limit: query.limit,
+      offset: query.offset,
+      summary,
+    };
+  });
+
+  table.add({ method: 'get', path: '/:id', summary: 'One endpoint with its delivery stats', scope: 'endpoints:read', params }, async ({ params, res }) => {
+    const tenantId = caller(res).tenantId;
+    const endpoint = await getEndpoint(deps.db, tenantId, params.id);
+    return { ...endpointOut(endpoint), delivery_stats: await deliveryStats(deps.db, tenantId, params.id) };
+  });
+
+  table.add({ method: 'put', path: '/:id', summary: 'Replace an endpoint', scope: 'endpoints:write', params, body: endpointPut }, async ({ params, body, res }) =>
+    endpointOut(await changeEndpoint(deps, caller(res), params.id, body, 'replace')),
+  );
+
+  table.add({ method: 'patch', path: '/:id', summary: 'Change some fields of an endpoint', scope: 'endpoints:write', params, body: endpointPatch }, async ({ params, body, res }) =>
+    endpointOut(await changeEndpoint(deps, caller(res), params.id, body, 'patch')),
+  );
+
+  table.add({ method: 'delete', path: '/:id', summary: 'Delete an endpoint (soft: history is kept)', scope: 'endpoints:write', params }, async ({ params, res }) => {
+    await deleteEndpoint(deps, caller(res), params.id);
+    return { id: params.id, deleted: true };
+  });
+
+  table.add({ method: 'get', path: '/:id/deliveries', summary: 'Delivery log of an endpoint, from Temporal visibility', scope: 'deliveries:read', params, query: deliveryLogQuery }, async ({ params, query, res }) => {
+    const tenantId = caller(res).tenantId;
+    await getEndpoint(deps.db, tenantId, params.id);
     const found = await searchDeliveries(deps.temporal, {
       tenantId,
-      endpointId: id,
+      endpointId: params.id,
       status: query.status,
       eventType: query.event_type,
       since: query.since ? new Date(query.since) : undefined,
@@ -47,17 +68,17 @@ export function endpointsRouter(deps: AppDeps): Router {
       limit: query.limit,
       cursor: query.cursor,
     });
-    const ids = await deps.db('deliveries')
-      .select('id', 'workflow_id', 'event_id')
-      .where({ tenant_id: tenantId, endpoint_id: id })
+    const rows: Array<{ id: string; workflow_id: string }> = await deps.db('deliveries')
+      .select('id', 'workflow_id')
+      .where({ tenant_id: tenantId, endpoint_id: params.id })
       .whereIn('workflow_id', found.items.map((i) => i.workflow_id));
-    const byWorkflow = new Map(ids.map((r: { id: string; workflow_id: string }) => [r.workflow_id, r.id]));
-    ok(res, {
-      items: found.items.map((item) => ({ id: byWorkflow.get(item.workflow_id) ?? null, endpoint_id: id, ...item })),
+    const byWorkflow = new Map(rows.map((r) => [r.workflow_id, r.id]));
+    return {
+      items: found.items.map((item) => ({ id: byWorkflow.get(item.workflow_id) ?? null, endpoint_id: params.id, ...item })),
       total: found.total,
       next_cursor: found.next_cursor,
-    });
+    };
   });
 
-  return router;
+  return table;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../../workflows/retry-policy';
 import { secretKeyBytes } from '../security/signing';
+import { filtersSchema } from '../services/filters';
 
 /** Event type names: `order.created`, `invoice.paid.v2`. `*` subscribes to all. */
 export const eventTypeName = z
@@ -36,12 +37,41 @@ export const retryConfigSchema = z
   })
   .strict();
 
+/** Headers the service sets itself; an endpoint cannot override them. */
+const RESERVED_HEADERS = /^(host|content-length|content-type|transfer-encoding|connection|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|webhook-.*)$/i;
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name (letters, digits, -)')
+  .refine((name) => !RESERVED_HEADERS.test(name), 'is set by the service and cannot be overridden');
+const headerValue = z.string().max(2048).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'no control characters');
+
+/** Custom headers: `"value"`, or `{value, sensitive}`; `{sensitive: true}` alone keeps a stored value. */
+export const headersSchema = z
+  .record(
+    headerName,
+    z.union([headerValue, z.object({ value: headerValue.optional(), sensitive: z.boolean().default(false) }).strict()]),
+  )
+  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers');
+export type HeadersIn = z.infer<typeof headersSchema>;
+
+export const SCHEMES = ['x-signature', 'standard-webhooks', 'sha256'] as const;
+
+const endpointFields = {
+  name: z.string().min(1).max(128).optional(),
+  url: httpUrl,
+  events: z.array(z.union([z.literal('*'), eventTypeName])).min(1).max(256),
+  description: z.string().max(1024).optional(),
+  headers: headersSchema.optional(),
+  filters: filtersSchema.optional(),
+  retry_config: retryConfigSchema.optional(),
+  scheme: z.enum(SCHEMES).optional(),
+  is_active: z.boolean().optional(),
+};
+
 export const endpointIn = z
   .object({
-    url: httpUrl,
-    events: z.array(z.union([z.literal('*'), eventTypeName])).min(1).max(256),
-    description: z.string().max(1024).optional(),
-    retry_config: retryConfigSchema.optional(),
+    ...endpointFields,
     secret: z
       .string()
       .refine((s) => secretKeyBytes(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes')
@@ -49,6 +79,35 @@ export const endpointIn = z
   })
   .strict();
 export type EndpointIn = z.infer<typeof endpointIn>;
+
+/** PUT: the whole endpoint again (the secret is rotated, not replaced). */
+export const endpointPut = z.object(endpointFields).strict();
+
+/** PATCH: any subset; `null` clears an optional field. */
+export const endpointPatch = z
+  .object({
+    name: endpointFields.name.nullable(),
+    url: httpUrl.optional(),
+    events: endpointFields.events.optional(),
+    description: endpointFields.description.nullable(),
+    headers: endpointFields.headers,
+    filters: endpointFields.filters.nullable(),
+    retry_config: endpointFields.retry_config.nullable(),
+    scheme: endpointFields.scheme,
+    is_active: endpointFields.is_active,
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
+export type EndpointPatch = z.infer<typeof endpointPatch>;
+
+export const endpointListQuery = z
+  .object({
+    status: z.enum(['active', 'inactive']).optional(),
+    event: eventTypeName.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
 
 export const eventIn = z
   .object({

@@ -14,6 +14,7 @@ export interface AttemptRow {
   error_class: string | null;
   error_message: string | null;
   response_excerpt: string | null;
+  delivery_status: string;
 }
 
 /** Idempotent: a retried recording of the same attempt keeps the first row. */

@@ -1,86 +1,124 @@
 import type { Db } from './knex';
 import { NotFoundError } from '../errors';
 import type { RetryConfig } from '../../workflows/retry-policy';
+import type { Filters } from '../services/filters';
+
+/** A custom header as stored: sensitive values are sealed, never kept in clear. */
+export interface StoredHeader {
+  value?: string;
+  sealed?: string;
+  sensitive: boolean;
+}
 
 /** An endpoint as stored, without its secret (that lives in `signing_keys`). */
 export interface EndpointRecord {
   id: string;
   tenant_id: string;
+  name: string | null;
   url: string;
   description: string | null;
   events: string[];
+  headers: Record<string, StoredHeader>;
+  filters: Filters | null;
   retry_config: RetryConfig | null;
+  scheme: string;
   is_active: boolean;
   created_at: Date;
   updated_at: Date;
+  last_triggered_at: Date | null;
 }
 
 const COLUMNS = [
-  'id',
-  'tenant_id',
-  'url',
-  'description',
-  'events',
-  'retry_config',
-  'is_active',
-  'created_at',
-  'updated_at',
+  'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme',
+  'is_active', 'created_at', 'updated_at', 'last_triggered_at',
 ] as const;
 
-export type NewEndpoint = Pick<EndpointRecord, 'id' | 'url' | 'description' | 'events' | 'retry_config'>;
+export type EndpointWrite = Partial<
+  Pick<EndpointRecord, 'name' | 'url' | 'description' | 'events' | 'headers' | 'filters' | 'retry_config' | 'scheme' | 'is_active'>
+>;
 
-export async function insertEndpoint(db: Db, tenantId: string, endpoint: NewEndpoint): Promise<EndpointRecord> {
-  const [row] = await db('endpoints')
-    .insert({
-      ...endpoint,
-      tenant_id: tenantId,
-      events: JSON.stringify(endpoint.events),
-      retry_config: endpoint.retry_config === null ? null : JSON.stringify(endpoint.retry_config),
-    })
-    .returning(COLUMNS);
+const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config'] as const;
+
+/** jsonb columns go to pg as JSON text (a JS array would otherwise become a Postgres array). */
+function toRow(fields: EndpointWrite): Record<string, unknown> {
+  const row: Record<string, unknown> = { ...fields };
+  for (const column of JSON_COLUMNS) {
+    if (row[column] !== undefined) row[column] = row[column] === null ? null : JSON.stringify(row[column]);
+  }
+  return row;
+}
+
+const live = (db: Db, tenantId: string) => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
+
+/** Rows whose `events` include `eventType` directly or through `*`. */
+function subscribedTo(eventType: string) {
+  return (q: import('knex').Knex.QueryBuilder) =>
+    q.whereRaw('events @> ?::jsonb', [JSON.stringify([eventType])]).orWhereRaw('events @> ?::jsonb', [JSON.stringify(['*'])]);
+}
+
+export async function insertEndpoint(
+  db: Db,
+  tenantId: string,
+  endpoint: EndpointWrite & Pick<EndpointRecord, 'id' | 'url' | 'events'>,
+): Promise<EndpointRecord> {
+  const [row] = await db('endpoints').insert({ ...toRow(endpoint), tenant_id: tenantId }).returning(COLUMNS);
   return row as EndpointRecord;
 }
 
 /** One live endpoint of the tenant; another tenant's or a deleted one is not found. */
 export async function getEndpoint(db: Db, tenantId: string, id: string): Promise<EndpointRecord> {
-  const row = await db('endpoints')
-    .select(COLUMNS)
-    .where({ tenant_id: tenantId, id })
-    .whereNull('deleted_at')
-    .first();
+  const row = await live(db, tenantId).select(COLUMNS).where({ id }).first();
   if (!row) throw new NotFoundError('endpoint', id);
   return row as EndpointRecord;
 }
 
-export async function listEndpoints(
-  db: Db,
-  tenantId: string,
-  page: { limit: number; offset: number },
-): Promise<{ items: EndpointRecord[]; total: number }> {
-  const live = () => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
+export async function updateEndpoint(db: Db, tenantId: string, id: string, fields: EndpointWrite): Promise<EndpointRecord> {
+  const [row] = await live(db, tenantId)
+    .where({ id })
+    .update({ ...toRow(fields), updated_at: db.fn.now() })
+    .returning(COLUMNS);
+  if (!row) throw new NotFoundError('endpoint', id);
+  return row as EndpointRecord;
+}
+
+/** Soft delete: gone from lists and fan-out; history, attempts and deliveries are kept. */
+export async function softDeleteEndpoint(db: Db, tenantId: string, id: string): Promise<void> {
+  const count = await live(db, tenantId).where({ id }).update({ deleted_at: db.fn.now(), is_active: false, updated_at: db.fn.now() });
+  if (count === 0) throw new NotFoundError('endpoint', id);
+}
+
+export interface EndpointListFilter {
+  status?: 'active' | 'inactive';
+  event?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function listEndpoints(db: Db, tenantId: string, filter: EndpointListFilter): Promise<{ items: EndpointRecord[]; total: number }> {
+  const query = () => {
+    const q = live(db, tenantId);
+    if (filter.status) q.andWhere('is_active', filter.status === 'active');
+    if (filter.event) q.andWhere(subscribedTo(filter.event));
+    return q;
+  };
   const [items, [{ count }]] = await Promise.all([
-    live().select(COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset),
-    live().count<{ count: string | number }[]>({ count: '*' }),
+    query().select(COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset),
+    query().count<{ count: string | number }[]>({ count: '*' }),
   ]);
   return { items: items as EndpointRecord[], total: Number(count) };
 }
 
 /** Active, live endpoints of the tenant subscribed to `eventType` (directly or through `*`). */
 export async function listSubscribedEndpoints(db: Db, tenantId: string, eventType: string): Promise<EndpointRecord[]> {
-  const rows = await db('endpoints')
-    .select(COLUMNS)
-    .where({ tenant_id: tenantId, is_active: true })
-    .whereNull('deleted_at')
-    .andWhere((q) =>
-      q
-        .whereRaw('events @> ?::jsonb', [JSON.stringify([eventType])])
-        .orWhereRaw('events @> ?::jsonb', [JSON.stringify(['*'])]),
-    )
-    .orderBy('id');
+  const rows = await live(db, tenantId).select(COLUMNS).andWhere('is_active', true).andWhere(subscribedTo(eventType)).orderBy('id');
   return rows as EndpointRecord[];
 }
 
 /** Stops new deliveries to an endpoint (used when a receiver answers 410 Gone). */
 export async function deactivateEndpoint(db: Db, tenantId: string, id: string): Promise<void> {
   await db('endpoints').where({ tenant_id: tenantId, id }).update({ is_active: false, updated_at: db.fn.now() });
+}
+
+export async function touchLastTriggered(db: Db, tenantId: string, id: string): Promise<void> {
+  await db('endpoints').where({ tenant_id: tenantId, id }).update({ last_triggered_at: db.fn.now() });
 }

@@ -1,40 +1,107 @@
-import type { EndpointIn } from '../api/schemas';
-import { insertEndpoint, type EndpointRecord } from '../db/endpoints-repo';
+import type { Caller } from '../api/auth';
+import type { EndpointIn, EndpointPatch } from '../api/schemas';
+import { recordAudit } from '../db/audit-repo';
+import {
+  getEndpoint,
+  insertEndpoint,
+  softDeleteEndpoint,
+  updateEndpoint,
+  type EndpointRecord,
+  type EndpointWrite,
+} from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
 import { newId } from '../ids';
+import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
 
-/** Public view of an endpoint. The secret is never part of it. */
+/** Public view of an endpoint: never its secret, never a sensitive header value. */
 export function endpointOut(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
+    name: endpoint.name,
     url: endpoint.url,
     description: endpoint.description,
     events: endpoint.events,
+    headers: publicHeaders(endpoint.headers ?? {}),
+    filters: endpoint.filters,
     retry_config: endpoint.retry_config,
+    scheme: endpoint.scheme,
     is_active: endpoint.is_active,
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
+    last_triggered: endpoint.last_triggered_at,
   };
 }
+
+const audit = (caller: Caller) => ({ tenantId: caller.tenantId, actor: caller.actor, traceId: caller.traceId, resourceType: 'endpoint' });
 
 /** Creates an endpoint with its first signing key; the secret is returned here and only here. */
 export async function createEndpoint(
   { db, box }: Pick<AppDeps, 'db' | 'box'>,
-  tenantId: string,
+  caller: Caller,
   input: EndpointIn,
 ): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string }> {
   const secret = input.secret ?? generateSecret();
+  const id = newId('ep');
   return db.transaction(async (trx) => {
-    const endpoint = await insertEndpoint(trx, tenantId, {
-      id: newId('ep'),
+    const endpoint = await insertEndpoint(trx, caller.tenantId, {
+      id,
+      name: input.name ?? null,
       url: input.url,
       description: input.description ?? null,
       events: input.events,
+      headers: sealHeaders(box, id, input.headers ?? {}),
+      filters: input.filters ?? null,
       retry_config: input.retry_config ?? null,
+      scheme: input.scheme ?? 'x-signature',
+      is_active: input.is_active ?? true,
     });
-    const keyId = await insertActiveKey(trx, box, tenantId, { type: 'endpoint', id: endpoint.id }, secret);
+    const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, secret);
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: input.url, events: input.events } });
     return { endpoint, secret, keyId };
+  });
+}
+
+/**
+ * PUT replaces every field (absent optional fields are cleared); PATCH changes only the given
+ * ones (`null` clears). The secret is never part of an update: it is rotated.
+ */
+export async function changeEndpoint(
+  { db, box }: Pick<AppDeps, 'db' | 'box'>,
+  caller: Caller,
+  id: string,
+  input: EndpointPatch,
+  mode: 'replace' | 'patch',
+): Promise<EndpointRecord> {
+  return db.transaction(async (trx) => {
+    const current = await getEndpoint(trx, caller.tenantId, id);
+    const fields: EndpointWrite =
+      mode === 'replace'
+        ? {
+            name: input.name ?? null,
+            description: input.description ?? null,
+            headers: {},
+            filters: input.filters ?? null,
+            retry_config: input.retry_config ?? null,
+            scheme: input.scheme ?? 'x-signature',
+            is_active: input.is_active ?? true,
+          }
+        : {};
+    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'is_active'] as const) {
+      if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
+    }
+    if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
+    const updated = await updateEndpoint(trx, caller.tenantId, id, fields);
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookUpdated', resourceId: id, details: { fields: Object.keys(input) } });
+    return updated;
+  });
+}
+
+/** Soft delete; deliveries in flight stop at their next attempt (`endpoint_deleted`). */
+export async function deleteEndpoint({ db }: Pick<AppDeps, 'db'>, caller: Caller, id: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await softDeleteEndpoint(trx, caller.tenantId, id);
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookDeleted', resourceId: id });
   });
 }

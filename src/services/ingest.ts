@@ -8,6 +8,7 @@ import { listSubscribedEndpoints } from '../db/endpoints-repo';
 import { insertEventWithDeliveries, markDispatched, type EventWithDeliveries } from '../db/events-repo';
 import { UnavailableError } from '../errors';
 import { newId } from '../ids';
+import { matchesFilters } from './filters';
 import type { AppDeps } from './deps';
 
 /** Up to this many deliveries are started by the API directly; more go through a fan-out workflow. */
@@ -73,7 +74,8 @@ async function dispatch({ temporal, config }: AppDeps, stored: EventWithDeliveri
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
   const id = newId('evt');
-  const endpoints = await listSubscribedEndpoints(deps.db, tenantId, input.type);
+  const subscribed = await listSubscribedEndpoints(deps.db, tenantId, input.type);
+  const endpoints = subscribed.filter((e) => matchesFilters(e.filters, input.payload));
   const stored = await insertEventWithDeliveries(
     deps.db,
     tenantId,

@@ -14,6 +14,11 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('last_triggered_at', { useTz: true });
   });
 
+  await knex.schema.alterTable('attempts', (t) => {
+    // The delivery's state once this attempt was decided: retrying, succeeded or failed.
+    t.text('delivery_status');
+  });
+
   await knex.schema.createTable('api_keys', (t) => {
     t.text('id').primary();
     t.text('tenant_id').notNullable().references('tenants.id');
@@ -66,5 +71,6 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('endpoints', (t) => {
     t.dropColumns('name', 'headers', 'filters', 'scheme', 'last_triggered_at');
   });
+  await knex.schema.alterTable('attempts', (t) => t.dropColumn('delivery_status'));
   await knex.schema.alterTable('tenants', (t) => t.dropColumn('settings'));
 }
