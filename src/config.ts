@@ -45,6 +45,15 @@ const schema = z.object({
 
   MASTER_KEY: optionalString,
 
+  JWT_SECRET: optionalString,
+  JWT_JWKS_URL: optionalString,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  INTROSPECTION_URL: optionalString,
+  INTROSPECTION_CLIENT_ID: optionalString,
+  INTROSPECTION_CLIENT_SECRET: optionalString,
+  INTROSPECTION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+
   DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RESPONSE_EXCERPT_BYTES: z.coerce.number().int().min(0).max(65_536).default(2048),
   RETRY_AFTER_MAX_MS: z.coerce.number().int().min(0).default(6 * 60 * 60 * 1000),
@@ -73,6 +82,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.NODE_ENV === 'production') {
     if (!config.API_TOKEN) throw new ConfigError('API_TOKEN is required when NODE_ENV=production');
     if (!config.MASTER_KEY) throw new ConfigError('MASTER_KEY is required when NODE_ENV=production');
+  }
+  if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  }
+  for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL'] as const) {
+    const value = config[key];
+    if (value && !/^https?:\/\//.test(value)) throw new ConfigError(`${key} must be an http(s) URL`);
   }
   return Object.freeze(config);
 }

@@ -7,12 +7,24 @@ import { endpointsRoutes } from './endpoints-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
-import { authenticate, bootstrapTokenResolver } from './auth';
+import { apiKeysRoutes } from './api-keys-router';
+import { authenticate, bootstrapTokenResolver, type CredentialResolver } from './auth';
+import { apiKeyResolver, introspectionResolver, jwtResolver } from './credentials';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps)];
+  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps)];
+}
+
+/** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */
+export function credentialResolvers(deps: AppDeps, apiToken: string): CredentialResolver[] {
+  return [
+    apiKeyResolver(deps.db, deps.log),
+    jwtResolver(deps.config, deps.db),
+    bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID),
+    introspectionResolver(deps.config, deps.db),
+  ].filter((r): r is CredentialResolver => r !== null);
 }
 
 /** Builds the HTTP API. `apiToken` guards everything under `/api/v1`. */
@@ -35,7 +47,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   app.use(healthRouter(deps));
 
   const api = express.Router();
-  api.use(authenticate([bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID)]));
+  api.use(authenticate(credentialResolvers(deps, apiToken)));
   api.use(requireJsonBody);
   api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
   for (const table of apiRoutes(deps)) api.use(table.base, table.router);

@@ -11,6 +11,7 @@ export const SCOPES = [
   'event-types:read',
   'event-types:write',
   'audit:read',
+  'settings:manage',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

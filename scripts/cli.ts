@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, loadDotEnv } from '../src/config';
+import { listApiKeys } from '../src/db/api-keys-repo';
+import { migrate, openDatabase, type Db } from '../src/db/knex';
+import { createLogger } from '../src/logger';
+import { isScope, ROLES, type Role, type Scope } from '../src/security/scopes';
+import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../src/services/api-keys';
+
+const USAGE = `usage: npm run cli -- <command>
+
+  api-keys create --name NAME [--role admin|operator|viewer | --scopes a,b] [--tenant ID] [--expires-at ISO]
+  api-keys list [--tenant ID]
+  api-keys revoke KEY_ID [--tenant ID]
+  tenants create ID [--name NAME]
+  tenants list
+
+The tenant defaults to DEFAULT_TENANT_ID. The database is the one the service uses (DATABASE_URL,
+or the embedded one); it is migrated first.`;
+
+class UsageError extends Error {}
+
+function options(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      scopes: { type: 'string' },
+      tenant: { type: 'string' },
+      'expires-at': { type: 'string' },
+    },
+  });
+}
+
+async function apiKeys(db: Db, tenantDefault: string, verb: string | undefined, args: string[]) {
+  const { values, positionals } = options(args);
+  const tenantId = values.tenant ?? tenantDefault;
+  if (!(await db('tenants').where({ id: tenantId }).first())) throw new UsageError(`no tenant ${tenantId} (create it with: tenants create ${tenantId})`);
+  if (verb === 'create') {
+    if (!values.name) throw new UsageError('--name is required');
+    if (values.role && !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+    const scopes = values.scopes?.split(',').map((s) => s.trim());
+    const bad = scopes?.filter((s) => !isScope(s)) ?? [];
+    if (bad.length > 0) throw new UsageError(`unknown scopes: ${bad.join(', ')}`);
+    const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an ISO date');
+    const { key, record } = await createApiKey(db, null, {
+      tenantId,
+      name: values.name,
+      scopes: resolveScopes({ scopes: scopes as Scope[] | undefined, role: (values.role as Role | undefined) ?? (scopes ? undefined : 'admin') }),
+      expiresAt,
+    });
+    process.stdout.write(`${JSON.stringify(apiKeyOut(record), null, 2)}\n\nAPI key (shown once, keep it safe):\n${key}\n`);
+  } else if (verb === 'list') {
+    const { items } = await listApiKeys(db, tenantId, { limit: 200, offset: 0 });
+    for (const k of items.map(apiKeyOut)) process.stdout.write(`${k.id}  ${k.prefix}…  ${k.status.padEnd(7)}  ${k.name}  [${k.scopes.join(' ')}]\n`);
+  } else if (verb === 'revoke') {
+    if (!positionals[0]) throw new UsageError('give the key id to revoke');
+    process.stdout.write(`${JSON.stringify(apiKeyOut(await revokeKey(db, null, tenantId, positionals[0])), null, 2)}\n`);
+  } else throw new UsageError(`unknown api-keys command: ${verb ?? '(none)'}`);
+}
+
+async function tenants(db: Db, verb: string | undefined, args: string[]) {
+  const { values, positionals } = options(args);
+  if (verb === 'create') {
+    const id = positionals[0];
+    if (!id || !/^[a-z0-9_-]{1,64}$/.test(id)) throw new UsageError('give a tenant id: lowercase letters, digits, _ and -');
+    await db('tenants').insert({ id, name: values.name ?? id }).onConflict('id').ignore();
+    process.stdout.write(`tenant ${id} ready\n`);
+  } else if (verb === 'list') {
+    for (const t of await db('tenants').select('id', 'name').orderBy('id')) process.stdout.write(`${t.id}  ${t.name}\n`);
+  } else throw new UsageError(`unknown tenants command: ${verb ?? '(none)'}`);
+}
+
+async function main() {
+  const [group, verb, ...rest] = process.argv.slice(2);
+  if (!group || group === '--help' || group === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  loadDotEnv();
+  const config = loadConfig();
+  const db = openDatabase(config, createLogger('warn', 'cli'));
+  try {
+    await migrate(db, config.DEFAULT_TENANT_ID);
+    if (group === 'api-keys') await apiKeys(db, config.DEFAULT_TENANT_ID, verb, rest);
+    else if (group === 'tenants') await tenants(db, verb, rest);
+    else throw new UsageError(`unknown command: ${group}`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { request } from 'undici';
+import type { Config } from '../config';
+import { findUsableApiKey, tenantExists, touchApiKey } from '../db/api-keys-repo';
+import type { Db } from '../db/knex';
+import { UnavailableError } from '../errors';
+import type { Logger } from '../logger';
+import { isScope, ROLE_SCOPES, ROLES, type Role, type Scope } from '../security/scopes';
+import { API_KEY_PREFIX, hashApiKey } from '../services/api-keys';
+import type { Caller, CredentialResolver } from './auth';
+
+/** `whk_…` API keys, looked up by SHA-256 hash; revoked or expired keys do not resolve. */
+export function apiKeyResolver(db: Db, log: Logger): CredentialResolver {
+  return async (token, traceId) => {
+    if (!token.startsWith(API_KEY_PREFIX)) return null;
+    const key = await findUsableApiKey(db, hashApiKey(token));
+    if (!key) return null;
+    touchApiKey(db, key.id).catch((err) => log.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
+    return { tenantId: key.tenant_id, actor: `api-key:${key.id}`, scopes: new Set(key.scopes), traceId };
+  };
+}
+
+/** Scopes from token claims: `scope` (space-separated), `scopes` (array) or `role`. */
+function claimScopes(claims: Record<string, unknown>): Scope[] {
+  const listed = typeof claims.scope === 'string' ? claims.scope.split(' ') : Array.isArray(claims.scopes) ? claims.scopes : null;
+  if (listed) return listed.filter((s): s is Scope => typeof s === 'string' && isScope(s));
+  const role = claims.role;
+  return typeof role === 'string' && (ROLES as readonly string[]).includes(role) ? [...ROLE_SCOPES[role as Role]] : [];
+}
+
+/** A caller from verified claims, when they name a tenant that exists. */
+async function callerFromClaims(db: Db, claims: Record<string, unknown>, kind: string, traceId: string): Promise<Caller | null> {
+  const tenantId = claims.tenant_id ?? claims.tid;
+  if (typeof tenantId !== 'string' || !(await tenantExists(db, tenantId))) return null;
+  return { tenantId, actor: `${kind}:${String(claims.sub ?? 'unknown')}`, scopes: new Set(claimScopes(claims)), traceId };
+}
+
+/** JWT bearer tokens verified with jose: HS256 with JWT_SECRET, or keys from JWT_JWKS_URL. */
+export function jwtResolver(config: Config, db: Db): CredentialResolver | null {
+  let key: Uint8Array | JWTVerifyGetKey;
+  if (config.JWT_SECRET) key = new TextEncoder().encode(config.JWT_SECRET);
+  else if (config.JWT_JWKS_URL) key = createRemoteJWKSet(new URL(config.JWT_JWKS_URL));
+  else return null;
+  const options = {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    algorithms: config.JWT_SECRET ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'],
+  };
+  return async (token, traceId) => {
+    if (token.split('.').length !== 3) return null;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Uint8Array, options));
+    } catch {
+      return null;
+    }
+    return callerFromClaims(db, payload, 'jwt', traceId);
+  };
+}
+
+/** OAuth2 token introspection (RFC 7662), with answers cached for INTROSPECTION_CACHE_SECONDS. */
+export function introspectionResolver(config: Config, db: Db): CredentialResolver | null {
+  const url = config.INTROSPECTION_URL;
+  if (!url) return null;
+  const cache = new Map<string, { claims: Record<string, unknown> | null; until: number }>();
+  const basic = config.INTROSPECTION_CLIENT_ID
+    ? 'Basic ' + Buffer.from(`${config.INTROSPECTION_CLIENT_ID}:${config.INTROSPECTION_CLIENT_SECRET ?? ''}`).toString('base64')
+    : undefined;
+  return async (token, traceId) => {
+    const cacheKey = hashApiKey(token);
+    const now = Date.now();
+    let entry = cache.get(cacheKey);
+    if (!entry || entry.until <= now) {
+      let answer: Record<string, unknown> | null;
+      try {
+        const res = await request(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
+          body: new URLSearchParams({ token }).toString(),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (res.statusCode !== 200) {
+          await res.body.dump();
+          throw new Error(`introspection answered ${res.statusCode}`);
+        }
+        answer = (await res.body.json()) as Record<string, unknown>;
+      } catch (err) {
+        throw new UnavailableError(`token introspection is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const active = answer?.active === true && (typeof answer.exp !== 'number' || answer.exp * 1000 > now);
+      entry = { claims: active ? answer : null, until: now + config.INTROSPECTION_CACHE_SECONDS * 1000 };
+      if (cache.size > 10_000) cache.clear();
+      cache.set(cacheKey, entry);
+    }
+    return entry.claims ? callerFromClaims(db, entry.claims, 'oauth', traceId) : null;
+  };
+}

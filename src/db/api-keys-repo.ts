@@ -1,0 +1,73 @@
+import type { Db } from './knex';
+import { NotFoundError } from '../errors';
+import type { Scope } from '../security/scopes';
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  created_by: string | null;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+const COLUMNS = ['id', 'tenant_id', 'name', 'prefix', 'scopes', 'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'] as const;
+
+export async function insertApiKey(
+  db: Db,
+  row: Omit<ApiKeyRecord, 'created_at' | 'revoked_at' | 'last_used_at'> & { hash: string },
+): Promise<ApiKeyRecord> {
+  const [created] = await db('api_keys').insert({ ...row, scopes: JSON.stringify(row.scopes) }).returning(COLUMNS);
+  return created as ApiKeyRecord;
+}
+
+/** The key with this hash if it is neither revoked nor expired. */
+export async function findUsableApiKey(db: Db, hash: string): Promise<ApiKeyRecord | null> {
+  const row = await db('api_keys')
+    .select(COLUMNS)
+    .where({ hash })
+    .whereNull('revoked_at')
+    .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+    .first();
+  return (row as ApiKeyRecord | undefined) ?? null;
+}
+
+/** Records use at most once a minute per key, so authentication is not a write per request. */
+export async function touchApiKey(db: Db, id: string): Promise<void> {
+  await db('api_keys')
+    .where({ id })
+    .andWhere((q) => q.whereNull('last_used_at').orWhereRaw("last_used_at < now() - interval '1 minute'"))
+    .update({ last_used_at: db.fn.now() });
+}
+
+export async function listApiKeys(db: Db, tenantId: string, page: { limit: number; offset: number }) {
+  const base = () => db('api_keys').where({ tenant_id: tenantId });
+  const [items, total] = await Promise.all([
+    base().select(COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset),
+    base().count<{ n: string }[]>({ n: '*' }).first(),
+  ]);
+  return { items: items as ApiKeyRecord[], total: Number(total?.n ?? 0) };
+}
+
+export async function getApiKey(db: Db, tenantId: string, id: string): Promise<ApiKeyRecord> {
+  const row = await db('api_keys').select(COLUMNS).where({ tenant_id: tenantId, id }).first();
+  if (!row) throw new NotFoundError('api key', id);
+  return row as ApiKeyRecord;
+}
+
+export async function revokeApiKey(db: Db, tenantId: string, id: string): Promise<ApiKeyRecord> {
+  const [row] = await db('api_keys')
+    .where({ tenant_id: tenantId, id })
+    .update({ revoked_at: db.raw('coalesce(revoked_at, now())') })
+    .returning(COLUMNS);
+  if (!row) throw new NotFoundError('api key', id);
+  return row as ApiKeyRecord;
+}
+
+export async function tenantExists(db: Db, tenantId: string): Promise<boolean> {
+  return Boolean(await db('tenants').where({ id: tenantId }).first('id'));
+}

@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Caller } from '../api/auth';
+import { recordAudit } from '../db/audit-repo';
+import { insertApiKey, revokeApiKey, type ApiKeyRecord } from '../db/api-keys-repo';
+import type { Db } from '../db/knex';
+import { ForbiddenError } from '../errors';
+import { newId } from '../ids';
+import { ROLE_SCOPES, type Role, type Scope } from '../security/scopes';
+
+/** Plaintext keys look like `whk_<32 base64url chars>`; the first 12 characters are shown in lists. */
+export const API_KEY_PREFIX = 'whk_';
+const DISPLAY_PREFIX_LENGTH = 12;
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The public view: never the key or its hash. */
+export function apiKeyOut(key: ApiKeyRecord) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    created_by: key.created_by,
+    created_at: key.created_at,
+    expires_at: key.expires_at,
+    revoked_at: key.revoked_at,
+    last_used_at: key.last_used_at,
+    status: key.revoked_at ? 'revoked' : key.expires_at && key.expires_at.getTime() <= Date.now() ? 'expired' : 'active',
+  };
+}
+
+/** Scopes from an explicit list or a role. */
+export function resolveScopes(input: { scopes?: Scope[]; role?: Role }): Scope[] {
+  return [...new Set(input.scopes ?? ROLE_SCOPES[input.role ?? 'viewer'])];
+}
+
+/**
+ * Creates an API key; the plaintext is returned once. A caller can only grant scopes it holds
+ * (the CLI, acting as the operator of the machine, passes `null`).
+ */
+export async function createApiKey(
+  db: Db,
+  caller: Caller | null,
+  input: { tenantId: string; name: string; scopes: Scope[]; expiresAt: Date | null },
+): Promise<{ key: string; record: ApiKeyRecord }> {
+  const missing = caller ? input.scopes.filter((s) => !caller.scopes.has(s)) : [];
+  if (missing.length > 0) throw new ForbiddenError(`cannot grant scopes you do not hold: ${missing.join(', ')}`);
+  const key = API_KEY_PREFIX + randomBytes(24).toString('base64url');
+  return db.transaction(async (trx) => {
+    const record = await insertApiKey(trx, {
+      id: newId('ak'),
+      tenant_id: input.tenantId,
+      name: input.name,
+      prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
+      hash: hashApiKey(key),
+      scopes: input.scopes,
+      created_by: caller?.actor ?? 'cli',
+      expires_at: input.expiresAt,
+    });
+    await recordAudit(trx, {
+      tenantId: input.tenantId,
+      actor: caller?.actor ?? 'cli',
+      traceId: caller?.traceId ?? null,
+      action: 'ApiKeyCreated',
+      resourceType: 'api_key',
+      resourceId: record.id,
+      details: { name: input.name, scopes: input.scopes },
+    });
+    return { key, record };
+  });
+}
+
+export async function revokeKey(db: Db, caller: Caller | null, tenantId: string, id: string): Promise<ApiKeyRecord> {
+  return db.transaction(async (trx) => {
+    const record = await revokeApiKey(trx, tenantId, id);
+    await recordAudit(trx, {
+      tenantId,
+      actor: caller?.actor ?? 'cli',
+      traceId: caller?.traceId ?? null,
+      action: 'ApiKeyRevoked',
+      resourceType: 'api_key',
+      resourceId: id,
+    });
+    return record;
+  });
+}

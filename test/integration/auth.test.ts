@@ -1,0 +1,123 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import { startStack, type Stack } from '../helpers/stack';
+
+const JWT_SECRET = 'a-test-jwt-secret-of-at-least-32-chars!!';
+let stack: Stack;
+let introspection: http.Server;
+const introspected: string[] = [];
+
+beforeAll(async () => {
+  introspection = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const token = new URLSearchParams(body).get('token') ?? '';
+      introspected.push(token);
+      const answer = token === 'opaque-good'
+        ? { active: true, sub: 'svc-a', tenant_id: 'default', scope: 'endpoints:read deliveries:read' }
+        : { active: false };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((r) => introspection.listen(0, '127.0.0.1', r));
+  const port = (introspection.address() as AddressInfo).port;
+  stack = await startStack({
+    worker: false,
+    env: { JWT_SECRET, JWT_ISSUER: 'test-issuer', INTROSPECTION_URL: `http://127.0.0.1:${port}/introspect`, INTROSPECTION_CACHE_SECONDS: '60' },
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+  introspection?.close();
+});
+
+const newKey = async (body: Record<string, unknown>) => {
+  const res = await stack.call('POST', '/api/v1/api-keys', body);
+  expect(res.status).toBe(201);
+  return res.body.data as { id: string; key: string; prefix: string; scopes: string[] };
+};
+
+describe('when an API key is created', () => {
+  it('then the plaintext is returned once and only its prefix afterwards; it is stored as a SHA-256 hash', async () => {
+    const created = await newKey({ name: 'ci', role: 'viewer' });
+    expect(created.key).toMatch(/^whk_[A-Za-z0-9_-]{32}$/);
+    expect(created.prefix).toBe(created.key.slice(0, 12));
+    const one = await stack.call('GET', `/api/v1/api-keys/${created.id}`);
+    expect(JSON.stringify(one.body)).not.toContain(created.key);
+    const row = await stack.db('api_keys').where({ id: created.id }).first();
+    expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(row)).not.toContain(created.key);
+    const audit = await stack.db('audit_log').where({ resource_id: created.id, action: 'ApiKeyCreated' }).first();
+    expect(audit).toMatchObject({ actor: 'bootstrap-token', resource_type: 'api_key' });
+  });
+
+  it('then a viewer key reads but gets 403 on writes, and its use is recorded', async () => {
+    const { key, id } = await newKey({ name: 'viewer', role: 'viewer' });
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: key })).status).toBe(200);
+    const denied = await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com', events: ['a.b'] }, { token: key });
+    expect(denied.status).toBe(403);
+    expect(denied.body).toMatchObject({ ok: false, err: 'forbidden', msg: expect.stringContaining('endpoints:write') });
+    const listed = await stack.call('GET', `/api/v1/api-keys/${id}`);
+    expect(listed.body.data.last_used_at).toEqual(expect.any(String));
+  });
+
+  it('then a key cannot grant scopes it does not hold', async () => {
+    const { key } = await newKey({ name: 'manager', scopes: ['api-keys:manage', 'endpoints:read'] });
+    const res = await stack.call('POST', '/api/v1/api-keys', { name: 'escalate', role: 'admin' }, { token: key });
+    expect(res.status).toBe(403);
+    const ok = await stack.call('POST', '/api/v1/api-keys', { name: 'narrow', scopes: ['endpoints:read'] }, { token: key });
+    expect(ok.status).toBe(201);
+  });
+
+  it('then a revoked or expired key gets 401', async () => {
+    const revoked = await newKey({ name: 'to-revoke', role: 'viewer' });
+    expect((await stack.call('DELETE', `/api/v1/api-keys/${revoked.id}`)).body.data.status).toBe('revoked');
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: revoked.key })).status).toBe(401);
+    const expiring = await newKey({ name: 'to-expire', role: 'viewer', expires_at: new Date(Date.now() + 60_000).toISOString() });
+    await stack.db('api_keys').where({ id: expiring.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    const res = await stack.call('GET', '/api/v1/endpoints', undefined, { token: expiring.key });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ ok: false, err: 'unauthorized' });
+  });
+
+  it('then bad input is refused with 422', async () => {
+    for (const body of [{ name: '' }, { name: 'x', scopes: ['root'] }, { name: 'x', role: 'admin', scopes: ['endpoints:read'] }, { name: 'x', expires_at: '2001-01-01T00:00:00Z' }]) {
+      expect((await stack.call('POST', '/api/v1/api-keys', body)).status).toBe(422);
+    }
+  });
+});
+
+describe('when a JWT is presented', () => {
+  const sign = (claims: Record<string, unknown>, secret = JWT_SECRET, exp = '5m') =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('test-issuer').setSubject('alice').setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+
+  it('then its tenant and role give the scopes', async () => {
+    const token = await sign({ tenant_id: 'default', role: 'operator' });
+    expect((await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/j', events: ['a.b'] }, { token })).status).toBe(201);
+    expect((await stack.call('GET', '/api/v1/api-keys', undefined, { token })).status).toBe(403);
+    const scoped = await sign({ tid: 'default', scope: 'endpoints:read' });
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: scoped })).status).toBe(200);
+  });
+
+  it('then a wrong signature, an expired token, another issuer or an unknown tenant gets 401', async () => {
+    const bad = [
+      await sign({ tenant_id: 'default', role: 'admin' }, 'another-secret-that-is-32-chars-long!!'),
+      await sign({ tenant_id: 'default', role: 'admin' }, JWT_SECRET, '-1m'),
+      await new SignJWT({ tenant_id: 'default', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET)),
+      await sign({ tenant_id: 'nope', role: 'admin' }),
+    ];
+    for (const token of bad) expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token })).status).toBe(401);
+  });
+});
+
+describe('when an opaque token is presented and introspection is configured', () => {
+  it('then an active token works, its answer is cached, and an inactive one gets 401', async () => {
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: 'opaque-good' })).status).toBe(200);
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: 'opaque-good' })).status).toBe(200);
+    expect((await stack.call('POST', '/api/v1/events', { type: 'a.b', payload: {} }, { token: 'opaque-good' })).status).toBe(403);
+    expect(introspected.filter((t) => t === 'opaque-good')).toHaveLength(1);
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: 'opaque-bad' })).status).toBe(401);
+  });
+});
