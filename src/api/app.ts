@@ -4,6 +4,7 @@ import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
 import { deliveriesRoutes } from './deliveries-router';
 import { endpointsRoutes } from './endpoints-router';
+import { eventTypesRoutes, settingsRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
@@ -14,7 +15,7 @@ import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps)];
+  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps)];
 }
 
 /** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */

@@ -8,6 +8,7 @@ import { listSubscribedEndpoints } from '../db/endpoints-repo';
 import { insertEventWithDeliveries, markDispatched, type EventWithDeliveries } from '../db/events-repo';
 import { UnavailableError } from '../errors';
 import { newId } from '../ids';
+import { checkEventPayload } from './event-types';
 import { matchesFilters } from './filters';
 import type { AppDeps } from './deps';
 
@@ -73,6 +74,7 @@ async function dispatch({ temporal, config }: AppDeps, stored: EventWithDeliveri
  * its dispatch never completed, which is then finished).
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
+  await checkEventPayload(deps.db, tenantId, input.type, input.payload);
   const id = newId('evt');
   const subscribed = await listSubscribedEndpoints(deps.db, tenantId, input.type);
   const endpoints = subscribed.filter((e) => matchesFilters(e.filters, input.payload));

@@ -1,0 +1,69 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { findEventType, tenantSettings, type EventTypeRecord } from '../db/event-types-repo';
+import type { Db } from '../db/knex';
+import { AppError, ValidationError } from '../errors';
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
+addFormats(ajv);
+
+const validators = new Map<string, ValidateFunction>();
+const MAX_CACHED = 1000;
+
+function describe(errors: ErrorObject[] | null | undefined, root: string) {
+  return (errors ?? []).map((e) => ({
+    path: root + e.instancePath.replace(/\//g, '.'),
+    message: e.message ?? 'is invalid',
+    keyword: e.keyword,
+  }));
+}
+
+/** Checks that `schema` is a usable JSON Schema; 422 naming what is wrong otherwise. */
+export function assertJsonSchema(schema: Record<string, unknown>, path = 'body.payload_schema'): void {
+  if (!ajv.validateSchema(schema)) {
+    throw new ValidationError('payload_schema is not a valid JSON Schema', describe(ajv.errors, path));
+  }
+  try {
+    ajv.compile(schema);
+  } catch (err) {
+    throw new ValidationError('payload_schema cannot be compiled', [{ path, message: err instanceof Error ? err.message : String(err) }]);
+  }
+}
+
+function validatorFor(type: EventTypeRecord): ValidateFunction {
+  const key = `${type.id}:${new Date(type.updated_at).getTime()}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    if (validators.size >= MAX_CACHED) validators.clear();
+    validate = ajv.compile(type.payload_schema ?? {});
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+/** Validates a payload against a schema given inline (the catalog's example payloads). */
+export function assertMatchesSchema(schema: Record<string, unknown>, payload: unknown, path: string): void {
+  const validate = ajv.compile(schema);
+  if (!validate(payload)) throw new ValidationError(`${path} does not match payload_schema`, describe(validate.errors, path));
+}
+
+/**
+ * Ingest check: a typed event's payload must match its schema (422 listing every error's path);
+ * an untyped event is accepted only when the tenant allows it.
+ */
+export async function checkEventPayload(db: Db, tenantId: string, type: string, payload: unknown): Promise<EventTypeRecord | null> {
+  const eventType = await findEventType(db, tenantId, type);
+  if (!eventType) {
+    if (!(await tenantSettings(db, tenantId)).allow_untyped_events) {
+      throw new AppError(422, 'unknown_event_type', `event type ${type} is not in the catalog and this tenant does not accept untyped events`);
+    }
+    return null;
+  }
+  if (eventType.payload_schema) {
+    const validate = validatorFor(eventType);
+    if (!validate(payload)) {
+      throw new ValidationError(`payload does not match the schema of ${type}`, describe(validate.errors, 'body.payload'));
+    }
+  }
+  return eventType;
+}
