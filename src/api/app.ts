@@ -8,14 +8,19 @@ import { eventTypesRoutes, settingsRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
+import { buildOpenApi } from './openapi';
 import { apiKeysRoutes } from './api-keys-router';
+import { auditRoutes } from './audit-router';
 import { authenticate, bootstrapTokenResolver, type CredentialResolver } from './auth';
 import { apiKeyResolver, introspectionResolver, jwtResolver } from './credentials';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
+/** Version of the HTTP API reported in its OpenAPI document. */
+export const API_VERSION = '1.0.0';
+
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps)];
+  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps)];
 }
 
 /** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */
@@ -47,11 +52,17 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   );
   app.use(healthRouter(deps));
 
+  const tables = apiRoutes(deps);
+  const openApi = buildOpenApi(tables, API_VERSION);
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+
   const api = express.Router();
   api.use(authenticate(credentialResolvers(deps, apiToken)));
   api.use(requireJsonBody);
   api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
-  for (const table of apiRoutes(deps)) api.use(table.base, table.router);
+  for (const table of tables) api.use(table.base, table.router);
   app.use('/api/v1', api);
 
   app.use(notFound);

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { AppDeps } from '../services/deps';
+import { caller } from './auth';
+import { RouteTable } from './route-table';
+
+const auditQuery = z
+  .object({
+    action: z.string().max(64).regex(/^[A-Za-z]+$/).optional(),
+    resource_type: z.string().max(64).regex(/^[a-z_]+$/).optional(),
+    resource_id: z.string().max(128).optional(),
+    actor: z.string().max(200).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    format: z.enum(['json', 'csv']).default('json'),
+    limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+const COLUMNS = ['id', 'created_at', 'actor', 'action', 'resource_type', 'resource_id', 'trace_id', 'details'] as const;
+
+/** RFC 4180 field: quoted when needed; a leading formula character is neutralized for spreadsheets. */
+function csvField(value: unknown): string {
+  let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** `/api/v1/audit`: the tenant's domain events, filtered, as JSON or CSV. */
+export function auditRoutes(deps: AppDeps): RouteTable {
+  const table = new RouteTable('/audit', 'audit');
+  table.add({ method: 'get', path: '/', summary: 'Audit log, filtered; format=csv exports it', scope: 'audit:read', query: auditQuery, raw: true }, async ({ query, res }) => {
+    const base = () => {
+      const q = deps.db('audit_log').where({ tenant_id: caller(res).tenantId });
+      if (query.action) q.andWhere({ action: query.action });
+      if (query.resource_type) q.andWhere({ resource_type: query.resource_type });
+      if (query.resource_id) q.andWhere({ resource_id: query.resource_id });
+      if (query.actor) q.andWhere({ actor: query.actor });
+      if (query.since) q.andWhere('created_at', '>=', new Date(query.since));
+      if (query.until) q.andWhere('created_at', '<', new Date(query.until));
+      return q;
+    };
+    const [rows, total] = await Promise.all([
+      base().select(COLUMNS).orderBy('id', 'desc').limit(query.limit).offset(query.offset),
+      base().count<{ n: string }[]>({ n: '*' }).first(),
+    ]);
+    const items: Array<Record<string, unknown>> = rows.map((r: Record<string, unknown>) => ({ ...r, id: Number(r.id) }));
+    if (query.format === 'csv') {
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.setHeader('content-disposition', 'attachment; filename="audit.csv"');
+      res.send([COLUMNS.join(','), ...items.map((r) => COLUMNS.map((c) => csvField(r[c])).join(','))].join('\r\n') + '\r\n');
+      return;
+    }
+    res.json({ ok: true, data: { items, total: Number(total?.n ?? 0), limit: query.limit, offset: query.offset } });
+  });
+  return table;
+}

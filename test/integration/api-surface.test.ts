@@ -1,0 +1,104 @@
+import type { Express } from 'express';
+import { apiRoutes, createApp } from '../../src/api/app';
+import type { RouteSpec } from '../../src/api/route-table';
+import { SCOPES } from '../../src/security/scopes';
+import { createApiKey } from '../../src/services/api-keys';
+import type { AppDeps } from '../../src/services/deps';
+import { startStack, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+const specs = apiRoutes({} as AppDeps).flatMap((t) => t.specs.map((s) => ({ ...(s as RouteSpec<any, any, any>), base: t.base })));
+const ids: Record<string, string> = {};
+
+/** A body that passes validation for each writing route, so scope and tenant checks are what answer. */
+const BODIES: Record<string, unknown> = {
+  'post /endpoints/': { url: 'https://example.com/s', events: ['surface.x'] },
+  'put /endpoints/:id': { url: 'https://example.com/s', events: ['surface.x'] },
+  'patch /endpoints/:id': { description: 'x' },
+  'post /events/': { type: 'surface.x', payload: {} },
+  'post /deliveries/:id/cancel': {},
+  'post /api-keys/': { name: 'x', scopes: ['endpoints:read'] },
+  'post /event-types/': { name: 'surface.y' },
+  'put /event-types/:name': { name: 'surface.type' },
+  'patch /settings/': { allow_untyped_events: true },
+};
+
+function url(spec: (typeof specs)[number]): string {
+  const id = spec.base === '/endpoints' ? ids.endpoint : spec.base === '/deliveries' ? ids.delivery : spec.base === '/api-keys' ? ids.apiKey : ids.eventType;
+  return '/api/v1' + spec.base + spec.path.replace(/:id|:name/, id!).replace(/\/$/, '');
+}
+
+const call = (spec: (typeof specs)[number], token: string | null) =>
+  stack.call(spec.method.toUpperCase(), url(spec), BODIES[`${spec.method} ${spec.base}${spec.path}`], { token });
+
+beforeAll(async () => {
+  stack = await startStack({ worker: false });
+  ids.endpoint = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/s', events: ['surface.x'] })).body.data.id;
+  ids.delivery = (await stack.call('POST', '/api/v1/events', { type: 'surface.x', payload: {} })).body.data.deliveries[0].id;
+  ids.apiKey = (await stack.call('POST', '/api/v1/api-keys', { name: 'surface', role: 'viewer' })).body.data.id;
+  ids.eventType = 'surface.type';
+  await stack.call('POST', '/api/v1/event-types', { name: 'surface.type' });
+  await stack.db('tenants').insert({ id: 'acme', name: 'Acme' }).onConflict('id').ignore();
+});
+afterAll(async () => stack?.stop());
+
+/** Routes the Express app really has, counted through every nested router. */
+function countRoutes(app: Express): number {
+  const walk = (stackOf: Array<{ route?: unknown; handle?: { stack?: unknown[] } }>): number =>
+    stackOf.reduce((n, layer) => n + (layer.route ? 1 : 0) + (layer.handle?.stack ? walk(layer.handle.stack as never) : 0), 0);
+  return walk((app as unknown as { router: { stack: never[] } }).router.stack);
+}
+
+describe('when the OpenAPI document is fetched', () => {
+  it('then it is served without auth and documents every route the app has', async () => {
+    const res = await stack.call('GET', '/api/v1/openapi.json', undefined, { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    for (const spec of specs) {
+      const path = (spec.base + (spec.path === '/' ? '' : spec.path)).replace(/:([a-z]+)/g, '{$1}');
+      const operation = res.body.paths[path]?.[spec.method];
+      expect(operation).toMatchObject({ summary: spec.summary, 'x-required-scope': spec.scope });
+      if (spec.body) expect(operation.requestBody.content['application/json'].schema).toBeTruthy();
+    }
+    const documented = Object.values(res.body.paths as Record<string, object>).reduce((n, ops) => n + Object.keys(ops).length, 0);
+    const app = createApp({ config: stack.config, db: stack.db, temporal: stack.temporal } as AppDeps, 'x');
+    // Besides the documented routes: /healthz, /readyz and the document itself.
+    expect(countRoutes(app)).toBe(documented + 3);
+  });
+});
+
+describe.each(specs.map((s) => [`${s.method.toUpperCase()} ${s.base}${s.path}`, s] as const))('%s', (_name, spec) => {
+  it('when called without credentials, then 401', async () => {
+    const res = await call(spec, null);
+    expect(res.status).toBe(401);
+    expect(res.body.ok).toBe(false);
+  });
+
+  it(`when the credential lacks ${spec.scope}, then 403`, async () => {
+    const { key } = await createApiKey(stack.db, null, { tenantId: 'default', name: 'scoped', scopes: SCOPES.filter((s) => s !== spec.scope), expiresAt: null });
+    const res = await call(spec, key);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ ok: false, err: 'forbidden' });
+  });
+
+  if (spec.path.includes(':')) {
+    it("when another tenant names this tenant's resource, then 404", async () => {
+      const { key } = await createApiKey(stack.db, null, { tenantId: 'acme', name: 'other', scopes: [...SCOPES], expiresAt: null });
+      const res = await call(spec, key);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ ok: false, err: 'not_found' });
+    });
+  }
+});
+
+describe("when another tenant lists resources", () => {
+  it("then it sees none of this tenant's", async () => {
+    const { key } = await createApiKey(stack.db, null, { tenantId: 'acme', name: 'lister', scopes: [...SCOPES], expiresAt: null });
+    const all = JSON.stringify(await Promise.all(
+      ['/api/v1/endpoints', '/api/v1/api-keys', '/api/v1/event-types', '/api/v1/audit'].map((p) => stack.call('GET', p, undefined, { token: key }).then((r) => r.body)),
+    ));
+    for (const id of [ids.endpoint, ids.apiKey, ids.eventType]) expect(all).not.toContain(id);
+    const event = await stack.call('POST', '/api/v1/events', { type: 'surface.x', payload: {} }, { token: key });
+    expect(event.body.data.deliveries).toEqual([]);
+  });
+});

@@ -1,0 +1,15 @@
+import { deliveryQuery } from '../../src/temporal/delivery-search';
+
+describe('deliveryQuery', () => {
+  it('when an endpoint log is searched, then the TenantId condition is always there', () => {
+    expect(deliveryQuery({ tenantId: 't1', endpointId: 'ep_1' })).toBe(
+      "WorkflowType = 'deliveryWorkflow' AND TenantId = 't1' AND EndpointId = 'ep_1'",
+    );
+  });
+
+  it('when filters are given, then each adds a condition and quotes are escaped', () => {
+    const q = deliveryQuery({ tenantId: "t'1", endpointId: 'ep_1', status: 'failed', eventType: 'a.b', since: new Date('2026-01-01T00:00:00Z') });
+    expect(q).toContain("TenantId = 't\\'1'");
+    expect(q).toContain("DeliveryStatus = 'failed' AND EventType = 'a.b' AND StartTime >= '2026-01-01T00:00:00.000Z'");
+  });
+});
