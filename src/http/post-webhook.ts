@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import type { SendOut } from '../../activities/types';
+import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
+
+const MAX_ERROR_MESSAGE = 500;
+
+/** Reads at most `limit` bytes of a response body, then lets go of the rest. */
+async function readExcerpt(body: Readable & { dump?: () => Promise<void> }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (limit > 0) {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk.subarray(0, limit - size));
+      size += Math.min(chunk.length, limit - size);
+      if (size >= limit) break;
+    }
+  }
+  if (size < limit || limit === 0) await body.dump?.().catch(() => undefined);
+  else body.destroy();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface PostWebhookIn {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  excerptBytes: number;
+  /** undici dispatcher (the worker's pooled Agent); the global one when absent. */
+  http?: Dispatcher;
+}
+
+/**
+ * POSTs one webhook and classifies the answer (or its absence); never throws for HTTP or network
+ * failures. Redirects are not followed.
+ */
+export async function postWebhook(input: PostWebhookIn): Promise<SendOut> {
+  const started = new Date();
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+  try {
+    const res = await request(input.url, {
+      method: 'POST',
+      headers: input.headers,
+      body: input.body,
+      dispatcher: input.http,
+      signal: AbortSignal.timeout(input.timeoutMs),
+      headersTimeout: input.timeoutMs,
+      bodyTimeout: input.timeoutMs,
+    });
+    const excerpt = await readExcerpt(res.body as unknown as Readable, input.excerptBytes);
+    const outcome = classifyStatus(res.statusCode);
+    return {
+      outcome,
+      startedAt: started.toISOString(),
+      durationMs: elapsed(),
+      responseStatus: res.statusCode,
+      errorClass: statusErrorClass(res.statusCode),
+      errorMessage: outcome === 'succeeded' ? null : `receiver answered ${res.statusCode}`,
+      responseExcerpt: excerpt,
+      retryAfterMs: outcome === 'retryable' ? parseRetryAfter(res.headers['retry-after'], new Date()) : null,
+    };
+  } catch (err) {
+    return {
+      outcome: 'retryable',
+      startedAt: started.toISOString(),
+      durationMs: elapsed(),
+      responseStatus: null,
+      errorClass: networkErrorClass(err),
+      errorMessage: (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_MESSAGE),
+      responseExcerpt: null,
+      retryAfterMs: null,
+    };
+  }
+}
