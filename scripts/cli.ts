@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadDotEnv } from '../src/config';
 import { listApiKeys } from '../src/db/api-keys-repo';
 import { migrate, openDatabase, type Db } from '../src/db/knex';
+import { sendInbound } from '../src/inbound/sender';
 import { createLogger } from '../src/logger';
 import { isScope, ROLES, type Role, type Scope } from '../src/security/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../src/services/api-keys';
@@ -13,6 +15,7 @@ const USAGE = `usage: npm run cli -- <command>
   api-keys revoke KEY_ID [--tenant ID]
   tenants create ID [--name NAME]
   tenants list
+  inbound send --url URL --secret whsec_… (--source SRC_ID | --key-id KEY_ID) (--data JSON | --file PATH)
 
 The tenant defaults to DEFAULT_TENANT_ID. The database is the one the service uses (DATABASE_URL,
 or the embedded one); it is migrated first.`;
@@ -29,6 +32,12 @@ function options(args: string[]) {
       scopes: { type: 'string' },
       tenant: { type: 'string' },
       'expires-at': { type: 'string' },
+      url: { type: 'string' },
+      secret: { type: 'string' },
+      source: { type: 'string' },
+      'key-id': { type: 'string' },
+      data: { type: 'string' },
+      file: { type: 'string' },
     },
   });
 }
@@ -73,12 +82,26 @@ async function tenants(db: Db, verb: string | undefined, args: string[]) {
   } else throw new UsageError(`unknown tenants command: ${verb ?? '(none)'}`);
 }
 
+/** Signs and sends one inbound webhook, as a partner would; needs no database. */
+async function inbound(verb: string | undefined, args: string[]) {
+  if (verb !== 'send') throw new UsageError(`unknown inbound command: ${verb ?? '(none)'}`);
+  const { values } = options(args);
+  if (!values.url || !values.secret) throw new UsageError('--url and --secret are required');
+  if (!values.source && !values['key-id']) throw new UsageError('give --source or --key-id');
+  if (Boolean(values.data) === Boolean(values.file)) throw new UsageError('give the body with --data or --file');
+  const body = values.data ?? readFileSync(values.file!, 'utf8');
+  const res = await sendInbound({ url: values.url, secret: values.secret, sourceId: values.source, keyId: values['key-id'], body });
+  process.stdout.write(`${res.status}\n${JSON.stringify(res.body, null, 2)}\n`);
+  if (res.status >= 400) process.exitCode = 1;
+}
+
 async function main() {
   const [group, verb, ...rest] = process.argv.slice(2);
   if (!group || group === '--help' || group === 'help') {
     process.stdout.write(USAGE + '\n');
     return;
   }
+  if (group === 'inbound') return inbound(verb, rest);
   loadDotEnv();
   const config = loadConfig();
   const db = openDatabase(config, createLogger('warn', 'cli'));

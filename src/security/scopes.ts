@@ -12,6 +12,9 @@ export const SCOPES = [
   'event-types:write',
   'audit:read',
   'settings:manage',
+  'sources:read',
+  'sources:write',
+  'telemetry:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -21,8 +24,8 @@ export type Role = (typeof ROLES)[number];
 /** What each role may do. `keys:export` is never implied: it must be granted explicitly. */
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   admin: SCOPES.filter((s) => s !== 'keys:export'),
-  operator: ['endpoints:read', 'endpoints:write', 'events:write', 'deliveries:read', 'deliveries:write', 'event-types:read', 'event-types:write'],
-  viewer: ['endpoints:read', 'deliveries:read', 'event-types:read'],
+  operator: ['endpoints:read', 'endpoints:write', 'events:write', 'deliveries:read', 'deliveries:write', 'event-types:read', 'event-types:write', 'sources:read', 'telemetry:read'],
+  viewer: ['endpoints:read', 'deliveries:read', 'event-types:read', 'sources:read'],
 };
 
 export function isScope(value: string): value is Scope {

@@ -1,0 +1,105 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { forgetNonce, recentFailures, recordInboundTelemetry, recordNonce } from '../db/inbound-repo';
+import { AppError } from '../errors';
+import { verifyInbound, type GuardContext } from '../inbound/guard';
+import { GuardError, GUARD_ERRORS, type GuardErrorCode } from '../inbound/guard-errors';
+import { INBOUND_HANDLERS } from '../inbound/handlers';
+import { RISK_WINDOW_SECONDS, riskScore } from '../inbound/risk';
+import type { AppDeps } from '../services/deps';
+
+const PARSER_CODES: Record<string, GuardErrorCode> = {
+  'entity.too.large': 'payload_too_large',
+  'entity.parse.failed': 'invalid_json',
+};
+
+/** Maps anything thrown on the inbound path to a result code and status. */
+function classify(err: unknown): { code: string; status: number; msg: string; details?: unknown } {
+  if (err instanceof AppError) return { code: err.code, status: err.status, msg: err.message, details: err.details };
+  const parserCode = PARSER_CODES[(err as { type?: string })?.type ?? ''];
+  if (parserCode) return { code: parserCode, status: GUARD_ERRORS[parserCode], msg: parserCode.replace(/_/g, ' ') };
+  return { code: 'internal_error', status: 500, msg: 'internal error' };
+}
+
+/**
+ * `POST /webhook/in` (the source's default handler) and `POST /webhook/guards/:handler`: the
+ * replay-proof guard, then a domain handler. Every request, accepted or not, leaves one telemetry
+ * record (found by the `trace_id` the response carries) and nothing else when rejected.
+ */
+export function inboundRouter(deps: AppDeps): Router {
+  const router = Router();
+  const raw = express.raw({ type: () => true, limit: deps.config.MAX_BODY_BYTES });
+
+  const handle = async (req: Request, res: Response, rawError?: unknown) => {
+    const traceId = String(req.id);
+    const requested = typeof req.params.handler === 'string' ? req.params.handler : undefined;
+    const remoteAddr = req.socket.remoteAddress ?? 'unknown';
+    const context: GuardContext = { source: null, skewSeconds: null, unknownKeyId: false };
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let outcome: { code: string; status: number; msg: string; details?: unknown; data?: unknown; handler?: string };
+    try {
+      if (rawError) throw rawError;
+      if (!req.is('application/json')) throw new GuardError('unsupported_media_type', 'the body must be application/json');
+      const verified = await verifyInbound(deps, { header: (n) => req.get(n), rawBody, now: new Date() }, context);
+      const name = requested ?? verified.source.default_handler;
+      const handler = INBOUND_HANDLERS[name];
+      if (!handler) throw new GuardError('unknown_handler', `no handler named ${name}`);
+      if (!verified.source.allowed_handlers.includes(name)) throw new GuardError('handler_not_allowed', `this source may not use the ${name} handler`);
+      const input = handler.parse(verified.body);
+      const { source, headers } = verified;
+      if (!(await recordNonce(deps.db, source.id, headers.nonce))) {
+        throw new GuardError('replayed_nonce', 'this nonce was already used by this source');
+      }
+      let data: unknown;
+      try {
+        data = await handler.run(
+          { deps, source, keyId: verified.keyId, ts: headers.ts, nonce: headers.nonce, skewSeconds: verified.skewSeconds, rawBody, traceId },
+          input,
+        );
+      } catch (err) {
+        // The request did not take effect: free its nonce so the sender can retry it as is.
+        await forgetNonce(deps.db, source.id, headers.nonce);
+        throw err;
+      }
+      outcome = { code: 'ok', status: 200, msg: 'accepted', data, handler: name };
+    } catch (err) {
+      outcome = classify(err);
+      if (outcome.status >= 500) req.log.error({ err }, 'inbound handler failed');
+    }
+
+    const sourceId = context.source?.id ?? req.get('x-source-id')?.slice(0, 64) ?? 'unknown';
+    const history = await recentFailures(deps.db, sourceId, remoteAddr, RISK_WINDOW_SECONDS);
+    const risk = riskScore({
+      result: outcome.code,
+      ...history,
+      skewRatio: context.skewSeconds === null || !context.source ? null : Math.abs(context.skewSeconds) / context.source.tolerance_seconds,
+      unknownKeyId: context.unknownKeyId,
+    });
+    await recordInboundTelemetry(deps.db, {
+      tenantId: context.source?.tenant_id ?? 'unknown',
+      sourceId,
+      traceId,
+      result: outcome.code,
+      remoteAddr,
+      details: {
+        status: outcome.status,
+        handler: outcome.handler ?? requested ?? null,
+        skew_seconds: context.skewSeconds,
+        body_bytes: rawBody.length,
+        risk_score: risk,
+        key_id: req.get('x-key-id') ?? null,
+      },
+    });
+    req.log.info({ traceId, sourceId, result: outcome.code, risk }, 'inbound webhook');
+    if (outcome.code === 'ok') res.json({ ok: true, trace_id: traceId, data: outcome.data });
+    else res.status(outcome.status).json({ ok: false, err: outcome.code, msg: outcome.msg, trace_id: traceId, ...(outcome.details ? { details: outcome.details } : {}) });
+  };
+
+  const route = (req: Request, res: Response, next: NextFunction) => {
+    raw(req, res, (rawError?: unknown) => {
+      handle(req, res, rawError).catch(next);
+    });
+  };
+  router.post('/webhook/in', route);
+  router.post('/webhook/guards/:handler', route);
+  return router;
+}

@@ -1,0 +1,134 @@
+import { signInbound, sendInbound } from '../../src/inbound/sender';
+import { generateSecret } from '../../src/security/signing';
+import { Receiver } from '../helpers/receiver';
+import { startStack, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+let receiver: Receiver;
+let source: { id: string; secret: string; key_id: string };
+
+beforeAll(async () => {
+  stack = await startStack();
+  receiver = await Receiver.start();
+  const res = await stack.call('POST', '/api/v1/sources', { name: 'partner', allowed_handlers: ['echo', 'relay'], default_handler: 'echo' });
+  expect(res.status).toBe(201);
+  source = res.body.data;
+});
+afterAll(async () => {
+  await stack?.stop();
+  await receiver?.close();
+});
+
+const send = (body: unknown, over: Partial<Parameters<typeof sendInbound>[0]> = {}, path = '/webhook/in') =>
+  sendInbound({ url: stack.url + path, sourceId: source.id, secret: source.secret, body: JSON.stringify(body), ...over });
+
+/** Raw request with full control over the headers. */
+async function rawPost(headers: Record<string, string>, body: string, path = '/webhook/in') {
+  const res = await fetch(stack.url + path, { method: 'POST', headers, body });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const counts = async () => ({
+  nonces: Number((await stack.db('inbound_nonces').count({ n: '*' }).first())!.n),
+  events: Number((await stack.db('events').count({ n: '*' }).first())!.n),
+  telemetry: Number((await stack.db('telemetry_events').where({ kind: 'inbound_request' }).count({ n: '*' }).first())!.n),
+});
+
+describe('when a partner sends a correctly signed webhook', () => {
+  it('then the echo handler answers what was verified, with a trace id that finds the telemetry', async () => {
+    const res = await send({ hello: 'world' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, trace_id: expect.any(String), data: { source_id: source.id, key_id: source.key_id, body: { hello: 'world' } } });
+    const telemetry = await stack.call('GET', `/api/v1/telemetry?trace_id=${(res.body as any).trace_id}`);
+    expect(telemetry.body.data.items).toEqual([
+      expect.objectContaining({ kind: 'inbound_request', source: source.id, result: 'ok', details: expect.objectContaining({ risk_score: expect.any(Number), body_bytes: 17 }) }),
+    ]);
+  });
+
+  it('then the relay handler turns it into an outbound event, delivered once even if the request is replayed', async () => {
+    await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/relayed', events: ['inbound.relayed'] });
+    const body = JSON.stringify({ type: 'inbound.relayed', payload: { from: 'partner' } });
+    const headers = { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body }) };
+    const first = await rawPost(headers, body, '/webhook/guards/relay');
+    expect(first.status).toBe(200);
+    expect(first.body.data.deliveries).toHaveLength(1);
+    const again = await rawPost(headers, body, '/webhook/guards/relay');
+    expect(again.status).toBe(409);
+    expect(again.body.err).toBe('replayed_nonce');
+    const [request] = await receiver.waitForRequests(1, 30_000, '/relayed');
+    expect(JSON.parse(request!.body).data).toEqual({ from: 'partner' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests.filter((r) => r.path === '/relayed')).toHaveLength(1);
+  });
+
+  it('then naming only the key id also works', async () => {
+    const res = await send({ a: 1 }, { sourceId: undefined, keyId: source.key_id });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('when a webhook fails the guard', () => {
+  const body = JSON.stringify({ n: 1 });
+  const base = () => ({ 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body }) });
+  const now = Math.floor(Date.now() / 1000);
+  const cases: Array<[string, number, string, () => { headers: Record<string, string>; body: string; path?: string }]> = [
+    ['no x-ts', 400, 'missing_x_ts', () => { const { 'x-ts': _, ...h } = base(); return { headers: h, body }; }],
+    ['no x-nonce', 400, 'missing_x_nonce', () => { const { 'x-nonce': _, ...h } = base(); return { headers: h, body }; }],
+    ['no x-signature', 400, 'missing_x_signature', () => { const { 'x-signature': _, ...h } = base(); return { headers: h, body }; }],
+    ['no source or key id', 400, 'missing_source', () => { const { 'x-source-id': _, ...h } = base(); return { headers: h, body }; }],
+    ['a malformed x-ts', 400, 'invalid_x_ts', () => ({ headers: { ...base(), 'x-ts': 'yesterday' }, body })],
+    ['a short nonce', 400, 'invalid_x_nonce', () => ({ headers: { ...base(), 'x-nonce': 'abc' }, body })],
+    ['a non-hex signature', 400, 'invalid_x_signature', () => ({ headers: { ...base(), 'x-signature': 'zz' }, body })],
+    ['a timestamp too old', 401, 'timestamp_too_old', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now - 301 }) }, body })],
+    ['a timestamp in the future', 401, 'timestamp_in_future', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now + 400 }) }, body })],
+    ['an unknown source', 401, 'unknown_source', () => ({ headers: { ...base(), 'x-source-id': 'src_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body })],
+    ['a key id that is not the source’s', 401, 'unknown_key', () => ({ headers: { ...base(), 'x-key-id': 'key_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body })],
+    ['a signature made with another secret', 401, 'bad_signature', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: generateSecret(), body }) }, body })],
+    ['a tampered body', 401, 'bad_signature', () => ({ headers: base(), body: JSON.stringify({ n: 2 }) })],
+    ['a body that is not JSON content', 415, 'unsupported_media_type', () => ({ headers: { ...base(), 'content-type': 'text/plain' }, body })],
+    ['an oversized body', 413, 'payload_too_large', () => { const big = JSON.stringify({ x: 'y'.repeat(300 * 1024) }); return { headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body: big }) }, body: big }; }],
+    ['an unknown handler', 404, 'unknown_handler', () => ({ headers: base(), body, path: '/webhook/guards/nope' })],
+  ];
+
+  it.each(cases)('then %s gets %i %s, and only telemetry is written', async (_name, status, code, make) => {
+    const before = await counts();
+    const req = make();
+    const res = await rawPost(req.headers, req.body, req.path);
+    expect(res.status).toBe(status);
+    expect(res.body).toMatchObject({ ok: false, err: code, msg: expect.any(String), trace_id: expect.any(String) });
+    const after = await counts();
+    expect(after).toEqual({ ...before, telemetry: before.telemetry + 1 });
+    const record = await stack.db('telemetry_events').where({ trace_id: res.body.trace_id }).first();
+    expect(record).toMatchObject({ result: code });
+    expect(record.details.risk_score).toBeGreaterThan(0);
+  });
+
+  it('then a handler the source may not use gets 403', async () => {
+    const limited = (await stack.call('POST', '/api/v1/sources', { name: 'echo-only', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data;
+    const res = await sendInbound({ url: stack.url + '/webhook/guards/relay', sourceId: limited.id, secret: limited.secret, body: JSON.stringify({ type: 'a.b', payload: {} }) });
+    expect(res.status).toBe(403);
+    expect((res.body as any).err).toBe('handler_not_allowed');
+  });
+
+  it('then repeated signature failures raise the risk score', async () => {
+    const scores: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await rawPost({ 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: generateSecret(), body }) }, body);
+      scores.push((await stack.db('telemetry_events').where({ trace_id: res.body.trace_id }).first()).details.risk_score);
+    }
+    expect(scores[3]).toBeGreaterThan(scores[0]!);
+  });
+});
+
+describe('when one source floods', () => {
+  it('then requests beyond its rate limit get 429 and spend no nonce', async () => {
+    const flood = (await stack.call('POST', '/api/v1/sources', { name: 'flood', allowed_handlers: ['echo'], default_handler: 'echo', rate_limit_per_minute: 3 })).body.data;
+    const results = [];
+    for (let i = 0; i < 8; i++) results.push(await sendInbound({ url: stack.url + '/webhook/in', sourceId: flood.id, secret: flood.secret, body: `{"i":${i}}` }));
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect((limited[0]!.body as any).err).toBe('rate_limited');
+    const nonces = await stack.db('inbound_nonces').where({ source_id: flood.id }).count({ n: '*' }).first();
+    expect(Number(nonces!.n)).toBe(results.filter((r) => r.status === 200).length);
+  });
+});
