@@ -4,6 +4,7 @@ import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { connectClient } from './temporal/client';
 import { startTemporalDevServer } from './temporal/dev-server';
+import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 
 /**
@@ -28,6 +29,7 @@ async function main() {
   const { worker, close } = await createWorker({ config, address, db, box, log });
   const running = worker.run();
   const temporal = await connectClient(config, address);
+  await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   const { server, url } = await startApi({ config, db, box, temporal, log });
 
   const lines = [

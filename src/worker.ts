@@ -1,6 +1,8 @@
 import { configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
+import { connectClient } from './temporal/client';
+import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 
 /** The worker process: runs delivery workflows and their activities. */
@@ -9,7 +11,11 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const { db, box } = await openStorage(config, log);
-  const { worker, close } = await createWorker({ config, address: configuredTemporalAddress(config), db, box, log });
+  const address = configuredTemporalAddress(config);
+  const { worker, close } = await createWorker({ config, address, db, box, log });
+  const client = await connectClient(config, address);
+  await ensureHousekeepingSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
+  await client.connection.close();
   onShutdown(log, async () => stopWorker(worker));
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
   await worker.run();
