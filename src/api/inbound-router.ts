@@ -103,3 +103,36 @@ export function inboundRouter(deps: AppDeps): Router {
   router.post('/webhook/guards/:handler', route);
   return router;
 }
+
+const guardHeader = (name: string, required: boolean, description: string) => ({ name, in: 'header', required, schema: { type: 'string' }, description });
+
+/** OpenAPI operations of the inbound routes (outside `/api/v1`: authenticated by signature). */
+export function inboundOpenApiPaths(): Record<string, unknown> {
+  const operation = (summary: string, extra: unknown[] = []) => ({
+    post: {
+      summary,
+      tags: ['inbound'],
+      servers: [{ url: '/' }],
+      security: [],
+      parameters: [
+        ...extra,
+        guardHeader('x-ts', true, 'unix seconds; must be within the source tolerance (default ±300 s)'),
+        guardHeader('x-nonce', true, '16–128 characters of A-Z a-z 0-9 _ -; single use per source'),
+        guardHeader('x-signature', true, 'hex HMAC-SHA512 over `${x-ts}.${x-nonce}.${raw body}` with the source key'),
+        guardHeader('x-source-id', false, 'the sending source (or give x-key-id)'),
+        guardHeader('x-key-id', false, 'the key that signed'),
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: {} } } },
+      responses: {
+        '200': { description: '`{"ok":true,"trace_id":…,"data":…}`' },
+        '4XX': { description: `\`{"ok":false,"err":code,"msg":…,"trace_id":…}\`; codes: ${Object.keys(GUARD_ERRORS).join(', ')}` },
+      },
+    },
+  });
+  return {
+    '/webhook/in': operation("Inbound webhook to the source's default handler"),
+    '/webhook/guards/{handler}': operation('Inbound webhook to a named handler', [
+      { name: 'handler', in: 'path', required: true, schema: { type: 'string', enum: Object.keys(INBOUND_HANDLERS) } },
+    ]),
+  };
+}

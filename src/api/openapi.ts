@@ -29,8 +29,8 @@ const openApiPath = (base: string, path: string) => (base + (path === '/' ? '' :
  * The OpenAPI 3.1 document of `/api/v1`, built from the route tables: the schemas that validate
  * requests are the ones documented, so the two cannot drift.
  */
-export function buildOpenApi(tables: RouteTable[], version: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
+export function buildOpenApi(tables: RouteTable[], version: string, extraPaths: Record<string, unknown> = {}): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = { ...(extraPaths as Record<string, Record<string, unknown>>) };
   for (const table of tables) {
     for (const spec of table.specs) {
       const parameters: unknown[] = [];
