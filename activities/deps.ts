@@ -10,5 +10,5 @@ export interface ActivityDeps {
   box: SecretBox;
   log: Logger;
   http: Dispatcher;
-  config: Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS'>;
+  config: Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS' | 'TELEMETRY_RETENTION_DAYS'>;
 }

@@ -1,4 +1,6 @@
 import type { ActivityDeps } from './deps';
+import { makePurgeExpired } from './housekeeping';
+import { createKeyActivities } from './keys';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
@@ -15,5 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     sendWebhook: makeSendWebhook(deps),
     recordAttempt: makeRecordAttempt(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
+    purgeExpired: makePurgeExpired(deps),
+    ...createKeyActivities(deps),
   };
 }

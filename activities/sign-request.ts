@@ -1,27 +1,64 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '@temporalio/common';
 import { getEventBody } from '../src/db/events-repo';
-import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
-import { signXSignature } from '../src/security/signing';
+import { activeUsageThreshold } from '../src/db/key-policies-repo';
+import { endpointScheme, incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
+import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
+import type { keyRotationWorkflow } from '../workflows/key-rotation';
+import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
 import type { ActivityDeps } from './deps';
 import type { AttemptIn, SignOut } from './types';
 
 export const USER_AGENT = 'temporal-webhooks/0.1';
 
 /**
- * Signs one attempt with a fresh timestamp and nonce. Loads the secret and body here, so neither
- * enters workflow history; only the resulting headers do.
+ * Starts the scope's rotation once its active key has made `threshold` signatures. The workflow id
+ * is the scope's, and reuses a running rotation (USE_EXISTING); a finished one is followed by a new
+ * run that does nothing unless `activeKeyId` is still active, so repeated triggers are no-ops.
  */
-export function makeSignRequest({ db, box }: ActivityDeps) {
+async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'actor'>): Promise<void> {
+  await Context.current()
+    .client.workflow.start<typeof keyRotationWorkflow>('keyRotationWorkflow', {
+      taskQueue: activityInfo().taskQueue,
+      workflowId: keyRotationWorkflowId(input.tenantId, input.scope),
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      args: [{ ...input, trigger: 'usage', actor: 'usage-threshold' }],
+      typedSearchAttributes: keyRotationSearchAttributes(input),
+    })
+    .catch((err) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    });
+}
+
+/**
+ * Signs one attempt under the endpoint's scheme with a fresh timestamp (and nonce), one signature
+ * per valid key. Loads the secrets and body here, so neither enters workflow history; only the
+ * resulting headers do.
+ */
+export function makeSignRequest({ db, box, log }: ActivityDeps) {
   return async function signRequest(input: AttemptIn): Promise<SignOut> {
-    const [body, keys] = await Promise.all([
+    const scope: KeyScope = { type: 'endpoint', id: input.endpointId };
+    const [body, keys, scheme, usage] = await Promise.all([
       getEventBody(db, input.eventId),
-      loadValidKeys(db, box, { type: 'endpoint', id: input.endpointId }),
+      loadValidKeys(db, box, scope, input.tenantId),
+      endpointScheme(db, input.tenantId, input.endpointId),
+      activeUsageThreshold(db, input.tenantId, scope),
     ]);
     if (keys.length === 0) {
       throw ApplicationFailure.nonRetryable(`endpoint ${input.endpointId} has no signing key`, 'NoSigningKey');
     }
     const keyIds = keys.map((k) => k.id);
-    await incrementKeyUsage(db, keyIds);
+    const counts = await incrementKeyUsage(db, keyIds);
+    const active = keys[0]!;
+    // During a grace period a rotation is already under way: no usage trigger then.
+    if (usage && keys.length === 1 && (counts.get(active.id) ?? 0) >= usage.threshold) {
+      try {
+        await triggerUsageRotation({ tenantId: input.tenantId, scope, graceSeconds: usage.graceSeconds, expectedActiveKeyId: active.id });
+      } catch (err) {
+        // Signing must not fail because Temporal refused a start: the next signature retries it.
+        log.warn({ err, endpointId: input.endpointId }, 'could not start usage-triggered key rotation');
+      }
+    }
     return {
       keyIds,
       headers: {
@@ -31,7 +68,11 @@ export function makeSignRequest({ db, box }: ActivityDeps) {
         'x-event-id': input.eventId,
         'x-event-type': input.eventType,
         'x-attempt': String(input.attempt),
-        ...signXSignature(keys, body, new Date()),
+        ...signatureHeaders(scheme && isSignatureScheme(scheme) ? scheme : 'x-signature', keys, {
+          messageId: input.deliveryId,
+          body,
+          now: new Date(),
+        }),
       },
     };
   };

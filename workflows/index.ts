@@ -1,2 +1,4 @@
 export { deliveryWorkflow } from './delivery';
 export { fanOutWorkflow } from './fan-out';
+export { housekeepingWorkflow } from './housekeeping';
+export { keyRotationWorkflow } from './key-rotation';

@@ -3,11 +3,15 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
 import { deliveriesRoutes } from './deliveries-router';
+import { endpointKeysRoutes } from './endpoint-keys-router';
 import { endpointsRoutes } from './endpoints-router';
+import { keysRoutes } from './keys-router';
 import { eventTypesRoutes, settingsRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
+import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
+import { sourcesRoutes, telemetryRoutes } from './sources-router';
 import { buildOpenApi } from './openapi';
 import { apiKeysRoutes } from './api-keys-router';
 import { auditRoutes } from './audit-router';
@@ -20,7 +24,7 @@ export const API_VERSION = '1.0.0';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps)];
+  return [endpointKeysRoutes(deps), endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
 }
 
 /** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */
@@ -51,11 +55,18 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
     }),
   );
   app.use(healthRouter(deps));
+  app.use(inboundRouter(deps));
 
   const tables = apiRoutes(deps);
-  const openApi = buildOpenApi(tables, API_VERSION);
+  const openApi = buildOpenApi(tables, API_VERSION, inboundOpenApiPaths());
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApi);
+  });
+
+  // Source doc 000's paths (`/keys/…`) are /api/v1/keys/…: same credentials, scopes and handlers.
+  app.use((req, _res, next) => {
+    if (/^\/keys(\/|\?|$)/.test(req.url)) req.url = `/api/v1${req.url}`;
+    next();
   });
 
   const api = express.Router();

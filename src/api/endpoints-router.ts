@@ -1,14 +1,21 @@
 import { z } from 'zod';
 import { getEndpoint, listEndpoints } from '../db/endpoints-repo';
 import { deliveryStats, endpointSummary, successCounts, successRate } from '../db/endpoint-stats-repo';
+import { testDelivery } from '../services/test-delivery';
 import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
 import { searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { deliveryLogQuery, endpointIn, endpointListQuery, endpointPatch, endpointPut, resourceId } from './schemas';
+import { deliveryLogQuery, endpointIn, eventTypeName, endpointListQuery, endpointPatch, endpointPut, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ep') }).strict();
+const endpointTestIn = z
+  .object({
+    event: eventTypeName.default('webhook.test'),
+    payload: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).default({ message: 'test delivery' }),
+  })
+  .strict();
 
 /** `/api/v1/endpoints`: the endpoint model, its stats and its delivery log. */
 export function endpointsRoutes(deps: AppDeps): RouteTable {
@@ -79,6 +86,10 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
       next_cursor: found.next_cursor,
     };
   });
+
+  table.add({ method: 'post', path: '/:id/test', summary: 'Send one signed test request now and report the answer', scope: 'endpoints:write', params, body: endpointTestIn }, async ({ params, body, res }) =>
+    testDelivery(deps, caller(res), params.id, body),
+  );
 
   return table;
 }

@@ -2,6 +2,9 @@ import type { Db } from './knex';
 
 /** Domain events written to the audit log (source doc 004). */
 export type AuditAction =
+  | 'SourceCreated'
+  | 'SourceUpdated'
+  | 'SourceDeleted'
   | 'WebhookCreated'
   | 'WebhookUpdated'
   | 'WebhookDeleted'
@@ -13,6 +16,7 @@ export type AuditAction =
   | 'EventTypeDeleted'
   | 'KeyCreated'
   | 'KeyRotationStarted'
+  | 'KeyRotated'
   | 'KeyExported'
   | 'KeyAutoRotationConfigured'
   | 'KeyAutoRotationDisabled';

@@ -11,6 +11,7 @@ import {
 } from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
 import { newId } from '../ids';
+import { stopKeySchedule } from '../temporal/schedules';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
@@ -98,10 +99,16 @@ export async function changeEndpoint(
   });
 }
 
-/** Soft delete; deliveries in flight stop at their next attempt (`endpoint_deleted`). */
-export async function deleteEndpoint({ db }: Pick<AppDeps, 'db'>, caller: Caller, id: string): Promise<void> {
+/**
+ * Soft delete; deliveries in flight stop at their next attempt (`endpoint_deleted`), and the
+ * endpoint's auto-rotation schedule, if any, is deleted.
+ */
+export async function deleteEndpoint({ db, temporal, log }: Pick<AppDeps, 'db' | 'temporal' | 'log'>, caller: Caller, id: string): Promise<void> {
   await db.transaction(async (trx) => {
     await softDeleteEndpoint(trx, caller.tenantId, id);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookDeleted', resourceId: id });
   });
+  await stopKeySchedule(temporal, caller.tenantId, { type: 'endpoint', id }, 'delete').catch((err) =>
+    log.warn({ err, endpointId: id }, 'could not delete the key rotation schedule of a deleted endpoint'),
+  );
 }

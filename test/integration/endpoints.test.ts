@@ -143,3 +143,34 @@ describe('when an endpoint is deleted while a delivery waits to retry', () => {
     receiver.respond(() => ({ status: 200, body: 'ok' }));
   });
 });
+
+describe('when an endpoint is tested', () => {
+  it('then one signed request goes out now and the answer is reported, without any secret', async () => {
+    const ep = await create({
+      url: receiver.url + '/probe',
+      events: ['probe.x'],
+      headers: { Authorization: { value: 'Bearer hidden-value', sensitive: true } },
+    });
+    receiver.respond((req) => (req.path === '/probe' ? { status: 201, body: 'created!' } : { status: 200 }));
+    const res = await stack.call('POST', `/api/v1/endpoints/${ep.id}/test`, { event: 'probe.x', payload: { ping: 1 } });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ status: 'succeeded', response_code: 201, response_body: 'created!', response_time: expect.any(Number) });
+    const sent = res.body.data.headers_sent;
+    expect(sent).toMatchObject({ Authorization: '[sensitive]', 'x-webhook-test': 'true', 'x-signature': expect.stringMatching(/^[0-9a-f]{128}$/) });
+    const text = JSON.stringify(res.body);
+    expect(text).not.toContain('hidden-value');
+    expect(text).not.toContain(ep.secret);
+    const [request] = await receiver.waitForRequests(1, 10_000, '/probe');
+    expect(request!.headers.authorization).toBe('Bearer hidden-value');
+    expect(request!.headers['x-signature']).toBe(sent['x-signature']);
+    expect(JSON.parse(request!.body).data).toEqual({ ping: 1 });
+    expect(await stack.db('events').where({ type: 'probe.x' })).toHaveLength(0);
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+
+  it('then an unreachable receiver is reported as failed with its error class', async () => {
+    const ep = await create({ url: 'http://127.0.0.1:1/closed', events: ['probe.y'] });
+    const res = await stack.call('POST', `/api/v1/endpoints/${ep.id}/test`, {});
+    expect(res.body.data).toMatchObject({ status: 'failed', response_code: null, error_class: 'connection_refused' });
+  });
+});

@@ -1,7 +1,7 @@
 import { signInbound, sendInbound } from '../../src/inbound/sender';
 import { generateSecret } from '../../src/security/signing';
 import { Receiver } from '../helpers/receiver';
-import { startStack, type Stack } from '../helpers/stack';
+import { eventually, startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
@@ -130,5 +130,24 @@ describe('when one source floods', () => {
     expect((limited[0]!.body as any).err).toBe('rate_limited');
     const nonces = await stack.db('inbound_nonces').where({ source_id: flood.id }).count({ n: '*' }).first();
     expect(Number(nonces!.n)).toBe(results.filter((r) => r.status === 200).length);
+  });
+});
+
+describe("when a source's key is rotated", () => {
+  it('then during the grace period both the old and the new secret pass the guard', async () => {
+    const rotating = (await stack.call('POST', '/api/v1/sources', { name: 'rotating', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data;
+    const scope = { type: 'source', id: rotating.id };
+    const rotated = await stack.call('POST', '/api/v1/keys/rotate', { scope, grace_seconds: 600 });
+    expect(rotated.status).toBe(202);
+    const exported = await eventually(async () => {
+      const res = await stack.call('POST', '/api/v1/keys/export', { scope, confirm: `export ${rotating.id}` });
+      return res.status === 200 && res.body.data.keys.length === 2 ? res.body.data.keys : undefined;
+    }, 30_000, 'the new key to be active');
+    const fresh = exported.find((k: { state: string }) => k.state === 'active');
+    expect(fresh.id).not.toBe(rotating.key_id);
+    const url = stack.url + '/webhook/in';
+    expect((await sendInbound({ url, sourceId: rotating.id, secret: rotating.secret, body: '{"old":true}' })).status).toBe(200);
+    expect((await sendInbound({ url, sourceId: rotating.id, secret: fresh.secret, body: '{"new":true}' })).status).toBe(200);
+    expect((await sendInbound({ url, keyId: fresh.id, secret: rotating.secret, body: '{"mixed":true}' })).status).toBe(401);
   });
 });

@@ -92,6 +92,8 @@ describe('when endpoints subscribe with *', () => {
     await stack.call('POST', '/api/v1/events', { type: 'anything.at.all', payload: {} });
     const [request] = await receiver.waitForRequests(1, 30_000, '/star');
     expect(request!.headers['x-event-type']).toBe('anything.at.all');
+    // A catch-all endpoint would receive every later test's events: remove it.
+    expect((await stack.call('DELETE', `/api/v1/endpoints/${res.body.data.id}`)).status).toBe(200);
   });
 });
 

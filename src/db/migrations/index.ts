@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import * as initial from './001-initial';
 import * as tenancy from './002-tenancy-auth-catalog';
+import * as keyrings from './003-keyrings-telemetry';
+import * as inbound from './004-inbound';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -8,6 +10,8 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
 const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['001-initial', initial],
   ['002-tenancy-auth-catalog', tenancy],
+  ['003-keyrings-telemetry', keyrings],
+  ['004-inbound', inbound],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,0 +1,61 @@
+import type { Caller } from '../api/auth';
+import { getEndpoint } from '../db/endpoints-repo';
+import { loadValidKeys } from '../db/signing-keys-repo';
+import { AppError } from '../errors';
+import { postWebhook } from '../http/post-webhook';
+import { newId } from '../ids';
+import { openHeaders } from '../security/endpoint-headers';
+import { isSignatureScheme, signatureHeaders } from '../security/schemes';
+import type { AppDeps } from './deps';
+import { eventBody } from './ingest';
+
+export const USER_AGENT = 'temporal-webhooks/0.1';
+
+/**
+ * Sends one signed request to an endpoint now, outside any workflow, exactly as a delivery attempt
+ * would be (same body envelope, headers and signature), and reports what happened. Nothing is
+ * stored; the request carries `x-webhook-test: true`.
+ */
+export async function testDelivery(
+  { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
+  caller: Caller,
+  endpointId: string,
+  input: { event: string; payload: Record<string, unknown> | unknown[] },
+) {
+  const endpoint = await getEndpoint(db, caller.tenantId, endpointId);
+  const keys = await loadValidKeys(db, box, { type: 'endpoint', id: endpoint.id }, caller.tenantId);
+  if (keys.length === 0) throw new AppError(409, 'no_signing_key', `endpoint ${endpointId} has no valid signing key`);
+  const eventId = newId('evt');
+  const deliveryId = newId('dlv');
+  const body = eventBody(eventId, { type: input.event, payload: input.payload }, new Date());
+  const scheme = isSignatureScheme(endpoint.scheme) ? endpoint.scheme : 'x-signature';
+  const serviceHeaders = {
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    'x-delivery-id': deliveryId,
+    'x-event-id': eventId,
+    'x-event-type': input.event,
+    'x-attempt': '1',
+    'x-webhook-test': 'true',
+    ...signatureHeaders(scheme, keys, { messageId: deliveryId, body, now: new Date() }),
+  };
+  const custom = openHeaders(box, endpoint.id, endpoint.headers);
+  const result = await postWebhook({
+    url: endpoint.url,
+    headers: { ...custom, ...serviceHeaders },
+    body,
+    timeoutMs: endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS,
+    excerptBytes: config.RESPONSE_EXCERPT_BYTES,
+  });
+  const masked = Object.fromEntries(Object.entries(endpoint.headers).map(([name, h]) => [name, h.sensitive ? '[sensitive]' : (h.value ?? '')]));
+  return {
+    status: result.outcome === 'succeeded' ? 'succeeded' : 'failed',
+    response_code: result.responseStatus,
+    response_time: result.durationMs,
+    response_body: result.responseExcerpt,
+    error_class: result.errorClass,
+    error_message: result.errorMessage,
+    headers_sent: { ...masked, ...serviceHeaders },
+    body_sent: body,
+  };
+}
