@@ -3,13 +3,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '
 import { getEventBody } from '../src/db/events-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { endpointScheme, incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
+import { USER_AGENT } from '../src/http/post-webhook';
 import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
 import type { keyRotationWorkflow } from '../workflows/key-rotation';
 import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
 import type { ActivityDeps } from './deps';
 import type { AttemptIn, SignOut } from './types';
-
-export const USER_AGENT = 'temporal-webhooks/0.1';
 
 /**
  * Starts the scope's rotation once its active key has made `threshold` signatures. The workflow id

@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { forgetNonce, recentFailures, recordInboundTelemetry, recordNonce } from '../db/inbound-repo';
+import { forgetNonce, recentFailures, recordNonce } from '../db/inbound-repo';
+import { recordTelemetry } from '../db/telemetry-repo';
 import { AppError } from '../errors';
 import { verifyInbound, type GuardContext } from '../inbound/guard';
 import { GuardError, GUARD_ERRORS, type GuardErrorCode } from '../inbound/guard-errors';
@@ -74,9 +75,10 @@ export function inboundRouter(deps: AppDeps): Router {
       skewRatio: context.skewSeconds === null || !context.source ? null : Math.abs(context.skewSeconds) / context.source.tolerance_seconds,
       unknownKeyId: context.unknownKeyId,
     });
-    await recordInboundTelemetry(deps.db, {
+    await recordTelemetry(deps.db, {
       tenantId: context.source?.tenant_id ?? 'unknown',
-      sourceId,
+      kind: 'inbound_request',
+      source: sourceId,
       traceId,
       result: outcome.code,
       remoteAddr,

@@ -85,10 +85,29 @@ export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
 }
 
+/** Bodies never change once stored, so a worker keeps recent ones (sign and send both need them). */
+const bodyCache = new Map<string, string>();
+const BODY_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+let bodyCacheBytes = 0;
+
+function rememberBody(eventId: string, body: string): void {
+  if (body.length > BODY_CACHE_MAX_BYTES / 64) return;
+  bodyCache.set(eventId, body);
+  bodyCacheBytes += body.length;
+  for (const [oldest, value] of bodyCache) {
+    if (bodyCacheBytes <= BODY_CACHE_MAX_BYTES) break;
+    bodyCache.delete(oldest);
+    bodyCacheBytes -= value.length;
+  }
+}
+
 /** The exact bytes to send for an event. */
 export async function getEventBody(db: Db, eventId: string): Promise<string> {
+  const cached = bodyCache.get(eventId);
+  if (cached !== undefined) return cached;
   const row = await db('events').select('body').where({ id: eventId }).first();
   if (!row) throw new NotFoundError('event', eventId);
+  rememberBody(eventId, row.body as string);
   return row.body as string;
 }
 

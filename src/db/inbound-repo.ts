@@ -84,27 +84,6 @@ export async function countInWindow(db: Db, sourceId: string, now: Date): Promis
   return Number(result.rows[0].count);
 }
 
-export interface InboundTelemetry {
-  tenantId: string;
-  sourceId: string;
-  traceId: string;
-  result: string;
-  remoteAddr: string;
-  details: Record<string, unknown>;
-}
-
-export async function recordInboundTelemetry(db: Db, t: InboundTelemetry): Promise<void> {
-  await db('telemetry_events').insert({
-    tenant_id: t.tenantId,
-    kind: 'inbound_request',
-    source: t.sourceId,
-    trace_id: t.traceId,
-    result: t.result,
-    remote_addr: t.remoteAddr,
-    details: JSON.stringify(t.details),
-  });
-}
-
 /** Recent failures by source and by address, the history the risk score reads. */
 export async function recentFailures(db: Db, sourceId: string, remoteAddr: string, windowSeconds: number) {
   const row = await db('telemetry_events')

@@ -1,15 +1,20 @@
 import type { Db } from './knex';
 
 /** Kinds of operational telemetry events. */
-export type TelemetryKind = 'key_rotation';
+export type TelemetryKind = 'key_rotation' | 'inbound_request';
 
 export interface TelemetryEvent {
   tenantId: string;
   kind: TelemetryKind;
-  /** What emitted it, e.g. `keyRotationWorkflow`. */
+  /** What emitted it, e.g. `keyRotationWorkflow`, or the inbound source id. */
   source: string;
   /** Never a secret. */
   details: Record<string, unknown>;
+  /** The request's trace id (x-request-id), when a request caused it. */
+  traceId?: string;
+  /** Result code, for events that have one (`ok`, `bad_signature`, …). */
+  result?: string;
+  remoteAddr?: string;
 }
 
 export async function recordTelemetry(db: Db, event: TelemetryEvent): Promise<void> {
@@ -18,5 +23,8 @@ export async function recordTelemetry(db: Db, event: TelemetryEvent): Promise<vo
     kind: event.kind,
     source: event.source,
     details: JSON.stringify(event.details),
+    trace_id: event.traceId ?? null,
+    result: event.result ?? null,
+    remote_addr: event.remoteAddr ?? null,
   });
 }

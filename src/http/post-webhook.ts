@@ -3,6 +3,9 @@ import { request, type Dispatcher } from 'undici';
 import type { SendOut } from '../../activities/types';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
+/** The User-Agent of every outbound request. */
+export const USER_AGENT = 'temporal-webhooks/0.1';
+
 const MAX_ERROR_MESSAGE = 500;
 
 /** Reads at most `limit` bytes of a response body, then lets go of the rest. */

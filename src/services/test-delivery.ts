@@ -2,14 +2,12 @@ import type { Caller } from '../api/auth';
 import { getEndpoint } from '../db/endpoints-repo';
 import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
-import { postWebhook } from '../http/post-webhook';
+import { postWebhook, USER_AGENT } from '../http/post-webhook';
 import { newId } from '../ids';
 import { openHeaders } from '../security/endpoint-headers';
 import { isSignatureScheme, signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
 import { eventBody } from './ingest';
-
-export const USER_AGENT = 'temporal-webhooks/0.1';
 
 /**
  * Sends one signed request to an endpoint now, outside any workflow, exactly as a delivery attempt

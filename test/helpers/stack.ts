@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/bootstrap';
+import { Receiver } from './receiver';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
@@ -121,4 +122,16 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A stack with a worker plus a test receiver, started once per test file. */
+export async function startStackWithReceiver(options: Parameters<typeof startStack>[0] = {}): Promise<{ stack: Stack; receiver: Receiver }> {
+  const [stack, receiver] = await Promise.all([startStack(options), Receiver.start()]);
+  return { stack, receiver };
+}
+
+/** Stops what {@link startStackWithReceiver} started (either may be missing after a failed start). */
+export async function stopAll(stack: Stack | undefined, receiver: Receiver | undefined): Promise<void> {
+  await stack?.stop();
+  await receiver?.close();
 }

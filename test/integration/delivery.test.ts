@@ -1,20 +1,14 @@
 import { createHmac } from 'node:crypto';
-import { Receiver } from '../helpers/receiver';
-import { eventually, startStack, type Stack } from '../helpers/stack';
+import type { Receiver } from '../helpers/receiver';
+import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 const FAST_RETRIES = { schedule: [200, 200, 200], jitter: 0, timeout_ms: 2000 };
 
 let stack: Stack;
 let receiver: Receiver;
 
-beforeAll(async () => {
-  stack = await startStack();
-  receiver = await Receiver.start();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await receiver?.close();
-});
+beforeAll(async () => ({ stack, receiver } = await startStackWithReceiver()));
+afterAll(() => stopAll(stack, receiver));
 
 /** Each test uses its own event type (named after its path), so endpoints never share events. */
 const typeFor = (path: string) => `test${path.replace(/\//g, '.')}`;

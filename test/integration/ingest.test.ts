@@ -1,17 +1,11 @@
-import { Receiver } from '../helpers/receiver';
-import { eventually, startStack, type Stack } from '../helpers/stack';
+import type { Receiver } from '../helpers/receiver';
+import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
 
-beforeAll(async () => {
-  stack = await startStack();
-  receiver = await Receiver.start();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await receiver?.close();
-});
+beforeAll(async () => ({ stack, receiver } = await startStackWithReceiver()));
+afterAll(() => stopAll(stack, receiver));
 
 async function endpointFor(type: string, path: string) {
   const res = await stack.call('POST', '/api/v1/endpoints', {

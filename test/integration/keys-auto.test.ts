@@ -1,19 +1,13 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { keyRotationWorkflowId } from '../../workflows/key-rotation-definitions';
-import { Receiver } from '../helpers/receiver';
-import { eventually, startStack, type Stack } from '../helpers/stack';
+import type { Receiver } from '../helpers/receiver';
+import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
 
-beforeAll(async () => {
-  stack = await startStack();
-  receiver = await Receiver.start();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await receiver?.close();
-});
+beforeAll(async () => ({ stack, receiver } = await startStackWithReceiver()));
+afterAll(() => stopAll(stack, receiver));
 
 async function createEndpoint(path: string, scheme = 'x-signature') {
   const type = `auto${path.replace(/\//g, '.')}`;

@@ -3,19 +3,13 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { verify } from '../../src/security/verify';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver';
-import { eventually, startStack, type Stack } from '../helpers/stack';
+import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
 
-beforeAll(async () => {
-  stack = await startStack();
-  receiver = await Receiver.start();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await receiver?.close();
-});
+beforeAll(async () => ({ stack, receiver } = await startStackWithReceiver()));
+afterAll(() => stopAll(stack, receiver));
 
 const keyOf = (secret: string) => Buffer.from(secret.slice('whsec_'.length), 'base64');
 
