@@ -20,7 +20,7 @@ const auditQuery = z
 const COLUMNS = ['id', 'created_at', 'actor', 'action', 'resource_type', 'resource_id', 'trace_id', 'details'] as const;
 
 /** RFC 4180 field: quoted when needed; a leading formula character is neutralized for spreadsheets. */
-function csvField(value: unknown): string {
+export function csvField(value: unknown): string {
   let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
