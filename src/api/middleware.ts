@@ -39,6 +39,12 @@ const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
   'request.aborted': [400, 'request_aborted', 'request aborted'],
 };
 
+/** The 4xx status an error from Express or its parsers carries, if any. */
+function clientErrorStatus(err: unknown): number | null {
+  const status = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
+}
+
 /** The one error middleware: AppError → its status; parser errors → 4xx; anything else → 500. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -52,6 +58,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       const [code, name, msg] = BODY_PARSER_ERRORS[parserError]!;
       status = code;
       body = { ok: false, err: name, msg };
+    } else if (clientErrorStatus(err) !== null) {
+      // Express's own 4xx errors (a path that cannot be percent-decoded, …).
+      status = clientErrorStatus(err)!;
+      body = { ok: false, err: 'bad_request', msg: (err as Error).message || 'bad request' };
     } else {
       log.error({ err }, 'unhandled error');
     }

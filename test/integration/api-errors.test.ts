@@ -93,6 +93,8 @@ describe('when ids or queries are malformed', () => {
     ['/api/v1/endpoints?limit=abc', 422, 'validation_failed'],
     ['/api/v1/endpoints?sort=x', 422, 'validation_failed'],
     ['/api/v1/nothing-here', 404, 'route_not_found'],
+    ['/api/v1/endpoints/%E0%A4%A', 400, 'bad_request'],
+    ['/api/v1/event-types/%ZZ', 400, 'bad_request'],
   ])('then GET %s gets %i', async (path, status, err) => {
     expectEnvelope(await stack.call('GET', path), status, err);
   });
