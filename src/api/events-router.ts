@@ -1,11 +1,19 @@
+import { z } from 'zod';
+import { getEvent, listEvents } from '../db/events-repo';
 import { ValidationError } from '../errors';
 import { ingestEvent } from '../services/ingest';
 import type { AppDeps } from '../services/deps';
+import { searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { eventIn } from './schemas';
+import { eventIn, eventListQuery, resourceId } from './schemas';
 
-/** `/api/v1/events`: ingest. Answers 202 once the deliveries are durably started. */
+const params = z.object({ id: resourceId('evt') }).strict();
+
+/** The most deliveries one event shows with their status (one visibility page). */
+const EVENT_DELIVERIES_SHOWN = 200;
+
+/** `/api/v1/events`: ingest (202 once the deliveries are durably started), and reading events back. */
 export function eventsRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/events', 'events');
   table.add(
@@ -30,5 +38,34 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
       return { event_id: out.event_id, deliveries: out.deliveries };
     },
   );
+
+  table.add({ method: 'get', path: '/', summary: 'List events, newest first', scope: 'deliveries:read', query: eventListQuery }, async ({ query, res }) => {
+    const { items, total } = await listEvents(deps.db, caller(res).tenantId, {
+      type: query.type,
+      since: query.since ? new Date(query.since) : undefined,
+      until: query.until ? new Date(query.until) : undefined,
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return { items, total, limit: query.limit, offset: query.offset };
+  });
+
+  table.add({ method: 'get', path: '/:id', summary: 'One event: the body sent to receivers and its deliveries with their status', scope: 'deliveries:read', params }, async ({ params, res }) => {
+    const tenantId = caller(res).tenantId;
+    const { body, deliveries, ...event } = await getEvent(deps.db, tenantId, params.id);
+    const found = deliveries.length === 0
+      ? []
+      : (await searchDeliveries(deps.temporal, { tenantId, eventId: event.id, limit: EVENT_DELIVERIES_SHOWN })).items;
+    const byWorkflow = new Map(found.map((d) => [d.workflow_id, d]));
+    return {
+      ...event,
+      body: JSON.parse(body) as unknown,
+      deliveries: deliveries.map((d) => {
+        const seen = byWorkflow.get(d.workflow_id);
+        // Visibility lags a moment behind a start; until then the delivery is scheduled.
+        return { id: d.id, endpoint_id: d.endpoint_id, workflow_id: d.workflow_id, created_at: d.created_at, status: seen?.status ?? 'scheduled', closed_at: seen?.closed_at ?? null };
+      }),
+    };
+  });
   return table;
 }

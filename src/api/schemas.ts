@@ -119,6 +119,16 @@ export const eventIn = z
   .strict();
 export type EventIn = z.infer<typeof eventIn>;
 
+export const eventListQuery = z
+  .object({
+    type: eventTypeName.optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+
 export const pageQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(200).default(50),

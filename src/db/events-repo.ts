@@ -111,6 +111,52 @@ export async function getEventBody(db: Db, eventId: string): Promise<string> {
   return row.body as string;
 }
 
+export interface EventListFilter {
+  type?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  offset: number;
+}
+
+/** The tenant's events, newest first, each with how many deliveries it made. */
+export async function listEvents(
+  db: Db,
+  tenantId: string,
+  filter: EventListFilter,
+): Promise<{ items: Array<EventRecord & { delivery_count: number }>; total: number }> {
+  const query = () => {
+    const q = db('events as e').where('e.tenant_id', tenantId);
+    if (filter.type) q.andWhere('e.type', filter.type);
+    if (filter.since) q.andWhere('e.created_at', '>=', filter.since);
+    if (filter.until) q.andWhere('e.created_at', '<', filter.until);
+    return q;
+  };
+  const deliveryCount = db('deliveries as d').count('*').whereRaw('d.event_id = e.id').as('delivery_count');
+  const [items, [{ count }]] = await Promise.all([
+    query()
+      .select(EVENT_COLUMNS.map((c) => `e.${c}`))
+      .select(deliveryCount)
+      .orderBy('e.created_at', 'desc')
+      .orderBy('e.id', 'desc')
+      .limit(filter.limit)
+      .offset(filter.offset),
+    query().count<{ count: string | number }[]>({ count: '*' }),
+  ]);
+  return {
+    items: items.map((row) => ({ ...(row as EventRecord), delivery_count: Number((row as { delivery_count: unknown }).delivery_count) })),
+    total: Number(count),
+  };
+}
+
+/** One event of the tenant with its stored body and its deliveries. */
+export async function getEvent(db: Db, tenantId: string, id: string): Promise<EventRecord & { body: string; deliveries: DeliveryRecord[] }> {
+  const event = await db('events').select([...EVENT_COLUMNS, 'body']).where({ tenant_id: tenantId, id }).first();
+  if (!event) throw new NotFoundError('event', id);
+  const deliveries = await db('deliveries').where({ tenant_id: tenantId, event_id: id }).orderBy('id');
+  return { ...(event as EventRecord & { body: string }), deliveries: deliveries as DeliveryRecord[] };
+}
+
 /** One delivery of the tenant with its event type. */
 export async function getDelivery(
   db: Db,

@@ -5,7 +5,9 @@ import { timestampMs } from './delivery-log';
 
 export interface DeliverySearch {
   tenantId: string;
-  endpointId: string;
+  /** An endpoint's log, an event's deliveries, or both. */
+  endpointId?: string;
+  eventId?: string;
   status?: string;
   eventType?: string;
   since?: Date;
@@ -28,13 +30,11 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** The visibility query for an endpoint's deliveries; the TenantId condition is always present. */
+/** The visibility query for deliveries; the TenantId condition is always present. */
 export function deliveryQuery(search: Omit<DeliverySearch, 'limit' | 'cursor'>): string {
-  const clauses = [
-    `WorkflowType = 'deliveryWorkflow'`,
-    `TenantId = ${quote(search.tenantId)}`,
-    `EndpointId = ${quote(search.endpointId)}`,
-  ];
+  const clauses = [`WorkflowType = 'deliveryWorkflow'`, `TenantId = ${quote(search.tenantId)}`];
+  if (search.endpointId) clauses.push(`EndpointId = ${quote(search.endpointId)}`);
+  if (search.eventId) clauses.push(`EventId = ${quote(search.eventId)}`);
   if (search.status) clauses.push(`DeliveryStatus = ${quote(search.status)}`);
   if (search.eventType) clauses.push(`EventType = ${quote(search.eventType)}`);
   if (search.since) clauses.push(`StartTime >= ${quote(search.since.toISOString())}`);
@@ -49,7 +49,7 @@ function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
   return bytes;
 }
 
-/** A page of an endpoint's deliveries from Temporal visibility, with the total and next cursor. */
+/** A page of deliveries from Temporal visibility, with the total and next cursor. */
 export async function searchDeliveries(
   client: Client,
   search: DeliverySearch,

@@ -26,7 +26,7 @@ const BODIES: Record<string, unknown> = {
 };
 
 function url(spec: (typeof specs)[number]): string {
-  const byBase: Record<string, string | undefined> = { '/endpoints': ids.endpoint, '/deliveries': ids.delivery, '/api-keys': ids.apiKey, '/sources': ids.source };
+  const byBase: Record<string, string | undefined> = { '/endpoints': ids.endpoint, '/events': ids.event, '/deliveries': ids.delivery, '/api-keys': ids.apiKey, '/sources': ids.source };
   const id = byBase[spec.base] ?? ids.eventType;
   return '/api/v1' + spec.base + spec.path.replace(/:id|:name/, id!).replace(/\/$/, '');
 }
@@ -37,7 +37,9 @@ const call = (spec: (typeof specs)[number], token: string | null) =>
 beforeAll(async () => {
   stack = await startStack({ worker: false });
   ids.endpoint = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/s', events: ['surface.x'] })).body.data.id;
-  ids.delivery = (await stack.call('POST', '/api/v1/events', { type: 'surface.x', payload: {} })).body.data.deliveries[0].id;
+  const event = (await stack.call('POST', '/api/v1/events', { type: 'surface.x', payload: {} })).body.data;
+  ids.event = event.event_id;
+  ids.delivery = event.deliveries[0].id;
   ids.apiKey = (await stack.call('POST', '/api/v1/api-keys', { name: 'surface', role: 'viewer' })).body.data.id;
   ids.source = (await stack.call('POST', '/api/v1/sources', { name: 'surface', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data.id;
   ids.eventType = 'surface.type';
@@ -99,9 +101,9 @@ describe("when another tenant lists resources", () => {
   it("then it sees none of this tenant's", async () => {
     const { key } = await createApiKey(stack.db, null, { tenantId: 'acme', name: 'lister', scopes: [...SCOPES], expiresAt: null });
     const all = JSON.stringify(await Promise.all(
-      ['/api/v1/endpoints', '/api/v1/api-keys', '/api/v1/event-types', '/api/v1/audit', '/api/v1/sources', '/api/v1/telemetry', '/api/v1/keys'].map((p) => stack.call('GET', p, undefined, { token: key }).then((r) => r.body)),
+      ['/api/v1/endpoints', '/api/v1/events', '/api/v1/api-keys', '/api/v1/event-types', '/api/v1/audit', '/api/v1/sources', '/api/v1/telemetry', '/api/v1/keys'].map((p) => stack.call('GET', p, undefined, { token: key }).then((r) => r.body)),
     ));
-    for (const id of [ids.endpoint, ids.apiKey, ids.eventType, ids.source]) expect(all).not.toContain(id);
+    for (const id of [ids.endpoint, ids.event, ids.apiKey, ids.eventType, ids.source]) expect(all).not.toContain(id);
     const event = await stack.call('POST', '/api/v1/events', { type: 'surface.x', payload: {} }, { token: key });
     expect(event.body.data.deliveries).toEqual([]);
   });

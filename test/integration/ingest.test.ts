@@ -146,3 +146,29 @@ describe("when an endpoint's delivery log is listed", () => {
     receiver.respond(() => ({ status: 200, body: 'ok' }));
   });
 });
+
+describe('when an event is read back', () => {
+  it('then it shows the body sent to receivers and each delivery with its status, and the list finds it', async () => {
+    const endpoint = await endpointFor('read.back', '/read-back');
+    const sent = await stack.call('POST', '/api/v1/events', { type: 'read.back', payload: { order: 7 }, lang: 'en' });
+    const eventId = sent.body.data.event_id;
+    await receiver.waitForRequests(1, 30_000, '/read-back');
+    const one = await eventually(async () => {
+      const res = await stack.call('GET', `/api/v1/events/${eventId}`);
+      return res.body.data?.deliveries[0]?.status === 'succeeded' ? res : undefined;
+    }, 30_000, 'the delivery succeeded in visibility');
+    expect(one.status).toBe(200);
+    expect(one.body.data).toMatchObject({ id: eventId, type: 'read.back', body: { id: eventId, type: 'read.back', lang: 'en', data: { order: 7 } } });
+    expect(one.body.data.deliveries).toEqual([expect.objectContaining({ id: sent.body.data.deliveries[0].id, endpoint_id: endpoint.id, status: 'succeeded' })]);
+    const received = receiver.requests.find((r) => r.path === '/read-back')!;
+    expect(one.body.data.body).toEqual(JSON.parse(received.body));
+
+    const list = await stack.call('GET', '/api/v1/events?type=read.back&limit=5');
+    expect(list.body.data).toMatchObject({ total: 1, items: [{ id: eventId, type: 'read.back', delivery_count: 1 }] });
+    const none = await stack.call('GET', `/api/v1/events?type=read.back&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(none.body.data).toMatchObject({ total: 0, items: [] });
+    const missing = await stack.call('GET', '/api/v1/events/evt_01aaaaaaaaaaaaaaaaaaaaaaaa');
+    expect(missing.body).toMatchObject({ ok: false, err: 'not_found' });
+    expect(missing.status).toBe(404);
+  });
+});

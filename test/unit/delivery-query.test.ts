@@ -13,3 +13,11 @@ describe('deliveryQuery', () => {
     expect(q).toContain("DeliveryStatus = 'failed' AND EventType = 'a.b' AND StartTime >= '2026-01-01T00:00:00.000Z'");
   });
 });
+
+describe("deliveryQuery for an event's deliveries", () => {
+  it('when an event id is given, then it is searched within the tenant', () => {
+    expect(deliveryQuery({ tenantId: 't1', eventId: 'evt_1' })).toBe(
+      "WorkflowType = 'deliveryWorkflow' AND TenantId = 't1' AND EventId = 'evt_1'",
+    );
+  });
+});
