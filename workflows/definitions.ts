@@ -7,6 +7,8 @@ export interface DeliveryIn {
   eventId: string;
   endpointId: string;
   eventType: string;
+  /** Number of the first attempt: a redelivery continues the count of the runs before it. */
+  firstAttempt?: number;
 }
 
 export type DeliveryState = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';

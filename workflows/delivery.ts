@@ -62,7 +62,8 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
   });
 
-  for (let attempt = 1; ; attempt++) {
+  const first = input.firstAttempt ?? 1;
+  for (let attempt = first; ; attempt++) {
     if (cancelRequested) break;
     const signed = await local.signRequest({ ...input, attempt });
     let result: SendOut;
@@ -83,7 +84,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     }
     attempts = attempt;
     lastResponseStatus = result.responseStatus;
-    const scheduled = plan.delaysMs[attempt - 1];
+    const scheduled = plan.delaysMs[attempt - first];
     const next: DeliveryState =
       result.outcome === 'succeeded' ? 'succeeded' : result.outcome === 'failed' || scheduled === undefined ? 'failed' : 'retrying';
     await local.recordAttempt({ ...input, attempt, result, deliveryStatus: next });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { cancelSignal } from '../../workflows/definitions';
 import { getDelivery } from '../db/events-repo';
-import { AppError } from '../errors';
+import { cancelDelivery, redeliver } from '../services/deliveries';
 import type { AppDeps } from '../services/deps';
 import { readDeliveryHistory } from '../temporal/delivery-log';
 import { caller } from './auth';
@@ -31,15 +30,13 @@ export function deliveriesRoutes(deps: AppDeps): RouteTable {
   });
 
   table.add({ method: 'post', path: '/:id/cancel', summary: 'Stop a delivery before its next attempt', scope: 'deliveries:write', params, body: cancelIn, status: 202 }, async ({ params, body, res }) => {
-    const delivery = await getDelivery(deps.db, caller(res).tenantId, params.id);
-    const handle = deps.temporal.workflow.getHandle(delivery.workflow_id);
-    const description = await handle.describe().catch(() => null);
-    if (description?.status.name !== 'RUNNING') {
-      throw new AppError(409, 'not_running', `delivery ${params.id} is not in progress`);
-    }
-    await handle.signal(cancelSignal, { reason: body.reason });
+    await cancelDelivery(deps, caller(res), params.id, body.reason);
     return { id: params.id, cancel_requested: true };
   });
+
+  table.add({ method: 'post', path: '/:id/redeliver', summary: 'Send a finished delivery again (same delivery id, attempts continue)', scope: 'deliveries:write', params, status: 202 }, async ({ params, res }) =>
+    redeliver(deps, caller(res), params.id),
+  );
 
   return table;
 }

@@ -56,7 +56,9 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
     const found = deliveries.length === 0
       ? []
       : (await searchDeliveries(deps.temporal, { tenantId, eventId: event.id, limit: EVENT_DELIVERIES_SHOWN })).items;
-    const byWorkflow = new Map(found.map((d) => [d.workflow_id, d]));
+    // Newest run first: a redelivered delivery shows its latest run.
+    const byWorkflow = new Map<string, (typeof found)[number]>();
+    for (const d of found) if (!byWorkflow.has(d.workflow_id)) byWorkflow.set(d.workflow_id, d);
     return {
       ...event,
       body: JSON.parse(body) as unknown,

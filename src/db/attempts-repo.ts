@@ -21,3 +21,9 @@ export interface AttemptRow {
 export async function insertAttempt(db: Db, row: AttemptRow): Promise<void> {
   await db('attempts').insert(row).onConflict(['delivery_id', 'attempt']).ignore();
 }
+
+/** The highest attempt number recorded for a delivery, 0 when none was. */
+export async function lastAttemptNumber(db: Db, tenantId: string, deliveryId: string): Promise<number> {
+  const row = await db('attempts').where({ tenant_id: tenantId, delivery_id: deliveryId }).max<{ n: number | null }>('attempt as n').first();
+  return Number(row?.n ?? 0);
+}

@@ -9,6 +9,8 @@ export type AuditAction =
   | 'WebhookUpdated'
   | 'WebhookDeleted'
   | 'WebhookSecretRotated'
+  | 'DeliveryCancelled'
+  | 'DeliveryRedelivered'
   | 'ApiKeyCreated'
   | 'ApiKeyRevoked'
   | 'EventTypeCreated'

@@ -13,24 +13,37 @@ export interface DeliveryStats {
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const rate = (ok: number, done: number) => (done === 0 ? null : Math.round((ok / done) * 1000) / 10);
 
+/**
+ * Each delivery's latest recorded attempt, whose `delivery_status` is the delivery's status: a
+ * failed delivery that a redelivery brought through counts as succeeded, once.
+ */
+function latestAttempts(db: Db, tenantId: string, endpointIds?: string[]) {
+  const q = db('attempts').distinctOn('delivery_id').select('endpoint_id', 'delivery_id', 'delivery_status').where({ tenant_id: tenantId });
+  if (endpointIds) q.whereIn('endpoint_id', endpointIds);
+  return q
+    .orderBy([{ column: 'delivery_id' }, { column: 'attempt', order: 'desc' }])
+    .as('latest');
+}
+
+const FINISHED_COUNTS = [
+  "count(*) filter (where delivery_status = 'succeeded') as ok",
+  "count(*) filter (where delivery_status = 'failed') as failed",
+];
+
 /** Delivery figures of one endpoint, computed from recorded attempts. */
 export async function deliveryStats(db: Db, tenantId: string, endpointId: string): Promise<DeliveryStats> {
   const scope = { tenant_id: tenantId, endpoint_id: endpointId };
-  const [deliveries, attempts, last] = await Promise.all([
+  const [deliveries, attempts, finished, last] = await Promise.all([
     db('deliveries').where(scope).count<{ n: string }[]>({ n: '*' }).first(),
     db('attempts')
       .where(scope)
-      .select(
-        db.raw('count(*) as attempts'),
-        db.raw("count(distinct delivery_id) filter (where delivery_status = 'succeeded') as succeeded"),
-        db.raw("count(distinct delivery_id) filter (where delivery_status = 'failed') as failed"),
-        db.raw('avg(duration_ms) filter (where response_status is not null) as avg_ms'),
-      )
+      .select(db.raw('count(*) as attempts'), db.raw('avg(duration_ms) filter (where response_status is not null) as avg_ms'))
       .first(),
+    db.from(latestAttempts(db, tenantId, [endpointId])).select(FINISHED_COUNTS.map((c) => db.raw(c))).first(),
     db('attempts').where(scope).whereNotNull('response_status').orderBy('started_at', 'desc').select('duration_ms').first(),
   ]);
-  const succeeded = Number(attempts?.succeeded ?? 0);
-  const failed = Number(attempts?.failed ?? 0);
+  const succeeded = Number(finished?.ok ?? 0);
+  const failed = Number(finished?.failed ?? 0);
   const avg = num(attempts?.avg_ms);
   return {
     total_deliveries: Number(deliveries?.n ?? 0),
@@ -45,15 +58,10 @@ export async function deliveryStats(db: Db, tenantId: string, endpointId: string
 
 /** Counts per endpoint of deliveries that finished, for list rows and the summary. */
 export async function successCounts(db: Db, tenantId: string, endpointIds: string[]): Promise<Map<string, { ok: number; failed: number }>> {
-  const rows: Array<{ endpoint_id: string; ok: string; failed: string }> = await db('attempts')
-    .where({ tenant_id: tenantId })
-    .whereIn('endpoint_id', endpointIds)
+  const rows: Array<{ endpoint_id: string; ok: string; failed: string }> = await db
+    .from(latestAttempts(db, tenantId, endpointIds))
     .groupBy('endpoint_id')
-    .select(
-      'endpoint_id',
-      db.raw("count(distinct delivery_id) filter (where delivery_status = 'succeeded') as ok"),
-      db.raw("count(distinct delivery_id) filter (where delivery_status = 'failed') as failed"),
-    );
+    .select('endpoint_id', ...FINISHED_COUNTS.map((c) => db.raw(c)));
   return new Map(rows.map((r) => [r.endpoint_id, { ok: Number(r.ok), failed: Number(r.failed) }]));
 }
 
@@ -66,16 +74,10 @@ export async function endpointSummary(db: Db, tenantId: string) {
       .select(db.raw('count(*) as total'), db.raw('count(*) filter (where is_active) as active'))
       .first(),
     db('events').where({ tenant_id: tenantId }).count<{ n: string }[]>({ n: '*' }).first(),
-    db('attempts')
-      .where({ tenant_id: tenantId })
-      .groupBy('endpoint_id')
-      .select(
-        db.raw("count(distinct delivery_id) filter (where delivery_status = 'succeeded') as ok"),
-        db.raw("count(distinct delivery_id) filter (where delivery_status in ('succeeded', 'failed')) as done"),
-      ),
+    db.from(latestAttempts(db, tenantId)).groupBy('endpoint_id').select(FINISHED_COUNTS.map((c) => db.raw(c))),
   ]);
-  const perEndpoint = (rates as Array<{ ok: string; done: string }>)
-    .map((r) => rate(Number(r.ok), Number(r.done)))
+  const perEndpoint = (rates as Array<{ ok: string; failed: string }>)
+    .map((r) => rate(Number(r.ok), Number(r.ok) + Number(r.failed)))
     .filter((r): r is number => r !== null);
   return {
     total_endpoints: Number(endpoints?.total ?? 0),

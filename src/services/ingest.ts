@@ -47,25 +47,32 @@ async function dispatch({ temporal, config }: AppDeps, stored: EventWithDeliveri
     return;
   }
   await Promise.all(
-    deliveries.map((d) => {
-      const input: DeliveryIn = {
-        tenantId: d.tenant_id,
-        deliveryId: d.id,
-        eventId: d.event_id,
-        endpointId: d.endpoint_id,
-        eventType: event.type,
-      };
-      return temporal.workflow
-        .start<typeof deliveryWorkflow>('deliveryWorkflow', {
-          taskQueue,
-          workflowId: d.workflow_id,
-          workflowIdReusePolicy: reuse,
-          args: [input],
-          typedSearchAttributes: deliverySearchAttributes(input),
-        })
-        .catch(ignoreAlreadyStarted);
-    }),
+    deliveries.map((d) =>
+      startDeliveryWorkflow(
+        { temporal, config },
+        d.workflow_id,
+        { tenantId: d.tenant_id, deliveryId: d.id, eventId: d.event_id, endpointId: d.endpoint_id, eventType: event.type },
+        reuse,
+      ).catch(ignoreAlreadyStarted),
+    ),
   );
+}
+
+/** Starts one delivery's workflow, with its search attributes, on the service's task queue. */
+export async function startDeliveryWorkflow(
+  { temporal, config }: Pick<AppDeps, 'temporal' | 'config'>,
+  workflowId: string,
+  input: DeliveryIn,
+  reuse: WorkflowIdReusePolicy,
+): Promise<string> {
+  const handle = await temporal.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowId,
+    workflowIdReusePolicy: reuse,
+    args: [input],
+    typedSearchAttributes: deliverySearchAttributes(input),
+  });
+  return handle.firstExecutionRunId;
 }
 
 /**

@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { SendIn, SendOut } from '../../activities/types';
+import type { DeliveryIn } from '../../workflows/definitions';
+import { visibilityString } from './search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payload = temporal.api.common.v1.IPayload;
@@ -39,27 +41,13 @@ const CLOSED_STATUS: Record<string, string> = {
   CANCELLED: 'cancelled',
 };
 
-/**
- * Reads a delivery's attempts from its workflow history: each `sendWebhook` activity execution is
- * one attempt, with the result the activity returned. A pending retry timer gives next_attempt_at.
- */
-export async function readDeliveryHistory(client: Client, workflowId: string): Promise<DeliveryHistory | null> {
-  const handle = client.workflow.getHandle(workflowId);
-  let description;
-  let history;
-  try {
-    [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
-  const converter = client.options.loadedDataConverter.payloadConverter;
-  const decode = <T>(payloads: Payload[] | null | undefined): T | undefined =>
-    payloads?.[0] ? (converter.fromPayload(payloads[0] as never) as T) : undefined;
+type Decode = <T>(payloads: Payload[] | null | undefined) => T | undefined;
 
+/** The `sendWebhook` executions of one run's history as attempts, and its pending retry timers. */
+function attemptsOfRun(events: HistoryEvent[], decode: Decode): { attempts: AttemptView[]; timers: Map<string, number> } {
   const attempts = new Map<string, AttemptView>();
   const timers = new Map<string, number>();
-  for (const event of (history.events ?? []) as HistoryEvent[]) {
+  for (const event of events) {
     const at = timestampMs(event.eventTime as Timestamp);
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === 'sendWebhook') {
@@ -106,14 +94,50 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
     const closedTimer = event.timerFiredEventAttributes ?? event.timerCanceledEventAttributes;
     if (closedTimer?.timerId) timers.delete(closedTimer.timerId);
   }
+  return { attempts: [...attempts.values()], timers };
+}
+
+/** Attempts of a redelivered delivery's earlier runs (each redelivery is a new run of the same id). */
+async function attemptsOfEarlierRuns(client: Client, workflowId: string, currentRunId: string, decode: Decode): Promise<AttemptView[]> {
+  const runIds: string[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = ${visibilityString(workflowId)}` })) {
+    if (run.runId !== currentRunId) runIds.push(run.runId);
+  }
+  const histories = await Promise.all(runIds.map((runId) => client.workflow.getHandle(workflowId, runId).fetchHistory()));
+  return histories.flatMap((h) => attemptsOfRun((h.events ?? []) as HistoryEvent[], decode).attempts);
+}
+
+/**
+ * Reads a delivery's attempts from its workflow history: each `sendWebhook` activity execution is
+ * one attempt, with the result the activity returned. A pending retry timer gives next_attempt_at.
+ * A redelivered delivery's earlier runs contribute their attempts too.
+ */
+export async function readDeliveryHistory(client: Client, workflowId: string): Promise<DeliveryHistory | null> {
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  let history;
+  try {
+    [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+  const converter = client.options.loadedDataConverter.payloadConverter;
+  const decode: Decode = <T>(payloads: Payload[] | null | undefined) =>
+    payloads?.[0] ? (converter.fromPayload(payloads[0] as never) as T) : undefined;
+
+  const current = attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
+  const started = (history.events?.[0] as HistoryEvent | undefined)?.workflowExecutionStartedEventAttributes;
+  const firstAttempt = decode<DeliveryIn>(started?.input?.payloads)?.firstAttempt ?? 1;
+  const earlier = firstAttempt > 1 ? await attemptsOfEarlierRuns(client, workflowId, description.runId, decode) : [];
 
   const workflowStatus = description.status.name;
   const searchStatus = description.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeliveryStatus')?.value;
-  const nextAttempt = workflowStatus === 'RUNNING' && timers.size > 0 ? Math.max(...timers.values()) : null;
+  const nextAttempt = workflowStatus === 'RUNNING' && current.timers.size > 0 ? Math.max(...current.timers.values()) : null;
   return {
     workflow_status: workflowStatus,
     status: CLOSED_STATUS[workflowStatus] ?? String(searchStatus ?? 'pending'),
-    attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt),
+    attempts: [...earlier, ...current.attempts].sort((a, b) => a.attempt - b.attempt),
     next_attempt_at: nextAttempt === null ? null : new Date(nextAttempt).toISOString(),
   };
 }

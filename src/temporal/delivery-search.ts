@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { ValidationError } from '../errors';
 import { timestampMs } from './delivery-log';
+import { visibilityString as quote } from './search-attributes';
 
 export interface DeliverySearch {
   tenantId: string;
@@ -18,16 +19,13 @@ export interface DeliverySearch {
 
 export interface DeliverySummary {
   workflow_id: string;
+  /** A redelivered delivery has one run per redelivery; the newest is listed first. */
+  run_id: string;
   event_id: string | null;
   event_type: string | null;
   status: string;
   started_at: string | null;
   closed_at: string | null;
-}
-
-/** Quotes a value for a visibility query; values are validated upstream, this is defence in depth. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** The visibility query for deliveries; the TenantId condition is always present. */
@@ -73,6 +71,7 @@ export async function searchDeliveries(
     const startedAt = execution.startTime ? timestampMs(execution.startTime) : null;
     return {
       workflow_id: execution.execution?.workflowId ?? '',
+      run_id: execution.execution?.runId ?? '',
       event_id: (get('EventId') as string | undefined) ?? null,
       event_type: (get('EventType') as string | undefined) ?? null,
       status: String(get('DeliveryStatus') ?? 'pending'),

@@ -12,3 +12,8 @@ export const DeliveryStatus = defineSearchAttributeKey('DeliveryStatus', SearchA
 
 /** Name → type of every custom search attribute the project registers on its namespace. */
 export const SEARCH_ATTRIBUTES = [TenantId, EndpointId, EventType, EventId, DeliveryStatus] as const;
+
+/** Quotes a value for a visibility query; values are validated upstream, this is defence in depth. */
+export function visibilityString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

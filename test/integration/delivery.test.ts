@@ -176,3 +176,49 @@ describe('when the receiver asks to Retry-After longer than the schedule', () =>
     receiver.respond(() => ({ status: 200, body: 'ok' }));
   });
 });
+
+describe('when a failed delivery is redelivered after the receiver is fixed', () => {
+  it('then it succeeds under the same delivery id, its attempts continue across both runs, and it counts once as succeeded', async () => {
+    const endpoint = await createEndpoint('/redeliver', { retry_config: { max_retries: 1, retry_delay: 100, jitter: 0 } });
+    receiver.respond((req) => (req.path === '/redeliver' ? { status: 503 } : { status: 200 }));
+    const { deliveries } = await sendEvent('/redeliver', { n: 9 });
+    const id = deliveries[0]!.id;
+    await finishedDelivery(id, 'failed');
+    const failedStats = (await stack.call('GET', `/api/v1/endpoints/${endpoint.id}`)).body.data.delivery_stats;
+    expect(failedStats).toMatchObject({ successful_deliveries: 0, failed_deliveries: 1 });
+
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+    const again = await stack.call('POST', `/api/v1/deliveries/${id}/redeliver`);
+    expect(again.status).toBe(202);
+    expect(again.body.data).toMatchObject({ id, first_attempt: 3, run_id: expect.any(String) });
+    const delivered = await finishedDelivery(id, 'succeeded');
+    expect(delivered.attempts.map((a: { attempt: number; response_status: number }) => [a.attempt, a.response_status])).toEqual([[1, 503], [2, 503], [3, 200]]);
+
+    const requests = receiver.requests.filter((r) => r.path === '/redeliver');
+    expect(requests.map((r) => r.headers['x-attempt'])).toEqual(['1', '2', '3']);
+    expect(new Set(requests.map((r) => r.headers['x-delivery-id']))).toEqual(new Set([id]));
+    const stats = (await stack.call('GET', `/api/v1/endpoints/${endpoint.id}`)).body.data.delivery_stats;
+    expect(stats).toMatchObject({ total_deliveries: 1, successful_deliveries: 1, failed_deliveries: 0, total_attempts: 3 });
+    const audit = await stack.call('GET', `/api/v1/audit?action=DeliveryRedelivered&resource_id=${id}`);
+    expect(audit.body.data.items).toHaveLength(1);
+  });
+
+  it('then a delivery still in progress, or to a deactivated endpoint, is refused with 409', async () => {
+    const endpoint = await createEndpoint('/redeliver-busy', { retry_config: { schedule: [60_000], jitter: 0 } });
+    receiver.respond((req) => (req.path === '/redeliver-busy' ? { status: 500 } : { status: 200 }));
+    const { deliveries } = await sendEvent('/redeliver-busy', { n: 10 });
+    const id = deliveries[0]!.id;
+    await finishedDelivery(id, 'retrying');
+    const busy = await stack.call('POST', `/api/v1/deliveries/${id}/redeliver`);
+    expect(busy.status).toBe(409);
+    expect(busy.body).toMatchObject({ ok: false, err: 'in_progress' });
+
+    await stack.call('POST', `/api/v1/deliveries/${id}/cancel`, {});
+    await finishedDelivery(id, 'cancelled');
+    await stack.call('PATCH', `/api/v1/endpoints/${endpoint.id}`, { is_active: false });
+    const inactive = await stack.call('POST', `/api/v1/deliveries/${id}/redeliver`);
+    expect(inactive.status).toBe(409);
+    expect(inactive.body).toMatchObject({ ok: false, err: 'endpoint_inactive' });
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+});
