@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/knex';
 import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
+import type { EgressPolicy } from '../src/security/egress';
 import type { SecretBox } from '../src/security/secret-box';
 
 /** What activities need from the process; built once by the worker. */
@@ -9,6 +11,9 @@ export interface ActivityDeps {
   db: Db;
   box: SecretBox;
   log: Logger;
+  metrics: Metrics;
+  /** Outbound HTTP, built with `egressAgent(egress)` so only allowed destinations are reached. */
   http: Dispatcher;
+  egress: EgressPolicy;
   config: Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS' | 'TELEMETRY_RETENTION_DAYS'>;
 }

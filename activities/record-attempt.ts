@@ -3,8 +3,11 @@ import { deactivateEndpoint, touchLastTriggered } from '../src/db/endpoints-repo
 import type { ActivityDeps } from './deps';
 import type { RecordIn } from './types';
 
-/** Stores the attempt for aggregates and logs it; a 410 Gone also deactivates the endpoint. */
-export function makeRecordAttempt({ db, log }: ActivityDeps) {
+/**
+ * Stores the attempt for aggregates, counts it in the metrics and logs it; a 410 Gone also
+ * deactivates the endpoint.
+ */
+export function makeRecordAttempt({ db, log, metrics }: ActivityDeps) {
   return async function recordAttempt(input: RecordIn): Promise<void> {
     const { result } = input;
     await insertAttempt(db, {
@@ -27,6 +30,8 @@ export function makeRecordAttempt({ db, log }: ActivityDeps) {
       await deactivateEndpoint(db, input.tenantId, input.endpointId);
       log.warn({ endpointId: input.endpointId, deliveryId: input.deliveryId }, 'endpoint answered 410 Gone: deactivated');
     }
+    // Counted after the writes, so a recording that failed and is retried counts once.
+    metrics.observeDeliveryAttempt(result);
     log.info(
       {
         deliveryId: input.deliveryId,

@@ -11,7 +11,7 @@ import type { SendIn, SendOut } from './types';
  * the workflow decides about retries. Custom header values are opened here, so sensitive ones
  * never enter history.
  */
-export function makeSendWebhook({ db, http, box, config }: ActivityDeps) {
+export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps) {
   return async function sendWebhook(input: SendIn): Promise<SendOut> {
     const [endpoint, body] = await Promise.all([
       getEndpoint(db, input.tenantId, input.endpointId).catch((err) => {
@@ -35,6 +35,7 @@ export function makeSendWebhook({ db, http, box, config }: ActivityDeps) {
     }
     return postWebhook({
       http,
+      egress,
       url: endpoint.url,
       headers: { ...openHeaders(box, endpoint.id, endpoint.headers), ...input.headers },
       body,

@@ -1,10 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
 import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
+import { createMetrics, type Metrics } from './metrics';
 import { SecretBox } from './security/secret-box';
 import type { AppDeps } from './services/deps';
 
@@ -20,15 +21,45 @@ export async function openStorage(config: Config, log: Logger): Promise<{ db: Db
   return { db, box: new SecretBox(resolveMasterKey(config, log)) };
 }
 
-/** Starts the HTTP API on HOST:PORT (PORT 0 picks a free port). */
-export async function startApi(deps: AppDeps): Promise<{ server: Server; url: string }> {
-  const app = createApp(deps, resolveApiToken(deps.config, deps.log));
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(deps.config.PORT, deps.config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+/** Listens on host:port (port 0 picks a free port) and answers the URL to reach it. */
+async function listen(server: Server, host: string, port: number): Promise<{ server: Server; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  const { port } = server.address() as AddressInfo;
-  const host = deps.config.HOST === '0.0.0.0' ? '127.0.0.1' : deps.config.HOST;
-  return { server, url: `http://${host}:${port}` };
+  const address = server.address() as AddressInfo;
+  return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}` };
+}
+
+/**
+ * Starts the HTTP API on HOST:PORT (PORT 0 picks a free port). Without `metrics` (an API process
+ * of its own) it gets a registry of its own; `main.ts` passes the one its worker records to.
+ */
+export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
+  const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
+  const app = createApp(full, resolveApiToken(full.config, full.log));
+  return listen(createServer(app), full.config.HOST, full.config.PORT);
+}
+
+/**
+ * Serves `GET /metrics` on a listener of its own, for a process without the API (the worker).
+ * Anything else answers 404: the port is for the scraper only.
+ */
+export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.scrape().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n'),
+    );
+  });
+  return listen(server, host, port);
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowlist } from './security/egress';
 
 /** Root of the project checkout; data and tool folders live under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -57,10 +58,14 @@ const schema = z.object({
   DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RESPONSE_EXCERPT_BYTES: z.coerce.number().int().min(0).max(65_536).default(2048),
   RETRY_AFTER_MAX_MS: z.coerce.number().int().min(0).default(6 * 60 * 60 * 1000),
+  /** Unset: allowed except in production. See src/security/egress.ts. */
+  EGRESS_ALLOW_PRIVATE: bool.optional(),
+  EGRESS_ALLOWLIST: optionalString,
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
+  WORKER_METRICS_PORT: port.default(9464),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;
@@ -87,6 +92,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  }
+  try {
+    parseAllowlist((config.EGRESS_ALLOWLIST ?? '').split(','));
+  } catch (err) {
+    throw new ConfigError(`EGRESS_ALLOWLIST: ${(err as Error).message}`);
   }
   for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL'] as const) {
     const value = config[key];

@@ -2,6 +2,7 @@ import { closeServer, onShutdown, openStorage, startApi } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
+import { createMetrics } from './metrics';
 import { connectClient } from './temporal/client';
 import { startTemporalDevServer } from './temporal/dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
@@ -26,11 +27,13 @@ async function main() {
       });
   const address = devServer?.address ?? config.TEMPORAL_ADDRESS!;
   const { db, box } = await openStorage(config, log);
-  const { worker, close } = await createWorker({ config, address, db, box, log });
+  // One registry: the API's /metrics also serves the worker's metrics (no WORKER_METRICS_PORT here).
+  const metrics = createMetrics();
+  const { worker, close } = await createWorker({ config, address, db, box, log, metrics });
   const running = worker.run();
   const temporal = await connectClient(config, address);
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
-  const { server, url } = await startApi({ config, db, box, temporal, log });
+  const { server, url } = await startApi({ config, db, box, temporal, log, metrics });
 
   const lines = [
     `API          ${url}/api/v1`,

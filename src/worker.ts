@@ -1,6 +1,7 @@
-import { configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
+import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
+import { createMetrics } from './metrics';
 import { connectClient } from './temporal/client';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
@@ -12,13 +13,19 @@ async function main() {
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);
-  const { worker, close } = await createWorker({ config, address, db, box, log });
+  const metrics = createMetrics();
+  const { worker, close } = await createWorker({ config, address, db, box, log, metrics });
+  // No API in this process, so the scraper gets a port of its own (0 turns it off).
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startMetricsServer(metrics, config.HOST, config.WORKER_METRICS_PORT)
+    : null;
   const client = await connectClient(config, address);
   await ensureHousekeepingSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   await client.connection.close();
   onShutdown(log, async () => stopWorker(worker));
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer ? `${metricsServer.url}/metrics` : null }, 'worker running');
   await worker.run();
+  if (metricsServer) await closeServer(metricsServer.server);
   await close();
   await db.destroy();
   process.exit(0);

@@ -23,6 +23,9 @@ function workerEnv(ctx: RunContext, taskQueue: string): Record<string, string> {
     TEMPORAL_TASK_QUEUE: taskQueue,
     MASTER_KEY: BENCH_MASTER_KEY,
     API_TOKEN: BENCH_API_TOKEN,
+    // The receiver is on loopback; and no metrics port that another process could hold.
+    EGRESS_ALLOW_PRIVATE: 'true',
+    WORKER_METRICS_PORT: '0',
   };
 }
 

@@ -10,6 +10,7 @@ import { eventTypesRoutes, settingsRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
+import { httpMetrics } from './http-metrics';
 import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
 import { sourcesRoutes, telemetryRoutes } from './sources-router';
 import { buildOpenApi } from './openapi';
@@ -51,9 +52,10 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
     }),
   );
+  app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   app.use(inboundRouter(deps));
 

@@ -10,7 +10,10 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
   ]);
 }
 
-/** `/healthz`: the process answers. `/readyz`: the database and Temporal answer too. */
+/**
+ * `/healthz`: the process answers. `/readyz`: the database and Temporal answer too. `/metrics`:
+ * Prometheus text format, without auth like the probes (expose it to the scraper only).
+ */
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
@@ -32,6 +35,10 @@ export function healthRouter(deps: AppDeps): Router {
     const ready = database === 'ok' && temporal === 'ok';
     if (ready) res.json({ ok: true, data: { database, temporal } });
     else res.status(503).json({ ok: false, err: 'not_ready', msg: `database: ${database}; temporal: ${temporal}` });
+  });
+  router.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await deps.metrics.scrape();
+    res.type(contentType).send(body);
   });
   return router;
 }

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Scope } from '../security/scopes';
 import { requireScope } from './auth';
+import { rememberRoute } from './http-metrics';
 import { ok, validate } from './middleware';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -49,7 +50,7 @@ export class RouteTable {
     handler: (input: RouteInput<P, Q, B>) => Promise<unknown>,
   ): this {
     this.specs.push(spec as unknown as AnySpec);
-    this.router[spec.method](spec.path, requireScope(spec.scope), async (req: Request, res: Response) => {
+    this.router[spec.method](spec.path, rememberRoute, requireScope(spec.scope), async (req: Request, res: Response) => {
       const params = validate(spec.params ?? empty, req.params, 'params');
       const query = validate(spec.query ?? empty, req.query, 'query');
       const body = spec.method === 'get' || spec.method === 'delete' ? undefined : validate(spec.body ?? empty, req.body, 'body');

@@ -31,9 +31,10 @@ const CODE_CLASSES: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
   CERT_HAS_EXPIRED: 'tls',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  EGRESS_BLOCKED: 'egress_blocked',
 };
 
-/** Error class of a failure to get a response at all. Every one of them is retryable. */
+/** Error class of a failure to get a response at all (all retryable but `egress_blocked`). */
 export function networkErrorClass(err: unknown): string {
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {

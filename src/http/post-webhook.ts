@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { SendOut } from '../../activities/types';
+import { checkDestination, urlHost, type EgressPolicy } from '../security/egress';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
 /** The User-Agent of every outbound request. */
@@ -30,8 +32,12 @@ export interface PostWebhookIn {
   body: string;
   timeoutMs: number;
   excerptBytes: number;
-  /** undici dispatcher (the worker's pooled Agent); the global one when absent. */
-  http?: Dispatcher;
+  /**
+   * An Agent from `egressAgent(egress)`: host names are checked on resolution there; IP literals
+   * (which sockets connect to without a lookup) are checked here.
+   */
+  http: Dispatcher;
+  egress: EgressPolicy;
 }
 
 /**
@@ -43,6 +49,8 @@ export async function postWebhook(input: PostWebhookIn): Promise<SendOut> {
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   try {
+    const host = urlHost(input.url);
+    if (isIP(host)) checkDestination(input.egress, host, host);
     const res = await request(input.url, {
       method: 'POST',
       headers: input.headers,
@@ -65,12 +73,14 @@ export async function postWebhook(input: PostWebhookIn): Promise<SendOut> {
       retryAfterMs: outcome === 'retryable' ? parseRetryAfter(res.headers['retry-after'], new Date()) : null,
     };
   } catch (err) {
+    const errorClass = networkErrorClass(err);
     return {
-      outcome: 'retryable',
+      // A refused destination stays refused: retrying would only repeat the refusal.
+      outcome: errorClass === 'egress_blocked' ? 'failed' : 'retryable',
       startedAt: started.toISOString(),
       durationMs: elapsed(),
       responseStatus: null,
-      errorClass: networkErrorClass(err),
+      errorClass,
       errorMessage: (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_MESSAGE),
       responseExcerpt: null,
       retryAfterMs: null,

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import type { SecretBox } from '../security/secret-box';
 
 /** The process wiring the API's use cases run against; built once at start. */
@@ -11,4 +12,5 @@ export interface AppDeps {
   box: SecretBox;
   temporal: Client;
   log: Logger;
+  metrics: Metrics;
 }

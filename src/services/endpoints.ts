@@ -10,8 +10,10 @@ import {
   type EndpointWrite,
 } from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
+import { ValidationError } from '../errors';
 import { newId } from '../ids';
 import { stopKeySchedule } from '../temporal/schedules';
+import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
@@ -37,12 +39,19 @@ export function endpointOut(endpoint: EndpointRecord) {
 
 const audit = (caller: Caller) => ({ tenantId: caller.tenantId, actor: caller.actor, traceId: caller.traceId, resourceType: 'endpoint' });
 
+/** Refuses on save a URL the egress policy already refuses without resolving it (422 on `url`). */
+function checkUrlAllowed(config: AppDeps['config'], url: string): void {
+  const reason = refusedUrl(egressPolicy(config), url);
+  if (reason) throw new ValidationError(`invalid body: url: ${reason}`, [{ path: 'body.url', message: reason }]);
+}
+
 /** Creates an endpoint with its first signing key; the secret is returned here and only here. */
 export async function createEndpoint(
-  { db, box }: Pick<AppDeps, 'db' | 'box'>,
+  { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
   caller: Caller,
   input: EndpointIn,
 ): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string }> {
+  checkUrlAllowed(config, input.url);
   const secret = input.secret ?? generateSecret();
   const id = newId('ep');
   return db.transaction(async (trx) => {
@@ -69,12 +78,13 @@ export async function createEndpoint(
  * ones (`null` clears). The secret is never part of an update: it is rotated.
  */
 export async function changeEndpoint(
-  { db, box }: Pick<AppDeps, 'db' | 'box'>,
+  { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
   caller: Caller,
   id: string,
   input: EndpointPatch,
   mode: 'replace' | 'patch',
 ): Promise<EndpointRecord> {
+  if (input.url) checkUrlAllowed(config, input.url);
   return db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
     const fields: EndpointWrite =

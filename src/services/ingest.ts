@@ -91,6 +91,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
     { id, type: input.type, body: eventBody(id, input, new Date()), idempotencyKey: input.idempotency_key ?? null },
     endpoints.map((e) => e.id),
   );
+  deps.metrics.countIngestedEvent(stored.created ? 'created' : 'duplicate');
   if (!stored.event.dispatched_at && stored.deliveries.length > 0) {
     try {
       await dispatch(deps, stored);

@@ -4,6 +4,7 @@ import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
 import { postWebhook, USER_AGENT } from '../http/post-webhook';
 import { newId } from '../ids';
+import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
 import { isSignatureScheme, signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
@@ -38,13 +39,18 @@ export async function testDelivery(
     ...signatureHeaders(scheme, keys, { messageId: deliveryId, body, now: new Date() }),
   };
   const custom = openHeaders(box, endpoint.id, endpoint.headers);
+  const timeoutMs = endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
+  const egress = egressPolicy(config);
+  const http = egressAgent(egress, { connectTimeoutMs: timeoutMs });
   const result = await postWebhook({
+    http,
+    egress,
     url: endpoint.url,
     headers: { ...custom, ...serviceHeaders },
     body,
-    timeoutMs: endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS,
+    timeoutMs,
     excerptBytes: config.RESPONSE_EXCERPT_BYTES,
-  });
+  }).finally(() => http.close());
   const masked = Object.fromEntries(Object.entries(endpoint.headers).map(([name, h]) => [name, h.sensitive ? '[sensitive]' : (h.value ?? '')]));
   return {
     status: result.outcome === 'succeeded' ? 'succeeded' : 'failed',

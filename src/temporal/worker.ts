@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { Agent } from 'undici';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
+import { createMetrics, type Metrics } from '../metrics';
+import { egressAgent, egressPolicy } from '../security/egress';
 import type { SecretBox } from '../security/secret-box';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   db: Db;
   box: SecretBox;
   log: Logger;
+  /** Where activities record attempts; without it the worker gets a registry of its own. */
+  metrics?: Metrics;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   taskQueue?: string;
@@ -57,13 +60,18 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     tls: config.TEMPORAL_TLS || config.TEMPORAL_API_KEY ? {} : undefined,
     apiKey: config.TEMPORAL_API_KEY,
   });
-  const http = new Agent({ connect: { timeout: config.DELIVERY_TIMEOUT_MS }, keepAliveTimeout: 10_000 });
+  const egress = egressPolicy(config);
+  deps.log[egress.allowPrivate && config.NODE_ENV === 'production' ? 'warn' : 'info'](
+    { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null },
+    'egress policy for deliveries',
+  );
+  const http = egressAgent(egress, { connectTimeoutMs: config.DELIVERY_TIMEOUT_MS });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), http, config }),
+    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics: deps.metrics ?? createMetrics(), http, egress, config }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

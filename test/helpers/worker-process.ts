@@ -19,6 +19,8 @@ export function spawnWorker(config: Config): { child: ChildProcess; output: () =
       TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
       MASTER_KEY: TEST_MASTER_KEY,
       API_TOKEN: TEST_TOKEN,
+      // No metrics listener: the default port may be taken by another run or a local worker.
+      WORKER_METRICS_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

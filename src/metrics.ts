@@ -1,0 +1,88 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { SendOut } from '../activities/types';
+
+/** API answers are quick; the long tail is Temporal or the database being slow. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Attempts wait for a receiver, up to the longest per-attempt timeout (120 s). */
+const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120];
+
+/** Whether an ingested event was stored now or answered from an earlier request's idempotency key. */
+export type IngestResult = 'created' | 'duplicate';
+
+/**
+ * The process's Prometheus metrics. Labels are bounded sets only (methods, route patterns,
+ * statuses, outcomes, error classes), never tenant, endpoint, event or delivery ids.
+ */
+export interface Metrics {
+  /** The registry served at `/metrics`: these metrics plus Node's default process metrics. */
+  readonly registry: Registry;
+  /** One answered HTTP request; `route` is the matched Express pattern or `unmatched`. */
+  observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** One event accepted by ingest. */
+  countIngestedEvent(result: IngestResult): void;
+  /** One recorded delivery attempt. */
+  observeDeliveryAttempt(result: Pick<SendOut, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  /** The exposition text of every metric, and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Builds a fresh registry. One per process (API and worker share it when they run together);
+ * never prom-client's global registry, so test stacks in one process do not see each other's counts.
+ */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const httpRequests = new Counter({
+    name: 'webhooks_http_requests_total',
+    help: 'HTTP requests answered by the API, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'webhooks_http_request_duration_seconds',
+    help: 'Time to answer an API request, by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  const eventsIngested = new Counter({
+    name: 'webhooks_events_ingested_total',
+    help: 'Events accepted by ingest: created (stored now) or duplicate (same idempotency key as an earlier event)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const attempts = new Counter({
+    name: 'webhooks_delivery_attempts_total',
+    help: 'Delivery attempts recorded by the worker, by outcome and error class ("none" on success)',
+    labelNames: ['outcome', 'error_class'] as const,
+    registers,
+  });
+  const attemptDuration = new Histogram({
+    name: 'webhooks_delivery_attempt_duration_seconds',
+    help: 'Duration of one delivery attempt (request sent to response read), by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: ATTEMPT_BUCKETS,
+    registers,
+  });
+
+  return {
+    registry,
+    observeHttpRequest(method, route, status, seconds) {
+      httpRequests.inc({ method, route, status: String(status) });
+      httpDuration.observe({ method, route }, seconds);
+    },
+    countIngestedEvent(result) {
+      eventsIngested.inc({ result });
+    },
+    observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
+      attempts.inc({ outcome, error_class: errorClass ?? 'none' });
+      attemptDuration.observe({ outcome }, durationMs / 1000);
+    },
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
