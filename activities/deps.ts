@@ -15,5 +15,8 @@ export interface ActivityDeps {
   /** Outbound HTTP, built with `egressAgent(egress)` so only allowed destinations are reached. */
   http: Dispatcher;
   egress: EgressPolicy;
-  config: Pick<Config, 'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS' | 'TELEMETRY_RETENTION_DAYS'>;
+  config: Pick<
+    Config,
+    'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS' | 'TELEMETRY_RETENTION_DAYS' | 'ENDPOINT_DISABLE_AFTER_SECONDS'
+  >;
 }

@@ -1,13 +1,39 @@
 import { insertAttempt } from '../src/db/attempts-repo';
-import { deactivateEndpoint, touchLastTriggered } from '../src/db/endpoints-repo';
+import { recordAudit } from '../src/db/audit-repo';
+import { deactivateEndpoint, noteEndpointAttempt } from '../src/db/endpoints-repo';
+import { recordTelemetry } from '../src/db/telemetry-repo';
 import type { ActivityDeps } from './deps';
-import type { RecordIn } from './types';
+import type { RecordIn, SendOut } from './types';
+
+/** Attempts stopped before sending say nothing about the receiver's health. */
+const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted']);
 
 /**
- * Stores the attempt for aggregates, counts it in the metrics and logs it; a 410 Gone also
- * deactivates the endpoint.
+ * Why the endpoint should stop receiving after this attempt, or null: a 410 Gone, or no success
+ * for `ENDPOINT_DISABLE_AFTER_SECONDS` (0 never).
  */
-export function makeRecordAttempt({ db, log, metrics }: ActivityDeps) {
+export function disableReason(result: Pick<SendOut, 'responseStatus'>, failingSince: Date | null, disableAfterSeconds: number, now: Date): string | null {
+  if (result.responseStatus === 410) return 'the receiver answered 410 Gone';
+  if (failingSince && disableAfterSeconds > 0 && now.getTime() - failingSince.getTime() >= disableAfterSeconds * 1000) {
+    return `no successful attempt since ${failingSince.toISOString()} (ENDPOINT_DISABLE_AFTER_SECONDS=${disableAfterSeconds})`;
+  }
+  return null;
+}
+
+/**
+ * Stores the attempt for aggregates, keeps the endpoint's health, counts the attempt in the
+ * metrics and logs it. A 410 Gone, or failing for too long, disables the endpoint: once, audited
+ * and with an `endpoint_disabled` telemetry event for operators.
+ */
+export function makeRecordAttempt({ db, log, metrics, config }: ActivityDeps) {
+  async function disableEndpoint(input: RecordIn, reason: string, failingSince: Date | null): Promise<void> {
+    if (!(await deactivateEndpoint(db, input.tenantId, input.endpointId, reason))) return;
+    const details = { reason, failing_since: failingSince?.toISOString() ?? null, delivery_id: input.deliveryId };
+    await recordAudit(db, { tenantId: input.tenantId, actor: 'system', action: 'WebhookDisabled', resourceType: 'endpoint', resourceId: input.endpointId, traceId: null, details });
+    await recordTelemetry(db, { tenantId: input.tenantId, kind: 'endpoint_disabled', source: input.endpointId, result: 'disabled', details });
+    log.warn({ endpointId: input.endpointId, deliveryId: input.deliveryId, reason }, 'endpoint disabled');
+  }
+
   return async function recordAttempt(input: RecordIn): Promise<void> {
     const { result } = input;
     await insertAttempt(db, {
@@ -25,10 +51,10 @@ export function makeRecordAttempt({ db, log, metrics }: ActivityDeps) {
       response_excerpt: result.responseExcerpt,
       delivery_status: input.deliveryStatus,
     });
-    await touchLastTriggered(db, input.tenantId, input.endpointId);
-    if (result.responseStatus === 410) {
-      await deactivateEndpoint(db, input.tenantId, input.endpointId);
-      log.warn({ endpointId: input.endpointId, deliveryId: input.deliveryId }, 'endpoint answered 410 Gone: deactivated');
+    if (!NOT_SENT.has(result.errorClass ?? '')) {
+      const health = await noteEndpointAttempt(db, input.tenantId, input.endpointId, result.outcome === 'succeeded');
+      const reason = health?.isActive ? disableReason(result, health.failingSince, config.ENDPOINT_DISABLE_AFTER_SECONDS, new Date()) : null;
+      if (reason) await disableEndpoint(input, reason, health!.failingSince);
     }
     // Counted after the writes, so a recording that failed and is retried counts once.
     metrics.observeDeliveryAttempt(result);

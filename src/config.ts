@@ -61,6 +61,8 @@ const schema = z.object({
   /** Unset: allowed except in production. See src/security/egress.ts. */
   EGRESS_ALLOW_PRIVATE: bool.optional(),
   EGRESS_ALLOWLIST: optionalString,
+  /** An endpoint with no successful attempt for this long is disabled; 0 never disables. */
+  ENDPOINT_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(5 * 86_400),
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),

@@ -8,6 +8,7 @@ export type AuditAction =
   | 'WebhookCreated'
   | 'WebhookUpdated'
   | 'WebhookDeleted'
+  | 'WebhookDisabled'
   | 'WebhookSecretRotated'
   | 'DeliveryCancelled'
   | 'DeliveryRedelivered'

@@ -26,15 +26,22 @@ export interface EndpointRecord {
   created_at: Date;
   updated_at: Date;
   last_triggered_at: Date | null;
+  /** First failed attempt since the last success; null while healthy. */
+  failing_since: Date | null;
+  /** Why the service disabled it (410 Gone, failing too long); null otherwise. */
+  disabled_reason: string | null;
 }
 
 const COLUMNS = [
   'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme',
-  'is_active', 'created_at', 'updated_at', 'last_triggered_at',
+  'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason',
 ] as const;
 
 export type EndpointWrite = Partial<
-  Pick<EndpointRecord, 'name' | 'url' | 'description' | 'events' | 'headers' | 'filters' | 'retry_config' | 'scheme' | 'is_active'>
+  Pick<
+    EndpointRecord,
+    'name' | 'url' | 'description' | 'events' | 'headers' | 'filters' | 'retry_config' | 'scheme' | 'is_active' | 'failing_since' | 'disabled_reason'
+  >
 >;
 
 const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config'] as const;
@@ -114,11 +121,31 @@ export async function listSubscribedEndpoints(db: Db, tenantId: string, eventTyp
   return rows as EndpointRecord[];
 }
 
-/** Stops new deliveries to an endpoint (used when a receiver answers 410 Gone). */
-export async function deactivateEndpoint(db: Db, tenantId: string, id: string): Promise<void> {
-  await db('endpoints').where({ tenant_id: tenantId, id }).update({ is_active: false, updated_at: db.fn.now() });
+/**
+ * Stops new deliveries to an endpoint, saying why (410 Gone, failing too long). True when this
+ * call disabled it, false when it already was, so the caller reports it once.
+ */
+export async function deactivateEndpoint(db: Db, tenantId: string, id: string, reason: string): Promise<boolean> {
+  const changed = await db('endpoints')
+    .where({ tenant_id: tenantId, id, is_active: true })
+    .update({ is_active: false, disabled_reason: reason, updated_at: db.fn.now() });
+  return changed > 0;
 }
 
-export async function touchLastTriggered(db: Db, tenantId: string, id: string): Promise<void> {
-  await db('endpoints').where({ tenant_id: tenantId, id }).update({ last_triggered_at: db.fn.now() });
+/**
+ * Notes an attempt that reached the wire: `last_triggered_at` now, and the endpoint's health: a
+ * success clears `failing_since`, a failure starts it unless it is already running.
+ */
+export async function noteEndpointAttempt(
+  db: Db,
+  tenantId: string,
+  id: string,
+  succeeded: boolean,
+): Promise<{ failingSince: Date | null; isActive: boolean } | null> {
+  const [row] = await db('endpoints')
+    .where({ tenant_id: tenantId, id })
+    .update({ last_triggered_at: db.fn.now(), failing_since: succeeded ? null : db.raw('coalesce(failing_since, now())') })
+    .returning(['failing_since', 'is_active']);
+  return row ? { failingSince: (row.failing_since as Date | null) ?? null, isActive: Boolean(row.is_active) } : null;
 }
+

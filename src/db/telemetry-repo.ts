@@ -1,7 +1,7 @@
 import type { Db } from './knex';
 
 /** Kinds of operational telemetry events. */
-export type TelemetryKind = 'key_rotation' | 'inbound_request';
+export type TelemetryKind = 'key_rotation' | 'inbound_request' | 'endpoint_disabled';
 
 export interface TelemetryEvent {
   tenantId: string;

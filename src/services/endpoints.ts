@@ -34,6 +34,8 @@ export function endpointOut(endpoint: EndpointRecord) {
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
     last_triggered: endpoint.last_triggered_at,
+    failing_since: endpoint.failing_since,
+    disabled_reason: endpoint.disabled_reason,
   };
 }
 
@@ -103,6 +105,11 @@ export async function changeEndpoint(
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
+    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply.
+    if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
+      fields.disabled_reason = null;
+      if (fields.is_active) fields.failing_since = null;
+    }
     const updated = await updateEndpoint(trx, caller.tenantId, id, fields);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookUpdated', resourceId: id, details: { fields: Object.keys(input) } });
     return updated;

@@ -153,7 +153,7 @@ describe('when the receiver answers 410 Gone', () => {
     const { deliveries } = await sendEvent('/gone', { n: 6 });
     await finishedDelivery(deliveries[0]!.id, 'failed');
     const after = await stack.call('GET', `/api/v1/endpoints/${endpoint.id}`);
-    expect(after.body.data.is_active).toBe(false);
+    expect(after.body.data).toMatchObject({ is_active: false, disabled_reason: 'the receiver answered 410 Gone' });
     const next = await sendEvent('/gone', { n: 7 });
     expect(next.deliveries).toEqual([]);
     receiver.respond(() => ({ status: 200, body: 'ok' }));

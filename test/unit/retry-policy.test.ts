@@ -1,3 +1,4 @@
+import { disableReason } from '../../activities/record-attempt';
 import { DEFAULT_RETRY_SCHEDULE_MS, nextDelayMs, retryDelaysMs, withJitter } from '../../workflows/retry-policy';
 
 describe('retryDelaysMs', () => {
@@ -35,5 +36,20 @@ describe('nextDelayMs', () => {
     expect(nextDelayMs(5000, 30_000, 60_000)).toBe(30_000);
     expect(nextDelayMs(5000, 3_600_000, 60_000)).toBe(60_000);
     expect(nextDelayMs(5000, 1000, 60_000)).toBe(5000);
+  });
+});
+
+describe('disableReason', () => {
+  const now = new Date('2026-11-25T12:00:00Z');
+  it('when the receiver answered 410, then the endpoint is disabled whatever its streak', () => {
+    expect(disableReason({ responseStatus: 410 }, null, 0, now)).toBe('the receiver answered 410 Gone');
+  });
+
+  it('when failures last at least the threshold, then it is disabled; shorter, or with the threshold off, it is not', () => {
+    const since = new Date(now.getTime() - 3600_000);
+    expect(disableReason({ responseStatus: 500 }, since, 3600, now)).toContain('no successful attempt since 2026-11-25T11:00:00.000Z');
+    expect(disableReason({ responseStatus: 500 }, since, 3601, now)).toBeNull();
+    expect(disableReason({ responseStatus: 500 }, since, 0, now)).toBeNull();
+    expect(disableReason({ responseStatus: null }, null, 1, now)).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import * as initial from './001-initial';
 import * as tenancy from './002-tenancy-auth-catalog';
 import * as keyrings from './003-keyrings-telemetry';
 import * as inbound from './004-inbound';
+import * as endpointHealth from './005-endpoint-health';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -12,6 +13,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['002-tenancy-auth-catalog', tenancy],
   ['003-keyrings-telemetry', keyrings],
   ['004-inbound', inbound],
+  ['005-endpoint-health', endpointHealth],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
