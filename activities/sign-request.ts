@@ -1,5 +1,6 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '@temporalio/common';
+import { reserveSendSlot } from '../src/db/endpoints-repo';
 import { getEventBody } from '../src/db/events-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { endpointScheme, incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
@@ -8,7 +9,7 @@ import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
 import type { keyRotationWorkflow } from '../workflows/key-rotation';
 import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
 import type { ActivityDeps } from './deps';
-import type { AttemptIn, SignOut } from './types';
+import type { SignIn, SignOut } from './types';
 
 /**
  * Starts the scope's rotation once its active key has made `threshold` signatures. The workflow id
@@ -29,20 +30,26 @@ async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'acto
     });
 }
 
+/** A slot this close is taken at once: a durable timer would cost more than it saves. */
+const MIN_WAIT_MS = 50;
+
 /**
  * Signs one attempt under the endpoint's scheme with a fresh timestamp (and nonce), one signature
  * per valid key. Loads the secrets and body here, so neither enters workflow history; only the
- * resulting headers do.
+ * resulting headers do. Under a rate limit it first reserves the attempt's send slot, and answers
+ * `waitMs` instead of headers when that slot is ahead.
  */
 export function makeSignRequest({ db, box, log }: ActivityDeps) {
-  return async function signRequest(input: AttemptIn): Promise<SignOut> {
+  return async function signRequest(input: SignIn): Promise<SignOut> {
     const scope: KeyScope = { type: 'endpoint', id: input.endpointId };
-    const [body, keys, scheme, usage] = await Promise.all([
+    const [waitMs, body, keys, scheme, usage] = await Promise.all([
+      input.slotReserved ? null : reserveSendSlot(db, input.tenantId, input.endpointId),
       getEventBody(db, input.eventId),
       loadValidKeys(db, box, scope, input.tenantId),
       endpointScheme(db, input.tenantId, input.endpointId),
       activeUsageThreshold(db, input.tenantId, scope),
     ]);
+    if (waitMs !== null && waitMs >= MIN_WAIT_MS) return { headers: {}, keyIds: [], waitMs };
     if (keys.length === 0) {
       throw ApplicationFailure.nonRetryable(`endpoint ${input.endpointId} has no signing key`, 'NoSigningKey');
     }

@@ -14,10 +14,20 @@ export interface AttemptIn extends DeliveryIn {
   attempt: number;
 }
 
-/** Headers of one attempt: signature headers plus delivery metadata. Never a secret. */
+export interface SignIn extends AttemptIn {
+  /** The attempt already holds a send slot under the endpoint's rate limit (it waited for it). */
+  slotReserved?: boolean;
+}
+
+/**
+ * Headers of one attempt: signature headers plus delivery metadata. Never a secret. With
+ * `waitMs`, the endpoint's rate limit put this attempt's slot that far ahead: nothing was signed,
+ * the workflow waits and asks again with `slotReserved`.
+ */
 export interface SignOut {
   headers: Record<string, string>;
   keyIds: string[];
+  waitMs?: number;
 }
 
 export interface SendIn extends AttemptIn {

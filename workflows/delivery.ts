@@ -7,7 +7,7 @@ import {
   log,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { SendOut } from '../activities/types';
+import type { SendOut, SignOut } from '../activities/types';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
 import {
   cancelSignal,
@@ -63,9 +63,22 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   });
 
   const first = input.firstAttempt ?? 1;
+  /** Signs the attempt, first waiting (durably) for its slot under the endpoint's rate limit. */
+  const signWhenAllowed = async (attempt: number): Promise<SignOut | null> => {
+    let signed = await local.signRequest({ ...input, attempt });
+    while (signed.waitMs !== undefined) {
+      nextAttemptAt = new Date(Date.now() + signed.waitMs).toISOString();
+      if (await condition(() => cancelRequested !== null, signed.waitMs)) return null;
+      signed = await local.signRequest({ ...input, attempt, slotReserved: true });
+    }
+    nextAttemptAt = null;
+    return signed;
+  };
+
   for (let attempt = first; ; attempt++) {
     if (cancelRequested) break;
-    const signed = await local.signRequest({ ...input, attempt });
+    const signed = await signWhenAllowed(attempt);
+    if (!signed) break;
     let result: SendOut;
     try {
       result = await sendWebhook({ ...input, attempt, headers: signed.headers, timeoutMs: plan.timeoutMs });

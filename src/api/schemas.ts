@@ -66,6 +66,8 @@ const endpointFields = {
   filters: filtersSchema.optional(),
   retry_config: retryConfigSchema.optional(),
   scheme: z.enum(SCHEMES).optional(),
+  /** Requests per second at most, across all workers. */
+  rate_limit: z.number().int().min(1).max(10_000).optional(),
   is_active: z.boolean().optional(),
 };
 
@@ -94,6 +96,7 @@ export const endpointPatch = z
     filters: endpointFields.filters.nullable(),
     retry_config: endpointFields.retry_config.nullable(),
     scheme: endpointFields.scheme,
+    rate_limit: endpointFields.rate_limit.nullable(),
     is_active: endpointFields.is_active,
   })
   .strict()

@@ -22,6 +22,8 @@ export interface EndpointRecord {
   filters: Filters | null;
   retry_config: RetryConfig | null;
   scheme: string;
+  /** Requests per second at most, across all workers; null: no limit. */
+  rate_limit: number | null;
   is_active: boolean;
   created_at: Date;
   updated_at: Date;
@@ -33,15 +35,26 @@ export interface EndpointRecord {
 }
 
 const COLUMNS = [
-  'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme',
+  'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason',
 ] as const;
 
 export type EndpointWrite = Partial<
   Pick<
     EndpointRecord,
-    'name' | 'url' | 'description' | 'events' | 'headers' | 'filters' | 'retry_config' | 'scheme' | 'is_active' | 'failing_since' | 'disabled_reason'
-  >
+    | 'name'
+    | 'url'
+    | 'description'
+    | 'events'
+    | 'headers'
+    | 'filters'
+    | 'retry_config'
+    | 'scheme'
+    | 'rate_limit'
+    | 'is_active'
+    | 'failing_since'
+    | 'disabled_reason'
+  > & { rate_next_slot_at: Date | null }
 >;
 
 const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config'] as const;
@@ -149,3 +162,20 @@ export async function noteEndpointAttempt(
   return row ? { failingSince: (row.failing_since as Date | null) ?? null, isActive: Boolean(row.is_active) } : null;
 }
 
+
+/**
+ * Reserves the endpoint's next send slot under its `rate_limit` (slots 1/limit s apart, shared
+ * by every worker) and answers how long to wait for it, in ms: 0 when it is now. Null when the
+ * endpoint has no limit (nothing is reserved).
+ */
+export async function reserveSendSlot(db: Db, tenantId: string, id: string): Promise<number | null> {
+  const result = await db.raw(
+    `update endpoints
+        set rate_next_slot_at = greatest(rate_next_slot_at, now()) + make_interval(secs => 1.0 / rate_limit)
+      where tenant_id = ? and id = ? and rate_limit is not null
+      returning extract(epoch from (rate_next_slot_at - make_interval(secs => 1.0 / rate_limit) - now())) * 1000 as wait_ms`,
+    [tenantId, id],
+  );
+  const row = result.rows[0] as { wait_ms: string | number } | undefined;
+  return row ? Math.max(0, Math.ceil(Number(row.wait_ms))) : null;
+}

@@ -30,6 +30,7 @@ export function endpointOut(endpoint: EndpointRecord) {
     filters: endpoint.filters,
     retry_config: endpoint.retry_config,
     scheme: endpoint.scheme,
+    rate_limit: endpoint.rate_limit,
     is_active: endpoint.is_active,
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
@@ -67,6 +68,7 @@ export async function createEndpoint(
       filters: input.filters ?? null,
       retry_config: input.retry_config ?? null,
       scheme: input.scheme ?? 'x-signature',
+      rate_limit: input.rate_limit ?? null,
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, secret);
@@ -98,13 +100,16 @@ export async function changeEndpoint(
             filters: input.filters ?? null,
             retry_config: input.retry_config ?? null,
             scheme: input.scheme ?? 'x-signature',
+            rate_limit: input.rate_limit ?? null,
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'is_active'] as const) {
+    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
+    // A new limit starts from now, not from slots reserved under the old one.
+    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) fields.rate_next_slot_at = null;
     // Switched on (or off) by hand: the service's reason and the failure streak no longer apply.
     if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
       fields.disabled_reason = null;

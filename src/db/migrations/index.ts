@@ -4,6 +4,7 @@ import * as tenancy from './002-tenancy-auth-catalog';
 import * as keyrings from './003-keyrings-telemetry';
 import * as inbound from './004-inbound';
 import * as endpointHealth from './005-endpoint-health';
+import * as endpointRateLimit from './006-endpoint-rate-limit';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['003-keyrings-telemetry', keyrings],
   ['004-inbound', inbound],
   ['005-endpoint-health', endpointHealth],
+  ['006-endpoint-rate-limit', endpointRateLimit],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
