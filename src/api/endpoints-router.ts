@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { getEndpoint, listEndpoints } from '../db/endpoints-repo';
 import { deliveryStats, endpointSummary, successCounts, successRate } from '../db/endpoint-stats-repo';
+import { rangeStats } from '../db/endpoint-range-stats-repo';
 import { testDelivery } from '../services/test-delivery';
 import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
 import { searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
+import { endpointStatsQuery } from './endpoint-stats-query';
 import { RouteTable } from './route-table';
 import { deliveryLogQuery, endpointIn, eventTypeName, endpointListQuery, endpointPatch, endpointPut, resourceId } from './schemas';
 
@@ -17,7 +19,7 @@ const endpointTestIn = z
   })
   .strict();
 
-/** `/api/v1/endpoints`: the endpoint model, its stats and its delivery log. */
+/** `/api/v1/endpoints`: the endpoint model, its stats (totals and over time) and its delivery log. */
 export function endpointsRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/endpoints', 'endpoints');
 
@@ -85,6 +87,13 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
       total: found.total,
       next_cursor: found.next_cursor,
     };
+  });
+
+  table.add({ method: 'get', path: '/:id/stats', summary: 'Delivery statistics of an endpoint over time, from recorded attempts', scope: 'deliveries:read', params, query: endpointStatsQuery }, async ({ params, query, res }) => {
+    const tenantId = caller(res).tenantId;
+    await getEndpoint(deps.db, tenantId, params.id);
+    const stats = await rangeStats(deps.db, tenantId, params.id, query);
+    return { group_by: query.groupBy, since: query.since.toISOString(), until: query.until.toISOString(), ...stats };
   });
 
   table.add({ method: 'post', path: '/:id/test', summary: 'Send one signed test request now and report the answer', scope: 'endpoints:write', params, body: endpointTestIn }, async ({ params, body, res }) =>

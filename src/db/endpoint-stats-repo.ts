@@ -13,19 +13,28 @@ export interface DeliveryStats {
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const rate = (ok: number, done: number) => (done === 0 ? null : Math.round((ok / done) * 1000) / 10);
 
+/** Attempts started at or after `since` and before `until`. */
+export interface TimeRange {
+  since: Date;
+  until: Date;
+}
+
 /**
  * Each delivery's latest recorded attempt, whose `delivery_status` is the delivery's status: a
- * failed delivery that a redelivery brought through counts as succeeded, once.
+ * failed delivery that a redelivery brought through counts as succeeded, once. With a `range`,
+ * only attempts started within it are considered.
  */
-function latestAttempts(db: Db, tenantId: string, endpointIds?: string[]) {
-  const q = db('attempts').distinctOn('delivery_id').select('endpoint_id', 'delivery_id', 'delivery_status').where({ tenant_id: tenantId });
+export function latestAttempts(db: Db, tenantId: string, endpointIds?: string[], range?: TimeRange) {
+  const q = db('attempts').distinctOn('delivery_id').select('endpoint_id', 'delivery_id', 'event_id', 'delivery_status').where({ tenant_id: tenantId });
   if (endpointIds) q.whereIn('endpoint_id', endpointIds);
+  if (range) q.where('started_at', '>=', range.since.toISOString()).where('started_at', '<', range.until.toISOString());
   return q
     .orderBy([{ column: 'delivery_id' }, { column: 'attempt', order: 'desc' }])
     .as('latest');
 }
 
-const FINISHED_COUNTS = [
+/** Deliveries that finished, by their latest attempt: `ok` succeeded, `failed` failed. */
+export const FINISHED_COUNTS = [
   "count(*) filter (where delivery_status = 'succeeded') as ok",
   "count(*) filter (where delivery_status = 'failed') as failed",
 ];

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { insertEndpoint, listSubscribedEndpoints } from '../../src/db/endpoints-repo';
 import { insertAttempt } from '../../src/db/attempts-repo';
 import { deliveryStats, endpointSummary, successCounts } from '../../src/db/endpoint-stats-repo';
+import { rangeStats } from '../../src/db/endpoint-range-stats-repo';
 import { insertEventWithDeliveries, listEvents } from '../../src/db/events-repo';
 import { migrate, openDatabase } from '../../src/db/knex';
 import { insertActiveKey, loadValidKeys } from '../../src/db/signing-keys-repo';
@@ -45,6 +46,9 @@ describe('when DATABASE_URL is unset', () => {
       expect(await deliveryStats(db, 'default', endpoint.id)).toMatchObject({ total_deliveries: 1, successful_deliveries: 1, failed_deliveries: 0, total_attempts: 2 });
       expect(await successCounts(db, 'default', [endpoint.id])).toEqual(new Map([[endpoint.id, { ok: 1, failed: 0 }]]));
       expect(await endpointSummary(db, 'default')).toMatchObject({ total_events: 1, avg_success_rate: 100 });
+      const stats = await rangeStats(db, 'default', endpoint.id, { groupBy: 'hour', since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) });
+      expect(stats).toMatchObject({ by_event_type: [{ event_type: 'a.b', deliveries: 1, succeeded: 1 }], errors: [{ response_status: 500, count: 1 }], totals: { attempts: 2, p95_response_time_ms: 5 } });
+      expect(stats.series.reduce((n, b) => n + b.attempts, 0)).toBe(2); // generate_series + date_trunc buckets
       expect(await listEvents(db, 'default', { limit: 10, offset: 0 })).toMatchObject({ total: 1, items: [{ id: stored.event.id, delivery_count: 1 }] });
     } finally {
       await db.destroy();
