@@ -3,10 +3,12 @@ import { getEvent, listEvents } from '../db/events-repo';
 import { ValidationError } from '../errors';
 import { ingestEvent } from '../services/ingest';
 import type { AppDeps } from '../services/deps';
+import { attemptHubFor } from '../services/attempt-stream';
 import { searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
+import { resumePoint, streamAttempts } from './event-stream';
 import { RouteTable } from './route-table';
-import { eventIn, eventListQuery, resourceId } from './schemas';
+import { eventIn, eventListQuery, eventStreamQuery, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('evt') }).strict();
 
@@ -49,6 +51,16 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
     });
     return { items, total, limit: query.limit, offset: query.offset };
   });
+
+  // Before `/:id`, which would take `stream` for an event id and answer 422.
+  table.add(
+    { method: 'get', path: '/stream', summary: 'Live delivery attempts as Server-Sent Events; Last-Event-ID or since_id replays after an id', scope: 'deliveries:read', query: eventStreamQuery, raw: true, produces: 'text/event-stream' },
+    async ({ query, req, res }) => {
+      const resumeFrom = resumePoint(req.get('last-event-id'), query.since_id);
+      const filter = { endpointId: query.endpoint_id, eventType: query.event_type, deliveryStatus: query.status };
+      await streamAttempts(deps.db, attemptHubFor(deps.db, deps.log), { tenantId: caller(res).tenantId, filter, resumeFrom }, req, res);
+    },
+  );
 
   table.add({ method: 'get', path: '/:id', summary: 'One event: the body sent to receivers and its deliveries with their status', scope: 'deliveries:read', params }, async ({ params, res }) => {
     const tenantId = caller(res).tenantId;

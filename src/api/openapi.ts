@@ -53,7 +53,9 @@ export function buildOpenApi(tables: RouteTable[], version: string, extraPaths: 
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body) } } } } : {}),
         responses: {
-          [status]: spec.raw
+          [status]: spec.raw && spec.produces
+            ? { description: `Success: ${spec.produces}`, content: { [spec.produces]: { schema: { type: 'string' } } } }
+            : spec.raw
             ? { description: 'Success (JSON envelope, or CSV when format=csv)' }
             : {
                 description: 'Success envelope',

@@ -21,6 +21,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   status?: number;
   /** Handler writes the response itself (CSV export, streams). */
   raw?: boolean;
+  /** Media type a raw handler writes, for the OpenAPI document (`text/event-stream`). */
+  produces?: string;
 }
 
 export interface RouteInput<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {

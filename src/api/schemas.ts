@@ -141,6 +141,19 @@ export const pageQuery = z
 
 export const deliveryStatus = z.enum(['pending', 'retrying', 'succeeded', 'failed', 'cancelled']);
 
+/** A delivery's state as an attempt records it (attempts decide these three, never the others). */
+export const attemptDeliveryStatus = z.enum(['retrying', 'succeeded', 'failed']);
+
+export const eventStreamQuery = z
+  .object({
+    endpoint_id: resourceId('ep').optional(),
+    event_type: eventTypeName.optional(),
+    status: attemptDeliveryStatus.optional(),
+    /** Replay attempts after this id; the Last-Event-ID header wins when both are given. */
+    since_id: z.string().regex(/^\d{1,18}$/, 'must be an attempt id (digits)').optional(),
+  })
+  .strict();
+
 export const deliveryLogQuery = z
   .object({
     status: deliveryStatus.optional(),

@@ -5,6 +5,7 @@ import * as keyrings from './003-keyrings-telemetry';
 import * as inbound from './004-inbound';
 import * as endpointHealth from './005-endpoint-health';
 import * as endpointRateLimit from './006-endpoint-rate-limit';
+import * as attemptsStreamIndex from './007-attempts-stream-index';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['004-inbound', inbound],
   ['005-endpoint-health', endpointHealth],
   ['006-endpoint-rate-limit', endpointRateLimit],
+  ['007-attempts-stream-index', attemptsStreamIndex],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
