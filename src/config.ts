@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowlist } from './security/egress';
+import { parseMasterKey } from './security/secret-box';
 
 /** Root of the project checkout; data and tool folders live under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -45,6 +46,12 @@ const schema = z.object({
   TEMPORAL_DEV_DB: z.string().default(path.join(PROJECT_ROOT, '.data', 'temporal.sqlite')),
 
   MASTER_KEY: optionalString,
+  /** Set: every payload in Temporal history is encrypted with it (AES-256-GCM). */
+  TEMPORAL_CODEC_KEY: optionalString,
+  /** Earlier codec keys, comma-separated: they still decrypt history written before a rotation. */
+  TEMPORAL_CODEC_PREVIOUS_KEYS: optionalString,
+  /** Browser origins allowed to call the codec endpoint (the Temporal Web UI); default: the local UI. */
+  TEMPORAL_CODEC_CORS_ORIGINS: optionalString,
 
   JWT_SECRET: optionalString,
   JWT_JWKS_URL: optionalString,
@@ -94,6 +101,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  }
+  for (const key of ['TEMPORAL_CODEC_KEY', 'TEMPORAL_CODEC_PREVIOUS_KEYS'] as const) {
+    for (const value of (config[key] ?? '').split(',').filter((v) => v.trim() !== '')) {
+      try {
+        parseMasterKey(value);
+      } catch {
+        throw new ConfigError(`${key} must hold 32-byte keys, each as 64 hex characters or base64`);
+      }
+    }
   }
   try {
     parseAllowlist((config.EGRESS_ALLOWLIST ?? '').split(','));

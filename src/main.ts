@@ -24,6 +24,8 @@ async function main() {
         dbFile: config.TEMPORAL_DEV_DB,
         namespace: config.TEMPORAL_NAMESPACE,
         log,
+        // The API serves the codec; the UI calls it from the browser to show encrypted payloads.
+        uiCodecEndpoint: config.TEMPORAL_CODEC_KEY ? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/codec` : undefined,
       });
   const address = devServer?.address ?? config.TEMPORAL_ADDRESS!;
   const { db, box } = await openStorage(config, log);

@@ -14,6 +14,7 @@ import { httpMetrics } from './http-metrics';
 import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
 import { sourcesRoutes, telemetryRoutes } from './sources-router';
 import { buildOpenApi } from './openapi';
+import { codecRouter } from './codec-router';
 import { apiKeysRoutes } from './api-keys-router';
 import { auditRoutes } from './audit-router';
 import { authenticate, bootstrapTokenResolver, type CredentialResolver } from './auth';
@@ -71,8 +72,11 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
     next();
   });
 
+  const resolvers = credentialResolvers(deps, apiToken);
+  app.use('/codec', codecRouter(deps, resolvers));
+
   const api = express.Router();
-  api.use(authenticate(credentialResolvers(deps, apiToken)));
+  api.use(authenticate(resolvers));
   api.use(requireJsonBody);
   api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
   for (const table of tables) api.use(table.base, table.router);

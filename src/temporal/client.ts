@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
+import { dataConverter } from './payload-codec';
 
 /** Connection options shared by the client and the worker (TLS and API key for clusters/Cloud). */
 export function connectionOptions(config: Config, address: string) {
@@ -13,5 +14,5 @@ export function connectionOptions(config: Config, address: string) {
 /** Connects a Temporal client to `address` (the configured one, or the dev server's). */
 export async function connectClient(config: Config, address: string): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config, address));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
 }

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { SendIn, SendOut } from '../../activities/types';
 import type { DeliveryIn } from '../../workflows/definitions';
@@ -41,17 +42,18 @@ const CLOSED_STATUS: Record<string, string> = {
   CANCELLED: 'cancelled',
 };
 
-type Decode = <T>(payloads: Payload[] | null | undefined) => T | undefined;
+/** Decodes the first payload (through the client's codecs, when any, then its converter). */
+type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
 
 /** The `sendWebhook` executions of one run's history as attempts, and its pending retry timers. */
-function attemptsOfRun(events: HistoryEvent[], decode: Decode): { attempts: AttemptView[]; timers: Map<string, number> } {
+async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ attempts: AttemptView[]; timers: Map<string, number> }> {
   const attempts = new Map<string, AttemptView>();
   const timers = new Map<string, number>();
   for (const event of events) {
     const at = timestampMs(event.eventTime as Timestamp);
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === 'sendWebhook') {
-      const input = decode<SendIn>(scheduled.input?.payloads);
+      const input = await decode<SendIn>(scheduled.input?.payloads);
       attempts.set(String(event.eventId), {
         attempt: input?.attempt ?? attempts.size + 1,
         state: 'in_flight',
@@ -67,7 +69,7 @@ function attemptsOfRun(events: HistoryEvent[], decode: Decode): { attempts: Atte
     const completed = event.activityTaskCompletedEventAttributes;
     const attempt = completed && attempts.get(String(completed.scheduledEventId));
     if (completed && attempt) {
-      const out = decode<SendOut>(completed.result?.payloads);
+      const out = await decode<SendOut>(completed.result?.payloads);
       Object.assign(attempt, {
         state: 'completed',
         started_at: out?.startedAt ?? null,
@@ -104,7 +106,8 @@ async function attemptsOfEarlierRuns(client: Client, workflowId: string, current
     if (run.runId !== currentRunId) runIds.push(run.runId);
   }
   const histories = await Promise.all(runIds.map((runId) => client.workflow.getHandle(workflowId, runId).fetchHistory()));
-  return histories.flatMap((h) => attemptsOfRun((h.events ?? []) as HistoryEvent[], decode).attempts);
+  const runs = await Promise.all(histories.map((h) => attemptsOfRun((h.events ?? []) as HistoryEvent[], decode)));
+  return runs.flatMap((run) => run.attempts);
 }
 
 /**
@@ -122,13 +125,13 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
-  const converter = client.options.loadedDataConverter.payloadConverter;
-  const decode: Decode = <T>(payloads: Payload[] | null | undefined) =>
-    payloads?.[0] ? (converter.fromPayload(payloads[0] as never) as T) : undefined;
+  const converter = client.options.loadedDataConverter;
+  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
+    payloads?.[0] ? decodeFromPayloadsAtIndex<T>(converter, 0, payloads as never) : undefined;
 
-  const current = attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
+  const current = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
   const started = (history.events?.[0] as HistoryEvent | undefined)?.workflowExecutionStartedEventAttributes;
-  const firstAttempt = decode<DeliveryIn>(started?.input?.payloads)?.firstAttempt ?? 1;
+  const firstAttempt = (await decode<DeliveryIn>(started?.input?.payloads))?.firstAttempt ?? 1;
   const earlier = firstAttempt > 1 ? await attemptsOfEarlierRuns(client, workflowId, description.runId, decode) : [];
 
   const workflowStatus = description.status.name;

@@ -40,6 +40,8 @@ export interface StartTemporalDevServerOptions {
   ip?: string;
   /** How long to wait for the server to answer. Default 60 s. */
   readyTimeoutMs?: number;
+  /** Codec endpoint the Web UI calls to show encrypted payloads (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 const DEFAULT_IP = '127.0.0.1';
@@ -235,6 +237,7 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  if (uiPort !== null && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (dbFile) args.push('--db-filename', path.resolve(dbFile));
   // "default" is always created; naming it again is harmless but noisy.
   if (namespace !== 'default') args.push('--namespace', namespace);

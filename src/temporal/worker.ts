@@ -6,6 +6,7 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { createMetrics, type Metrics } from '../metrics';
 import { egressAgent, egressPolicy } from '../security/egress';
+import { dataConverter } from './payload-codec';
 import type { SecretBox } from '../security/secret-box';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
@@ -69,6 +70,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverter(config),
     taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics: deps.metrics ?? createMetrics(), http, egress, config }),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/bootstrap';
 import { Receiver } from './receiver';
@@ -8,10 +9,13 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { SecretBox } from '../../src/security/secret-box';
+import { dataConverter } from '../../src/temporal/payload-codec';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_MASTER_KEY = '6b'.repeat(32);
+/** Test stacks encrypt Temporal payloads, so every test runs through the codec as production may. */
+export const TEST_CODEC_KEY = '3c'.repeat(32);
 
 /** Configuration of a test stack: the run's database and Temporal, a fresh task queue. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -21,6 +25,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PORT: '0',
     API_TOKEN: TEST_TOKEN,
     MASTER_KEY: TEST_MASTER_KEY,
+    TEMPORAL_CODEC_KEY: TEST_CODEC_KEY,
     DATABASE_URL: process.env.TEST_DB_URL,
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
@@ -50,7 +55,7 @@ export async function startStack(
   const db = openDatabase(config, log);
   const box = new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex'));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
   const { server, url } = await startApi({ config, db, box, temporal, log });
 
   let worker: Worker | null = null;
@@ -134,4 +139,27 @@ export async function startStackWithReceiver(options: Parameters<typeof startSta
 export async function stopAll(stack: Stack | undefined, receiver: Receiver | undefined): Promise<void> {
   await stack?.stop();
   await receiver?.close();
+}
+
+/**
+ * A workflow's history as text, for searching it for secrets: the stored JSON, then every payload
+ * decoded through the stack's codec (the history holds ciphertext) and read as UTF-8.
+ */
+export async function historyText(stack: Stack, workflowId: string): Promise<string> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const groups: Payload[][] = [];
+  const walk = (value: unknown): void => {
+    if (!value || typeof value !== 'object' || value instanceof Uint8Array) return;
+    const payloads = (value as { payloads?: unknown }).payloads;
+    if (Array.isArray(payloads)) groups.push(payloads as Payload[]);
+    for (const child of Object.values(value)) walk(child);
+  };
+  walk(history);
+  const codecs = [...stack.temporal.options.loadedDataConverter.payloadCodecs].reverse();
+  const texts: string[] = [];
+  for (let payloads of groups) {
+    for (const codec of codecs) payloads = await codec.decode(payloads);
+    texts.push(...payloads.map((p) => Buffer.from(p.data ?? []).toString('utf8')));
+  }
+  return `${JSON.stringify(history)}\n${texts.join('\n')}`;
 }

@@ -18,6 +18,7 @@ export function spawnWorker(config: Config): { child: ChildProcess; output: () =
       TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
       MASTER_KEY: TEST_MASTER_KEY,
+      TEMPORAL_CODEC_KEY: config.TEMPORAL_CODEC_KEY,
       API_TOKEN: TEST_TOKEN,
       // No metrics listener: the default port may be taken by another run or a local worker.
       WORKER_METRICS_PORT: '0',

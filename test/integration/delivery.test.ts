@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+import { eventually, historyText, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 const FAST_RETRIES = { schedule: [200, 200, 200], jitter: 0, timeout_ms: 2000 };
 
@@ -70,15 +70,11 @@ describe('when an event is sent to a subscribed endpoint', () => {
     const { deliveries } = await sendEvent('/history', { n: 1 });
     await finishedDelivery(deliveries[0]!.id);
     const workflowId = (await stack.db('deliveries').where({ id: deliveries[0]!.id }).first()).workflow_id;
-    const history = JSON.stringify(await stack.temporal.workflow.getHandle(workflowId).fetchHistory());
-    const decoded = Buffer.from(history.replace(/"data":"([^"]*)"/g, (_m, d) => Buffer.from(d, 'base64').toString('utf8')));
-    const keyBase64 = endpoint.secret.slice('whsec_'.length);
-    for (const text of [history, decoded.toString('utf8')]) {
-      expect(text).not.toContain(endpoint.secret);
-      expect(text).not.toContain(keyBase64);
-    }
-    // The check could fail: the signature headers do reach history.
-    expect(decoded.toString('utf8')).toContain('x-signature');
+    const text = await historyText(stack, workflowId);
+    expect(text).not.toContain(endpoint.secret);
+    expect(text).not.toContain(endpoint.secret.slice('whsec_'.length));
+    // The check could fail: the signature headers do reach history (decoded from the codec).
+    expect(text).toContain('x-signature');
   });
 });
 

@@ -3,7 +3,7 @@ import { insertActiveKey } from '../../src/db/signing-keys-repo';
 import { SecretBox } from '../../src/security/secret-box';
 import { verify } from '../../src/security/verify';
 import { Receiver } from '../helpers/receiver';
-import { eventually, startStack, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
+import { eventually, historyText, startStack, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
 const lines: string[] = [];
 /** Every API response of this file, to show secrets only come back from create and export. */
@@ -44,10 +44,7 @@ async function deliver(endpoint: { type: string }, path: string) {
 const keysOf = async (endpointId: string) =>
   (await call('GET', `/api/v1/keys?scope_type=endpoint&scope_id=${endpointId}`)).body.data.items as Array<{ id: string; state: string; expires_at: string | null; usage_count: number }>;
 
-const decodedHistory = async (workflowId: string) => {
-  const raw = JSON.stringify(await stack.temporal.workflow.getHandle(workflowId).fetchHistory());
-  return raw + raw.replace(/"data":"([^"]*)"/g, (_m, d) => Buffer.from(d, 'base64').toString('utf8'));
-};
+const decodedHistory = (workflowId: string) => historyText(stack, workflowId);
 
 describe('when an endpoint secret is rotated by hand with a short grace period', () => {
   const path = '/rotated';

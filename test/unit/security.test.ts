@@ -1,3 +1,4 @@
+import { EncryptionCodec } from '../../src/temporal/payload-codec';
 import { createHmac } from 'node:crypto';
 import { SecretBox, parseMasterKey } from '../../src/security/secret-box';
 import { generateSecret, secretKeyBytes, signaturesEqual, signXSignature } from '../../src/security/signing';
@@ -58,5 +59,28 @@ describe('SecretBox', () => {
   it('when the master key is not 32 bytes, then it is refused', () => {
     expect(() => parseMasterKey('abcd')).toThrow(/32 bytes/);
     expect(parseMasterKey(Buffer.alloc(32, 7).toString('base64'))).toHaveLength(32);
+  });
+});
+
+describe('EncryptionCodec', () => {
+  const oldKey = Buffer.alloc(32, 1);
+  const newKey = Buffer.alloc(32, 2);
+  const payload = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"a":1}') };
+
+  it('when payloads were encrypted under a key since rotated, then the previous key still decrypts them', async () => {
+    const [sealed] = await new EncryptionCodec(oldKey).encode([payload]);
+    expect(Buffer.from(sealed!.data!).includes(Buffer.from('{"a":1}'))).toBe(false);
+    const [opened] = await new EncryptionCodec(newKey, [oldKey]).decode([sealed!]);
+    expect(Buffer.from(opened!.data!).toString()).toBe('{"a":1}');
+    await expect(new EncryptionCodec(newKey).decode([sealed!])).rejects.toThrow('unknown key');
+  });
+
+  it('when a payload is not encrypted, then decode passes it through; tampering is detected', async () => {
+    const codec = new EncryptionCodec(newKey);
+    expect(await codec.decode([payload])).toEqual([payload]);
+    const [sealed] = await codec.encode([payload]);
+    const data = Buffer.from(sealed!.data!);
+    data[20] = data[20]! ^ 1;
+    await expect(codec.decode([{ ...sealed!, data }])).rejects.toThrow();
   });
 });
