@@ -79,6 +79,9 @@ const schema = z.object({
 
 export type Config = Readonly<z.infer<typeof schema>>;
 
+/** Every setting's name, for the check that `.env.example` and the README document each one. */
+export const CONFIG_KEYS = Object.keys(schema.shape) as ReadonlyArray<keyof Config>;
+
 /** Thrown when the environment does not describe a valid configuration. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

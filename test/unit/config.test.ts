@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
   it('when the environment is empty, then defaults apply and the result is frozen', () => {
@@ -22,5 +24,16 @@ describe('loadConfig', () => {
 
   it('when optional strings are blank, then they count as unset', () => {
     expect(loadConfig({ DATABASE_URL: '  ', TEMPORAL_ADDRESS: '' })).toMatchObject({ DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined });
+  });
+});
+
+describe('when a setting exists', () => {
+  it('then .env.example and the README configuration table both document it', () => {
+    const root = path.resolve(__dirname, '../..');
+    const example = readFileSync(path.join(root, '.env.example'), 'utf8');
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(CONFIG_KEYS.length).toBeGreaterThan(30);
+    expect(CONFIG_KEYS.filter((key) => !new RegExp(`^#? ?${key}=`, 'm').test(example))).toEqual([]);
+    expect(CONFIG_KEYS.filter((key) => !readme.includes(`\`${key}\``))).toEqual([]);
   });
 });
