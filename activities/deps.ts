@@ -17,6 +17,12 @@ export interface ActivityDeps {
   egress: EgressPolicy;
   config: Pick<
     Config,
-    'DELIVERY_TIMEOUT_MS' | 'RESPONSE_EXCERPT_BYTES' | 'RETRY_AFTER_MAX_MS' | 'TELEMETRY_RETENTION_DAYS' | 'ENDPOINT_DISABLE_AFTER_SECONDS'
+    | 'DELIVERY_TIMEOUT_MS'
+    | 'RESPONSE_EXCERPT_BYTES'
+    | 'RETRY_AFTER_MAX_MS'
+    | 'TELEMETRY_RETENTION_DAYS'
+    | 'ENDPOINT_DISABLE_AFTER_SECONDS'
+    /** Also the cap on a body rendered from an endpoint's template. */
+    | 'MAX_BODY_BYTES'
   >;
 }

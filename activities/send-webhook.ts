@@ -2,18 +2,34 @@ import { getEndpoint } from '../src/db/endpoints-repo';
 import { getEventBody } from '../src/db/events-repo';
 import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
+import { bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
 import type { ActivityDeps } from './deps';
-import type { SendIn, SendOut } from './types';
+import type { AttemptOutcome, SendIn, SendOut } from './types';
+
+/** An attempt that stopped before sending anything. */
+function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: string): SendOut {
+  return {
+    outcome,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    responseStatus: null,
+    errorClass,
+    errorMessage,
+    responseExcerpt: null,
+    retryAfterMs: null,
+  };
+}
 
 /**
  * Sends one attempt. The receiver's answer (or its absence) is returned, classified, never thrown:
  * the workflow decides about retries. Custom header values are opened here, so sensitive ones
- * never enter history.
+ * never enter history. The body is the one `signRequest` signed: the stored event body, or the
+ * endpoint's template rendered over it.
  */
 export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps) {
   return async function sendWebhook(input: SendIn): Promise<SendOut> {
-    const [endpoint, body] = await Promise.all([
+    const [endpoint, stored] = await Promise.all([
       getEndpoint(db, input.tenantId, input.endpointId).catch((err) => {
         if (err instanceof NotFoundError) return null;
         throw err;
@@ -22,16 +38,24 @@ export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps)
     ]);
     if (!endpoint?.is_active) {
       // Deactivated or deleted while this delivery was in flight: stop without sending.
-      return {
-        outcome: 'failed',
-        startedAt: new Date().toISOString(),
-        durationMs: 0,
-        responseStatus: null,
-        errorClass: endpoint ? 'endpoint_disabled' : 'endpoint_deleted',
-        errorMessage: endpoint ? 'the endpoint was deactivated' : 'the endpoint was deleted',
-        responseExcerpt: null,
-        retryAfterMs: null,
-      };
+      return notSent(
+        'failed',
+        endpoint ? 'endpoint_disabled' : 'endpoint_deleted',
+        endpoint ? 'the endpoint was deactivated' : 'the endpoint was deleted',
+      );
+    }
+    let body: string;
+    try {
+      body = bodyForEndpoint(stored, endpoint.template, config.MAX_BODY_BYTES);
+    } catch (err) {
+      // The same event and template render the same way every time: retrying cannot help.
+      if (err instanceof TemplateRenderError) return notSent('failed', err.code, err.message);
+      throw err;
+    }
+    if (Object.keys(input.headers).length === 0) {
+      // signRequest could not render the body, yet it renders now: the template changed in
+      // between. Never send unsigned; the next attempt signs the new rendering.
+      return notSent('retryable', 'not_signed', 'the endpoint template changed while this attempt was signed');
     }
     return postWebhook({
       http,

@@ -1,10 +1,12 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '@temporalio/common';
-import { reserveSendSlot } from '../src/db/endpoints-repo';
+import { endpointSigningSettings, reserveSendSlot } from '../src/db/endpoints-repo';
 import { getEventBody } from '../src/db/events-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
-import { endpointScheme, incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
+import { incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/post-webhook';
+import type { EndpointTemplate } from '../src/integrations/catalog';
+import { bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
 import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
 import type { keyRotationWorkflow } from '../workflows/key-rotation';
 import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
@@ -33,26 +35,41 @@ async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'acto
 /** A slot this close is taken at once: a durable timer would cost more than it saves. */
 const MIN_WAIT_MS = 50;
 
+/** The endpoint's body for the event, or null when its template renders too large to send. */
+function renderedBody(stored: string, template: EndpointTemplate | null, maxBytes: number): string | null {
+  try {
+    return bodyForEndpoint(stored, template, maxBytes);
+  } catch (err) {
+    if (err instanceof TemplateRenderError) return null;
+    throw err;
+  }
+}
+
 /**
  * Signs one attempt under the endpoint's scheme with a fresh timestamp (and nonce), one signature
- * per valid key. Loads the secrets and body here, so neither enters workflow history; only the
- * resulting headers do. Under a rate limit it first reserves the attempt's send slot, and answers
- * `waitMs` instead of headers when that slot is ahead.
+ * per valid key, over the bytes the endpoint receives (its template rendered, if it has one).
+ * Loads the secrets and body here, so neither enters workflow history; only the resulting headers
+ * do. Under a rate limit it first reserves the attempt's send slot, and answers `waitMs` instead
+ * of headers when that slot is ahead. A body that cannot be rendered is not signed: empty headers,
+ * and `sendWebhook` records why.
  */
-export function makeSignRequest({ db, box, log }: ActivityDeps) {
+export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
   return async function signRequest(input: SignIn): Promise<SignOut> {
     const scope: KeyScope = { type: 'endpoint', id: input.endpointId };
-    const [waitMs, body, keys, scheme, usage] = await Promise.all([
+    const [waitMs, stored, keys, settings, usage] = await Promise.all([
       input.slotReserved ? null : reserveSendSlot(db, input.tenantId, input.endpointId),
       getEventBody(db, input.eventId),
       loadValidKeys(db, box, scope, input.tenantId),
-      endpointScheme(db, input.tenantId, input.endpointId),
+      endpointSigningSettings(db, input.tenantId, input.endpointId),
       activeUsageThreshold(db, input.tenantId, scope),
     ]);
     if (waitMs !== null && waitMs >= MIN_WAIT_MS) return { headers: {}, keyIds: [], waitMs };
     if (keys.length === 0) {
       throw ApplicationFailure.nonRetryable(`endpoint ${input.endpointId} has no signing key`, 'NoSigningKey');
     }
+    const body = renderedBody(stored, settings?.template ?? null, config.MAX_BODY_BYTES);
+    if (body === null) return { headers: {}, keyIds: [] };
+    const scheme = settings?.scheme;
     const keyIds = keys.map((k) => k.id);
     const counts = await incrementKeyUsage(db, keyIds);
     const active = keys[0]!;

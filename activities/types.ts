@@ -22,7 +22,9 @@ export interface SignIn extends AttemptIn {
 /**
  * Headers of one attempt: signature headers plus delivery metadata. Never a secret. With
  * `waitMs`, the endpoint's rate limit put this attempt's slot that far ahead: nothing was signed,
- * the workflow waits and asks again with `slotReserved`.
+ * the workflow waits and asks again with `slotReserved`. Empty headers without `waitMs`: the
+ * endpoint's template could not be rendered for this event, so nothing was signed (and
+ * `sendWebhook` sends nothing).
  */
 export interface SignOut {
   headers: Record<string, string>;

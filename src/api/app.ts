@@ -12,6 +12,7 @@ import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
 import { httpMetrics } from './http-metrics';
 import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
+import { integrationsRoutes } from './integrations-router';
 import { sourcesRoutes, telemetryRoutes } from './sources-router';
 import { buildOpenApi } from './openapi';
 import { codecRouter } from './codec-router';
@@ -26,7 +27,7 @@ export const API_VERSION = '1.0.0';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointKeysRoutes(deps), endpointsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
+  return [endpointKeysRoutes(deps), endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
 }
 
 /** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../../workflows/retry-policy';
+import { templateSchema } from '../integrations/catalog';
 import { secretKeyBytes } from '../security/signing';
 import { filtersSchema } from '../services/filters';
 
@@ -68,6 +69,8 @@ const endpointFields = {
   scheme: z.enum(SCHEMES).optional(),
   /** Requests per second at most, across all workers. */
   rate_limit: z.number().int().min(1).max(10_000).optional(),
+  /** Renders the body from a template (an integration: Slack, custom JSON); absent: the event body as it is. */
+  template: templateSchema.optional(),
   is_active: z.boolean().optional(),
 };
 
@@ -97,6 +100,7 @@ export const endpointPatch = z
     retry_config: endpointFields.retry_config.nullable(),
     scheme: endpointFields.scheme,
     rate_limit: endpointFields.rate_limit.nullable(),
+    template: endpointFields.template.nullable(),
     is_active: endpointFields.is_active,
   })
   .strict()

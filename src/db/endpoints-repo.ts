@@ -1,6 +1,7 @@
 import type { Db } from './knex';
 import { NotFoundError } from '../errors';
 import type { RetryConfig } from '../../workflows/retry-policy';
+import type { EndpointTemplate } from '../integrations/catalog';
 import type { Filters } from '../services/filters';
 
 /** A custom header as stored: sensitive values are sealed, never kept in clear. */
@@ -32,11 +33,13 @@ export interface EndpointRecord {
   failing_since: Date | null;
   /** Why the service disabled it (410 Gone, failing too long); null otherwise. */
   disabled_reason: string | null;
+  /** What its body is rendered from (an integration); null: the stored event body as it is. */
+  template: EndpointTemplate | null;
 }
 
 const COLUMNS = [
   'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
-  'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason',
+  'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
 ] as const;
 
 export type EndpointWrite = Partial<
@@ -54,10 +57,11 @@ export type EndpointWrite = Partial<
     | 'is_active'
     | 'failing_since'
     | 'disabled_reason'
+    | 'template'
   > & { rate_next_slot_at: Date | null }
 >;
 
-const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config'] as const;
+const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config', 'template'] as const;
 
 /** jsonb columns go to pg as JSON text (a JS array would otherwise become a Postgres array). */
 function toRow(fields: EndpointWrite): Record<string, unknown> {
@@ -162,6 +166,19 @@ export async function noteEndpointAttempt(
   return row ? { failingSince: (row.failing_since as Date | null) ?? null, isActive: Boolean(row.is_active) } : null;
 }
 
+
+/**
+ * What signing an attempt needs of the endpoint: its scheme, and its template (the signature is
+ * over the rendered body). Deleted endpoints included; null when it does not exist.
+ */
+export async function endpointSigningSettings(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<{ scheme: string; template: EndpointTemplate | null } | null> {
+  const row = await db('endpoints').where({ tenant_id: tenantId, id }).first('scheme', 'template');
+  return row ? { scheme: row.scheme as string, template: (row.template as EndpointTemplate | null) ?? null } : null;
+}
 
 /**
  * Reserves the endpoint's next send slot under its `rate_limit` (slots 1/limit s apart, shared

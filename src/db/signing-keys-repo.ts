@@ -189,9 +189,3 @@ export async function retireKeys(db: Db, tenantId: string, scope: KeyScope, keyI
     .where('state', 'grace')
     .update({ state: 'retired', retired_at: db.fn.now(), expires_at: db.raw('least(expires_at, now())') });
 }
-
-/** The signature scheme of a tenant's endpoint (deleted ones included), or null when unknown. */
-export async function endpointScheme(db: Db, tenantId: string, endpointId: string): Promise<string | null> {
-  const row = await db('endpoints').where({ tenant_id: tenantId, id: endpointId }).first('scheme');
-  return row?.scheme ?? null;
-}

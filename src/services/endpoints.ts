@@ -31,6 +31,7 @@ export function endpointOut(endpoint: EndpointRecord) {
     retry_config: endpoint.retry_config,
     scheme: endpoint.scheme,
     rate_limit: endpoint.rate_limit,
+    template: endpoint.template,
     is_active: endpoint.is_active,
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
@@ -69,6 +70,7 @@ export async function createEndpoint(
       retry_config: input.retry_config ?? null,
       scheme: input.scheme ?? 'x-signature',
       rate_limit: input.rate_limit ?? null,
+      template: input.template ?? null,
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, secret);
@@ -101,10 +103,11 @@ export async function changeEndpoint(
             retry_config: input.retry_config ?? null,
             scheme: input.scheme ?? 'x-signature',
             rate_limit: input.rate_limit ?? null,
+            template: input.template ?? null,
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'is_active'] as const) {
+    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);

@@ -55,7 +55,11 @@ function conditions(filters: Filters): Array<[string, Operators]> {
   });
 }
 
-function lookup(payload: unknown, path: string): { found: boolean; value: unknown } {
+/**
+ * The value at a dotted path (`customer.tier`, `items.0.sku`) of a parsed JSON value; `found` is
+ * false when a segment is missing. Only own properties are followed, never the prototype chain.
+ */
+export function lookupPath(payload: unknown, path: string): { found: boolean; value: unknown } {
   let current: unknown = payload;
   for (const part of path.split('.')) {
     if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) {
@@ -73,7 +77,7 @@ function compare(value: unknown, bound: number | string): number | null {
 }
 
 function holds(payload: unknown, path: string, op: Operators): boolean {
-  const { found, value } = lookup(payload, path);
+  const { found, value } = lookupPath(payload, path);
   if (op.exists !== undefined && op.exists !== found) return false;
   const checks = Object.keys(op).filter((k) => k !== 'exists');
   if (checks.length === 0) return true;

@@ -4,16 +4,29 @@ import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
 import { postWebhook, USER_AGENT } from '../http/post-webhook';
 import { newId } from '../ids';
+import type { EndpointTemplate } from '../integrations/catalog';
+import { bodyForEndpoint, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
 import { isSignatureScheme, signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
 import { eventBody } from './ingest';
 
+/** The test event's body as the endpoint receives it (its template rendered); too large → 422. */
+function testBody(envelope: string, template: EndpointTemplate | null, maxBytes: number): string {
+  try {
+    return bodyForEndpoint(envelope, template, maxBytes);
+  } catch (err) {
+    if (err instanceof TemplateRenderError) throw new AppError(422, err.code, `the endpoint template: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * Sends one signed request to an endpoint now, outside any workflow, exactly as a delivery attempt
- * would be (same body envelope, headers and signature), and reports what happened. Nothing is
- * stored; the request carries `x-webhook-test: true`.
+ * would be (same body envelope, rendered through the endpoint's template if it has one, same
+ * headers and signature), and reports what happened. Nothing is stored; the request carries
+ * `x-webhook-test: true`.
  */
 export async function testDelivery(
   { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
@@ -26,7 +39,7 @@ export async function testDelivery(
   if (keys.length === 0) throw new AppError(409, 'no_signing_key', `endpoint ${endpointId} has no valid signing key`);
   const eventId = newId('evt');
   const deliveryId = newId('dlv');
-  const body = eventBody(eventId, { type: input.event, payload: input.payload }, new Date());
+  const body = testBody(eventBody(eventId, { type: input.event, payload: input.payload }, new Date()), endpoint.template, config.MAX_BODY_BYTES);
   const scheme = isSignatureScheme(endpoint.scheme) ? endpoint.scheme : 'x-signature';
   const serviceHeaders = {
     'content-type': 'application/json',

@@ -6,6 +6,7 @@ import * as inbound from './004-inbound';
 import * as endpointHealth from './005-endpoint-health';
 import * as endpointRateLimit from './006-endpoint-rate-limit';
 import * as attemptsStreamIndex from './007-attempts-stream-index';
+import * as endpointTemplate from './008-endpoint-template';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['005-endpoint-health', endpointHealth],
   ['006-endpoint-rate-limit', endpointRateLimit],
   ['007-attempts-stream-index', attemptsStreamIndex],
+  ['008-endpoint-template', endpointTemplate],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
