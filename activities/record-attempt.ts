@@ -6,7 +6,7 @@ import type { ActivityDeps } from './deps';
 import type { RecordIn, SendOut } from './types';
 
 /** Attempts stopped before sending say nothing about the receiver's health. */
-const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'body_too_large', 'not_signed']);
+const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'body_too_large', 'not_signed', 'body_changed']);
 
 /**
  * Why the endpoint should stop receiving after this attempt, or null: a 410 Gone, or no success

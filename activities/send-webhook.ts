@@ -2,7 +2,7 @@ import { getEndpoint } from '../src/db/endpoints-repo';
 import { getEventBody } from '../src/db/events-repo';
 import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
-import { bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
+import { bodyDigest, bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
 import type { ActivityDeps } from './deps';
 import type { AttemptOutcome, SendIn, SendOut } from './types';
@@ -51,6 +51,10 @@ export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps)
       // The same event and template render the same way every time: retrying cannot help.
       if (err instanceof TemplateRenderError) return notSent('failed', err.code, err.message);
       throw err;
+    }
+    if (input.bodyDigest !== undefined && bodyDigest(body) !== input.bodyDigest) {
+      // The template changed between signing and sending: the signature would not match.
+      return notSent('retryable', 'body_changed', 'the endpoint template changed after this attempt was signed');
     }
     if (Object.keys(input.headers).length === 0) {
       // signRequest could not render the body, yet it renders now: the template changed in

@@ -6,7 +6,7 @@ import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/post-webhook';
 import type { EndpointTemplate } from '../src/integrations/catalog';
-import { bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
+import { bodyDigest, bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
 import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
 import type { keyRotationWorkflow } from '../workflows/key-rotation';
 import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
@@ -84,6 +84,8 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
     }
     return {
       keyIds,
+      // A rendered body is computed again when sent: the digest proves it is the same bytes.
+      ...(settings?.template ? { bodyDigest: bodyDigest(body) } : {}),
       headers: {
         'content-type': 'application/json',
         'user-agent': USER_AGENT,

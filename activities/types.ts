@@ -29,12 +29,16 @@ export interface SignIn extends AttemptIn {
 export interface SignOut {
   headers: Record<string, string>;
   keyIds: string[];
+  /** SHA-256 (hex) of a rendered body the headers sign; `sendWebhook` refuses to send other bytes. */
+  bodyDigest?: string;
   waitMs?: number;
 }
 
 export interface SendIn extends AttemptIn {
   headers: Record<string, string>;
   timeoutMs: number;
+  /** From {@link SignOut.bodyDigest}: the body must still render to the signed bytes. */
+  bodyDigest?: string;
 }
 
 export type AttemptOutcome = 'succeeded' | 'retryable' | 'failed';

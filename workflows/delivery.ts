@@ -81,7 +81,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     if (!signed) break;
     let result: SendOut;
     try {
-      result = await sendWebhook({ ...input, attempt, headers: signed.headers, timeoutMs: plan.timeoutMs });
+      result = await sendWebhook({ ...input, attempt, headers: signed.headers, bodyDigest: signed.bodyDigest, timeoutMs: plan.timeoutMs });
     } catch (err) {
       // The activity itself kept failing (not the receiver): count it as a retryable attempt.
       result = {

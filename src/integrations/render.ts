@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EndpointTemplate, SlackTemplate } from './catalog';
 import { placeholderAt, resolvePath, substitute, valueText } from './placeholders';
 
@@ -141,4 +142,9 @@ export function renderTemplate(template: EndpointTemplate, envelope: unknown, ma
 export function bodyForEndpoint(eventBody: string, template: EndpointTemplate | null, maxBytes: number): string {
   if (!template) return eventBody;
   return renderTemplate(template, JSON.parse(eventBody) as unknown, maxBytes);
+}
+
+/** SHA-256 (hex) of a body, so the send step can prove it sends the bytes the sign step signed. */
+export function bodyDigest(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
 }

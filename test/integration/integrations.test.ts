@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { Receiver, ReceivedRequest } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+import { makeSendWebhook } from '../../activities/send-webhook';
+import { makeSignRequest } from '../../activities/sign-request';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
+import { egressAgent, egressPolicy } from '../../src/security/egress';
+import { SecretBox } from '../../src/security/secret-box';
+import { eventually, startStackWithReceiver, stopAll, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
 const FAST_RETRIES = { schedule: [200], jitter: 0, timeout_ms: 2000 };
 
@@ -157,6 +163,36 @@ describe('when the integration catalog is read', () => {
     for (const kind of kinds) {
       const created = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/example', events: ['integration.example'], template: kind.example.endpoint.template });
       expect(created.status).toBe(201);
+    }
+  });
+});
+
+describe('when a template changes between signing and sending an attempt', () => {
+  it('then the send step refuses the new bytes (body_changed, retryable) and sends nothing; unchanged, it sends', async () => {
+    const endpoint = await createEndpoint('/changed', { template: { kind: 'slack', text: 'v1 {{data.n}}' }, is_active: true });
+    const path = '/changed';
+    const { event_id, deliveries } = await sendEvent(path, { n: 1 });
+    await receiver.waitForRequests(1, 30_000, path);
+    const egress = egressPolicy(stack.config);
+    const http = egressAgent(egress, { connectTimeoutMs: 2000 });
+    const deps = { db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), log: createLogger('silent'), metrics: createMetrics(), http, egress, config: stack.config };
+    const attempt = { tenantId: 'default', deliveryId: deliveries[0]!.id, eventId: event_id, endpointId: endpoint.id, eventType: typeFor(path), attempt: 9 };
+    try {
+      const signed = await makeSignRequest(deps)(attempt);
+      expect(signed.bodyDigest).toMatch(/^[0-9a-f]{64}$/);
+      await stack.call('PATCH', `/api/v1/endpoints/${endpoint.id}`, { template: { kind: 'slack', text: 'v2 {{data.n}}' } });
+      const refused = await makeSendWebhook(deps)({ ...attempt, headers: signed.headers, bodyDigest: signed.bodyDigest, timeoutMs: 2000 });
+      expect(refused).toMatchObject({ outcome: 'retryable', errorClass: 'body_changed', responseStatus: null });
+      expect(receiver.requests.filter((r) => r.path === path)).toHaveLength(1);
+
+      const again = await makeSignRequest(deps)(attempt);
+      const sent = await makeSendWebhook(deps)({ ...attempt, headers: again.headers, bodyDigest: again.bodyDigest, timeoutMs: 2000 });
+      expect(sent).toMatchObject({ outcome: 'succeeded', responseStatus: 200 });
+      const last = receiver.requests.filter((r) => r.path === path).at(-1)!;
+      expect(JSON.parse(last.body)).toEqual({ text: 'v2 1' });
+      expect(last.headers['x-signature']).toBe(xSignatureOf(last, endpoint.secret));
+    } finally {
+      await http.close();
     }
   });
 });
