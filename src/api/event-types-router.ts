@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordAudit } from '../db/audit-repo';
+import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
   eventTypeUsage,
   getEventType,
@@ -67,7 +67,7 @@ const eventTypeOut = (t: EventTypeRecord) => ({
 });
 
 const audit = (c: Caller, action: 'EventTypeCreated' | 'EventTypeUpdated' | 'EventTypeDeleted', name: string) => ({
-  tenantId: c.tenantId, actor: c.actor, traceId: c.traceId, action, resourceType: 'event_type', resourceId: name,
+  ...auditedBy(c), action, resourceType: 'event_type', resourceId: name,
 });
 
 /** `/api/v1/event-types`: the catalog of event types and their payload schemas. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordAudit } from '../db/audit-repo';
+import { auditedBy, recordAudit } from '../db/audit-repo';
 import { getSource, insertSource, listSources, softDeleteSource, updateSource, type SourceRecord } from '../db/inbound-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
 import { ValidationError } from '../errors';
@@ -72,7 +72,7 @@ export function sourcesRoutes(deps: AppDeps): RouteTable {
     return db.transaction(async (trx) => {
       const source = await insertSource(trx, who.tenantId, id, write);
       const keyId = await insertActiveKey(trx, box, who.tenantId, { type: 'source', id }, secret);
-      await recordAudit(trx, { tenantId: who.tenantId, actor: who.actor, traceId: who.traceId, action: 'SourceCreated', resourceType: 'source', resourceId: id });
+      await recordAudit(trx, { ...auditedBy(who), action: 'SourceCreated', resourceType: 'source', resourceId: id });
       return { ...sourceOut(source), secret, key_id: keyId };
     });
   });
@@ -91,14 +91,14 @@ export function sourcesRoutes(deps: AppDeps): RouteTable {
     const current = await getSource(db, who.tenantId, params.id);
     assertDefaultAllowed(body.allowed_handlers ?? current.allowed_handlers, body.default_handler ?? current.default_handler);
     const updated = await updateSource(db, who.tenantId, params.id, body);
-    await recordAudit(db, { tenantId: who.tenantId, actor: who.actor, traceId: who.traceId, action: 'SourceUpdated', resourceType: 'source', resourceId: params.id });
+    await recordAudit(db, { ...auditedBy(who), action: 'SourceUpdated', resourceType: 'source', resourceId: params.id });
     return sourceOut(updated);
   });
 
   table.add({ method: 'delete', path: '/:id', summary: 'Remove an inbound source', scope: 'sources:write', params }, async ({ params, res }) => {
     const who = caller(res);
     await softDeleteSource(db, who.tenantId, params.id);
-    await recordAudit(db, { tenantId: who.tenantId, actor: who.actor, traceId: who.traceId, action: 'SourceDeleted', resourceType: 'source', resourceId: params.id });
+    await recordAudit(db, { ...auditedBy(who), action: 'SourceDeleted', resourceType: 'source', resourceId: params.id });
     return { id: params.id, deleted: true };
   });
 

@@ -35,6 +35,11 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** Who did it, as every audit entry records it: the caller's tenant, name and request id. */
+export function auditedBy(who: { tenantId: string; actor: string; traceId: string }): Pick<AuditEntry, 'tenantId' | 'actor' | 'traceId'> {
+  return { tenantId: who.tenantId, actor: who.actor, traceId: who.traceId };
+}
+
 export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
   await db('audit_log').insert({
     tenant_id: entry.tenantId,

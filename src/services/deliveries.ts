@@ -2,20 +2,14 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { cancelSignal } from '../../workflows/definitions';
 import type { Caller } from '../api/auth';
 import { lastAttemptNumber } from '../db/attempts-repo';
-import { recordAudit } from '../db/audit-repo';
+import { auditedBy, recordAudit } from '../db/audit-repo';
 import { getEndpoint } from '../db/endpoints-repo';
 import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
 import type { AppDeps } from './deps';
 import { startDeliveryWorkflow } from './ingest';
 
-const audit = (caller: Caller, deliveryId: string) => ({
-  tenantId: caller.tenantId,
-  actor: caller.actor,
-  traceId: caller.traceId,
-  resourceType: 'delivery',
-  resourceId: deliveryId,
-});
+const audit = (caller: Caller, deliveryId: string) => ({ ...auditedBy(caller), resourceType: 'delivery', resourceId: deliveryId });
 
 const inProgress = (id: string) => new AppError(409, 'in_progress', `delivery ${id} is still in progress; cancel it first or wait for it to finish`);
 

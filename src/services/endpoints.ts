@@ -1,6 +1,6 @@
 import type { Caller } from '../api/auth';
 import type { EndpointIn, EndpointPatch } from '../api/schemas';
-import { recordAudit } from '../db/audit-repo';
+import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
   getEndpoint,
   insertEndpoint,
@@ -41,7 +41,7 @@ export function endpointOut(endpoint: EndpointRecord) {
   };
 }
 
-const audit = (caller: Caller) => ({ tenantId: caller.tenantId, actor: caller.actor, traceId: caller.traceId, resourceType: 'endpoint' });
+const audit = (caller: Caller) => ({ ...auditedBy(caller), resourceType: 'endpoint' });
 
 /** Refuses on save a URL the egress policy already refuses without resolving it (422 on `url`). */
 function checkUrlAllowed(config: AppDeps['config'], url: string): void {

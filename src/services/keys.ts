@@ -8,7 +8,7 @@ import {
   type KeyRotationIn,
 } from '../../workflows/key-rotation-definitions';
 import type { Caller } from '../api/auth';
-import { recordAudit, type AuditAction } from '../db/audit-repo';
+import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
 import { getEndpoint } from '../db/endpoints-repo';
 import { getSource } from '../db/inbound-repo';
 import { deleteKeyPolicy, getKeyPolicy, setKeyPolicyEnabled, upsertKeyPolicy } from '../db/key-policies-repo';
@@ -42,9 +42,7 @@ export function keyOut(key: KeyMetadata) {
 }
 
 const audit = (caller: Caller, action: AuditAction, resourceId: string | null, details: Record<string, unknown>) => ({
-  tenantId: caller.tenantId,
-  actor: caller.actor,
-  traceId: caller.traceId,
+  ...auditedBy(caller),
   action,
   resourceType: 'key',
   resourceId,
