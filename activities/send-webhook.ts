@@ -2,7 +2,7 @@ import { getEndpoint } from '../src/db/endpoints-repo';
 import { getEventBody } from '../src/db/events-repo';
 import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
-import { bodyDigest, bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
+import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
 import type { ActivityDeps } from './deps';
 import type { AttemptOutcome, SendIn, SendOut } from './types';
@@ -44,14 +44,9 @@ export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps)
         endpoint ? 'the endpoint was deactivated' : 'the endpoint was deleted',
       );
     }
-    let body: string;
-    try {
-      body = bodyForEndpoint(stored, endpoint.template, config.MAX_BODY_BYTES);
-    } catch (err) {
-      // The same event and template render the same way every time: retrying cannot help.
-      if (err instanceof TemplateRenderError) return notSent('failed', err.code, err.message);
-      throw err;
-    }
+    const body = bodyOrRenderError(stored, endpoint.template, config.MAX_BODY_BYTES);
+    // The same event and template render the same way every time: retrying cannot help.
+    if (body instanceof TemplateRenderError) return notSent('failed', body.code, body.message);
     if (input.bodyDigest !== undefined && bodyDigest(body) !== input.bodyDigest) {
       // The template changed between signing and sending: the signature would not match.
       return notSent('retryable', 'body_changed', 'the endpoint template changed after this attempt was signed');

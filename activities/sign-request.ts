@@ -5,8 +5,7 @@ import { getEventBody } from '../src/db/events-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/post-webhook';
-import type { EndpointTemplate } from '../src/integrations/catalog';
-import { bodyDigest, bodyForEndpoint, TemplateRenderError } from '../src/integrations/render';
+import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
 import type { keyRotationWorkflow } from '../workflows/key-rotation';
 import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
@@ -35,16 +34,6 @@ async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'acto
 /** A slot this close is taken at once: a durable timer would cost more than it saves. */
 const MIN_WAIT_MS = 50;
 
-/** The endpoint's body for the event, or null when its template renders too large to send. */
-function renderedBody(stored: string, template: EndpointTemplate | null, maxBytes: number): string | null {
-  try {
-    return bodyForEndpoint(stored, template, maxBytes);
-  } catch (err) {
-    if (err instanceof TemplateRenderError) return null;
-    throw err;
-  }
-}
-
 /**
  * Signs one attempt under the endpoint's scheme with a fresh timestamp (and nonce), one signature
  * per valid key, over the bytes the endpoint receives (its template rendered, if it has one).
@@ -67,8 +56,8 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
     if (keys.length === 0) {
       throw ApplicationFailure.nonRetryable(`endpoint ${input.endpointId} has no signing key`, 'NoSigningKey');
     }
-    const body = renderedBody(stored, settings?.template ?? null, config.MAX_BODY_BYTES);
-    if (body === null) return { headers: {}, keyIds: [] };
+    const body = bodyOrRenderError(stored, settings?.template ?? null, config.MAX_BODY_BYTES);
+    if (body instanceof TemplateRenderError) return { headers: {}, keyIds: [] };
     const scheme = settings?.scheme;
     const keyIds = keys.map((k) => k.id);
     const counts = await incrementKeyUsage(db, keyIds);

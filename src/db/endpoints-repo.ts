@@ -166,7 +166,6 @@ export async function noteEndpointAttempt(
   return row ? { failingSince: (row.failing_since as Date | null) ?? null, isActive: Boolean(row.is_active) } : null;
 }
 
-
 /**
  * What signing an attempt needs of the endpoint: its scheme, and its template (the signature is
  * over the rendered body). Deleted endpoints included; null when it does not exist.

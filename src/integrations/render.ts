@@ -144,6 +144,19 @@ export function bodyForEndpoint(eventBody: string, template: EndpointTemplate | 
   return renderTemplate(template, JSON.parse(eventBody) as unknown, maxBytes);
 }
 
+/**
+ * {@link bodyForEndpoint} for the delivery steps, which answer a body too large to send (it would
+ * render the same on every try) rather than throw: the error comes back as the value.
+ */
+export function bodyOrRenderError(eventBody: string, template: EndpointTemplate | null, maxBytes: number): string | TemplateRenderError {
+  try {
+    return bodyForEndpoint(eventBody, template, maxBytes);
+  } catch (err) {
+    if (err instanceof TemplateRenderError) return err;
+    throw err;
+  }
+}
+
 /** SHA-256 (hex) of a body, so the send step can prove it sends the bytes the sign step signed. */
 export function bodyDigest(body: string): string {
   return createHash('sha256').update(body).digest('hex');

@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import { postWebhook, USER_AGENT } from '../http/post-webhook';
 import { newId } from '../ids';
 import type { EndpointTemplate } from '../integrations/catalog';
-import { bodyForEndpoint, TemplateRenderError } from '../integrations/render';
+import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
 import { isSignatureScheme, signatureHeaders } from '../security/schemes';
@@ -14,12 +14,9 @@ import { eventBody } from './ingest';
 
 /** The test event's body as the endpoint receives it (its template rendered); too large → 422. */
 function testBody(envelope: string, template: EndpointTemplate | null, maxBytes: number): string {
-  try {
-    return bodyForEndpoint(envelope, template, maxBytes);
-  } catch (err) {
-    if (err instanceof TemplateRenderError) throw new AppError(422, err.code, `the endpoint template: ${err.message}`);
-    throw err;
-  }
+  const body = bodyOrRenderError(envelope, template, maxBytes);
+  if (body instanceof TemplateRenderError) throw new AppError(422, body.code, `the endpoint template: ${body.message}`);
+  return body;
 }
 
 /**
