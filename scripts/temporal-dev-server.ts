@@ -6,8 +6,8 @@
  */
 import { loadConfig, loadDotEnv } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
-import { startTemporalDevServer } from '../src/temporal/dev-server';
-import { findOrInstallTemporalCli, getTemporalCliVersion, TEMPORAL_CLI_VERSION } from '../src/temporal/temporal-cli';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
+import { findOrInstallTemporalCli, getTemporalCliVersion, TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
 
 const USAGE = `usage: tsx scripts/temporal-dev-server.ts [--install-only]
 

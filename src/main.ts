@@ -4,7 +4,7 @@ import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { connectClient } from './temporal/client';
-import { startTemporalDevServer } from './temporal/dev-server';
+import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 

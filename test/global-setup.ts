@@ -5,11 +5,12 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import knexFactory from 'knex';
 import { migrate } from '../src/db/knex';
 import { createLogger } from '../src/logger';
-import { startTemporalDevServer, type TemporalDevServer } from '../src/temporal/dev-server';
+import type { RunningTemporal } from '../src/dev/running-temporal';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 
 declare global {
-  var __TEST_TEMPORAL__: TemporalDevServer | undefined;
+  var __TEST_TEMPORAL__: RunningTemporal | undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import knexFactory from 'knex';
 import pino from 'pino';
 import { migrate } from '../../src/db/knex';
 import { REDACTED_PATHS, type Logger } from '../../src/logger';
-import { startTemporalDevServer } from '../../src/temporal/dev-server';
+import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { findTemporalServerPid } from './procs';
 
 /** Fixed secrets of a bench run (a local throwaway database; never used elsewhere). */

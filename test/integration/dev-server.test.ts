@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createLogger } from '../../src/logger';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/temporal/dev-server';
+import type { RunningTemporal } from '../../src/dev/running-temporal';
+import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 jest.setTimeout(60_000);
@@ -53,7 +54,7 @@ const expectedAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [ke
 
 describe('when the dev server starts on a new SQLite file', () => {
   let dir: string;
-  let server: TemporalDevServer | undefined;
+  let server: RunningTemporal | undefined;
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'temporal-dev-test-'));

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PROJECT_ROOT } from '../config';
+import type { Logger } from '../logger';
+import { guardChild, unguardChild } from './child-guard';
+import { OutputTail } from './processes';
+import type { ChildExit } from './readiness';
+
+const STOP_GRACE_MS = 10_000;
+
+/** A long-running server process this process started and will stop. */
+export interface ServerProcess {
+  /** How it ended, or null while it runs. */
+  exitInfo(): ChildExit | null;
+  /** Settles when the process ends, whoever ended it. */
+  readonly exited: Promise<void>;
+  /** Settles with the error when the command could not be run at all. */
+  readonly spawnFailed: Promise<Error>;
+  /** The tail of its output, for error messages. */
+  readonly output: OutputTail;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once it is gone. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server in its own process group, so a terminal's Ctrl-C reaches only this process,
+ * which decides when to stop it; it is killed when this process exits. Its output goes to `log`
+ * at debug level (errors at warn) until it is being stopped.
+ */
+export function startServerProcess(command: string, args: readonly string[], log: Logger, name: string, env: NodeJS.ProcessEnv = process.env): ServerProcess {
+  const child: ChildProcess = spawn(command, args, { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  let exit: ChildExit | null = null;
+  let stopping = false;
+  let markExited: () => void = () => undefined;
+  const exited = new Promise<void>((resolve) => {
+    markExited = resolve;
+  });
+  // 'close' rather than 'exit': it comes after the output pipes are drained, so the tail is whole.
+  child.once('close', (code, signal) => {
+    exit = { code, signal };
+    markExited();
+  });
+  const spawnFailed = new Promise<Error>((resolve) =>
+    child.once('error', (err) => {
+      // A process that could not be spawned never emits 'exit'.
+      if (child.pid === undefined && exit === null) {
+        exit = { code: null, signal: null };
+        markExited();
+      }
+      resolve(err);
+    }),
+  );
+
+  guardChild(child);
+  void exited.then(() => unguardChild(child));
+
+  const output = new OutputTail();
+  const onLine = (line: string): void => {
+    if (stopping) return;
+    if (/level=(ERROR|FATAL)|"level":"(error|fatal)"/.test(line)) log.warn({ line }, name);
+    else log.debug({ line }, name);
+  };
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk, onLine));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk, onLine));
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      stopping = true;
+      if (exit === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          if (exit === null) {
+            log.warn(`${name} did not stop within ${STOP_GRACE_MS / 1000} s; killing it`);
+            child.kill('SIGKILL');
+          }
+        }, STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      unguardChild(child);
+    })());
+
+  return { exitInfo: () => exit, exited, spawnFailed, output, stop };
+}
