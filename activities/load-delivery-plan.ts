@@ -1,7 +1,8 @@
 import { getEndpoint } from '../src/db/endpoints-repo';
 import { NotFoundError } from '../src/errors';
-import { DEFAULT_JITTER, retryDelaysMs } from '../workflows/retry-policy';
-import type { DeliveryIn } from '../workflows/definitions';
+import { DEFAULT_JITTER } from '../src/domain/retry-config';
+import type { DeliveryIn } from '../src/temporal/delivery-workflows';
+import { retryDelaysMs } from '../workflows/retry-policy';
 import type { ActivityDeps } from './deps';
 import type { DeliveryPlan } from './types';
 

@@ -3,7 +3,8 @@ import { recordAudit } from '../src/db/audit-repo';
 import { deactivateEndpoint, noteEndpointAttempt } from '../src/db/endpoints-repo';
 import { recordTelemetry } from '../src/db/telemetry-repo';
 import type { ActivityDeps } from './deps';
-import type { RecordIn, SendOut } from './types';
+import type { AttemptResult } from '../src/domain/delivery';
+import type { RecordIn } from './types';
 
 /** Attempts stopped before sending say nothing about the receiver's health. */
 const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'body_too_large', 'not_signed', 'body_changed']);
@@ -12,7 +13,7 @@ const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'body_too_lar
  * Why the endpoint should stop receiving after this attempt, or null: a 410 Gone, or no success
  * for `ENDPOINT_DISABLE_AFTER_SECONDS` (0 never).
  */
-export function disableReason(result: Pick<SendOut, 'responseStatus'>, failingSince: Date | null, disableAfterSeconds: number, now: Date): string | null {
+export function disableReason(result: Pick<AttemptResult, 'responseStatus'>, failingSince: Date | null, disableAfterSeconds: number, now: Date): string | null {
   if (result.responseStatus === 410) return 'the receiver answered 410 Gone';
   if (failingSince && disableAfterSeconds > 0 && now.getTime() - failingSince.getTime() >= disableAfterSeconds * 1000) {
     return `no successful attempt since ${failingSince.toISOString()} (ENDPOINT_DISABLE_AFTER_SECONDS=${disableAfterSeconds})`;

@@ -1,14 +1,15 @@
 import { getEndpoint } from '../src/db/endpoints-repo';
-import { getEventBody } from '../src/db/events-repo';
+import { eventBodyOf } from './event-bodies';
 import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
 import type { ActivityDeps } from './deps';
-import type { AttemptOutcome, SendIn, SendOut } from './types';
+import type { AttemptOutcome, AttemptResult } from '../src/domain/delivery';
+import type { SendIn } from './types';
 
 /** An attempt that stopped before sending anything. */
-function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: string): SendOut {
+function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: string): AttemptResult {
   return {
     outcome,
     startedAt: new Date().toISOString(),
@@ -28,13 +29,13 @@ function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: stri
  * endpoint's template rendered over it.
  */
 export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps) {
-  return async function sendWebhook(input: SendIn): Promise<SendOut> {
+  return async function sendWebhook(input: SendIn): Promise<AttemptResult> {
     const [endpoint, stored] = await Promise.all([
       getEndpoint(db, input.tenantId, input.endpointId).catch((err) => {
         if (err instanceof NotFoundError) return null;
         throw err;
       }),
-      getEventBody(db, input.eventId),
+      eventBodyOf(db, input.tenantId, input.eventId),
     ]);
     if (!endpoint?.is_active) {
       // Deactivated or deleted while this delivery was in flight: stop without sending.

@@ -1,15 +1,16 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy } from '@temporalio/common';
+import type { KeyScope } from '../src/domain/keys';
+import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { endpointSigningSettings, reserveSendSlot } from '../src/db/endpoints-repo';
-import { getEventBody } from '../src/db/events-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
-import { incrementKeyUsage, loadValidKeys, type KeyScope } from '../src/db/signing-keys-repo';
+import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/post-webhook';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
-import { isSignatureScheme, signatureHeaders } from '../src/security/schemes';
-import type { keyRotationWorkflow } from '../workflows/key-rotation';
-import { keyRotationSearchAttributes, keyRotationWorkflowId, type KeyRotationIn } from '../workflows/key-rotation-definitions';
+import { signatureHeaders } from '../src/security/schemes';
+import { ignoreAlreadyStarted } from '../src/temporal/idempotent-start';
+import { startKeyRotation, type KeyRotationIn } from '../src/temporal/key-rotations';
 import type { ActivityDeps } from './deps';
+import { eventBodyOf } from './event-bodies';
 import type { SignIn, SignOut } from './types';
 
 /**
@@ -18,17 +19,9 @@ import type { SignIn, SignOut } from './types';
  * run that does nothing unless `activeKeyId` is still active, so repeated triggers are no-ops.
  */
 async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'actor'>): Promise<void> {
-  await Context.current()
-    .client.workflow.start<typeof keyRotationWorkflow>('keyRotationWorkflow', {
-      taskQueue: activityInfo().taskQueue,
-      workflowId: keyRotationWorkflowId(input.tenantId, input.scope),
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      args: [{ ...input, trigger: 'usage', actor: 'usage-threshold' }],
-      typedSearchAttributes: keyRotationSearchAttributes(input),
-    })
-    .catch((err) => {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    });
+  await startKeyRotation(Context.current().client, activityInfo().taskQueue, { ...input, trigger: 'usage', actor: 'usage-threshold' }, 'reuse-running').catch(
+    ignoreAlreadyStarted,
+  );
 }
 
 /** A slot this close is taken at once: a durable timer would cost more than it saves. */
@@ -47,7 +40,7 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
     const scope: KeyScope = { type: 'endpoint', id: input.endpointId };
     const [waitMs, stored, keys, settings, usage] = await Promise.all([
       input.slotReserved ? null : reserveSendSlot(db, input.tenantId, input.endpointId),
-      getEventBody(db, input.eventId),
+      eventBodyOf(db, input.tenantId, input.eventId),
       loadValidKeys(db, box, scope, input.tenantId),
       endpointSigningSettings(db, input.tenantId, input.endpointId),
       activeUsageThreshold(db, input.tenantId, scope),
@@ -82,7 +75,7 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
         'x-event-id': input.eventId,
         'x-event-type': input.eventType,
         'x-attempt': String(input.attempt),
-        ...signatureHeaders(scheme && isSignatureScheme(scheme) ? scheme : 'x-signature', keys, {
+        ...signatureHeaders(signatureSchemeOf(scheme), keys, {
           messageId: input.deliveryId,
           body,
           now: new Date(),

@@ -1,4 +1,5 @@
-import type { DeliveryIn } from '../workflows/definitions';
+import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
+import type { DeliveryIn } from '../src/temporal/delivery-workflows';
 
 /** What a delivery needs to know before its first attempt. */
 export interface DeliveryPlan {
@@ -41,27 +42,20 @@ export interface SendIn extends AttemptIn {
   bodyDigest?: string;
 }
 
-export type AttemptOutcome = 'succeeded' | 'retryable' | 'failed';
-
-/** One attempt's result: this is what the delivery log shows, read back from history. */
-export interface SendOut {
-  outcome: AttemptOutcome;
-  startedAt: string;
-  durationMs: number;
-  responseStatus: number | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  responseExcerpt: string | null;
-  retryAfterMs: number | null;
+export interface RecordIn extends AttemptIn {
+  result: AttemptResult;
+  /** The delivery's state after this attempt. */
+  deliveryStatus: AttemptDeliveryState;
 }
 
-export interface RecordIn extends AttemptIn {
-  result: SendOut;
-  /** The delivery's state after this attempt. */
-  deliveryStatus: 'retrying' | 'succeeded' | 'failed';
+export interface DeliveryPageIn {
+  tenantId: string;
+  eventId: string;
+  afterDeliveryId: string | null;
+  limit: number;
 }
 
 export interface DeliveryPage {
-  deliveries: Array<{ deliveryId: string; endpointId: string; workflowId: string }>;
+  deliveries: Array<{ deliveryId: string; endpointId: string }>;
   lastDeliveryId: string | null;
 }

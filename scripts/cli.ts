@@ -5,7 +5,7 @@ import { listApiKeys } from '../src/db/api-keys-repo';
 import { migrate, openDatabase, type Db } from '../src/db/knex';
 import { sendInbound } from '../src/inbound/sender';
 import { createLogger } from '../src/logger';
-import { isScope, ROLES, type Role, type Scope } from '../src/security/scopes';
+import { isScope, ROLES, type Role, type Scope } from '../src/domain/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../src/services/api-keys';
 
 const USAGE = `usage: npm run cli -- <command>

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { SendOut } from '../activities/types';
+import type { AttemptResult } from './domain/delivery';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -21,7 +21,7 @@ export interface Metrics {
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
   /** One recorded delivery attempt. */
-  observeDeliveryAttempt(result: Pick<SendOut, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
   /** The exposition text of every metric, and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }

@@ -1,18 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { DeliveryState } from '../src/domain/delivery';
 
-/** Ids only: everything else (body, secret, URL) is loaded inside activities. */
-export interface DeliveryIn {
-  tenantId: string;
-  deliveryId: string;
-  eventId: string;
-  endpointId: string;
-  eventType: string;
-  /** Number of the first attempt: a redelivery continues the count of the runs before it. */
-  firstAttempt?: number;
-}
-
-export type DeliveryState = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
-
+/** What a delivery workflow returns, and answers to the `status` query while it runs. */
 export interface DeliveryOut {
   status: DeliveryState;
   attempts: number;
@@ -20,22 +9,9 @@ export interface DeliveryOut {
   reason: string | null;
 }
 
-export interface DeliveryStatusView extends DeliveryOut {
-  nextAttemptAt: string | null;
-}
-
-export interface FanOutIn {
-  tenantId: string;
-  eventId: string;
-  eventType: string;
-  /** Deliveries with ids greater than this one are still to start (continue-as-new paging). */
-  afterDeliveryId: string | null;
-}
-
-export const statusQuery = defineQuery<DeliveryStatusView>('status');
+/**
+ * The delivery's state as the workflow holds it. When the next attempt is due is not part of it:
+ * the delivery log reads that from the pending timers in history, the one source for it.
+ */
+export const statusQuery = defineQuery<DeliveryOut>('status');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
-
-/** Workflow id of an event's fan-out. */
-export function fanOutWorkflowId(eventId: string): string {
-  return `fanout-${eventId}`;
-}

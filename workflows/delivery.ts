@@ -7,15 +7,11 @@ import {
   log,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { SendOut, SignOut } from '../activities/types';
+import type { SignOut } from '../activities/types';
+import type { AttemptResult, DeliveryState } from '../src/domain/delivery';
+import type { DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
-import {
-  cancelSignal,
-  statusQuery,
-  type DeliveryIn,
-  type DeliveryOut,
-  type DeliveryState,
-} from './definitions';
+import { cancelSignal, statusQuery, type DeliveryOut } from './definitions';
 import { nextDelayMs, withJitter } from './retry-policy';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -37,7 +33,6 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   let status: DeliveryState = 'pending';
   let attempts = 0;
   let lastResponseStatus: number | null = null;
-  let nextAttemptAt: string | null = null;
   let cancelRequested: string | null = null;
 
   const view = (reason: string | null = null): DeliveryOut => ({ status, attempts, lastResponseStatus, reason });
@@ -47,7 +42,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
   };
 
-  setHandler(statusQuery, () => ({ ...view(), nextAttemptAt }));
+  setHandler(statusQuery, () => view());
   setHandler(cancelSignal, (args) => {
     cancelRequested = args?.reason ?? 'cancelled by request';
   });
@@ -67,11 +62,9 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   const signWhenAllowed = async (attempt: number): Promise<SignOut | null> => {
     let signed = await local.signRequest({ ...input, attempt });
     while (signed.waitMs !== undefined) {
-      nextAttemptAt = new Date(Date.now() + signed.waitMs).toISOString();
       if (await condition(() => cancelRequested !== null, signed.waitMs)) return null;
       signed = await local.signRequest({ ...input, attempt, slotReserved: true });
     }
-    nextAttemptAt = null;
     return signed;
   };
 
@@ -79,7 +72,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     if (cancelRequested) break;
     const signed = await signWhenAllowed(attempt);
     if (!signed) break;
-    let result: SendOut;
+    let result: AttemptResult;
     try {
       result = await sendWebhook({ ...input, attempt, headers: signed.headers, bodyDigest: signed.bodyDigest, timeoutMs: plan.timeoutMs });
     } catch (err) {
@@ -103,22 +96,18 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     await local.recordAttempt({ ...input, attempt, result, deliveryStatus: next });
 
     if (next === 'succeeded') {
-      nextAttemptAt = null;
       setStatus('succeeded');
       return view();
     }
     if (next === 'failed' || scheduled === undefined) {
-      nextAttemptAt = null;
       setStatus('failed');
       return view(result.outcome === 'failed' ? `not retryable: ${result.errorClass}` : 'retries exhausted');
     }
     const delay = nextDelayMs(withJitter(scheduled, plan.jitter, Math.random), result.retryAfterMs, plan.retryAfterMaxMs);
-    nextAttemptAt = new Date(Date.now() + delay).toISOString();
     setStatus('retrying');
     log.info('attempt failed, retrying', { attempt, delayMs: delay, errorClass: result.errorClass });
     if (await condition(() => cancelRequested !== null, delay)) break;
   }
-  nextAttemptAt = null;
   setStatus('cancelled');
   return view(cancelRequested);
 }

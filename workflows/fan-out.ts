@@ -1,15 +1,8 @@
-import {
-  continueAsNew,
-  ParentClosePolicy,
-  proxyLocalActivities,
-  startChild,
-  WorkflowIdReusePolicy,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { FanOutIn } from './definitions';
+import { deliveryInput, deliveryStartOptions, type FanOutIn } from '../src/temporal/delivery-workflows';
+import { ignoreAlreadyStarted } from '../src/temporal/idempotent-start';
 import { deliveryWorkflow } from './delivery';
-import { deliverySearchAttributes } from './search-attribute-values';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -26,22 +19,14 @@ const PAGE_SIZE = 250;
  * (ABANDON), and their ids make a repeated start a no-op.
  */
 export async function fanOutWorkflow(input: FanOutIn): Promise<void> {
-  const page = await listDeliveryPage({ eventId: input.eventId, afterDeliveryId: input.afterDeliveryId, limit: PAGE_SIZE });
+  const page = await listDeliveryPage({ tenantId: input.tenantId, eventId: input.eventId, afterDeliveryId: input.afterDeliveryId, limit: PAGE_SIZE });
   await Promise.all(
-    page.deliveries.map(async (d) => {
-      const args = { tenantId: input.tenantId, deliveryId: d.deliveryId, eventId: input.eventId, endpointId: d.endpointId, eventType: input.eventType };
-      try {
-        await startChild(deliveryWorkflow, {
-          workflowId: d.workflowId,
-          args: [args],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: deliverySearchAttributes(args),
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    }),
+    page.deliveries.map((d) =>
+      startChild(deliveryWorkflow, {
+        ...deliveryStartOptions(deliveryInput(input, d), 'first'),
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      }).catch(ignoreAlreadyStarted),
+    ),
   );
   if (page.deliveries.length === PAGE_SIZE) {
     await continueAsNew<typeof fanOutWorkflow>({ ...input, afterDeliveryId: page.lastDeliveryId });

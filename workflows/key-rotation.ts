@@ -1,11 +1,7 @@
 import { proxyActivities, setHandler, sleep, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import {
-  keyRotationStatusQuery,
-  type KeyRotationIn,
-  type KeyRotationOut,
-  type KeyRotationPhase,
-} from './key-rotation-definitions';
+import type { KeyRotationIn } from '../src/temporal/key-rotations';
+import { keyRotationStatusQuery, type KeyRotationOut, type KeyRotationPhase } from './key-rotation-definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 

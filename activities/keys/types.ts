@@ -1,8 +1,8 @@
-import type { KeyScopeIn, RotationTrigger } from '../../workflows/key-rotation-definitions';
+import type { KeyScope, RotationTrigger } from '../../src/domain/keys';
 
 export interface GenerateKeyIn {
   tenantId: string;
-  scope: KeyScopeIn;
+  scope: KeyScope;
   keyId: string;
 }
 
@@ -13,7 +13,7 @@ export interface ActivateKeyIn extends GenerateKeyIn {
 
 export interface RecordKeyRotationIn {
   tenantId: string;
-  scope: KeyScopeIn;
+  scope: KeyScope;
   trigger: RotationTrigger;
   actor: string;
   workflowId: string;
@@ -25,6 +25,6 @@ export interface RecordKeyRotationIn {
 
 export interface RetireKeysIn {
   tenantId: string;
-  scope: KeyScopeIn;
+  scope: KeyScope;
   keyIds: string[];
 }

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { closeServer, startApi } from '../../src/bootstrap';
 import { loadConfig, type Config } from '../../src/config';
-import { deliveryWorkflowId } from '../../src/db/events-repo';
+import { deliveryWorkflowId } from '../../src/temporal/delivery-workflows';
 import { openDatabase } from '../../src/db/knex';
 import { newId } from '../../src/ids';
 import { parseMasterKey, SecretBox } from '../../src/security/secret-box';

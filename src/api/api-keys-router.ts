@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getApiKey, listApiKeys } from '../db/api-keys-repo';
-import { ROLES, SCOPES } from '../security/scopes';
+import { ROLES, SCOPES } from '../domain/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../services/api-keys';
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';

@@ -3,17 +3,18 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
 import { deliveriesRoutes } from './deliveries-router';
-import { endpointKeysRoutes } from './endpoint-keys-router';
 import { endpointsRoutes } from './endpoints-router';
 import { keysRoutes } from './keys-router';
-import { eventTypesRoutes, settingsRoutes } from './event-types-router';
+import { eventTypesRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
 import { httpMetrics } from './http-metrics';
 import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
 import { integrationsRoutes } from './integrations-router';
-import { sourcesRoutes, telemetryRoutes } from './sources-router';
+import { settingsRoutes } from './settings-router';
+import { sourcesRoutes } from './sources-router';
+import { telemetryRoutes } from './telemetry-router';
 import { buildOpenApi } from './openapi';
 import { codecRouter } from './codec-router';
 import { apiKeysRoutes } from './api-keys-router';
@@ -27,7 +28,7 @@ export const API_VERSION = '1.0.0';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointKeysRoutes(deps), endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
+  return [endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
 }
 
 /** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */
@@ -67,7 +68,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
     res.json(openApi);
   });
 
-  // Source doc 000's paths (`/keys/…`) are /api/v1/keys/…: same credentials, scopes and handlers.
+  // `/keys/…` (the short paths of the key API) are /api/v1/keys/…: same credentials, scopes and handlers.
   app.use((req, _res, next) => {
     if (/^\/keys(\/|\?|$)/.test(req.url)) req.url = `/api/v1${req.url}`;
     next();

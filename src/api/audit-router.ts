@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIT_COLUMNS as COLUMNS, listAudit } from '../db/audit-repo';
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
@@ -17,7 +18,6 @@ const auditQuery = z
   })
   .strict();
 
-const COLUMNS = ['id', 'created_at', 'actor', 'action', 'resource_type', 'resource_id', 'trace_id', 'details'] as const;
 
 /** RFC 4180 field: quoted when needed; a leading formula character is neutralized for spreadsheets. */
 export function csvField(value: unknown): string {
@@ -30,28 +30,23 @@ export function csvField(value: unknown): string {
 export function auditRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/audit', 'audit');
   table.add({ method: 'get', path: '/', summary: 'Audit log, filtered; format=csv exports it', scope: 'audit:read', query: auditQuery, raw: true }, async ({ query, res }) => {
-    const base = () => {
-      const q = deps.db('audit_log').where({ tenant_id: caller(res).tenantId });
-      if (query.action) q.andWhere({ action: query.action });
-      if (query.resource_type) q.andWhere({ resource_type: query.resource_type });
-      if (query.resource_id) q.andWhere({ resource_id: query.resource_id });
-      if (query.actor) q.andWhere({ actor: query.actor });
-      if (query.since) q.andWhere('created_at', '>=', new Date(query.since));
-      if (query.until) q.andWhere('created_at', '<', new Date(query.until));
-      return q;
-    };
-    const [rows, total] = await Promise.all([
-      base().select(COLUMNS).orderBy('id', 'desc').limit(query.limit).offset(query.offset),
-      base().count<{ n: string }[]>({ n: '*' }).first(),
-    ]);
-    const items: Array<Record<string, unknown>> = rows.map((r: Record<string, unknown>) => ({ ...r, id: Number(r.id) }));
+    const { items, total } = await listAudit(deps.db, caller(res).tenantId, {
+      action: query.action,
+      resourceType: query.resource_type,
+      resourceId: query.resource_id,
+      actor: query.actor,
+      since: query.since ? new Date(query.since) : undefined,
+      until: query.until ? new Date(query.until) : undefined,
+      limit: query.limit,
+      offset: query.offset,
+    });
     if (query.format === 'csv') {
       res.setHeader('content-type', 'text/csv; charset=utf-8');
       res.setHeader('content-disposition', 'attachment; filename="audit.csv"');
       res.send([COLUMNS.join(','), ...items.map((r) => COLUMNS.map((c) => csvField(r[c])).join(','))].join('\r\n') + '\r\n');
       return;
     }
-    res.json({ ok: true, data: { items, total: Number(total?.n ?? 0), limit: query.limit, offset: query.offset } });
+    res.json({ ok: true, data: { items, total, limit: query.limit, offset: query.offset } });
   });
   return table;
 }

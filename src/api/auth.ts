@@ -1,16 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../errors';
-import { SCOPES, type Scope } from '../security/scopes';
-
-/** Who is calling. Every repository call is scoped to `tenantId`; routes check `scopes`. */
-export interface Caller {
-  tenantId: string;
-  /** Audit name: `api-key:<id>`, `jwt:<sub>`, `bootstrap-token`. */
-  actor: string;
-  scopes: ReadonlySet<Scope>;
-  traceId: string;
-}
+import type { Caller } from '../domain/caller';
+import { SCOPES, type Scope } from '../domain/scopes';
 
 export function caller(res: Response): Caller {
   return res.locals.caller as Caller;

@@ -2,7 +2,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { AppError } from '../errors';
-import type { Scope } from '../security/scopes';
+import type { Scope } from '../domain/scopes';
 import type { AppDeps } from '../services/deps';
 import { payloadCodec } from '../temporal/payload-codec';
 import { authenticate, requireScope, type CredentialResolver } from './auth';

@@ -5,9 +5,10 @@ import { findUsableApiKey, tenantExists, touchApiKey } from '../db/api-keys-repo
 import type { Db } from '../db/knex';
 import { UnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { isScope, ROLE_SCOPES, ROLES, type Role, type Scope } from '../security/scopes';
+import { isScope, ROLE_SCOPES, ROLES, type Role, type Scope } from '../domain/scopes';
 import { API_KEY_PREFIX, hashApiKey } from '../services/api-keys';
-import type { Caller, CredentialResolver } from './auth';
+import type { Caller } from '../domain/caller';
+import type { CredentialResolver } from './auth';
 
 /** `whk_…` API keys, looked up by SHA-256 hash; revoked or expired keys do not resolve. */
 export function apiKeyResolver(db: Db, log: Logger): CredentialResolver {

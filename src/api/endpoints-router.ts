@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import { getEndpoint, listEndpoints } from '../db/endpoints-repo';
+import { deliveryIdsByWorkflow } from '../db/events-repo';
 import { deliveryStats, endpointSummary, successCounts, successRate } from '../db/endpoint-stats-repo';
 import { rangeStats } from '../db/endpoint-range-stats-repo';
-import { testDelivery } from '../services/test-delivery';
 import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
+import { rotateEndpointSecret } from '../services/keys';
+import { testDelivery } from '../services/test-delivery';
 import { searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { endpointStatsQuery } from './endpoint-stats-query';
 import { RouteTable } from './route-table';
-import { deliveryLogQuery, endpointIn, eventTypeName, endpointListQuery, endpointPatch, endpointPut, resourceId } from './schemas';
+import { deliveryLogQuery, endpointIn, endpointListQuery, endpointPatch, endpointPut, eventTypeName, graceSeconds, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ep') }).strict();
 const endpointTestIn = z
@@ -18,8 +20,12 @@ const endpointTestIn = z
     payload: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).default({ message: 'test delivery' }),
   })
   .strict();
+const rotateIn = z.object({ grace_seconds: graceSeconds.optional() }).strict();
 
-/** `/api/v1/endpoints`: the endpoint model, its stats (totals and over time) and its delivery log. */
+/**
+ * `/api/v1/endpoints`: the endpoint model, its secret's rotation, its stats (totals and over time)
+ * and its delivery log.
+ */
 export function endpointsRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/endpoints', 'endpoints');
 
@@ -77,11 +83,7 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
       limit: query.limit,
       cursor: query.cursor,
     });
-    const rows: Array<{ id: string; workflow_id: string }> = await deps.db('deliveries')
-      .select('id', 'workflow_id')
-      .where({ tenant_id: tenantId, endpoint_id: params.id })
-      .whereIn('workflow_id', found.items.map((i) => i.workflow_id));
-    const byWorkflow = new Map(rows.map((r) => [r.workflow_id, r.id]));
+    const byWorkflow = await deliveryIdsByWorkflow(deps.db, tenantId, params.id, found.items.map((i) => i.workflow_id));
     return {
       items: found.items.map((item) => ({ id: byWorkflow.get(item.workflow_id) ?? null, endpoint_id: params.id, ...item })),
       total: found.total,
@@ -98,6 +100,11 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
 
   table.add({ method: 'post', path: '/:id/test', summary: 'Send one signed test request now and report the answer', scope: 'endpoints:write', params, body: endpointTestIn }, async ({ params, body, res }) =>
     testDelivery(deps, caller(res), params.id, body),
+  );
+
+  table.add(
+    { method: 'post', path: '/:id/secret/rotate', summary: 'Rotate the endpoint secret (old one valid during grace_seconds, default 24 h)', scope: 'keys:manage', params, body: rotateIn, status: 202 },
+    async ({ params, body, res }) => rotateEndpointSecret(deps, caller(res), params.id, body.grace_seconds),
   );
 
   return table;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { MAX_GRACE_SECONDS } from '../../workflows/key-rotation-definitions';
-import type { KeyScope } from '../db/signing-keys-repo';
+import type { KeyScope } from '../domain/keys';
 import { secretKeyBytes } from '../security/signing';
 import {
   autoRotationState,
@@ -14,7 +13,7 @@ import {
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { resourceId } from './schemas';
+import { graceSeconds, resourceId } from './schemas';
 
 const sourceId = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lowercase letters, digits, _ . - (1 to 64)');
 
@@ -23,8 +22,6 @@ export const keyScope = z.discriminatedUnion('type', [
   z.object({ type: z.literal('endpoint'), id: resourceId('ep') }).strict(),
   z.object({ type: z.literal('source'), id: sourceId }).strict(),
 ]);
-
-export const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS);
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 const MAX_INTERVAL_SECONDS = 365 * 86_400;
@@ -83,7 +80,7 @@ const autoQuery = z
   .transform((q, ctx) => queryScope(q, ctx)!);
 
 /**
- * `/api/v1/keys` (and the source doc's `/keys`): keyrings, rotations, auto-rotation, export.
+ * `/api/v1/keys` (also answered at the short `/keys` paths): keyrings, rotations, auto-rotation, export.
  * Responses carry metadata only, except `create` (the new secret, once) and `export`.
  */
 export function keysRoutes(deps: AppDeps): RouteTable {

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Scope } from '../security/scopes';
+import type { Scope } from '../domain/scopes';
 import { requireScope } from './auth';
 import { rememberRoute } from './http-metrics';
 import { ok, validate } from './middleware';

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../../workflows/retry-policy';
+import { ATTEMPT_DELIVERY_STATES, DELIVERY_STATES } from '../domain/delivery';
+import type { HeaderInput } from '../domain/endpoint';
+import { MAX_GRACE_SECONDS } from '../domain/keys';
+import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
+import { SIGNATURE_SCHEMES } from '../domain/signature-schemes';
 import { templateSchema } from '../integrations/catalog';
 import { secretKeyBytes } from '../security/signing';
 import { filtersSchema } from '../services/filters';
@@ -53,10 +57,7 @@ export const headersSchema = z
     headerName,
     z.union([headerValue, z.object({ value: headerValue.optional(), sensitive: z.boolean().default(false) }).strict()]),
   )
-  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers');
-export type HeadersIn = z.infer<typeof headersSchema>;
-
-export const SCHEMES = ['x-signature', 'standard-webhooks', 'sha256'] as const;
+  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers') satisfies z.ZodType<Record<string, HeaderInput>>;
 
 const endpointFields = {
   name: z.string().min(1).max(128).optional(),
@@ -66,7 +67,7 @@ const endpointFields = {
   headers: headersSchema.optional(),
   filters: filtersSchema.optional(),
   retry_config: retryConfigSchema.optional(),
-  scheme: z.enum(SCHEMES).optional(),
+  scheme: z.enum(SIGNATURE_SCHEMES).optional(),
   /** Requests per second at most, across all workers. */
   rate_limit: z.number().int().min(1).max(10_000).optional(),
   /** Renders the body from a template (an integration: Slack, custom JSON); absent: the event body as it is. */
@@ -143,10 +144,10 @@ export const pageQuery = z
   })
   .strict();
 
-export const deliveryStatus = z.enum(['pending', 'retrying', 'succeeded', 'failed', 'cancelled']);
+export const deliveryStatus = z.enum(DELIVERY_STATES);
 
 /** A delivery's state as an attempt records it (attempts decide these three, never the others). */
-export const attemptDeliveryStatus = z.enum(['retrying', 'succeeded', 'failed']);
+export const attemptDeliveryStatus = z.enum(ATTEMPT_DELIVERY_STATES);
 
 export const eventStreamQuery = z
   .object({
@@ -168,5 +169,8 @@ export const deliveryLogQuery = z
     cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/).optional(),
   })
   .strict();
+
+/** A rotation's grace period, seconds: the old key still signs and verifies that long. */
+export const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS);
 
 export const cancelIn = z.object({ reason: z.string().max(500).optional() }).strict();

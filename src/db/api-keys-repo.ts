@@ -1,6 +1,6 @@
 import type { Db } from './knex';
 import { NotFoundError } from '../errors';
-import type { Scope } from '../security/scopes';
+import type { Scope } from '../domain/scopes';
 
 export interface ApiKeyRecord {
   id: string;

@@ -1,6 +1,6 @@
 import type { Db } from './knex';
 
-/** Domain events written to the audit log (source doc 004). */
+/** Domain events written to the audit log. */
 export type AuditAction =
   | 'SourceCreated'
   | 'SourceUpdated'
@@ -22,7 +22,8 @@ export type AuditAction =
   | 'KeyRotated'
   | 'KeyExported'
   | 'KeyAutoRotationConfigured'
-  | 'KeyAutoRotationDisabled';
+  | 'KeyAutoRotationDisabled'
+  | 'SettingsUpdated';
 
 export interface AuditEntry {
   tenantId: string;
@@ -50,4 +51,37 @@ export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
     trace_id: entry.traceId,
     details: JSON.stringify(entry.details ?? {}),
   });
+}
+
+/** The columns an audit entry is read back with, in export order. */
+export const AUDIT_COLUMNS = ['id', 'created_at', 'actor', 'action', 'resource_type', 'resource_id', 'trace_id', 'details'] as const;
+
+export interface AuditFilter {
+  action?: string;
+  resourceType?: string;
+  resourceId?: string;
+  actor?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  offset: number;
+}
+
+/** The tenant's audit entries, newest first, with the total that match. */
+export async function listAudit(db: Db, tenantId: string, filter: AuditFilter): Promise<{ items: Array<Record<string, unknown>>; total: number }> {
+  const base = () => {
+    const q = db('audit_log').where({ tenant_id: tenantId });
+    if (filter.action) q.andWhere({ action: filter.action });
+    if (filter.resourceType) q.andWhere({ resource_type: filter.resourceType });
+    if (filter.resourceId) q.andWhere({ resource_id: filter.resourceId });
+    if (filter.actor) q.andWhere({ actor: filter.actor });
+    if (filter.since) q.andWhere('created_at', '>=', filter.since);
+    if (filter.until) q.andWhere('created_at', '<', filter.until);
+    return q;
+  };
+  const [rows, total] = await Promise.all([
+    base().select(AUDIT_COLUMNS).orderBy('id', 'desc').limit(filter.limit).offset(filter.offset),
+    base().count<{ n: string }[]>({ n: '*' }).first(),
+  ]);
+  return { items: rows.map((r: Record<string, unknown>) => ({ ...r, id: Number(r.id) })), total: Number(total?.n ?? 0) };
 }

@@ -1,15 +1,7 @@
-import type { Db } from './knex';
+import type { EndpointTemplate, Filters, StoredHeader } from '../domain/endpoint';
+import type { RetryConfig } from '../domain/retry-config';
 import { NotFoundError } from '../errors';
-import type { RetryConfig } from '../../workflows/retry-policy';
-import type { EndpointTemplate } from '../integrations/catalog';
-import type { Filters } from '../services/filters';
-
-/** A custom header as stored: sensitive values are sealed, never kept in clear. */
-export interface StoredHeader {
-  value?: string;
-  sealed?: string;
-  sensitive: boolean;
-}
+import type { Db } from './knex';
 
 /** An endpoint as stored, without its secret (that lives in `signing_keys`). */
 export interface EndpointRecord {

@@ -1,7 +1,6 @@
 import type { Db } from './knex';
 import { isUniqueViolation } from './knex';
 import { NotFoundError } from '../errors';
-import { newId } from '../ids';
 
 export interface EventRecord {
   id: string;
@@ -30,9 +29,11 @@ export interface EventWithDeliveries {
 
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
 
-/** Workflow id of the delivery of one event to one endpoint: a second start is a no-op. */
-export function deliveryWorkflowId(eventId: string, endpointId: string): string {
-  return `delivery-${eventId}-${endpointId}`;
+/** A delivery to store with its event; its ids are minted by the caller. */
+export interface NewDelivery {
+  id: string;
+  endpointId: string;
+  workflowId: string;
 }
 
 async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<EventWithDeliveries | null> {
@@ -50,7 +51,7 @@ export async function insertEventWithDeliveries(
   db: Db,
   tenantId: string,
   input: { id: string; type: string; body: string; idempotencyKey: string | null },
-  endpointIds: string[],
+  deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
   if (input.idempotencyKey) {
     const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
@@ -61,15 +62,9 @@ export async function insertEventWithDeliveries(
       const [event] = await trx('events')
         .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
         .returning(EVENT_COLUMNS);
-      const rows = endpointIds.map((endpointId) => ({
-        id: newId('dlv'),
-        tenant_id: tenantId,
-        event_id: input.id,
-        endpoint_id: endpointId,
-        workflow_id: deliveryWorkflowId(input.id, endpointId),
-      }));
-      const deliveries = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
-      return { event: event as EventRecord, deliveries: deliveries as DeliveryRecord[], created: true };
+      const rows = deliveries.map((d) => ({ id: d.id, tenant_id: tenantId, event_id: input.id, endpoint_id: d.endpointId, workflow_id: d.workflowId }));
+      const stored = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
+      return { event: event as EventRecord, deliveries: stored as DeliveryRecord[], created: true };
     });
   } catch (err) {
     // Two requests raced with the same key: the loser answers with the winner's event.
@@ -85,30 +80,35 @@ export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
 }
 
-/** Bodies never change once stored, so a worker keeps recent ones (sign and send both need them). */
-const bodyCache = new Map<string, string>();
-const BODY_CACHE_MAX_BYTES = 32 * 1024 * 1024;
-let bodyCacheBytes = 0;
-
-function rememberBody(eventId: string, body: string): void {
-  if (body.length > BODY_CACHE_MAX_BYTES / 64) return;
-  bodyCache.set(eventId, body);
-  bodyCacheBytes += body.length;
-  for (const [oldest, value] of bodyCache) {
-    if (bodyCacheBytes <= BODY_CACHE_MAX_BYTES) break;
-    bodyCache.delete(oldest);
-    bodyCacheBytes -= value.length;
-  }
+/** The exact bytes to send for an event of the tenant. */
+export async function getEventBody(db: Db, tenantId: string, eventId: string): Promise<string> {
+  const row = await db('events').select('body').where({ tenant_id: tenantId, id: eventId }).first();
+  if (!row) throw new NotFoundError('event', eventId);
+  return row.body as string;
 }
 
-/** The exact bytes to send for an event. */
-export async function getEventBody(db: Db, eventId: string): Promise<string> {
-  const cached = bodyCache.get(eventId);
-  if (cached !== undefined) return cached;
-  const row = await db('events').select('body').where({ id: eventId }).first();
-  if (!row) throw new NotFoundError('event', eventId);
-  rememberBody(eventId, row.body as string);
-  return row.body as string;
+/** A page of an event's deliveries in id order (the fan-out workflow starts them page by page). */
+export async function listDeliveryPage(
+  db: Db,
+  tenantId: string,
+  eventId: string,
+  afterDeliveryId: string | null,
+  limit: number,
+): Promise<Array<{ deliveryId: string; endpointId: string }>> {
+  const query = db('deliveries').select('id', 'endpoint_id').where({ tenant_id: tenantId, event_id: eventId });
+  if (afterDeliveryId) query.andWhere('id', '>', afterDeliveryId);
+  const rows: Array<{ id: string; endpoint_id: string }> = await query.orderBy('id').limit(limit);
+  return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
+}
+
+/** Delivery ids of an endpoint's workflows (the delivery log reads workflows from visibility). */
+export async function deliveryIdsByWorkflow(db: Db, tenantId: string, endpointId: string, workflowIds: string[]): Promise<Map<string, string>> {
+  if (workflowIds.length === 0) return new Map();
+  const rows: Array<{ id: string; workflow_id: string }> = await db('deliveries')
+    .select('id', 'workflow_id')
+    .where({ tenant_id: tenantId, endpoint_id: endpointId })
+    .whereIn('workflow_id', workflowIds);
+  return new Map(rows.map((r) => [r.workflow_id, r.id]));
 }
 
 export interface EventListFilter {

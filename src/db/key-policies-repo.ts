@@ -1,5 +1,5 @@
 import type { Db } from './knex';
-import type { KeyScope } from './signing-keys-repo';
+import type { KeyScope } from '../domain/keys';
 
 /** A scope's auto-rotation settings; the schedule itself lives in Temporal. */
 export interface KeyPolicy {

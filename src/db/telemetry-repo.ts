@@ -28,3 +28,17 @@ export async function recordTelemetry(db: Db, event: TelemetryEvent): Promise<vo
     remote_addr: event.remoteAddr ?? null,
   });
 }
+
+/** The tenant's telemetry records, newest first, optionally by trace id, source and kind. */
+export async function listTelemetry(
+  db: Db,
+  tenantId: string,
+  filter: { traceId?: string; source?: string; kind?: string; limit: number },
+): Promise<Array<Record<string, unknown>>> {
+  const q = db('telemetry_events').where({ tenant_id: tenantId });
+  if (filter.traceId) q.andWhere({ trace_id: filter.traceId });
+  if (filter.source) q.andWhere({ source: filter.source });
+  if (filter.kind) q.andWhere({ kind: filter.kind });
+  const rows = await q.select('id', 'kind', 'source', 'trace_id', 'result', 'remote_addr', 'details', 'created_at').orderBy('id', 'desc').limit(filter.limit);
+  return rows.map((r: Record<string, unknown>) => ({ ...r, id: Number(r.id) }));
+}

@@ -1,4 +1,4 @@
-import type { AttemptOutcome } from '../../activities/types';
+import type { AttemptOutcome } from '../domain/delivery';
 
 /** 2xx succeeds; 408, 425, 429 and 5xx may succeed later; any other status will not. */
 export function classifyStatus(status: number): AttemptOutcome {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
-import type { SendOut } from '../../activities/types';
+import type { AttemptResult } from '../domain/delivery';
 import { checkDestination, urlHost, type EgressPolicy } from '../security/egress';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
@@ -44,7 +44,7 @@ export interface PostWebhookIn {
  * POSTs one webhook and classifies the answer (or its absence); never throws for HTTP or network
  * failures. Redirects are not followed.
  */
-export async function postWebhook(input: PostWebhookIn): Promise<SendOut> {
+export async function postWebhook(input: PostWebhookIn): Promise<AttemptResult> {
   const started = new Date();
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);

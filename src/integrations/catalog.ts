@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CustomTemplate, EndpointTemplate, SlackTemplate } from '../domain/endpoint';
 import { placeholderProblems } from './placeholders';
 import { renderJsonTemplate, renderTemplate } from './render';
 
@@ -75,9 +76,11 @@ const customTemplate = z
 
 /** An endpoint's `template`: what its body is rendered from (validated on save, 422 naming the field). */
 export const templateSchema = z.discriminatedUnion('kind', [slackTemplate, customTemplate]);
-export type EndpointTemplate = z.infer<typeof templateSchema>;
-export type SlackTemplate = z.infer<typeof slackTemplate>;
-export type CustomTemplate = z.infer<typeof customTemplate>;
+
+// The schemas accept exactly the shapes the rest of the service works with.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sameShapes: [Same<z.infer<typeof slackTemplate>, SlackTemplate>, Same<z.infer<typeof customTemplate>, CustomTemplate>] = [true, true];
+void sameShapes;
 
 interface KindInfo {
   schema: typeof slackTemplate | typeof customTemplate;

@@ -1,4 +1,4 @@
-import { lookupPath } from '../services/filters';
+import { lookupPath } from '../domain/json-path';
 
 /** A placeholder's path: dotted segments of letters, digits and `_` (`type`, `data.order.id`, `data.items.0`). */
 const PATH = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/;

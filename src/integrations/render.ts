@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EndpointTemplate, SlackTemplate } from './catalog';
+import type { EndpointTemplate, SlackTemplate } from '../domain/endpoint';
 import { placeholderAt, resolvePath, substitute, valueText } from './placeholders';
 
 /**

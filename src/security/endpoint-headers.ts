@@ -1,5 +1,4 @@
-import type { HeadersIn } from '../api/schemas';
-import type { StoredHeader } from '../db/endpoints-repo';
+import type { HeaderInput, StoredHeader } from '../domain/endpoint';
 import { ValidationError } from '../errors';
 import type { SecretBox } from './secret-box';
 
@@ -12,7 +11,7 @@ const context = (endpointId: string, name: string) => `header:${endpointId}:${na
 export function sealHeaders(
   box: SecretBox,
   endpointId: string,
-  given: HeadersIn,
+  given: Record<string, HeaderInput>,
   existing: Record<string, StoredHeader> = {},
 ): Record<string, StoredHeader> {
   const out: Record<string, StoredHeader> = {};

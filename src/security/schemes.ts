@@ -1,13 +1,6 @@
 import { createHmac } from 'node:crypto';
+import type { SignatureScheme } from '../domain/signature-schemes';
 import { newNonce, secretKeyBytes, xSignature } from './signing';
-
-/** The signature schemes an endpoint can choose (`endpoints.scheme`). */
-export const SIGNATURE_SCHEMES = ['x-signature', 'standard-webhooks', 'sha256'] as const;
-export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
-
-export function isSignatureScheme(value: string): value is SignatureScheme {
-  return (SIGNATURE_SCHEMES as readonly string[]).includes(value);
-}
 
 /**
  * Separator between the signatures of several valid keys (a rotation's grace period), for every

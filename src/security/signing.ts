@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 /** Prefix of endpoint secrets, as in Standard Webhooks and Svix. */
 export const SECRET_PREFIX = 'whsec_';
@@ -31,34 +31,4 @@ export function newNonce(): string {
 /** The default scheme's signature: hex HMAC-SHA512 over `${ts}.${nonce}.${body}`. */
 export function xSignature(key: Buffer, ts: number, nonce: string, body: string): string {
   return createHmac('sha512', key).update(`${ts}.${nonce}.${body}`).digest('hex');
-}
-
-/** Headers of the default `x-signature` scheme for one attempt. */
-export function signXSignature(
-  keys: ReadonlyArray<{ id: string; secret: string }>,
-  body: string,
-  now: Date,
-  nonce: string = newNonce(),
-): Record<string, string> {
-  const [active] = keys;
-  if (!active) throw new Error('no signing key');
-  const ts = Math.floor(now.getTime() / 1000);
-  const signatures = keys.map((key) => {
-    const bytes = secretKeyBytes(key.secret);
-    if (!bytes) throw new Error(`signing key ${key.id} is malformed`);
-    return xSignature(bytes, ts, nonce, body);
-  });
-  return {
-    'x-ts': String(ts),
-    'x-nonce': nonce,
-    'x-signature': signatures.join(' '),
-    'x-key-id': keys.map((k) => k.id).join(' '),
-  };
-}
-
-/** Constant-time comparison of two hex signatures. */
-export function signaturesEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
 }

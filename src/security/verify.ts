@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { sha256Signature, standardSignature, type SignatureScheme } from './schemes';
+import type { SignatureScheme } from '../domain/signature-schemes';
+import { sha256Signature, standardSignature } from './schemes';
 import { secretKeyBytes } from './signing';
 
 /** Why a request did not verify. */

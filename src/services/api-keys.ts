@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Caller } from '../api/auth';
+import type { Caller } from '../domain/caller';
 import { recordAudit } from '../db/audit-repo';
 import { insertApiKey, revokeApiKey, type ApiKeyRecord } from '../db/api-keys-repo';
 import type { Db } from '../db/knex';
 import { ForbiddenError } from '../errors';
 import { newId } from '../ids';
-import { ROLE_SCOPES, type Role, type Scope } from '../security/scopes';
+import { ROLE_SCOPES, type Role, type Scope } from '../domain/scopes';
 
 /** Plaintext keys look like `whk_<32 base64url chars>`; the first 12 characters are shown in lists. */
 export const API_KEY_PREFIX = 'whk_';

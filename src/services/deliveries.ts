@@ -1,13 +1,13 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { cancelSignal } from '../../workflows/definitions';
-import type { Caller } from '../api/auth';
+import type { Caller } from '../domain/caller';
 import { lastAttemptNumber } from '../db/attempts-repo';
 import { auditedBy, recordAudit } from '../db/audit-repo';
 import { getEndpoint } from '../db/endpoints-repo';
 import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
+import { deliveryInput, startDelivery } from '../temporal/delivery-workflows';
 import type { AppDeps } from './deps';
-import { startDeliveryWorkflow } from './ingest';
 
 const audit = (caller: Caller, deliveryId: string) => ({ ...auditedBy(caller), resourceType: 'delivery', resourceId: deliveryId });
 
@@ -41,18 +41,12 @@ export async function redeliver(deps: AppDeps, caller: Caller, id: string): Prom
   if (await isRunning(deps, delivery.workflow_id)) throw inProgress(id);
 
   const firstAttempt = (await lastAttemptNumber(deps.db, caller.tenantId, id)) + 1;
-  const input = {
-    tenantId: delivery.tenant_id,
-    deliveryId: delivery.id,
-    eventId: delivery.event_id,
-    endpointId: delivery.endpoint_id,
-    eventType: delivery.event_type,
-    firstAttempt,
-  };
+  const event = { tenantId: delivery.tenant_id, eventId: delivery.event_id, eventType: delivery.event_type };
+  const input = deliveryInput(event, { deliveryId: delivery.id, endpointId: delivery.endpoint_id }, firstAttempt);
   let runId: string;
   try {
     // ALLOW_DUPLICATE starts a new run only when none is running, so two racing requests start one.
-    runId = await startDeliveryWorkflow(deps, delivery.workflow_id, input, WorkflowIdReusePolicy.ALLOW_DUPLICATE);
+    runId = await startDelivery(deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, input, 'redeliver');
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw inProgress(id);
     throw err;

@@ -1,4 +1,4 @@
-import type { Caller } from '../api/auth';
+import type { Caller } from '../domain/caller';
 import type { EndpointIn, EndpointPatch } from '../api/schemas';
 import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
@@ -73,7 +73,7 @@ export async function createEndpoint(
       template: input.template ?? null,
       is_active: input.is_active ?? true,
     });
-    const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, secret);
+    const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: input.url, events: input.events } });
     return { endpoint, secret, keyId };
   });

@@ -1,8 +1,20 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { findEventType, tenantSettings, type EventTypeRecord } from '../db/event-types-repo';
+import type { Caller } from '../domain/caller';
+import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
+import {
+  findEventType,
+  insertEventType,
+  softDeleteEventType,
+  updateEventType,
+  type EventTypeRecord,
+  type EventTypeWrite,
+} from '../db/event-types-repo';
 import type { Db } from '../db/knex';
+import { tenantSettings } from '../db/tenants-repo';
 import { AppError, ValidationError } from '../errors';
+import { newId } from '../ids';
+import type { AppDeps } from './deps';
 
 const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
 addFormats(ajv);
@@ -66,4 +78,54 @@ export async function checkEventPayload(db: Db, tenantId: string, type: string, 
     }
   }
   return eventType;
+}
+
+/** An event type as given: its payload schema and example are checked before anything is stored. */
+export type EventTypeIn = Omit<Partial<EventTypeWrite>, 'name'> & { name: string };
+
+/** Validates the schema (and the example against it), then fills in the defaults. */
+function toWrite(input: EventTypeIn): EventTypeWrite {
+  if (input.payload_schema) {
+    assertJsonSchema(input.payload_schema);
+    if (input.example_payload !== undefined) assertMatchesSchema(input.payload_schema, input.example_payload, 'body.example_payload');
+  }
+  return {
+    name: input.name,
+    description: input.description ?? null,
+    category: input.category ?? null,
+    version: input.version ?? null,
+    deprecated: input.deprecated ?? false,
+    payload_schema: input.payload_schema ?? null,
+    example_payload: input.example_payload ?? null,
+  };
+}
+
+const audit = (caller: Caller, action: AuditAction, name: string) => ({ ...auditedBy(caller), action, resourceType: 'event_type', resourceId: name });
+
+/** Adds an event type to the tenant's catalog. */
+export async function createEventType({ db }: Pick<AppDeps, 'db'>, caller: Caller, input: EventTypeIn): Promise<EventTypeRecord> {
+  const write = toWrite(input);
+  return db.transaction(async (trx) => {
+    const created = await insertEventType(trx, caller.tenantId, newId('et'), write);
+    await recordAudit(trx, audit(caller, 'EventTypeCreated', input.name));
+    return created;
+  });
+}
+
+/** Replaces an event type of the catalog (every field; absent optional ones are cleared). */
+export async function replaceEventType({ db }: Pick<AppDeps, 'db'>, caller: Caller, name: string, input: EventTypeIn): Promise<EventTypeRecord> {
+  const write = toWrite(input);
+  return db.transaction(async (trx) => {
+    const updated = await updateEventType(trx, caller.tenantId, name, write);
+    await recordAudit(trx, audit(caller, 'EventTypeUpdated', name));
+    return updated;
+  });
+}
+
+/** Removes an event type from the catalog; its events already sent keep their history. */
+export async function deleteEventType({ db }: Pick<AppDeps, 'db'>, caller: Caller, name: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await softDeleteEventType(trx, caller.tenantId, name);
+    await recordAudit(trx, audit(caller, 'EventTypeDeleted', name));
+  });
 }

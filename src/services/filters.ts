@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Filters } from '../domain/endpoint';
+import { lookupPath } from '../domain/json-path';
 
 /**
  * Payload filters of an endpoint: every condition must hold for the endpoint to get the event.
@@ -9,9 +11,9 @@ import { z } from 'zod';
  * - `{"currency": "EUR"}`: equality.
  * - `{"customer.tier": {"in": ["gold"]}, "total": {"gte": 10, "lt": 1000}, "coupon": {"exists": false}}`:
  *   operators `eq`, `ne`, `in`, `gt`, `gte`, `lt`, `lte`, `exists`, with dotted paths into the payload.
+ *
+ * Written here as the zod schema that validates them on save; read by {@link matchesFilters}.
  */
-export type Filters = Record<string, unknown>;
-
 type Scalar = string | number | boolean | null;
 const scalar = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
 const comparable = z.union([z.number(), z.string().max(64)]);
@@ -53,21 +55,6 @@ function conditions(filters: Filters): Array<[string, Operators]> {
     }
     return [key, { eq: value as Scalar }];
   });
-}
-
-/**
- * The value at a dotted path (`customer.tier`, `items.0.sku`) of a parsed JSON value; `found` is
- * false when a segment is missing. Only own properties are followed, never the prototype chain.
- */
-export function lookupPath(payload: unknown, path: string): { found: boolean; value: unknown } {
-  let current: unknown = payload;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) {
-      return { found: false, value: undefined };
-    }
-    current = (current as Record<string, unknown>)[part];
-  }
-  return { found: true, value: current };
 }
 
 function compare(value: unknown, bound: number | string): number | null {

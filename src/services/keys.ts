@@ -1,13 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { keyRotationWorkflow } from '../../workflows/key-rotation';
-import {
-  DEFAULT_GRACE_SECONDS,
-  keyRotationSearchAttributes,
-  keyRotationWorkflowId,
-  type KeyRotationIn,
-} from '../../workflows/key-rotation-definitions';
-import type { Caller } from '../api/auth';
+import type { Caller } from '../domain/caller';
+import { DEFAULT_GRACE_SECONDS, type KeyScope } from '../domain/keys';
 import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
 import { getEndpoint } from '../db/endpoints-repo';
 import { getSource } from '../db/inbound-repo';
@@ -20,11 +13,11 @@ import {
   rotationInProgress,
   type KeyListFilter,
   type KeyMetadata,
-  type KeyScope,
 } from '../db/signing-keys-repo';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import { generateSecret } from '../security/signing';
+import { keyRotationWorkflowId, startKeyRotation, type KeyRotationIn } from '../temporal/key-rotations';
 import { describeKeySchedule, stopKeySchedule, upsertKeySchedule, type KeyScheduleView } from '../temporal/schedules';
 import type { AppDeps } from './deps';
 
@@ -81,7 +74,7 @@ export async function createKey(
     if (await hasActiveKey(trx, caller.tenantId, input.scope)) {
       throw new ConflictError(`${input.scope.type} ${input.scope.id} already has an active key: rotate it instead`);
     }
-    const id = await insertActiveKey(trx, box, caller.tenantId, input.scope, secret);
+    const id = await insertActiveKey(trx, box, caller.tenantId, input.scope, newId('key'), secret);
     await recordAudit(trx, audit(caller, 'KeyCreated', id, scopeDetails(input.scope)));
     const { items } = await listKeys(trx, caller.tenantId, { scope: input.scope, state: 'active', limit: 1, offset: 0 });
     return { key: keyOut(items[0]!), secret };
@@ -121,14 +114,7 @@ export async function startRotation(
   const workflowId = keyRotationWorkflowId(caller.tenantId, scope);
   let handle;
   try {
-    handle = await deps.temporal.workflow.start<typeof keyRotationWorkflow>('keyRotationWorkflow', {
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-      workflowId,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      args: [args],
-      typedSearchAttributes: keyRotationSearchAttributes(args),
-    });
+    handle = await startKeyRotation(deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, args, 'exclusive');
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw inProgress();
     throw err;

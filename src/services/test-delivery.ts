@@ -1,14 +1,15 @@
-import type { Caller } from '../api/auth';
+import type { Caller } from '../domain/caller';
 import { getEndpoint } from '../db/endpoints-repo';
 import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
 import { postWebhook, USER_AGENT } from '../http/post-webhook';
 import { newId } from '../ids';
-import type { EndpointTemplate } from '../integrations/catalog';
+import type { EndpointTemplate } from '../domain/endpoint';
 import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
-import { isSignatureScheme, signatureHeaders } from '../security/schemes';
+import { signatureSchemeOf } from '../domain/signature-schemes';
+import { signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
 import { eventBody } from './ingest';
 
@@ -37,7 +38,7 @@ export async function testDelivery(
   const eventId = newId('evt');
   const deliveryId = newId('dlv');
   const body = testBody(eventBody(eventId, { type: input.event, payload: input.payload }, new Date()), endpoint.template, config.MAX_BODY_BYTES);
-  const scheme = isSignatureScheme(endpoint.scheme) ? endpoint.scheme : 'x-signature';
+  const scheme = signatureSchemeOf(endpoint.scheme);
   const serviceHeaders = {
     'content-type': 'application/json',
     'user-agent': USER_AGENT,

@@ -2,8 +2,9 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
-import type { SendIn, SendOut } from '../../activities/types';
-import type { DeliveryIn } from '../../workflows/definitions';
+import type { SendIn } from '../../activities/types';
+import type { AttemptOutcome, AttemptResult } from '../domain/delivery';
+import type { DeliveryIn } from './delivery-workflows';
 import { visibilityString } from './search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -17,7 +18,7 @@ export interface AttemptView {
   started_at: string | null;
   duration_ms: number | null;
   response_status: number | null;
-  outcome: SendOut['outcome'] | null;
+  outcome: AttemptOutcome | null;
   error_class: string | null;
   error_message: string | null;
   response_excerpt: string | null;
@@ -69,7 +70,7 @@ async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ 
     const completed = event.activityTaskCompletedEventAttributes;
     const attempt = completed && attempts.get(String(completed.scheduledEventId));
     if (completed && attempt) {
-      const out = await decode<SendOut>(completed.result?.payloads);
+      const out = await decode<AttemptResult>(completed.result?.payloads);
       Object.assign(attempt, {
         state: 'completed',
         started_at: out?.startedAt ?? null,

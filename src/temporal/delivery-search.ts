@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { ValidationError } from '../errors';
 import { timestampMs } from './delivery-log';
+import { DELIVERY_WORKFLOW } from './delivery-workflows';
 import { visibilityString as quote } from './search-attributes';
 
 export interface DeliverySearch {
@@ -30,7 +31,7 @@ export interface DeliverySummary {
 
 /** The visibility query for deliveries; the TenantId condition is always present. */
 export function deliveryQuery(search: Omit<DeliverySearch, 'limit' | 'cursor'>): string {
-  const clauses = [`WorkflowType = 'deliveryWorkflow'`, `TenantId = ${quote(search.tenantId)}`];
+  const clauses = [`WorkflowType = ${quote(DELIVERY_WORKFLOW)}`, `TenantId = ${quote(search.tenantId)}`];
   if (search.endpointId) clauses.push(`EndpointId = ${quote(search.endpointId)}`);
   if (search.eventId) clauses.push(`EventId = ${quote(search.eventId)}`);
   if (search.status) clauses.push(`DeliveryStatus = ${quote(search.status)}`);

@@ -19,17 +19,6 @@ export function cliSearchAttributeType(type: string): string {
   return CLI_TYPE_NAMES[type] ?? type;
 }
 
-/**
- * The commands a cluster operator runs once per namespace to register the project's search
- * attributes on a Temporal cluster the project did not start (self-hosted or Temporal Cloud via
- * `tcld`). The dev server started by the project registers them itself (see
- * {@link ensureSearchAttributes}). Replace `default` with the value of `TEMPORAL_NAMESPACE`.
- */
-export const SEARCH_ATTRIBUTE_CLI_HINT: string = SEARCH_ATTRIBUTES.map(
-  (key) =>
-    `temporal operator search-attribute create --namespace default --name ${key.name} --type ${cliSearchAttributeType(key.type)}`,
-).join('\n');
-
 /** gRPC status code ALREADY_EXISTS. */
 const GRPC_ALREADY_EXISTS = 6;
 

@@ -1,12 +1,12 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
-import type { keyRotationWorkflow } from '../../workflows/key-rotation';
+import type { KeyScope } from '../domain/keys';
 import {
+  KEY_ROTATION_WORKFLOW,
   keyRotationScheduleId,
   keyRotationSearchAttributes,
   keyRotationWorkflowId,
   type KeyRotationIn,
-  type KeyScopeIn,
-} from '../../workflows/key-rotation-definitions';
+} from './key-rotations';
 
 /** What the API shows of a scope's auto-rotation schedule. */
 export interface KeyScheduleView {
@@ -23,7 +23,7 @@ export interface KeyScheduleView {
 
 export interface KeyScheduleIn {
   tenantId: string;
-  scope: KeyScopeIn;
+  scope: KeyScope;
   intervalSeconds: number;
   graceSeconds: number;
   taskQueue: string;
@@ -33,7 +33,7 @@ function action(input: KeyScheduleIn) {
   const args: KeyRotationIn = { tenantId: input.tenantId, scope: input.scope, graceSeconds: input.graceSeconds, trigger: 'schedule', actor: 'schedule' };
   return {
     type: 'startWorkflow' as const,
-    workflowType: 'keyRotationWorkflow',
+    workflowType: KEY_ROTATION_WORKFLOW,
     taskQueue: input.taskQueue,
     // Temporal appends the scheduled time to this id, one run per action.
     workflowId: `${keyRotationWorkflowId(input.tenantId, input.scope)}-scheduled`,
@@ -51,7 +51,7 @@ export async function upsertKeySchedule(client: Client, input: KeyScheduleIn): P
   const spec = { intervals: [{ every: input.intervalSeconds * 1000 }] };
   const handle = client.schedule.getHandle(scheduleId);
   try {
-    await handle.update<typeof keyRotationWorkflow>((previous) => ({
+    await handle.update((previous) => ({
       ...previous,
       spec,
       action: action(input),
@@ -60,7 +60,7 @@ export async function upsertKeySchedule(client: Client, input: KeyScheduleIn): P
     }));
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
-    await client.schedule.create<typeof keyRotationWorkflow>({
+    await client.schedule.create({
       scheduleId,
       spec,
       action: action(input),
@@ -72,7 +72,7 @@ export async function upsertKeySchedule(client: Client, input: KeyScheduleIn): P
 }
 
 /** Pauses (or deletes) the scope's schedule; false when there is none. */
-export async function stopKeySchedule(client: Client, tenantId: string, scope: KeyScopeIn, mode: 'pause' | 'delete'): Promise<boolean> {
+export async function stopKeySchedule(client: Client, tenantId: string, scope: KeyScope, mode: 'pause' | 'delete'): Promise<boolean> {
   const handle = client.schedule.getHandle(keyRotationScheduleId(tenantId, scope));
   try {
     if (mode === 'delete') await handle.delete();
@@ -105,16 +105,11 @@ function view(d: ScheduleDescription): KeyScheduleView {
 }
 
 /** The scope's schedule as Temporal describes it, or null when there is none. */
-export async function describeKeySchedule(client: Client, tenantId: string, scope: KeyScopeIn): Promise<KeyScheduleView | null> {
+export async function describeKeySchedule(client: Client, tenantId: string, scope: KeyScope): Promise<KeyScheduleView | null> {
   try {
     return view(await client.schedule.getHandle(keyRotationScheduleId(tenantId, scope)).describe());
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) return null;
     throw err;
   }
-}
-
-/** Runs the scope's schedule once now (tests, and "rotate on the schedule's terms" by operators). */
-export async function triggerKeySchedule(client: Client, tenantId: string, scope: KeyScopeIn): Promise<void> {
-  await client.schedule.getHandle(keyRotationScheduleId(tenantId, scope)).trigger(ScheduleOverlapPolicy.SKIP);
 }

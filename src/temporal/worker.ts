@@ -6,8 +6,9 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { createMetrics, type Metrics } from '../metrics';
 import { egressAgent, egressPolicy } from '../security/egress';
-import { dataConverter } from './payload-codec';
 import type { SecretBox } from '../security/secret-box';
+import { connectionOptions } from './client';
+import { dataConverter } from './payload-codec';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
@@ -56,11 +57,7 @@ export function stopWorker(worker: Worker): void {
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close(): Promise<void> }> {
   installRuntimeLogger(deps.log);
   const { config } = deps;
-  const connection = await NativeConnection.connect({
-    address: deps.address,
-    tls: config.TEMPORAL_TLS || config.TEMPORAL_API_KEY ? {} : undefined,
-    apiKey: config.TEMPORAL_API_KEY,
-  });
+  const connection = await NativeConnection.connect(connectionOptions(config, deps.address));
   const egress = egressPolicy(config);
   deps.log[egress.allowPrivate && config.NODE_ENV === 'production' ? 'warn' : 'info'](
     { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null },

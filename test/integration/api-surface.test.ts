@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { apiRoutes, createApp } from '../../src/api/app';
 import type { RouteSpec } from '../../src/api/route-table';
-import { SCOPES } from '../../src/security/scopes';
+import { SCOPES } from '../../src/domain/scopes';
 import { createApiKey } from '../../src/services/api-keys';
 import type { AppDeps } from '../../src/services/deps';
 import { startStack, type Stack } from '../helpers/stack';

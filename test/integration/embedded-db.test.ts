@@ -7,6 +7,7 @@ import { insertAttempt } from '../../src/db/attempts-repo';
 import { deliveryStats, endpointSummary, successCounts } from '../../src/db/endpoint-stats-repo';
 import { rangeStats } from '../../src/db/endpoint-range-stats-repo';
 import { insertEventWithDeliveries, listEvents } from '../../src/db/events-repo';
+import { newDeliveries } from '../../src/services/ingest';
 import { migrate, openDatabase } from '../../src/db/knex';
 import { insertActiveKey, loadValidKeys } from '../../src/db/signing-keys-repo';
 import { newId } from '../../src/ids';
@@ -31,12 +32,13 @@ describe('when DATABASE_URL is unset', () => {
         retry_config: { max_retries: 1 },
       });
       const secret = generateSecret();
-      await insertActiveKey(db, box, 'default', { type: 'endpoint', id: endpoint.id }, secret);
+      await insertActiveKey(db, box, 'default', { type: 'endpoint', id: endpoint.id }, newId('key'), secret);
       expect(await loadValidKeys(db, box, { type: 'endpoint', id: endpoint.id })).toEqual([{ id: expect.any(String), secret }]);
       expect((await listSubscribedEndpoints(db, 'default', 'c.d')).map((e) => e.id)).toEqual([endpoint.id]);
       expect(await listSubscribedEndpoints(db, 'default', 'x.y')).toEqual([]);
-      const stored = await insertEventWithDeliveries(db, 'default', { id: newId('evt'), type: 'a.b', body: '{}', idempotencyKey: 'k' }, [endpoint.id]);
-      const again = await insertEventWithDeliveries(db, 'default', { id: newId('evt'), type: 'a.b', body: '{}', idempotencyKey: 'k' }, [endpoint.id]);
+      const [eventId, secondId] = [newId('evt'), newId('evt')];
+      const stored = await insertEventWithDeliveries(db, 'default', { id: eventId, type: 'a.b', body: '{}', idempotencyKey: 'k' }, newDeliveries(eventId, [endpoint.id]));
+      const again = await insertEventWithDeliveries(db, 'default', { id: secondId, type: 'a.b', body: '{}', idempotencyKey: 'k' }, newDeliveries(secondId, [endpoint.id]));
       expect(again.event.id).toBe(stored.event.id);
       expect(again.created).toBe(false);
       // Stats read each delivery's latest attempt (DISTINCT ON), the same on PGlite as on Postgres.

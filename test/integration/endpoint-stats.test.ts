@@ -1,5 +1,6 @@
 import { insertAttempt } from '../../src/db/attempts-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { newDeliveries } from '../../src/services/ingest';
 import { newId } from '../../src/ids';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
@@ -17,7 +18,8 @@ type PastAttempt = [string, string, number | null, string | null, number, string
 
 /** A delivery of a new event, stored directly with attempts in the past (no workflow runs). */
 async function pastDelivery(type: string, attempts: PastAttempt[]): Promise<void> {
-  const { event, deliveries } = await insertEventWithDeliveries(stack.db, 'default', { id: newId('evt'), type, body: '{}', idempotencyKey: null }, [endpointId]);
+  const eventId = newId('evt');
+  const { event, deliveries } = await insertEventWithDeliveries(stack.db, 'default', { id: eventId, type, body: '{}', idempotencyKey: null }, newDeliveries(eventId, [endpointId]));
   for (const [i, [at, outcome, status, errorClass, durationMs, deliveryStatus]] of attempts.entries()) {
     await insertAttempt(stack.db, {
       tenant_id: 'default',

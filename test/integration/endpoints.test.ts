@@ -54,7 +54,7 @@ describe('when an endpoint has custom headers', () => {
 });
 
 describe('when an endpoint has payload filters', () => {
-  it("then only matching events reach it (source doc 002's example as written)", async () => {
+  it("then only matching events reach it (the README's filter example as written)", async () => {
     const ep = await create({
       url: receiver.url + '/filtered',
       events: ['order.filtered'],

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config';
 import { tenantAttemptsAfter, type StreamedAttemptRow } from '../../src/db/attempts-repo';
 import { insertEndpoint } from '../../src/db/endpoints-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { newDeliveries } from '../../src/services/ingest';
 import { migrate, openDatabase } from '../../src/db/knex';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
@@ -189,7 +190,8 @@ describe('when deliveries are attempted while streams are open', () => {
 describe('when more attempts follow the resume point than one connection replays', () => {
   it('then the oldest 1000 come, then an overflow event, and resuming from there gives the rest', async () => {
     const endpoint = await insertEndpoint(stack.db, 'acme', { id: newId('ep'), url: 'https://example.com/backlog', description: null, events: ['backlog.x'], retry_config: null });
-    const stored = await insertEventWithDeliveries(stack.db, 'acme', { id: newId('evt'), type: 'backlog.x', body: '{}', idempotencyKey: null }, [endpoint.id]);
+    const eventId = newId('evt');
+    const stored = await insertEventWithDeliveries(stack.db, 'acme', { id: eventId, type: 'backlog.x', body: '{}', idempotencyKey: null }, newDeliveries(eventId, [endpoint.id]));
     const base = { tenant_id: 'acme', delivery_id: stored.deliveries[0]!.id, endpoint_id: endpoint.id, event_id: stored.event.id, outcome: 'retryable', started_at: new Date(), duration_ms: 1, delivery_status: 'retrying' };
     const ids = (await stack.db('attempts').insert(Array.from({ length: REPLAY_LIMIT + 5 }, (_, i) => ({ ...base, attempt: i + 1 }))).returning('id')).map((r) => String(r.id));
     const { key } = await createApiKey(stack.db, null, { tenantId: 'acme', name: 'backlog', scopes: ['deliveries:read'], expiresAt: null });
@@ -239,7 +241,8 @@ describe('when the database is the embedded Postgres (PGlite)', () => {
       await migrate(db, 'default');
       await db('tenants').insert({ id: 'other', name: 'Other' });
       const endpoint = await insertEndpoint(db, 'default', { id: newId('ep'), url: 'https://example.com/x', description: null, events: ['a.b'], retry_config: null });
-      const stored = await insertEventWithDeliveries(db, 'default', { id: newId('evt'), type: 'a.b', body: '{}', idempotencyKey: null }, [endpoint.id]);
+      const eventId = newId('evt');
+      const stored = await insertEventWithDeliveries(db, 'default', { id: eventId, type: 'a.b', body: '{}', idempotencyKey: null }, newDeliveries(eventId, [endpoint.id]));
       const base = { tenant_id: 'default', delivery_id: stored.deliveries[0]!.id, endpoint_id: endpoint.id, event_id: stored.event.id, outcome: 'retryable', started_at: new Date(), duration_ms: 1, delivery_status: 'retrying', response_excerpt: 'secret' };
       await db('attempts').insert({ ...base, id: 1, attempt: 1 }); // before anyone listens: never streamed
       const seen: StreamedAttemptRow[] = [];

@@ -1,5 +1,5 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { keyRotationWorkflowId } from '../../workflows/key-rotation-definitions';
+import { keyRotationWorkflowId } from '../../src/temporal/key-rotations';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 

@@ -1,5 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { insertActiveKey } from '../../src/db/signing-keys-repo';
+import { newId } from '../../src/ids';
 import { SecretBox } from '../../src/security/secret-box';
 import { verify } from '../../src/security/verify';
 import { Receiver } from '../helpers/receiver';
@@ -138,7 +139,7 @@ describe('when an endpoint secret is rotated by hand with a short grace period',
   });
 });
 
-describe('when keys are managed through the source doc paths (/keys/…)', () => {
+describe('when keys are managed through the short paths (/keys/…)', () => {
   it('then a source keyring is (re)created once (secret shown once), listed, rotated with no grace, and needs a token', async () => {
     const source = await call('POST', '/api/v1/sources', { name: 'partner-a', allowed_handlers: ['echo'], default_handler: 'echo' });
     expect(source.status).toBe(201);
@@ -181,9 +182,9 @@ describe("when a caller names another tenant's keyring", () => {
     await stack.db('tenants').insert({ id: 'other', name: 'other' }).onConflict('id').ignore();
     await stack.db('endpoints').insert({ id: OTHER_EP, tenant_id: 'other', url: 'http://127.0.0.1:1/x', events: JSON.stringify(['*']) });
     const box = new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex'));
-    await insertActiveKey(stack.db, box, 'other', { type: 'endpoint', id: OTHER_EP }, 'whsec_' + Buffer.alloc(32, 1).toString('base64'));
+    await insertActiveKey(stack.db, box, 'other', { type: 'endpoint', id: OTHER_EP }, newId('key'), 'whsec_' + Buffer.alloc(32, 1).toString('base64'));
     await stack.db('inbound_sources').insert({ id: OTHER_SRC, tenant_id: 'other', name: 'shared', allowed_handlers: JSON.stringify(['echo']), default_handler: 'echo', rate_limit_per_minute: 10, tolerance_seconds: 300 });
-    await insertActiveKey(stack.db, box, 'other', { type: 'source', id: OTHER_SRC }, 'whsec_' + Buffer.alloc(32, 2).toString('base64'));
+    await insertActiveKey(stack.db, box, 'other', { type: 'source', id: OTHER_SRC }, newId('key'), 'whsec_' + Buffer.alloc(32, 2).toString('base64'));
     const endpointScope = { type: 'endpoint', id: OTHER_EP };
     const sourceScope = { type: 'source', id: OTHER_SRC };
     expect((await call('POST', '/api/v1/keys/rotate', { scope: endpointScope })).status).toBe(404);

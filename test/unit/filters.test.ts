@@ -3,7 +3,7 @@ import { filtersSchema, matchesFilters } from '../../src/services/filters';
 const order = { order_status: 'shipped', amount: 150, currency: 'EUR', customer: { tier: 'gold', country: 'FR' } };
 
 describe('matchesFilters', () => {
-  it("when source doc 002's filter is used as written, then it works", () => {
+  it("when the README's filter example is used as written, then it works", () => {
     const filters = { order_status: ['confirmed', 'shipped'], min_amount: 100 };
     expect(matchesFilters(filters, order)).toBe(true);
     expect(matchesFilters(filters, { ...order, amount: 99 })).toBe(false);

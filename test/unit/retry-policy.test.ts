@@ -1,5 +1,6 @@
 import { disableReason } from '../../activities/record-attempt';
-import { DEFAULT_RETRY_SCHEDULE_MS, nextDelayMs, retryDelaysMs, withJitter } from '../../workflows/retry-policy';
+import { DEFAULT_RETRY_SCHEDULE_MS } from '../../src/domain/retry-config';
+import { nextDelayMs, retryDelaysMs, withJitter } from '../../workflows/retry-policy';
 
 describe('retryDelaysMs', () => {
   it('when no config is given, then the default schedule is 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h', () => {

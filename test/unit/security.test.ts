@@ -1,7 +1,8 @@
 import { EncryptionCodec } from '../../src/temporal/payload-codec';
 import { createHmac } from 'node:crypto';
 import { SecretBox, parseMasterKey } from '../../src/security/secret-box';
-import { generateSecret, secretKeyBytes, signaturesEqual, signXSignature } from '../../src/security/signing';
+import { signatureHeaders } from '../../src/security/schemes';
+import { generateSecret, secretKeyBytes } from '../../src/security/signing';
 
 describe('endpoint secrets', () => {
   it('when generated, then they are whsec_ + base64 of 32 bytes, and each is new', () => {
@@ -17,26 +18,29 @@ describe('endpoint secrets', () => {
   });
 });
 
-describe('signXSignature', () => {
+describe("signatureHeaders('x-signature'), the default scheme deliveries sign with", () => {
   it('when signing, then x-signature is hex HMAC-SHA512 of ts.nonce.body under the decoded secret', () => {
     const secret = generateSecret();
-    const headers = signXSignature([{ id: 'key_1', secret }], '{"a":1}', new Date(1_700_000_000_000), 'n0nce');
+    const headers = signatureHeaders('x-signature', [{ id: 'key_1', secret }], { messageId: 'dlv_1', body: '{"a":1}', now: new Date(1_700_000_000_000), nonce: 'n0nce' });
     const expected = createHmac('sha512', secretKeyBytes(secret)!).update('1700000000.n0nce.{"a":1}').digest('hex');
     expect(headers).toEqual({ 'x-ts': '1700000000', 'x-nonce': 'n0nce', 'x-signature': expected, 'x-key-id': 'key_1' });
   });
 
-  it('when two keys are valid, then one signature per key is sent, active first', () => {
-    const keys = [{ id: 'key_a', secret: generateSecret() }, { id: 'key_b', secret: generateSecret() }];
-    const headers = signXSignature(keys, 'x', new Date(), 'n');
-    expect(headers['x-signature']!.split(' ')).toHaveLength(2);
-    expect(headers['x-key-id']).toBe('key_a key_b');
+  it('when no nonce is given, then each attempt gets a fresh 32-hex-digit one', () => {
+    const keys = [{ id: 'key_1', secret: generateSecret() }];
+    const first = signatureHeaders('x-signature', keys, { messageId: 'dlv_1', body: 'x', now: new Date() });
+    const second = signatureHeaders('x-signature', keys, { messageId: 'dlv_1', body: 'x', now: new Date() });
+    expect(first['x-nonce']).toMatch(/^[0-9a-f]{32}$/);
+    expect(second['x-nonce']).not.toBe(first['x-nonce']);
   });
 
-  it('when comparing signatures, then only equal hex strings match', () => {
-    expect(signaturesEqual('abcd', 'abcd')).toBe(true);
-    expect(signaturesEqual('abcd', 'abce')).toBe(false);
-    expect(signaturesEqual('abcd', 'ab')).toBe(false);
-    expect(signaturesEqual('', '')).toBe(false);
+  it('when two keys are valid, then one signature per key is sent, active first', () => {
+    const keys = [{ id: 'key_a', secret: generateSecret() }, { id: 'key_b', secret: generateSecret() }];
+    const headers = signatureHeaders('x-signature', keys, { messageId: 'dlv_1', body: 'x', now: new Date(), nonce: 'n' });
+    const [first, second] = headers['x-signature']!.split(' ');
+    expect(first).toBe(createHmac('sha512', secretKeyBytes(keys[0]!.secret)!).update(`${headers['x-ts']}.n.x`).digest('hex'));
+    expect(second).toBe(createHmac('sha512', secretKeyBytes(keys[1]!.secret)!).update(`${headers['x-ts']}.n.x`).digest('hex'));
+    expect(headers['x-key-id']).toBe('key_a key_b');
   });
 });
 

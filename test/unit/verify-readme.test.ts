@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { signatureHeaders, SIGNATURE_SCHEMES } from '../../src/security/schemes';
+import { SIGNATURE_SCHEMES } from '../../src/domain/signature-schemes';
+import { signatureHeaders } from '../../src/security/schemes';
 import { generateSecret } from '../../src/security/signing';
 import { verify } from '../../src/security/verify';
 

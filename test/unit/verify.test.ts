@@ -1,5 +1,6 @@
 import { generateSecret } from '../../src/security/signing';
-import { signatureHeaders, SIGNATURE_SCHEMES, type SignatureScheme } from '../../src/security/schemes';
+import { SIGNATURE_SCHEMES, type SignatureScheme } from '../../src/domain/signature-schemes';
+import { signatureHeaders } from '../../src/security/schemes';
 import { verify, WebhookVerificationError } from '../../src/security/verify';
 
 const body = '{"id":"evt_1","type":"order.created","data":{"n":1}}';

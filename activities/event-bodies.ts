@@ -1,0 +1,31 @@
+import { getEventBody } from '../src/db/events-repo';
+import type { Db } from '../src/db/knex';
+
+/** Bodies never change once stored, so a worker keeps recent ones (every attempt needs one). */
+const MAX_BYTES = 32 * 1024 * 1024;
+/** A body larger than this share of the cache is read each time rather than evicting many. */
+const MAX_ENTRY_BYTES = MAX_BYTES / 64;
+
+const cache = new Map<string, string>();
+let cachedBytes = 0;
+
+function remember(eventId: string, body: string): void {
+  if (body.length > MAX_ENTRY_BYTES) return;
+  cache.set(eventId, body);
+  cachedBytes += body.length;
+  for (const [oldest, value] of cache) {
+    if (cachedBytes <= MAX_BYTES) break;
+    cache.delete(oldest);
+    cachedBytes -= value.length;
+  }
+}
+
+/** The exact bytes to send for an event of the tenant, from the worker's cache when it has them. */
+export async function eventBodyOf(db: Db, tenantId: string, eventId: string): Promise<string> {
+  const key = `${tenantId}/${eventId}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const body = await getEventBody(db, tenantId, eventId);
+  remember(key, body);
+  return body;
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import type { AppDeps } from '../services/deps';
+import { changeSettings, readSettings } from '../services/settings';
+import { caller } from './auth';
+import { RouteTable } from './route-table';
+
+const settingsIn = z.object({ allow_untyped_events: z.boolean() }).partial().strict();
+
+/** `/api/v1/settings`: tenant-wide settings. */
+export function settingsRoutes(deps: AppDeps): RouteTable {
+  const table = new RouteTable('/settings', 'settings');
+  table.add({ method: 'get', path: '/', summary: "The tenant's settings", scope: 'settings:manage' }, async ({ res }) => readSettings(deps, caller(res)));
+  table.add({ method: 'patch', path: '/', summary: "Change the tenant's settings", scope: 'settings:manage', body: settingsIn }, async ({ body, res }) =>
+    changeSettings(deps, caller(res), body),
+  );
+  return table;
+}
