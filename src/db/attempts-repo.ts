@@ -22,6 +22,70 @@ export async function insertAttempt(db: Db, row: AttemptRow): Promise<void> {
   await db('attempts').insert(row).onConflict(['delivery_id', 'attempt']).ignore();
 }
 
+/** What else an attempt changes when it is recorded. */
+export interface AttemptEffects {
+  /** The request reached the wire: the endpoint's health and `last_triggered_at` follow it. */
+  reachedReceiver: boolean;
+  succeeded: boolean;
+  /** Keys that signed it: their usage counts grow by one. */
+  keyIds: readonly string[];
+}
+
+export interface RecordedAttempt {
+  /** False when this attempt was already recorded (a retried step): nothing else changed either. */
+  inserted: boolean;
+  /** The endpoint after this attempt, when it reached the receiver. */
+  health: { failingSince: Date | null; isActive: boolean } | null;
+  /** Usage count of the first (active) signing key after this attempt. */
+  activeKeyUsage: number | null;
+}
+
+/**
+ * Records an attempt with everything it changes, in one statement: the attempt row, the
+ * endpoint's health (a success clears `failing_since`, a failure starts it unless it runs), and
+ * the signing keys' usage counts. Idempotent: a repeated recording of the same attempt changes
+ * nothing.
+ */
+export async function recordAttemptWithEffects(db: Db, row: AttemptRow, effects: AttemptEffects): Promise<RecordedAttempt> {
+  const columns = Object.keys(row) as Array<keyof AttemptRow>;
+  const health = effects.reachedReceiver
+    ? `update endpoints set last_triggered_at = now(),
+              failing_since = ${effects.succeeded ? 'null' : 'coalesce(failing_since, now())'}
+        where tenant_id = ? and id = ? and exists (select 1 from ins)
+        returning failing_since, is_active`
+    : 'select null::timestamptz as failing_since, null::boolean as is_active where false';
+  const usage = effects.keyIds.length > 0
+    ? `update signing_keys set usage_count = usage_count + 1
+        where id in (${effects.keyIds.map(() => '?').join(', ')}) and exists (select 1 from ins)
+        returning id, usage_count`
+    : "select null::text as id, null::bigint as usage_count where false";
+  const result = await db.raw(
+    `with ins as (
+       insert into attempts (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})
+       on conflict (delivery_id, attempt) do nothing
+       returning 1
+     ),
+     health as (${health}),
+     usage as (${usage})
+     select (select count(*) from ins) as inserted,
+            (select failing_since from health) as failing_since,
+            (select is_active from health) as is_active,
+            (select usage_count from usage where id = ?) as active_usage`,
+    [
+      ...columns.map((c) => row[c]),
+      ...(effects.reachedReceiver ? [row.tenant_id, row.endpoint_id] : []),
+      ...effects.keyIds,
+      effects.keyIds[0] ?? null,
+    ],
+  );
+  const out = result.rows[0] as { inserted: string | number; failing_since: Date | null; is_active: boolean | null; active_usage: string | number | null };
+  return {
+    inserted: Number(out.inserted) > 0,
+    health: out.is_active === null ? null : { failingSince: out.failing_since ?? null, isActive: Boolean(out.is_active) },
+    activeKeyUsage: out.active_usage === null ? null : Number(out.active_usage),
+  };
+}
+
 /** The highest attempt number recorded for a delivery, 0 when none was. */
 export async function lastAttemptNumber(db: Db, tenantId: string, deliveryId: string): Promise<number> {
   const row = await db('attempts').where({ tenant_id: tenantId, delivery_id: deliveryId }).max<{ n: number | null }>('attempt as n').first();
