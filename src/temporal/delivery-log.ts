@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { AttemptStep, RecordOut, SendIn } from '../../activities/types';
@@ -138,6 +139,17 @@ async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ 
   return { attempts: [...attempts.values()], timers };
 }
 
+/** Decodes through a client's data converter (its codecs first). */
+function decoderOf(converter: LoadedDataConverter): Decode {
+  return async <T>(payloads: Payload[] | null | undefined) => (payloads?.[0] ? decodeFromPayloadsAtIndex<T>(converter, 0, payloads as never) : undefined);
+}
+
+/** The attempts one run's history records, in attempt order. */
+export async function attemptsInHistory(history: temporal.api.history.v1.IHistory, converter: LoadedDataConverter): Promise<AttemptView[]> {
+  const { attempts } = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decoderOf(converter));
+  return attempts.sort((a, b) => a.attempt - b.attempt);
+}
+
 /** Attempts of a redelivered delivery's earlier runs (each redelivery is a new run of the same id). */
 async function attemptsOfEarlierRuns(client: Client, workflowId: string, currentRunId: string, decode: Decode): Promise<AttemptView[]> {
   const runIds: string[] = [];
@@ -164,9 +176,7 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
-  const converter = client.options.loadedDataConverter;
-  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
-    payloads?.[0] ? decodeFromPayloadsAtIndex<T>(converter, 0, payloads as never) : undefined;
+  const decode = decoderOf(client.options.loadedDataConverter);
 
   const current = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
   const started = (history.events?.[0] as HistoryEvent | undefined)?.workflowExecutionStartedEventAttributes;
