@@ -2,7 +2,7 @@ import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery
 import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
-import { recordAttemptWithEffects } from '../src/db/attempts-repo';
+import { storeAttempt } from '../src/db/attempts-repo';
 import { reserveSendSlot } from '../src/db/endpoints-repo';
 import { openKey } from '../src/db/signing-keys-repo';
 import { postWebhook } from '../src/http/post-webhook';
@@ -80,7 +80,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
     let recorded = true;
     try {
-      const stored = await recordAttemptWithEffects(
+      const stored = await storeAttempt(
         db,
         {
           tenant_id: input.tenantId,
@@ -97,7 +97,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
           response_excerpt: result.responseExcerpt,
           delivery_status: deliveryStatus,
         },
-        { reachedReceiver: reachedReceiver(result), succeeded: result.outcome === 'succeeded', keyIds: signedBy },
+        { reachedReceiver: reachedReceiver(result), keyIds: signedBy },
       );
       if (stored.inserted) {
         await disableIfUnhealthy(deps, input, result, stored.health);

@@ -1,5 +1,4 @@
-import { insertAttempt } from '../src/db/attempts-repo';
-import { noteEndpointAttempt } from '../src/db/endpoints-repo';
+import { storeAttempt } from '../src/db/attempts-repo';
 import type { ActivityDeps } from './deps';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
 import type { RecordIn, RecordOut } from './types';
@@ -15,7 +14,8 @@ export function makeRecordAttempt(deps: ActivityDeps) {
   const { db, log, metrics } = deps;
   return async function recordAttempt(input: RecordIn): Promise<RecordOut> {
     const { result } = input;
-    await insertAttempt(db, {
+    const reached = reachedReceiver(result);
+    const stored = await storeAttempt(db, {
       tenant_id: input.tenantId,
       delivery_id: input.deliveryId,
       endpoint_id: input.endpointId,
@@ -29,13 +29,12 @@ export function makeRecordAttempt(deps: ActivityDeps) {
       error_message: result.errorMessage,
       response_excerpt: result.responseExcerpt,
       delivery_status: input.deliveryStatus,
-    });
-    if (reachedReceiver(result)) {
-      const health = await noteEndpointAttempt(db, input.tenantId, input.endpointId, result.outcome === 'succeeded');
-      await disableIfUnhealthy(deps, input, result, health);
+    }, { reachedReceiver: reached, keyIds: [] });
+    if (stored.inserted) {
+      await disableIfUnhealthy(deps, input, result, stored.health);
+      // Counted after the writes, so a recording that failed and is retried counts once.
+      metrics.observeDeliveryAttempt(result);
     }
-    // Counted after the writes, so a recording that failed and is retried counts once.
-    metrics.observeDeliveryAttempt(result);
     log.info(
       { deliveryId: input.deliveryId, endpointId: input.endpointId, eventId: input.eventId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass },
       'delivery attempt',

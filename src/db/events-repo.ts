@@ -1,5 +1,4 @@
 import type { Db } from './knex';
-import { isUniqueViolation } from './knex';
 import { NotFoundError } from '../errors';
 
 export interface EventRecord {
@@ -45,7 +44,8 @@ async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Prom
 
 /**
  * Stores an event (its body exactly as it will be sent) with one delivery per endpoint, in one
- * transaction. With an idempotency key already used by the tenant, returns the stored event.
+ * statement (atomic: both or neither). With an idempotency key the tenant already used, stores
+ * nothing and returns the stored event; two requests racing with one key get the same event.
  */
 export async function insertEventWithDeliveries(
   db: Db,
@@ -53,28 +53,38 @@ export async function insertEventWithDeliveries(
   input: { id: string; type: string; body: string; idempotencyKey: string | null },
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
-  if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
-    if (existing) return existing;
+  const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
+  const result = await db.raw(
+    `with ev as (
+       insert into events (id, tenant_id, type, body, idempotency_key) values (?, ?, ?, ?, ?)
+       on conflict do nothing
+       returning ${EVENT_COLUMNS.join(', ')}
+     ),
+     dl as (
+       ${deliveries.length === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
+       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id
+         from (values ${values}) as d(id, tenant_id, event_id, endpoint_id, workflow_id)
+        where exists (select 1 from ev)
+       returning *`}
+     )
+     select (select row_to_json(ev) from ev) as event,
+            ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`,
+    [input.id, tenantId, input.type, input.body, input.idempotencyKey, ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId])],
+  );
+  const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
+  if (row.event) {
+    return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true };
   }
-  try {
-    return await db.transaction(async (trx) => {
-      const [event] = await trx('events')
-        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
-        .returning(EVENT_COLUMNS);
-      const rows = deliveries.map((d) => ({ id: d.id, tenant_id: tenantId, event_id: input.id, endpoint_id: d.endpointId, workflow_id: d.workflowId }));
-      const stored = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
-      return { event: event as EventRecord, deliveries: stored as DeliveryRecord[], created: true };
-    });
-  } catch (err) {
-    // Two requests raced with the same key: the loser answers with the winner's event.
-    if (input.idempotencyKey && isUniqueViolation(err)) {
-      const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
-      if (existing) return existing;
-    }
-    throw err;
-  }
+  // Nothing stored: the idempotency key was taken (by an earlier request, or one that raced us).
+  const existing = input.idempotencyKey ? await findByIdempotencyKey(db, tenantId, input.idempotencyKey) : null;
+  if (!existing) throw new Error(`event ${input.id} was not stored`);
+  return existing;
 }
+
+/** JSON rows (from row_to_json) carry timestamps as text. */
+const asDate = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+const asEvent = (r: Record<string, unknown>): EventRecord => ({ ...(r as unknown as EventRecord), created_at: asDate(r.created_at)!, dispatched_at: asDate(r.dispatched_at) });
+const asDelivery = (r: Record<string, unknown>): DeliveryRecord => ({ ...(r as unknown as DeliveryRecord), created_at: asDate(r.created_at)! });
 
 export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });

@@ -30,9 +30,12 @@ export function newDeliveries(eventId: string, endpointIds: readonly string[]): 
  * its dispatch never completed, which is then finished).
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
-  await checkEventPayload(deps.db, tenantId, input.type, input.payload);
+  // Independent reads, side by side: the payload's check against its type, and who subscribed.
+  const [, subscribed] = await Promise.all([
+    checkEventPayload(deps.db, tenantId, input.type, input.payload),
+    listSubscribedEndpoints(deps.db, tenantId, input.type),
+  ]);
   const id = newId('evt');
-  const subscribed = await listSubscribedEndpoints(deps.db, tenantId, input.type);
   const endpointIds = subscribed.filter((e) => matchesFilters(e.filters, input.payload)).map((e) => e.id);
   const stored = await insertEventWithDeliveries(
     deps.db,
