@@ -1,10 +1,12 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
+import { displayTarget } from '../src/domain/endpoint';
 import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
 import { storeAttempt } from '../src/db/attempts-repo';
 import { reserveSendSlot } from '../src/db/endpoints-repo';
 import { openKey } from '../src/db/signing-keys-repo';
+import { attemptSummary } from '../src/http/attempt-summary';
 import { postWebhook } from '../src/http/post-webhook';
 import { webhookHeaders } from '../src/http/webhook-request';
 import { bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
@@ -111,7 +113,8 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
     const line = { deliveryId: input.deliveryId, endpointId: input.endpointId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass };
     if (result.outcome === 'succeeded') log.debug(line, 'delivery attempt');
     else log.info(line, 'delivery attempt');
-    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded };
+    const target = displayTarget(context.endpoint.url);
+    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded, summary: attemptSummary(target, result), target };
   };
 
   /** Renders, signs and sends the attempt; an attempt that cannot be sent says why instead. */

@@ -1,5 +1,5 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
-import type { DeliveryIn } from '../src/temporal/delivery-workflows';
+import type { DeliveryIn, DisplayedEndpoint } from '../src/temporal/delivery-workflows';
 
 /** One attempt of a delivery, made in one step (`deliverAttempt`). */
 export interface DeliverAttemptIn extends AttemptIn {
@@ -15,11 +15,23 @@ export interface DeliverAttemptIn extends AttemptIn {
  * - `attempted`: the request was made (or refused before leaving, with the reason as its error
  *   class), and the delivery's state after it, with the wait before the next attempt when it is
  *   `retrying`. `recorded: false`: the attempt could not be stored; the workflow stores it.
+ *   `summary` and `target` are absent in histories written before runs described their attempts.
  */
 export type AttemptStep =
   | { kind: 'wait'; waitMs: number }
   | { kind: 'stopped'; reason: string }
-  | { kind: 'attempted'; attempt: number; result: AttemptResult; deliveryStatus: AttemptDeliveryState; retryInMs: number | null; recorded: boolean };
+  | {
+      kind: 'attempted';
+      attempt: number;
+      result: AttemptResult;
+      deliveryStatus: AttemptDeliveryState;
+      retryInMs: number | null;
+      recorded: boolean;
+      /** The attempt in words, for the Web UI: `POST host/path answered 503 Service Unavailable in 12 ms`. */
+      summary?: string;
+      /** The receiver as operators see it now (the endpoint's URL may have changed since the start). */
+      target?: string;
+    };
 
 /** What a delivery needs to know before its first attempt (deliveries started before the one-step attempt). */
 export interface DeliveryPlan {
@@ -82,6 +94,7 @@ export interface DeliveryPageIn {
 }
 
 export interface DeliveryPage {
-  deliveries: Array<{ deliveryId: string; endpointId: string }>;
+  /** `endpoint` is absent in the histories of fan-outs started before runs showed their receiver. */
+  deliveries: Array<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint }>;
   lastDeliveryId: string | null;
 }

@@ -15,3 +15,14 @@ export interface DeliveryOut {
  */
 export const statusQuery = defineQuery<DeliveryOut>('status');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+
+/** The application failure type a delivery that did not deliver ends with (a dead letter, or skipped). */
+export const DELIVERY_FAILED = 'DeliveryFailed';
+
+/** The details of a {@link DELIVERY_FAILED} failure: the outcome, for tools that read failures. */
+export interface DeliveryFailure {
+  reason: string;
+  attempts: number;
+  responseStatus: number | null;
+  errorClass: string | null;
+}

@@ -1,14 +1,25 @@
-import { condition, log, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { AttemptStep } from '../activities/types';
 import type { DeliveryState } from '../src/domain/delivery';
 import { ONE_STEP_ATTEMPTS, type DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
-import { cancelSignal, statusQuery, type DeliveryOut } from './definitions';
+import { cancelSignal, DELIVERY_FAILED, statusQuery, type DeliveryFailure, type DeliveryOut } from './definitions';
 import { legacyDeliveryWorkflow } from './delivery-v1';
-import { retryDelaysMs, withJitter } from './retry-policy';
+import { retryDelaysMs, spokenDuration, withJitter } from './retry-policy';
 
 type Activities = ReturnType<typeof createActivities>;
+type Attempted = Extract<AttemptStep, { kind: 'attempted' }>;
 
 /**
  * The attempt step runs on the worker that runs the workflow (a local activity): no task-queue
@@ -16,10 +27,10 @@ type Activities = ReturnType<typeof createActivities>;
  * the longest HTTP timeout an endpoint may set (120 s) plus margin; a crashed worker's step is
  * run again by the worker that takes over the workflow, with the same delivery id.
  */
-const { deliverAttempt } = proxyLocalActivities<Activities>({
+const STEP_OPTIONS = {
   startToCloseTimeout: '130s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
-});
+} as const;
 
 /** Records an attempt the step could not (the database was unreachable right after a send). */
 const { recordAttempt } = proxyLocalActivities<Activities>({
@@ -28,7 +39,7 @@ const { recordAttempt } = proxyLocalActivities<Activities>({
 });
 
 /** The step itself kept failing before sending (the database unreachable): a retryable attempt. */
-function failedStep(input: DeliveryIn, attempt: number, err: unknown): Exclude<AttemptStep, { kind: 'wait' | 'stopped' }> {
+function failedStep(input: DeliveryIn, attempt: number, err: unknown): Attempted {
   const scheduled = retryDelaysMs(null)[attempt - (input.firstAttempt ?? 1)];
   return {
     kind: 'attempted',
@@ -46,6 +57,7 @@ function failedStep(input: DeliveryIn, attempt: number, err: unknown): Exclude<A
     deliveryStatus: scheduled === undefined ? 'failed' : 'retrying',
     retryInMs: scheduled === undefined ? null : withJitter(scheduled, 0.2, Math.random),
     recorded: false,
+    summary: `attempt ${attempt} could not be made: ${err instanceof Error ? err.message : String(err)}`,
   };
 }
 
@@ -54,6 +66,11 @@ function failedStep(input: DeliveryIn, attempt: number, err: unknown): Exclude<A
  * (`deliverAttempt`) that prepares, signs, sends and records it, so a delivery that succeeds at
  * once takes one workflow task. Between attempts the workflow waits on durable timers: the
  * retry schedule, a receiver's Retry-After, or the endpoint's rate limit.
+ *
+ * It ends the way the Web UI and Temporal's metrics understand: Completed when delivered; Failed
+ * with a `DeliveryFailed` application failure for a dead letter (not retryable, or retries
+ * exhausted) or a delivery its endpoint was switched off for; Cancelled by Temporal's
+ * cancellation (the API's cancel and the UI's Cancel alike), after the attempt in flight.
  */
 export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> {
   if (input.version !== ONE_STEP_ATTEMPTS) return legacyDeliveryWorkflow(input);
@@ -61,7 +78,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   let status: DeliveryState = 'pending';
   let attempts = 0;
   let lastResponseStatus: number | null = null;
-  let cancelRequested: string | null = null;
+  let target = input.target ?? input.endpointId;
 
   const view = (reason: string | null = null): DeliveryOut => ({ status, attempts, lastResponseStatus, reason });
   const setStatus = (next: DeliveryState) => {
@@ -69,45 +86,75 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     status = next;
     upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
   };
-  const cancelled = () => cancelRequested !== null;
-
   setHandler(statusQuery, () => view());
-  setHandler(cancelSignal, (args) => {
-    cancelRequested = args?.reason ?? 'cancelled by request';
-  });
+  // Deliveries are cancelled through Temporal; an older API's signal is honoured the same way.
+  setHandler(cancelSignal, () => CancellationScope.current().cancel());
 
-  /** One attempt, first waiting (durably) for its slot under the endpoint's rate limit; null: cancelled meanwhile. */
-  const attemptOnce = async (attempt: number): Promise<Exclude<AttemptStep, { kind: 'wait' }> | null> => {
+  /** One attempt, first waiting (durably, cancellably) for its slot under the endpoint's rate limit. */
+  const attemptOnce = async (attempt: number): Promise<Exclude<AttemptStep, { kind: 'wait' }>> => {
+    const { deliverAttempt } = proxyLocalActivities<Activities>({ ...STEP_OPTIONS, summary: `POST ${target} — attempt ${attempt}` });
+    // An attempt under way finishes (and is recorded) even when the delivery is cancelled meanwhile.
+    const step = (slotReserved: boolean) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved }));
     try {
-      let step = await deliverAttempt({ ...input, attempt });
-      while (step.kind === 'wait') {
-        if (await condition(cancelled, step.waitMs)) return null;
-        step = await deliverAttempt({ ...input, attempt, slotReserved: true });
+      let next = await step(false);
+      while (next.kind === 'wait') {
+        setCurrentDetails(`attempt ${attempt} waits ${spokenDuration(next.waitMs)} for its slot under the endpoint's rate limit`);
+        await sleep(next.waitMs);
+        next = await step(true);
       }
-      return step as Exclude<AttemptStep, { kind: 'wait' }>;
+      return next as Exclude<AttemptStep, { kind: 'wait' }>;
     } catch (err) {
+      if (isCancellation(err)) throw err;
       return failedStep(input, attempt, err);
     }
   };
 
-  for (let attempt = input.firstAttempt ?? 1; !cancelled(); attempt++) {
-    const step = await attemptOnce(attempt);
-    if (step === null) break;
-    if (step.kind === 'stopped') {
+  try {
+    for (let attempt = input.firstAttempt ?? 1; ; attempt++) {
+      const step = await attemptOnce(attempt);
+      if (step.kind === 'stopped') {
+        setStatus('cancelled');
+        throw deliveryFailure(`not delivered: the ${step.reason.replace('endpoint ', 'endpoint was ')} before this run sent anything`, {
+          reason: step.reason,
+          attempts,
+          responseStatus: null,
+          errorClass: step.reason === 'endpoint deleted' ? 'endpoint_deleted' : 'endpoint_disabled',
+        });
+      }
+      attempts = step.attempt;
+      lastResponseStatus = step.result.responseStatus;
+      target = step.target ?? target;
+      if (!step.recorded) await CancellationScope.nonCancellable(() => recordAttempt({ ...input, attempt, result: step.result, deliveryStatus: step.deliveryStatus }));
+      setStatus(step.deliveryStatus);
+      const said = step.summary ?? `attempt ${attempt}: ${step.result.outcome}`;
+      if (step.deliveryStatus === 'succeeded') {
+        setCurrentDetails(`delivered on attempt ${attempt}: ${said}`);
+        return { ...view(), reason: said };
+      }
+      if (step.deliveryStatus === 'failed') {
+        const why = step.result.outcome === 'failed' ? `not retryable (${step.result.errorClass})` : 'retries exhausted';
+        throw deliveryFailure(`dead letter after attempt ${attempt}: ${said}; ${why}`, {
+          reason: step.result.outcome === 'failed' ? `not retryable: ${step.result.errorClass}` : 'retries exhausted',
+          attempts,
+          responseStatus: lastResponseStatus,
+          errorClass: step.result.errorClass,
+        });
+      }
+      const delay = step.retryInMs ?? 0;
+      setCurrentDetails(`attempt ${attempt}: ${said}; attempt ${attempt + 1} in ${spokenDuration(delay)}`);
+      log.info('attempt failed, retrying', { attempt, delayMs: delay, errorClass: step.result.errorClass });
+      await sleep(delay);
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
       setStatus('cancelled');
-      return view(step.reason);
+      setCurrentDetails(`cancelled after ${attempts} attempt(s)`);
     }
-    attempts = step.attempt;
-    lastResponseStatus = step.result.responseStatus;
-    if (!step.recorded) await recordAttempt({ ...input, attempt, result: step.result, deliveryStatus: step.deliveryStatus });
-    setStatus(step.deliveryStatus);
-    if (step.deliveryStatus === 'succeeded') return view();
-    if (step.deliveryStatus === 'failed') {
-      return view(step.result.outcome === 'failed' ? `not retryable: ${step.result.errorClass}` : 'retries exhausted');
-    }
-    log.info('attempt failed, retrying', { attempt, delayMs: step.retryInMs, errorClass: step.result.errorClass });
-    if (await condition(cancelled, step.retryInMs ?? 0)) break;
+    throw err;
   }
-  setStatus('cancelled');
-  return view(cancelRequested);
+}
+
+/** The failure a delivery ends with when it does not deliver: the Web UI shows it in red, with its words. */
+function deliveryFailure(message: string, details: DeliveryFailure): ApplicationFailure {
+  return ApplicationFailure.create({ type: DELIVERY_FAILED, message, nonRetryable: true, details: [details] });
 }

@@ -1,6 +1,6 @@
 import { continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { deliveryInput, deliveryStartOptions, type FanOutIn } from '../src/temporal/delivery-workflows';
+import { deliveryDisplay, deliveryInput, deliveryStartOptions, endpointTarget, type FanOutIn } from '../src/temporal/delivery-workflows';
 import { ignoreAlreadyStarted } from '../src/temporal/idempotent-start';
 import { deliveryWorkflow } from './delivery';
 
@@ -21,12 +21,13 @@ const PAGE_SIZE = 250;
 export async function fanOutWorkflow(input: FanOutIn): Promise<void> {
   const page = await listDeliveryPage({ tenantId: input.tenantId, eventId: input.eventId, afterDeliveryId: input.afterDeliveryId, limit: PAGE_SIZE });
   await Promise.all(
-    page.deliveries.map((d) =>
-      startChild(deliveryWorkflow, {
-        ...deliveryStartOptions(deliveryInput(input, d), 'first'),
+    page.deliveries.map((d) => {
+      const child = deliveryInput(input, { ...d, target: d.endpoint && endpointTarget(d.endpoint) });
+      return startChild(deliveryWorkflow, {
+        ...deliveryStartOptions(child, 'first', d.endpoint && deliveryDisplay(child, d.endpoint)),
         parentClosePolicy: ParentClosePolicy.ABANDON,
-      }).catch(ignoreAlreadyStarted),
-    ),
+      }).catch(ignoreAlreadyStarted);
+    }),
   );
   if (page.deliveries.length === PAGE_SIZE) {
     await continueAsNew<typeof fanOutWorkflow>({ ...input, afterDeliveryId: page.lastDeliveryId });

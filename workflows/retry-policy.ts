@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_SCHEDULE_MS, MAX_DELAY_LIMIT_MS, type RetryConfig } from '../src/domain/retry-config';
+import { DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE_MS, MAX_DELAY_LIMIT_MS, type RetryConfig } from '../src/domain/retry-config';
 
 /**
  * Retry schedule of a delivery. Pure and deterministic, so the workflow and the plan loader share
@@ -43,4 +43,20 @@ export function nextDelayMs(
 ): number {
   if (retryAfterMs === null || retryAfterMs === undefined) return scheduledMs;
   return Math.max(scheduledMs, Math.min(retryAfterMs, retryAfterMaxMs));
+}
+
+/** A duration as people say it: `750 ms`, `5 s`, `30 min`, `2 h`, `1.5 d`. */
+export function spokenDuration(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']];
+  for (const [size, unit] of units) if (ms >= size) return `${Number((ms / size).toFixed(1))} ${unit}`;
+  return `${ms} ms`;
+}
+
+/** The attempts an endpoint's retry config plans, in words: `immediately, then after 5 s, 5 min (±20 %)`. */
+export function attemptPlanText(config: RetryConfig | null | undefined): string {
+  const delays = retryDelaysMs(config);
+  if (delays.length === 0) return 'one attempt, no retries';
+  const jitter = config?.jitter ?? DEFAULT_JITTER;
+  const shown = delays.length > 10 ? [...delays.slice(0, 9).map(spokenDuration), `… (${delays.length} retries)`] : delays.map(spokenDuration);
+  return `immediately, then after ${shown.join(', ')}${jitter > 0 ? ` (±${Math.round(jitter * 100)} % jitter)` : ''}`;
 }

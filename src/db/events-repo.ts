@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import type { RetryConfig } from '../domain/retry-config';
 import { NotFoundError } from '../errors';
 
 export interface EventRecord {
@@ -97,18 +98,22 @@ export async function getEventBody(db: Db, tenantId: string, eventId: string): P
   return row.body as string;
 }
 
+/** A delivery of a fan-out's page, with what its run shows of its endpoint. */
+export interface DeliveryPageRow {
+  deliveryId: string;
+  endpointId: string;
+  endpoint: { url: string; retryConfig: RetryConfig | null };
+}
+
 /** A page of an event's deliveries in id order (the fan-out workflow starts them page by page). */
-export async function listDeliveryPage(
-  db: Db,
-  tenantId: string,
-  eventId: string,
-  afterDeliveryId: string | null,
-  limit: number,
-): Promise<Array<{ deliveryId: string; endpointId: string }>> {
-  const query = db('deliveries').select('id', 'endpoint_id').where({ tenant_id: tenantId, event_id: eventId });
-  if (afterDeliveryId) query.andWhere('id', '>', afterDeliveryId);
-  const rows: Array<{ id: string; endpoint_id: string }> = await query.orderBy('id').limit(limit);
-  return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
+export async function listDeliveryPage(db: Db, tenantId: string, eventId: string, afterDeliveryId: string | null, limit: number): Promise<DeliveryPageRow[]> {
+  const query = db('deliveries as d')
+    .join('endpoints as e', 'e.id', 'd.endpoint_id')
+    .select('d.id', 'd.endpoint_id', 'e.url', 'e.retry_config')
+    .where({ 'd.tenant_id': tenantId, 'd.event_id': eventId });
+  if (afterDeliveryId) query.andWhere('d.id', '>', afterDeliveryId);
+  const rows: Array<{ id: string; endpoint_id: string; url: string; retry_config: RetryConfig | null }> = await query.orderBy('d.id').limit(limit);
+  return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id, endpoint: { url: r.url, retryConfig: r.retry_config } }));
 }
 
 /** Delivery ids of an endpoint's workflows (the delivery log reads workflows from visibility). */

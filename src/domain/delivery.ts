@@ -4,8 +4,12 @@
  * the database.
  */
 
-/** Every state a delivery can be in, as the API and the `DeliveryStatus` search attribute show it. */
-export const DELIVERY_STATES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * Every state a delivery can be in, as the API shows it. The workflow keeps the first five in
+ * its `DeliveryStatus` search attribute; `terminated` is Temporal's own ending (an operator
+ * terminated the run), which the workflow cannot record.
+ */
+export const DELIVERY_STATES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled', 'terminated'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /** The states an attempt can leave its delivery in (attempts never pend or cancel). */

@@ -30,3 +30,26 @@ export interface CustomTemplate {
 
 /** What an endpoint's body is rendered from (an integration); null: the stored event body as it is. */
 export type EndpointTemplate = SlackTemplate | CustomTemplate;
+
+/** Longest path segment shown as it is; longer ones are tokens more often than names. */
+const SHOWN_SEGMENT_MAX = 24;
+
+/**
+ * How a receiver is named where operators look (the Temporal UI, logs): `host/path`, without the
+ * scheme, credentials, query or fragment, and with any path segment that could be a token
+ * (longer than 24 characters) shown as `…`. A URL marked sensitive shows its host only.
+ */
+export function displayTarget(url: string, sensitive = false): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'an invalid URL';
+  }
+  if (sensitive) return `${parsed.host}/…`;
+  const path = parsed.pathname
+    .split('/')
+    .map((segment) => (segment.length > SHOWN_SEGMENT_MAX ? '…' : segment))
+    .join('/');
+  return `${parsed.host}${path === '/' ? '' : path}`.slice(0, 160);
+}

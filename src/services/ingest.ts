@@ -36,7 +36,9 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
     listSubscribedEndpoints(deps.db, tenantId, input.type),
   ]);
   const id = newId('evt');
-  const endpointIds = subscribed.filter((e) => matchesFilters(e.filters, input.payload)).map((e) => e.id);
+  const matching = subscribed.filter((e) => matchesFilters(e.filters, input.payload));
+  const endpointIds = matching.map((e) => e.id);
+  const byId = new Map(matching.map((e) => [e.id, { url: e.url, retryConfig: e.retry_config }]));
   const stored = await insertEventWithDeliveries(
     deps.db,
     tenantId,
@@ -51,7 +53,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
         deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
-        deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id })),
+        deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id) })),
       );
     } catch (err) {
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');

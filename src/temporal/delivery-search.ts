@@ -1,7 +1,10 @@
+import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { ValidationError } from '../errors';
+import type { DeliveryState } from '../domain/delivery';
 import { timestampMs } from './delivery-log';
+import { deliveryStateCondition, deliveryStateOf } from './delivery-status';
 import { DELIVERY_WORKFLOW } from './delivery-workflows';
 import { visibilityString as quote } from './search-attributes';
 
@@ -10,7 +13,7 @@ export interface DeliverySearch {
   /** An endpoint's log, an event's deliveries, or both. */
   endpointId?: string;
   eventId?: string;
-  status?: string;
+  status?: DeliveryState;
   eventType?: string;
   since?: Date;
   until?: Date;
@@ -29,12 +32,18 @@ export interface DeliverySummary {
   closed_at: string | null;
 }
 
+/** The API's name of an execution status enum value (`RUNNING`, `FAILED`, …). */
+function executionStatusName(status: number | null | undefined): string {
+  const name = temporal.api.enums.v1.WorkflowExecutionStatus[status ?? 0] ?? '';
+  return name.replace('WORKFLOW_EXECUTION_STATUS_', '').replace('CANCELED', 'CANCELLED');
+}
+
 /** The visibility query for deliveries; the TenantId condition is always present. */
 export function deliveryQuery(search: Omit<DeliverySearch, 'limit' | 'cursor'>): string {
   const clauses = [`WorkflowType = ${quote(DELIVERY_WORKFLOW)}`, `TenantId = ${quote(search.tenantId)}`];
   if (search.endpointId) clauses.push(`EndpointId = ${quote(search.endpointId)}`);
   if (search.eventId) clauses.push(`EventId = ${quote(search.eventId)}`);
-  if (search.status) clauses.push(`DeliveryStatus = ${quote(search.status)}`);
+  if (search.status) clauses.push(deliveryStateCondition(search.status, quote));
   if (search.eventType) clauses.push(`EventType = ${quote(search.eventType)}`);
   if (search.since) clauses.push(`StartTime >= ${quote(search.since.toISOString())}`);
   if (search.until) clauses.push(`StartTime < ${quote(search.until.toISOString())}`);
@@ -75,7 +84,7 @@ export async function searchDeliveries(
       run_id: execution.execution?.runId ?? '',
       event_id: (get('EventId') as string | undefined) ?? null,
       event_type: (get('EventType') as string | undefined) ?? null,
-      status: String(get('DeliveryStatus') ?? 'pending'),
+      status: deliveryStateOf(executionStatusName(execution.status), get('DeliveryStatus')),
       started_at: startedAt ? new Date(startedAt).toISOString() : null,
       closed_at: closedAt ? new Date(closedAt).toISOString() : null,
     };

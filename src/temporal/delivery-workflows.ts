@@ -1,5 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import { displayTarget } from '../domain/endpoint';
+import type { RetryConfig } from '../domain/retry-config';
+import { attemptPlanText } from '../../workflows/retry-policy';
 import { ignoreAlreadyStarted } from './idempotent-start';
 import { DeliveryStatus, EndpointId, EventId, EventType, TenantId } from './search-attributes';
 
@@ -11,8 +14,9 @@ import { DeliveryStatus, EndpointId, EventId, EventType, TenantId } from './sear
 
 /**
  * Deliveries started with this version make each attempt in one step (`deliverAttempt`: sign,
- * send and record together, a local activity). Deliveries started before it carry no version and
- * keep their four-step attempts until they finish (see workflows/delivery-v1.ts).
+ * send and record together, a local activity), end a dead letter as a Failed workflow, and stop
+ * on Temporal's own cancellation. Deliveries started before it carry no version and keep their
+ * four-step attempts and endings until they finish (see workflows/delivery-v1.ts).
  */
 export const ONE_STEP_ATTEMPTS = 2;
 
@@ -27,6 +31,44 @@ export interface DeliveryIn {
   firstAttempt?: number;
   /** How this delivery's workflow makes its attempts: {@link ONE_STEP_ATTEMPTS}, or absent (before it). */
   version?: typeof ONE_STEP_ATTEMPTS;
+  /** The receiver as operators see it (`host/path`, tokens masked: {@link displayTarget}); never a secret. */
+  target?: string;
+}
+
+/** What a delivery's run shows in the Temporal UI: a one-line summary and its details. */
+export interface DeliveryDisplay {
+  summary: string;
+  details: string;
+}
+
+/** The endpoint as a delivery's display needs it. */
+export interface DisplayedEndpoint {
+  url: string;
+  urlSensitive?: boolean;
+  retryConfig: RetryConfig | null;
+}
+
+/** The receiver of an endpoint as operators see it. */
+export function endpointTarget(endpoint: Pick<DisplayedEndpoint, 'url' | 'urlSensitive'>): string {
+  return displayTarget(endpoint.url, endpoint.urlSensitive ?? false);
+}
+
+/**
+ * The run's static summary (`order.created → receiver.example.com`) and details: the ids, the
+ * tenant, the receiver and the attempt plan, in Markdown (the Web UI renders it).
+ */
+export function deliveryDisplay(input: DeliveryIn, endpoint: DisplayedEndpoint): DeliveryDisplay {
+  const target = endpointTarget(endpoint);
+  const first = input.firstAttempt ?? 1;
+  return {
+    summary: `${input.eventType} → ${target.split('/')[0]}`,
+    details: [
+      `**Delivery** \`${input.deliveryId}\` of event \`${input.eventId}\` (\`${input.eventType}\`)`,
+      `**Endpoint** \`${input.endpointId}\` · **Tenant** \`${input.tenantId}\``,
+      `**Receiver** POST ${target}`,
+      `**Attempts** ${attemptPlanText(endpoint.retryConfig)}${first > 1 ? ` · a redelivery: attempts continue at ${first}` : ''}`,
+    ].join('\n\n'),
+  };
 }
 
 export interface FanOutIn {
@@ -61,7 +103,11 @@ export interface DeliveryEvent {
 }
 
 /** A delivery's workflow input; a redelivery gives the number its first attempt continues from. */
-export function deliveryInput(event: DeliveryEvent, delivery: { deliveryId: string; endpointId: string }, firstAttempt?: number): DeliveryIn {
+export function deliveryInput(
+  event: DeliveryEvent,
+  delivery: { deliveryId: string; endpointId: string; target?: string },
+  firstAttempt?: number,
+): DeliveryIn {
   return {
     tenantId: event.tenantId,
     deliveryId: delivery.deliveryId,
@@ -70,6 +116,7 @@ export function deliveryInput(event: DeliveryEvent, delivery: { deliveryId: stri
     eventType: event.eventType,
     ...(firstAttempt === undefined ? {} : { firstAttempt }),
     version: ONE_STEP_ATTEMPTS,
+    ...(delivery.target === undefined ? {} : { target: delivery.target }),
   };
 }
 
@@ -85,24 +132,37 @@ export function deliverySearchAttributes(input: DeliveryIn): SearchAttributePair
 }
 
 /**
- * What starting a delivery's workflow takes, from the API or as a fan-out's child. A first start
- * rejects a duplicate (the id is the idempotency); a redelivery allows a new run of a closed one.
+ * When a new run of a delivery's workflow id may start: `first`, never (the id is the
+ * idempotency); `after-failure`, a redelivery, only after a run that did not succeed (failed,
+ * cancelled, terminated, timed out), so a delivered event is never sent again by accident;
+ * `after-close`, a redelivery of a run that completed without delivering (deliveries started
+ * before dead letters ended as failures).
  */
-export function deliveryStartOptions(input: DeliveryIn, reuse: 'first' | 'redeliver') {
+export type DeliveryReuse = 'first' | 'after-failure' | 'after-close';
+
+const REUSE_POLICIES: Record<DeliveryReuse, WorkflowIdReusePolicy> = {
+  first: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  'after-failure': WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  'after-close': WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+};
+
+/** What starting a delivery's workflow takes, from the API or as a fan-out's child. */
+export function deliveryStartOptions(input: DeliveryIn, reuse: DeliveryReuse, display?: DeliveryDisplay) {
   return {
     workflowId: deliveryWorkflowId(input.eventId, input.endpointId),
     args: [input] as [DeliveryIn],
-    workflowIdReusePolicy: reuse === 'first' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdReusePolicy: REUSE_POLICIES[reuse],
     typedSearchAttributes: deliverySearchAttributes(input),
+    ...(display ? { staticSummary: display.summary, staticDetails: display.details } : {}),
   };
 }
 
 /**
- * Starts one delivery's workflow and answers its run id. With `first`, a delivery already started
- * throws WorkflowExecutionAlreadyStartedError; with `redeliver`, one still running does.
+ * Starts one delivery's workflow and answers its run id. Throws WorkflowExecutionAlreadyStartedError
+ * when the reuse policy refuses: the delivery was already started (`first`), runs, or succeeded.
  */
-export async function startDelivery(client: Client, taskQueue: string, input: DeliveryIn, reuse: 'first' | 'redeliver'): Promise<string> {
-  const handle = await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, ...deliveryStartOptions(input, reuse) });
+export async function startDelivery(client: Client, taskQueue: string, input: DeliveryIn, reuse: DeliveryReuse, display?: DeliveryDisplay): Promise<string> {
+  const handle = await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, ...deliveryStartOptions(input, reuse, display) });
   return handle.firstExecutionRunId;
 }
 
@@ -114,7 +174,7 @@ export async function dispatchDeliveries(
   client: Client,
   taskQueue: string,
   event: DeliveryEvent,
-  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string }>,
+  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint }>,
 ): Promise<void> {
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
     const input: FanOutIn = { ...event, afterDeliveryId: null };
@@ -129,6 +189,9 @@ export async function dispatchDeliveries(
     return;
   }
   await Promise.all(
-    deliveries.map((d) => startDelivery(client, taskQueue, deliveryInput(event, d), 'first').catch(ignoreAlreadyStarted)),
+    deliveries.map((d) => {
+      const input = deliveryInput(event, { ...d, target: d.endpoint && endpointTarget(d.endpoint) });
+      return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint)).catch(ignoreAlreadyStarted);
+    }),
   );
 }
