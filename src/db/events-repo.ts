@@ -25,6 +25,8 @@ export interface EventWithDeliveries {
   deliveries: DeliveryRecord[];
   /** False when the event already existed under the same idempotency key. */
   created: boolean;
+  /** SHA-256 of the canonical request that created the event; null for events stored before it was kept. */
+  requestHash: string | null;
 }
 
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
@@ -37,10 +39,11 @@ export interface NewDelivery {
 }
 
 async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<EventWithDeliveries | null> {
-  const event = await db('events').select(EVENT_COLUMNS).where({ tenant_id: tenantId, idempotency_key: key }).first();
-  if (!event) return null;
+  const row = await db('events').select([...EVENT_COLUMNS, 'request_hash']).where({ tenant_id: tenantId, idempotency_key: key }).first();
+  if (!row) return null;
+  const { request_hash: requestHash, ...event } = row as EventRecord & { request_hash: string | null };
   const deliveries = await db('deliveries').where({ event_id: event.id }).orderBy('id');
-  return { event, deliveries, created: false };
+  return { event, deliveries, created: false, requestHash };
 }
 
 /**
@@ -50,7 +53,7 @@ async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Prom
 export async function insertEventWithDeliveries(
   db: Db,
   tenantId: string,
-  input: { id: string; type: string; body: string; idempotencyKey: string | null },
+  input: { id: string; type: string; body: string; idempotencyKey: string | null; requestHash?: string | null },
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
   if (input.idempotencyKey) {
@@ -60,11 +63,11 @@ export async function insertEventWithDeliveries(
   try {
     return await db.transaction(async (trx) => {
       const [event] = await trx('events')
-        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
+        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey, request_hash: input.requestHash ?? null })
         .returning(EVENT_COLUMNS);
       const rows = deliveries.map((d) => ({ id: d.id, tenant_id: tenantId, event_id: input.id, endpoint_id: d.endpointId, workflow_id: d.workflowId }));
       const stored = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
-      return { event: event as EventRecord, deliveries: stored as DeliveryRecord[], created: true };
+      return { event: event as EventRecord, deliveries: stored as DeliveryRecord[], created: true, requestHash: input.requestHash ?? null };
     });
   } catch (err) {
     // Two requests raced with the same key: the loser answers with the winner's event.
