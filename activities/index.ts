@@ -6,6 +6,7 @@ import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
 import { makeSendWebhook } from './send-webhook';
 import { makeSignRequest } from './sign-request';
+import { makeDeleteTenantSchedules, makePurgeTenantData, makeStopTenantWorkflows } from './tenant-deletion';
 
 export type { ActivityDeps } from './deps';
 
@@ -18,6 +19,9 @@ export function createActivities(deps: ActivityDeps) {
     recordAttempt: makeRecordAttempt(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    stopTenantWorkflows: makeStopTenantWorkflows(deps),
+    deleteTenantSchedules: makeDeleteTenantSchedules(deps),
+    purgeTenantData: makePurgeTenantData(deps),
     ...createKeyActivities(deps),
   };
 }
