@@ -102,6 +102,8 @@ describe('when a tenant is updated', () => {
     const platformAudit = await platform('GET', `/platform/audit?tenant_id=${t.id}`);
     expect(platformAudit.body.data.items.map((e: { action: string }) => e.action)).toEqual(['TenantUpdated', 'TenantApiKeyCreated', 'TenantCreated']);
     expect((await platform('PATCH', `/tenants/${t.id}`, {})).status).toBe(422);
+    const other = await newTenant({ external_id: uniqueId('taken') });
+    expect((await platform('PATCH', `/tenants/${t.id}`, { external_id: other.external_id })).body.err).toBe('external_id_taken');
     expect((await platform('PATCH', '/tenants/no-such-tenant', { name: 'x' })).status).toBe(404);
   });
 });
@@ -191,6 +193,15 @@ describe('when a tenant is deleted', () => {
     const story = (await platform('GET', `/platform/audit?tenant_id=${t.id}`)).body.data.items.map((e: { action: string }) => e.action);
     expect(story).toEqual(['TenantPurged', 'TenantDeleted', 'TenantApiKeyCreated', 'TenantCreated']);
     receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+
+  it('then every table holding tenant rows is purged (a new one must join PURGE_ORDER)', async () => {
+    const rows: Array<{ table_name: string }> = await stack.db('information_schema.columns')
+      .select('table_name')
+      .where({ column_name: 'tenant_id', table_schema: 'public' });
+    const withTenant = rows.map((r) => r.table_name).filter((t) => t !== 'platform_audit_log' && t !== 'tenants');
+    const bySource = ['inbound_nonces', 'inbound_rate_windows'];
+    expect(withTenant.sort()).toEqual(PURGE_ORDER.filter((t) => !bySource.includes(t)).sort());
   });
 
   it('then the default tenant is refused with 409 default_tenant', async () => {
