@@ -7,6 +7,7 @@ import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
 import { makeSendWebhook } from './send-webhook';
 import { makeSignRequest } from './sign-request';
+import { makeDeleteTenantSchedules, makePurgeTenantData, makeStopTenantWorkflows } from './tenant-deletion';
 
 export type { ActivityDeps } from './deps';
 
@@ -21,6 +22,9 @@ export function createActivities(deps: ActivityDeps) {
     sendWebhook: makeSendWebhook(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    stopTenantWorkflows: makeStopTenantWorkflows(deps),
+    deleteTenantSchedules: makeDeleteTenantSchedules(deps),
+    purgeTenantData: makePurgeTenantData(deps),
     ...createKeyActivities(deps),
   };
 }

@@ -98,6 +98,17 @@ export async function lastAttemptNumber(db: Db, tenantId: string, deliveryId: st
 }
 
 /**
+ * The delivery's state as each recorded attempt of it left it (`retrying`, `succeeded`,
+ * `failed`), by attempt number: the verdict beside each attempt's own outcome.
+ */
+export async function attemptVerdicts(db: Db, tenantId: string, deliveryId: string): Promise<Map<number, string | null>> {
+  const rows: Array<{ attempt: number; delivery_status: string | null }> = await db('attempts')
+    .select('attempt', 'delivery_status')
+    .where({ tenant_id: tenantId, delivery_id: deliveryId });
+  return new Map(rows.map((r) => [Number(r.attempt), r.delivery_status]));
+}
+
+/**
  * An attempt as the live stream shows it: no response excerpt or error message (a receiver's
  * words may carry anything), plus the event's type for filtering. `id` is the bigint row id as a
  * decimal string (pg returns bigint as a string, PGlite as a number).

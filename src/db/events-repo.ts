@@ -25,6 +25,8 @@ export interface EventWithDeliveries {
   deliveries: DeliveryRecord[];
   /** False when the event already existed under the same idempotency key. */
   created: boolean;
+  /** SHA-256 of the canonical request that created the event; null for events stored before it was kept. */
+  requestHash: string | null;
 }
 
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
@@ -37,10 +39,11 @@ export interface NewDelivery {
 }
 
 async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<EventWithDeliveries | null> {
-  const event = await db('events').select(EVENT_COLUMNS).where({ tenant_id: tenantId, idempotency_key: key }).first();
-  if (!event) return null;
+  const row = await db('events').select([...EVENT_COLUMNS, 'request_hash']).where({ tenant_id: tenantId, idempotency_key: key }).first();
+  if (!row) return null;
+  const { request_hash: requestHash, ...event } = row as EventRecord & { request_hash: string | null };
   const deliveries = await db('deliveries').where({ event_id: event.id }).orderBy('id');
-  return { event, deliveries, created: false };
+  return { event, deliveries, created: false, requestHash };
 }
 
 /**
@@ -51,13 +54,13 @@ async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Prom
 export async function insertEventWithDeliveries(
   db: Db,
   tenantId: string,
-  input: { id: string; type: string; body: string; idempotencyKey: string | null },
+  input: { id: string; type: string; body: string; idempotencyKey: string | null; requestHash?: string | null },
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
   const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
   const result = await db.raw(
     `with ev as (
-       insert into events (id, tenant_id, type, body, idempotency_key) values (?, ?, ?, ?, ?)
+       insert into events (id, tenant_id, type, body, idempotency_key, request_hash) values (?, ?, ?, ?, ?, ?)
        on conflict do nothing
        returning ${EVENT_COLUMNS.join(', ')}
      ),
@@ -70,11 +73,11 @@ export async function insertEventWithDeliveries(
      )
      select (select row_to_json(ev) from ev) as event,
             ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`,
-    [input.id, tenantId, input.type, input.body, input.idempotencyKey, ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId])],
+    [input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null, ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId])],
   );
   const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
   if (row.event) {
-    return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true };
+    return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true, requestHash: input.requestHash ?? null };
   }
   // Nothing stored: the idempotency key was taken (by an earlier request, or one that raced us).
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, tenantId, input.idempotencyKey) : null;

@@ -21,7 +21,7 @@ function testBody(envelope: string, template: EndpointTemplate | null, maxBytes:
 }
 
 /**
- * Sends one signed request to an endpoint now, outside any workflow, exactly as a delivery attempt
+ * Sends one signed request to an active endpoint now, outside any workflow, exactly as a delivery attempt
  * would be (same body envelope, rendered through the endpoint's template if it has one, same
  * headers and signature), and reports what happened. Nothing is stored; the request carries
  * `x-webhook-test: true`.
@@ -33,6 +33,11 @@ export async function testDelivery(
   input: { event: string; payload: Record<string, unknown> | unknown[] },
 ) {
   const endpoint = await getEndpoint(db, caller.tenantId, endpointId);
+  // Like a redelivery: an endpoint that receives nothing new receives no test either.
+  if (!endpoint.is_active) {
+    const why = endpoint.disabled_reason ? ` (disabled by the service: ${endpoint.disabled_reason})` : '';
+    throw new AppError(409, 'endpoint_inactive', `endpoint ${endpointId} is inactive${why}; activate it first`);
+  }
   const keys = await loadValidKeys(db, box, { type: 'endpoint', id: endpoint.id }, caller.tenantId);
   if (keys.length === 0) throw new AppError(409, 'no_signing_key', `endpoint ${endpointId} has no valid signing key`);
   const eventId = newId('evt');

@@ -28,8 +28,29 @@ export interface AttemptView {
 export interface DeliveryHistory {
   workflow_status: string;
   status: string;
+  /** Why the current run ended as it did (`retries exhausted`, `not retryable: http_4xx`, a cancel reason); null while it runs or after a success. */
+  reason: string | null;
   attempts: AttemptView[];
   next_attempt_at: string | null;
+}
+
+/** The part of a delivery workflow's result the log shows (the workflow's `DeliveryOut`). */
+interface DeliveryResult {
+  reason: string | null;
+}
+
+/** Why a closed run ended, from its closing history event. */
+async function closingReason(events: HistoryEvent[], decode: Decode): Promise<string | null> {
+  const last = events.at(-1);
+  if (!last) return null;
+  if (last.workflowExecutionCompletedEventAttributes) {
+    return (await decode<DeliveryResult>(last.workflowExecutionCompletedEventAttributes.result?.payloads))?.reason ?? null;
+  }
+  if (last.workflowExecutionTerminatedEventAttributes) return last.workflowExecutionTerminatedEventAttributes.reason || 'terminated';
+  if (last.workflowExecutionFailedEventAttributes) return last.workflowExecutionFailedEventAttributes.failure?.message || 'workflow failed';
+  if (last.workflowExecutionTimedOutEventAttributes) return 'timed out';
+  if (last.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  return null;
 }
 
 export function timestampMs(ts: Timestamp): number {
@@ -178,7 +199,8 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
   }
   const decode = decoderOf(client.options.loadedDataConverter);
 
-  const current = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
+  const events = (history.events ?? []) as HistoryEvent[];
+  const current = await attemptsOfRun(events, decode);
   const started = (history.events?.[0] as HistoryEvent | undefined)?.workflowExecutionStartedEventAttributes;
   const firstAttempt = (await decode<DeliveryIn>(started?.input?.payloads))?.firstAttempt ?? 1;
   const earlier = firstAttempt > 1 ? await attemptsOfEarlierRuns(client, workflowId, description.runId, decode) : [];
@@ -189,6 +211,7 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
   return {
     workflow_status: workflowStatus,
     status: CLOSED_STATUS[workflowStatus] ?? String(searchStatus ?? 'pending'),
+    reason: workflowStatus === 'RUNNING' ? null : await closingReason(events, decode),
     attempts: [...earlier, ...current.attempts].sort((a, b) => a.attempt - b.attempt),
     next_attempt_at: nextAttempt === null ? null : new Date(nextAttempt).toISOString(),
   };

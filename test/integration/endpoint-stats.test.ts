@@ -168,7 +168,7 @@ describe('when the query is not a sensible range', () => {
 
   it('then a time without offset or an unknown parameter is refused with 422', async () => {
     await refused({ since: '2025-03-03T09:30:00' }, 'query.since');
-    await refused({ bucket: 'day' }, 'query');
+    await refused({ bucket: 'day' }, 'query.bucket');
   });
 });
 
