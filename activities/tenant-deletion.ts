@@ -3,7 +3,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { recordPlatformAudit } from '../src/db/platform-audit-repo';
 import { deleteTenantRow, purgeTenantRows, PURGE_ORDER, tenantKeyScopes } from '../src/db/tenant-purge-repo';
-import { DELIVERY_WORKFLOW } from '../src/temporal/delivery-workflows';
+import { requestCancellation } from '../src/temporal/cancellation';
 import { keyRotationScheduleId } from '../src/temporal/key-rotations';
 import { runningTenantWorkflowsQuery, type TenantDeletionIn } from '../src/temporal/tenant-deletions';
 import type { ActivityDeps } from './deps';
@@ -15,8 +15,6 @@ const PURGE_BATCH = 1000;
 
 export interface StopTenantWorkflowsIn {
   tenantId: string;
-  /** The delivery workflow's cancel signal, named by the workflow (its one definition). */
-  cancelSignal: string;
   reason: string;
   /** Terminate instead of asking: the last resort for workflows that did not stop in time. */
   force: boolean;
@@ -28,9 +26,9 @@ const unlessGone = (err: unknown) => {
 };
 
 /**
- * Asks the tenant's running workflows (found by `TenantId`) to stop: a delivery gets its cancel
- * signal (it ends `cancelled` before its next attempt, never mid-request), a key rotation a
- * cancellation request; with `force`, both are terminated. Answers how many were still running.
+ * Asks the tenant's running workflows (found by `TenantId`) to stop through Temporal's
+ * cancellation, with the reason (a delivery ends `cancelled` before its next attempt, never
+ * mid-request); with `force`, they are terminated. Answers how many were still running.
  */
 export function makeStopTenantWorkflows({ log }: ActivityDeps) {
   return async function stopTenantWorkflows(input: StopTenantWorkflowsIn): Promise<{ running: number }> {
@@ -45,8 +43,8 @@ export function makeStopTenantWorkflows({ log }: ActivityDeps) {
         found.slice(i, i + 50).map(async (wf) => {
           const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
           if (input.force) await handle.terminate(input.reason).catch(unlessGone);
-          else if (wf.type === DELIVERY_WORKFLOW) await handle.signal(input.cancelSignal, { reason: input.reason }).catch(unlessGone);
-          else await handle.cancel().catch(unlessGone);
+          // Deliveries finish an attempt under way, then end cancelled; rotations stop likewise.
+          else await requestCancellation(client, wf, input.reason, 'tenant-deletion').catch(unlessGone);
         }),
       );
       Context.current().heartbeat(i);

@@ -1,7 +1,6 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { TenantDeletionIn, TenantDeletionOut } from '../src/temporal/tenant-deletions';
-import { cancelSignal } from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -32,7 +31,7 @@ export async function tenantDeletionWorkflow(input: TenantDeletionIn): Promise<T
   let rounds = 0;
   for (;;) {
     const force = rounds >= ROUNDS_BEFORE_TERMINATE;
-    const { running } = await stopTenantWorkflows({ tenantId: input.tenantId, cancelSignal: cancelSignal.name, reason, force });
+    const { running } = await stopTenantWorkflows({ tenantId: input.tenantId, reason, force });
     if (running === 0) break;
     rounds++;
     await sleep(STOP_POLL);

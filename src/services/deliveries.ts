@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Caller } from '../domain/caller';
@@ -8,6 +7,7 @@ import { getEndpoint } from '../db/endpoints-repo';
 import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
 import { deliveryDisplay, deliveryInput, endpointTarget, startDelivery, type DeliveryReuse } from '../temporal/delivery-workflows';
+import { requestCancellation } from '../temporal/cancellation';
 import { DeliveryStatus } from '../temporal/search-attributes';
 import type { AppDeps } from './deps';
 
@@ -38,13 +38,7 @@ export async function cancelDelivery(deps: AppDeps, caller: Caller, id: string, 
   if ((await latestRun(deps, delivery.workflow_id))?.status.name !== 'RUNNING') {
     throw new AppError(409, 'not_running', `delivery ${id} is not in progress`);
   }
-  await deps.temporal.workflowService.requestCancelWorkflowExecution({
-    namespace: deps.config.TEMPORAL_NAMESPACE,
-    workflowExecution: { workflowId: delivery.workflow_id },
-    identity: caller.actor,
-    requestId: randomUUID(),
-    reason: reason ?? `cancelled through the API by ${caller.actor}`,
-  });
+  await requestCancellation(deps.temporal, { workflowId: delivery.workflow_id }, reason ?? 'cancelled through the API', caller.actor);
   await recordAudit(deps.db, { ...audit(caller, id), action: 'DeliveryCancelled', details: reason ? { reason } : {} });
 }
 

@@ -6,6 +6,7 @@ import type { temporal } from '@temporalio/proto';
 import type { AttemptStep, RecordOut, SendIn } from '../../activities/types';
 import type { AttemptOutcome, AttemptResult } from '../domain/delivery';
 import type { DeliveryIn } from './delivery-workflows';
+import { deliveryStateOf } from './delivery-status';
 import { visibilityString } from './search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -46,10 +47,20 @@ async function closingReason(events: HistoryEvent[], decode: Decode): Promise<st
   if (last.workflowExecutionCompletedEventAttributes) {
     return (await decode<DeliveryResult>(last.workflowExecutionCompletedEventAttributes.result?.payloads))?.reason ?? null;
   }
-  if (last.workflowExecutionTerminatedEventAttributes) return last.workflowExecutionTerminatedEventAttributes.reason || 'terminated';
-  if (last.workflowExecutionFailedEventAttributes) return last.workflowExecutionFailedEventAttributes.failure?.message || 'workflow failed';
+  const terminated = last.workflowExecutionTerminatedEventAttributes;
+  if (terminated) return `terminated${terminated.identity ? ` by ${terminated.identity}` : ''}: ${terminated.reason || 'no reason given'}`;
+  const failure = last.workflowExecutionFailedEventAttributes?.failure;
+  if (failure) {
+    // A delivery that did not deliver carries its short verdict in the failure's details.
+    const verdict = await decode<{ reason?: string }>(failure.applicationFailureInfo?.details?.payloads);
+    return verdict?.reason ?? failure.message ?? 'workflow failed';
+  }
   if (last.workflowExecutionTimedOutEventAttributes) return 'timed out';
-  if (last.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  if (last.workflowExecutionCanceledEventAttributes) {
+    // The request says who cancelled and why (the API's cancel and the Web UI's Cancel alike).
+    const request = [...events].reverse().find((e) => e.workflowExecutionCancelRequestedEventAttributes)?.workflowExecutionCancelRequestedEventAttributes;
+    return `cancelled${request?.identity ? ` by ${request.identity}` : ''}${request?.cause ? `: ${request.cause}` : ''}`;
+  }
   return null;
 }
 
@@ -57,13 +68,6 @@ export function timestampMs(ts: Timestamp): number {
   if (!ts) return 0;
   return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
-
-const CLOSED_STATUS: Record<string, string> = {
-  TERMINATED: 'failed',
-  TIMED_OUT: 'failed',
-  FAILED: 'failed',
-  CANCELLED: 'cancelled',
-};
 
 /** Decodes the first payload (through the client's codecs, when any, then its converter). */
 type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
@@ -210,8 +214,8 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
   const nextAttempt = workflowStatus === 'RUNNING' && current.timers.size > 0 ? Math.max(...current.timers.values()) : null;
   return {
     workflow_status: workflowStatus,
-    status: CLOSED_STATUS[workflowStatus] ?? String(searchStatus ?? 'pending'),
-    reason: workflowStatus === 'RUNNING' ? null : await closingReason(events, decode),
+    status: deliveryStateOf(workflowStatus, searchStatus),
+    reason: workflowStatus === 'RUNNING' || (workflowStatus === 'COMPLETED' && deliveryStateOf(workflowStatus, searchStatus) === 'succeeded') ? null : await closingReason(events, decode),
     attempts: [...earlier, ...current.attempts].sort((a, b) => a.attempt - b.attempt),
     next_attempt_at: nextAttempt === null ? null : new Date(nextAttempt).toISOString(),
   };

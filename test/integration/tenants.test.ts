@@ -179,8 +179,12 @@ describe('when a tenant is deleted', () => {
 
     const outcome = await stack.temporal.workflow.getHandle(res.body.data.workflow_id).result();
     expect(outcome).toMatchObject({ deletedSchedules: 1, purgedRows: expect.objectContaining({ events: 1, deliveries: 1, attempts: 1, endpoints: 1 }) });
-    const deliveryResult = await stack.temporal.workflow.getHandle(deliveryWorkflowId).result();
-    expect(deliveryResult).toMatchObject({ status: 'cancelled', reason: 'tenant deleted' });
+    // Cancelled through Temporal, with the deletion as the reason its history keeps.
+    const deliveryRun = stack.temporal.workflow.getHandle(deliveryWorkflowId);
+    await expect(deliveryRun.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+    expect((await deliveryRun.describe()).status.name).toBe('CANCELLED');
+    const cancelRequest = (await deliveryRun.fetchHistory()).events!.find((e) => e.workflowExecutionCancelRequestedEventAttributes)!;
+    expect(cancelRequest.workflowExecutionCancelRequestedEventAttributes).toMatchObject({ cause: 'tenant deleted', identity: 'tenant-deletion' });
     await expect(stack.temporal.schedule.getHandle(scheduleId).describe()).rejects.toThrow();
     for (const table of PURGE_ORDER.filter((name) => name !== 'inbound_nonces' && name !== 'inbound_rate_windows')) {
       expect([table, await stack.db(table).where({ tenant_id: t.id })]).toEqual([table, []]);
