@@ -161,7 +161,11 @@ async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ 
     const closedTimer = event.timerFiredEventAttributes ?? event.timerCanceledEventAttributes;
     if (closedTimer?.timerId) timers.delete(closedTimer.timerId);
   }
-  return { attempts: [...attempts.values()], timers };
+  // One entry per attempt number: an attempt can show twice (a legacy delivery's send activity,
+  // then its record step's marker once the worker runs today's code); the later says it all.
+  const byNumber = new Map<number, AttemptView>();
+  for (const view of attempts.values()) byNumber.set(view.attempt, view);
+  return { attempts: [...byNumber.values()], timers };
 }
 
 /** Decodes through a client's data converter (its codecs first). */

@@ -1,5 +1,9 @@
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { newId } from '../../src/ids';
+import { newDeliveries } from '../../src/services/ingest';
+import { deliverySearchAttributes } from '../../src/temporal/delivery-workflows';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
@@ -130,5 +134,33 @@ describe('when a delivery runs', () => {
     );
     expect(summary).toBe(`POST ${host}/described — attempt 1`);
     expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1, reason: expect.stringMatching(/answered 200 OK in \d+ ms$/) });
+  });
+});
+
+describe('when a delivery accepted before this version ended in the dead letter (a Completed run)', () => {
+  it('then it still reads failed, and a redelivery sends it again as a one-step delivery', async () => {
+    const type = `ops.legacy${++n}`;
+    receiver.respond((req) => (req.path === '/legacy' ? { status: 400 } : { status: 200 }));
+    const endpoint = (await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/legacy', events: [type], retry_config: { max_retries: 0 } })).body.data;
+    const eventId = newId('evt');
+    const stored = await insertEventWithDeliveries(stack.db, 'default', { id: eventId, type, body: '{"legacy":true}', idempotencyKey: null }, newDeliveries(eventId, [endpoint.id]));
+    const delivery = stored.deliveries[0]!;
+    // Started as the service started deliveries before: an input without `version`.
+    const legacy = { tenantId: 'default', deliveryId: delivery.id, eventId, endpointId: endpoint.id, eventType: type };
+    await stack.temporal.workflow.start('deliveryWorkflow', {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: delivery.workflow_id,
+      args: [legacy],
+      typedSearchAttributes: deliverySearchAttributes(legacy),
+    });
+    const failed = await inState(delivery.id, 'failed');
+    expect(failed.reason).toBe('not retryable: http_4xx');
+    expect((await stack.temporal.workflow.getHandle(delivery.workflow_id).describe()).status.name).toBe('COMPLETED');
+
+    receiver.respond(() => ({ status: 200 }));
+    expect((await stack.call('POST', `/api/v1/deliveries/${delivery.id}/redeliver`)).body.data).toMatchObject({ first_attempt: 2 });
+    const done = await inState(delivery.id, 'succeeded');
+    expect(done.attempts.map((a: { attempt: number; response_status: number }) => [a.attempt, a.response_status])).toEqual([[1, 400], [2, 200]]);
+    expect((await stack.call('POST', `/api/v1/deliveries/${delivery.id}/redeliver`)).body.err).toBe('already_succeeded');
   });
 });
