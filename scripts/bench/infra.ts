@@ -120,6 +120,31 @@ export interface DatabaseTarget {
   description: string;
 }
 
+const adminUrl = () => process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * Creates an empty database `name` on BENCH_DATABASE_URL's server (default the local one),
+ * dropped (with force) by `cleanup`; answers its URL.
+ */
+export async function createDatabase(name: string, cleanup: Cleanup): Promise<string> {
+  const admin = () => knexFactory({ client: 'pg', connection: adminUrl(), pool: { min: 0, max: 1 } });
+  const run = async (sql: string) => {
+    const db = admin();
+    try {
+      await db.raw(sql, [name]);
+    } finally {
+      await db.destroy();
+    }
+  };
+  progress(`creating database ${name}`);
+  await run('drop database if exists ?? with (force)');
+  await run('create database ??');
+  cleanup.add(`drop database ${name}`, () => run('drop database if exists ?? with (force)'));
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /**
  * DATABASE_URL when set (migrated by the service itself); otherwise a fresh, migrated
  * `webhooks_bench_<pid>` on BENCH_DATABASE_URL's server, dropped (with force) by `cleanup`.
@@ -127,36 +152,16 @@ export interface DatabaseTarget {
 export async function prepareDatabase(log: Logger, cleanup: Cleanup): Promise<DatabaseTarget> {
   const given = process.env.DATABASE_URL?.trim();
   if (given) return { url: given, description: 'DATABASE_URL' };
-  const adminUrl = process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `webhooks_bench_${process.pid}`;
-  const admin = () => knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
-  const dropIt = async () => {
-    const db = admin();
-    try {
-      await db.raw('drop database if exists ?? with (force)', [name]);
-    } finally {
-      await db.destroy();
-    }
-  };
-  progress(`creating database ${name}`);
-  const db = admin();
-  try {
-    await db.raw('drop database if exists ?? with (force)', [name]);
-    await db.raw('create database ??', [name]);
-  } finally {
-    await db.destroy();
-  }
-  cleanup.add(`drop database ${name}`, dropIt);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const bench = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
+  const url = await createDatabase(name, cleanup);
+  const bench = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   try {
     await migrate(bench, 'default');
   } finally {
     await bench.destroy();
   }
   log.debug({ name }, 'bench database ready');
-  const shown = new URL(url.toString());
+  const shown = new URL(url);
   shown.password = '';
-  return { url: url.toString(), description: `${shown.toString()} (created, dropped at exit)` };
+  return { url, description: `${shown.toString()} (created, dropped at exit)` };
 }

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from '../../src/metrics';
 import { parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { createApiKey } from '../../src/services/api-keys';
 import { connectClient } from '../../src/temporal/client';
+import { housekeepingScheduleId } from '../../src/temporal/housekeeping-schedule';
 import { BENCH_API_TOKEN, BENCH_MASTER_KEY, Cleanup, progress, RUN_TAG, type TemporalTarget } from './infra';
 import type { RunContext } from './measure';
 import { waitForPollers } from './measure';
@@ -21,13 +22,13 @@ import { scrapeUrl, serviceCounts, type ServiceCounts } from './prom';
 import { ChildWorker } from './procs';
 
 /** Environment of a worker process and base of the in-process configs. */
-export function workerEnv(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, extra: { metricsPort?: number; tenantId?: string } = {}): Record<string, string> {
+export function workerEnv(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, extra: { metricsPort?: number; tenantId?: string; databaseUrl?: string } = {}): Record<string, string> {
   return {
     // The bootstrap token acts for this tenant: each service run has one of its own.
     DEFAULT_TENANT_ID: extra.tenantId ?? 'default',
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: ctx.database.url,
+    DATABASE_URL: extra.databaseUrl ?? ctx.database.url,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -40,8 +41,8 @@ export function workerEnv(ctx: RunContext, temporal: TemporalTarget, taskQueue: 
 }
 
 /** Config of the bench process's side of a run (env knobs such as WORKER_* and DATABASE_POOL_MAX still apply). */
-export function benchConfig(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, tenantId?: string): Config {
-  return loadConfig({ ...process.env, ...workerEnv(ctx, temporal, taskQueue, { tenantId }), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: '0' });
+export function benchConfig(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, extra: { tenantId?: string; databaseUrl?: string } = {}): Config {
+  return loadConfig({ ...process.env, ...workerEnv(ctx, temporal, taskQueue, extra), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: '0' });
 }
 
 /** Starts a worker-like process and waits until it polls its task queue; stopped by `scope` (and at exit). */
@@ -92,17 +93,19 @@ export interface ServiceStack extends ApiStack {
  * no run's endpoints receive another run's events.
  */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack>;
-/** The same without a worker (`worker: false`): the API only, for runs that only read. */
-export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false }): Promise<ApiStack>;
-export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false } = {}): Promise<ApiStack> {
+/** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
   const taskQueue = `bench-${label}-${RUN_TAG}`;
   const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
-  const config = benchConfig(ctx, temporal, taskQueue, tenantId);
+  const config = benchConfig(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl });
   const db = openDatabase(config, ctx.log);
   scope.add('close database pool', () => db.destroy());
   await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
   const client = await connectClient(config, temporal.address);
   scope.add('close Temporal client', () => client.connection.close());
+  // The worker ensures a housekeeping Schedule on its task queue; none is left on the server.
+  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
   const metrics: Metrics = createMetrics();
   const box = new SecretBox(parseMasterKey(BENCH_MASTER_KEY));
   const api = await startApi({ config, db, box, temporal: client, log: ctx.log, metrics });
