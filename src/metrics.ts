@@ -9,8 +9,8 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
 /** Whether an ingested event was stored now or answered from an earlier request's idempotency key. */
 export type IngestResult = 'created' | 'duplicate';
 
-/** Kinds of SQL statement counted, from the statement's first word; anything else is `other`. */
-const STATEMENT_KINDS = new Set(['select', 'insert', 'update', 'delete', 'begin', 'commit', 'rollback']);
+/** Kinds of SQL statement counted, from the statement's first word (`with`: a CTE); anything else is `other`. */
+const STATEMENT_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
 
 /** What {@link Metrics.countQueriesOf} needs of a knex instance: its `query` event. */
 export interface QueryEvents {
