@@ -182,10 +182,11 @@ export class ChildWorker {
     return this.child;
   }
 
-  /** Takes one RSS sample now (also done every 250 ms). */
-  sample(): void {
+  /** Takes one RSS sample now (also done every 250 ms); answers it in MB (null: the process is gone). */
+  sample(): number | null {
     const kb = readRssKb(this.pid);
     if (kb !== null) this.samples.push({ at: performance.now(), kb });
+    return kb === null ? null : kb / 1024;
   }
 
   /** Peak RSS in MB over samples taken in [from, to] (`performance.now()`; default: the whole life). */

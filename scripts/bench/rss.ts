@@ -49,8 +49,7 @@ export async function runRss(ctx: RunContext): Promise<RssResult> {
       await waitForAttempts(stack, opts.warmup, phaseTimeoutMs(opts, opts.warmup));
     }
     receiver.reset();
-    stack.worker.sample();
-    const baseline = stack.worker.peakMb(performance.now() - 1);
+    const baseline = stack.worker.sample();
     const from = performance.now();
     let accepted = 0;
     let peakInFlight = 0;
