@@ -26,6 +26,7 @@ const ROWS: Row[] = [
   ['worker peak RSS (MB)', (r) => fmt(r.workerPeakRssMb)],
   ['', () => ''],
   ['load', (r) => (r.load.kind === 'closed' ? `closed ${r.load.concurrency}` : `${fmt(r.load.ratePerS)}/s`)],
+  ['open loop: latest send behind (ms)', (r) => (r.load.kind === 'open' ? fmt(r.load.maxLagMs) : '—')],
   ['measured deliveries', (r) => String(r.events)],
   ['measured wall time (s)', (r) => fmt(r.durationS, 2)],
   ['receiver requests', (r) => String(r.receiverRequests)],

@@ -18,13 +18,13 @@ import { benchConfig, createEndpoint, httpAgent, sendEvent, startProcess, startS
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** The service as a subject: POST /events to an endpoint pointing at the receiver. */
-async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: TemporalTarget, path: string): Promise<Subject> {
+async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: TemporalTarget, label: string): Promise<Subject> {
   const endpointId = await createEndpoint(stack, {
-    url: `${ctx.receiver.url}${path}`,
+    url: `${ctx.receiver.url}/hooks/${label}`,
     events: [BENCH_EVENT_TYPE],
     retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 },
   });
-  progress(`service: API on ${stack.apiUrl}, endpoint ${endpointId}`);
+  progress(`${label}: API on ${stack.apiUrl}, endpoint ${endpointId}`);
   return {
     load: (plan, first) => generateLoad(plan, async (i) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id, first),
     processes: [stack.worker],
@@ -60,7 +60,7 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
       const inner = new Cleanup(ctx.log);
       try {
         const stack = await startServiceStack(ctx, inner, ctx.temporal, 'service');
-        const subject = await serviceSubject(ctx, stack, ctx.temporal, '/hooks/service');
+        const subject = await serviceSubject(ctx, stack, ctx.temporal, 'service');
         let index = 0;
         let warmup = ctx.opts.warmup;
         if (runs.includes('service')) {
@@ -153,7 +153,7 @@ export async function runFileStore(ctx: RunContext): Promise<{ result: RunResult
   try {
     const temporal = await startFileBackedTemporal(ctx.log, scope);
     const stack = await startServiceStack(ctx, scope, temporal, 'service-file');
-    const subject = await serviceSubject(ctx, stack, temporal, '/hooks/service-file');
+    const subject = await serviceSubject(ctx, stack, temporal, 'service-file');
     return { result: await measure(ctx, 'service-file', subject, closed(ctx), ctx.opts.warmup, 0), temporal };
   } finally {
     await scope.run();
