@@ -9,9 +9,19 @@ const MAX_ENTRY_BYTES = MAX_BYTES / 64;
 const cache = new Map<string, string>();
 let cachedBytes = 0;
 
-function remember(eventId: string, body: string): void {
+const keyOf = (tenantId: string, eventId: string) => `${tenantId}/${eventId}`;
+
+/** The body when this worker holds it, else undefined (the caller reads it and remembers it). */
+export function cachedEventBody(tenantId: string, eventId: string): string | undefined {
+  return cache.get(keyOf(tenantId, eventId));
+}
+
+/** Keeps a body for later attempts and other endpoints of the same event, oldest out first. */
+export function rememberEventBody(tenantId: string, eventId: string, body: string): void {
   if (body.length > MAX_ENTRY_BYTES) return;
-  cache.set(eventId, body);
+  const key = keyOf(tenantId, eventId);
+  if (cache.has(key)) return;
+  cache.set(key, body);
   cachedBytes += body.length;
   for (const [oldest, value] of cache) {
     if (cachedBytes <= MAX_BYTES) break;
@@ -22,10 +32,9 @@ function remember(eventId: string, body: string): void {
 
 /** The exact bytes to send for an event of the tenant, from the worker's cache when it has them. */
 export async function eventBodyOf(db: Db, tenantId: string, eventId: string): Promise<string> {
-  const key = `${tenantId}/${eventId}`;
-  const cached = cache.get(key);
+  const cached = cachedEventBody(tenantId, eventId);
   if (cached !== undefined) return cached;
   const body = await getEventBody(db, tenantId, eventId);
-  remember(key, body);
+  rememberEventBody(tenantId, eventId, body);
   return body;
 }

@@ -1,43 +1,21 @@
-import { insertAttempt } from '../src/db/attempts-repo';
-import { recordAudit } from '../src/db/audit-repo';
-import { deactivateEndpoint, noteEndpointAttempt } from '../src/db/endpoints-repo';
-import { recordTelemetry } from '../src/db/telemetry-repo';
+import { storeAttempt } from '../src/db/attempts-repo';
 import type { ActivityDeps } from './deps';
-import type { AttemptResult } from '../src/domain/delivery';
-import type { RecordIn } from './types';
-
-/** Attempts stopped before sending say nothing about the receiver's health. */
-const NOT_SENT = new Set(['endpoint_disabled', 'endpoint_deleted', 'body_too_large', 'not_signed', 'body_changed']);
+import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
+import type { RecordIn, RecordOut } from './types';
 
 /**
- * Why the endpoint should stop receiving after this attempt, or null: a 410 Gone, or no success
- * for `ENDPOINT_DISABLE_AFTER_SECONDS` (0 never).
+ * Stores an attempt for aggregates, keeps the endpoint's health, counts the attempt in the
+ * metrics and logs it. The delivery step records its own attempt in the same statement that
+ * keeps the health; this activity records an attempt that step could not (a database outage
+ * right after a send, or a step that kept failing), and the attempts of deliveries started
+ * before the one-step attempt.
  */
-export function disableReason(result: Pick<AttemptResult, 'responseStatus'>, failingSince: Date | null, disableAfterSeconds: number, now: Date): string | null {
-  if (result.responseStatus === 410) return 'the receiver answered 410 Gone';
-  if (failingSince && disableAfterSeconds > 0 && now.getTime() - failingSince.getTime() >= disableAfterSeconds * 1000) {
-    return `no successful attempt since ${failingSince.toISOString()} (ENDPOINT_DISABLE_AFTER_SECONDS=${disableAfterSeconds})`;
-  }
-  return null;
-}
-
-/**
- * Stores the attempt for aggregates, keeps the endpoint's health, counts the attempt in the
- * metrics and logs it. A 410 Gone, or failing for too long, disables the endpoint: once, audited
- * and with an `endpoint_disabled` telemetry event for operators.
- */
-export function makeRecordAttempt({ db, log, metrics, config }: ActivityDeps) {
-  async function disableEndpoint(input: RecordIn, reason: string, failingSince: Date | null): Promise<void> {
-    if (!(await deactivateEndpoint(db, input.tenantId, input.endpointId, reason))) return;
-    const details = { reason, failing_since: failingSince?.toISOString() ?? null, delivery_id: input.deliveryId };
-    await recordAudit(db, { tenantId: input.tenantId, actor: 'system', action: 'WebhookDisabled', resourceType: 'endpoint', resourceId: input.endpointId, traceId: null, details });
-    await recordTelemetry(db, { tenantId: input.tenantId, kind: 'endpoint_disabled', source: input.endpointId, result: 'disabled', details });
-    log.warn({ endpointId: input.endpointId, deliveryId: input.deliveryId, reason }, 'endpoint disabled');
-  }
-
-  return async function recordAttempt(input: RecordIn): Promise<void> {
+export function makeRecordAttempt(deps: ActivityDeps) {
+  const { db, log, metrics } = deps;
+  return async function recordAttempt(input: RecordIn): Promise<RecordOut> {
     const { result } = input;
-    await insertAttempt(db, {
+    const reached = reachedReceiver(result);
+    const stored = await storeAttempt(db, {
       tenant_id: input.tenantId,
       delivery_id: input.deliveryId,
       endpoint_id: input.endpointId,
@@ -51,26 +29,17 @@ export function makeRecordAttempt({ db, log, metrics, config }: ActivityDeps) {
       error_message: result.errorMessage,
       response_excerpt: result.responseExcerpt,
       delivery_status: input.deliveryStatus,
-    });
-    if (!NOT_SENT.has(result.errorClass ?? '')) {
-      const health = await noteEndpointAttempt(db, input.tenantId, input.endpointId, result.outcome === 'succeeded');
-      const reason = health?.isActive ? disableReason(result, health.failingSince, config.ENDPOINT_DISABLE_AFTER_SECONDS, new Date()) : null;
-      if (reason) await disableEndpoint(input, reason, health!.failingSince);
+    }, { reachedReceiver: reached, keyIds: [] });
+    if (stored.inserted) {
+      await disableIfUnhealthy(deps, input, result, stored.health);
+      // Counted after the writes, so a recording that failed and is retried counts once.
+      metrics.observeDeliveryAttempt(result);
     }
-    // Counted after the writes, so a recording that failed and is retried counts once.
-    metrics.observeDeliveryAttempt(result);
     log.info(
-      {
-        deliveryId: input.deliveryId,
-        endpointId: input.endpointId,
-        eventId: input.eventId,
-        attempt: input.attempt,
-        outcome: result.outcome,
-        status: result.responseStatus,
-        durationMs: result.durationMs,
-        errorClass: result.errorClass,
-      },
+      { deliveryId: input.deliveryId, endpointId: input.endpointId, eventId: input.eventId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass },
       'delivery attempt',
     );
+    // Echoed so the workflow's history holds this attempt too (the delivery log reads it there).
+    return { attempt: input.attempt, result };
   };
 }

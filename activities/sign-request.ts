@@ -1,28 +1,16 @@
-import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { KeyScope } from '../src/domain/keys';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { endpointSigningSettings, reserveSendSlot } from '../src/db/endpoints-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
-import { USER_AGENT } from '../src/http/post-webhook';
+import { USER_AGENT } from '../src/http/webhook-request';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { signatureHeaders } from '../src/security/schemes';
-import { ignoreAlreadyStarted } from '../src/temporal/idempotent-start';
-import { startKeyRotation, type KeyRotationIn } from '../src/temporal/key-rotations';
 import type { ActivityDeps } from './deps';
 import { eventBodyOf } from './event-bodies';
+import { rotateOnUsage } from './key-usage';
 import type { SignIn, SignOut } from './types';
-
-/**
- * Starts the scope's rotation once its active key has made `threshold` signatures. The workflow id
- * is the scope's, and reuses a running rotation (USE_EXISTING); a finished one is followed by a new
- * run that does nothing unless `activeKeyId` is still active, so repeated triggers are no-ops.
- */
-async function triggerUsageRotation(input: Omit<KeyRotationIn, 'trigger' | 'actor'>): Promise<void> {
-  await startKeyRotation(Context.current().client, activityInfo().taskQueue, { ...input, trigger: 'usage', actor: 'usage-threshold' }, 'reuse-running').catch(
-    ignoreAlreadyStarted,
-  );
-}
 
 /** A slot this close is taken at once: a durable timer would cost more than it saves. */
 const MIN_WAIT_MS = 50;
@@ -54,16 +42,7 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
     const scheme = settings?.scheme;
     const keyIds = keys.map((k) => k.id);
     const counts = await incrementKeyUsage(db, keyIds);
-    const active = keys[0]!;
-    // During a grace period a rotation is already under way: no usage trigger then.
-    if (usage && keys.length === 1 && (counts.get(active.id) ?? 0) >= usage.threshold) {
-      try {
-        await triggerUsageRotation({ tenantId: input.tenantId, scope, graceSeconds: usage.graceSeconds, expectedActiveKeyId: active.id });
-      } catch (err) {
-        // Signing must not fail because Temporal refused a start: the next signature retries it.
-        log.warn({ err, endpointId: input.endpointId }, 'could not start usage-triggered key rotation');
-      }
-    }
+    await rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds, activeUsage: counts.get(keyIds[0]!) ?? null, usage });
     return {
       keyIds,
       // A rendered body is computed again when sent: the digest proves it is the same bytes.

@@ -1,7 +1,27 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import type { DeliveryIn } from '../src/temporal/delivery-workflows';
 
-/** What a delivery needs to know before its first attempt. */
+/** One attempt of a delivery, made in one step (`deliverAttempt`). */
+export interface DeliverAttemptIn extends AttemptIn {
+  /** The attempt already holds a send slot under the endpoint's rate limit (it waited for it). */
+  slotReserved?: boolean;
+}
+
+/**
+ * What one attempt step did:
+ * - `wait`: the endpoint's rate limit put this attempt's send slot `waitMs` ahead; nothing was
+ *   sent; the workflow waits durably, then asks again with `slotReserved`;
+ * - `stopped`: the endpoint was switched off or deleted before this run sent anything;
+ * - `attempted`: the request was made (or refused before leaving, with the reason as its error
+ *   class), and the delivery's state after it, with the wait before the next attempt when it is
+ *   `retrying`. `recorded: false`: the attempt could not be stored; the workflow stores it.
+ */
+export type AttemptStep =
+  | { kind: 'wait'; waitMs: number }
+  | { kind: 'stopped'; reason: string }
+  | { kind: 'attempted'; attempt: number; result: AttemptResult; deliveryStatus: AttemptDeliveryState; retryInMs: number | null; recorded: boolean };
+
+/** What a delivery needs to know before its first attempt (deliveries started before the one-step attempt). */
 export interface DeliveryPlan {
   /** False when the endpoint was deleted or deactivated before the delivery began. */
   active: boolean;
@@ -46,6 +66,12 @@ export interface RecordIn extends AttemptIn {
   result: AttemptResult;
   /** The delivery's state after this attempt. */
   deliveryStatus: AttemptDeliveryState;
+}
+
+/** The attempt recorded (empty in the histories of deliveries started before the one-step attempt). */
+export interface RecordOut {
+  attempt: number;
+  result: AttemptResult;
 }
 
 export interface DeliveryPageIn {

@@ -5,8 +5,10 @@ import { listApiKeys } from '../src/db/api-keys-repo';
 import { migrate, openDatabase, type Db } from '../src/db/knex';
 import { sendInbound } from '../src/inbound/sender';
 import { createLogger } from '../src/logger';
-import { isScope, ROLES, type Role, type Scope } from '../src/domain/scopes';
+import { listPlatformKeys } from '../src/db/platform-keys-repo';
+import { isPlatformScope, isScope, PLATFORM_SCOPES, ROLES, type PlatformScope, type Role, type Scope } from '../src/domain/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../src/services/api-keys';
+import { createPlatformKey, platformKeyOut, revokePlatformKeyAudited } from '../src/services/platform-keys';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -15,6 +17,9 @@ const USAGE = `usage: npm run cli -- <command>
   api-keys revoke KEY_ID [--tenant ID]
   tenants create ID [--name NAME]
   tenants list
+  platform-keys create --name NAME [--scopes tenants:read,tenants:manage,platform-keys:manage] [--expires-at ISO]
+  platform-keys list
+  platform-keys revoke KEY_ID
   inbound send --url URL --secret whsec_… (--source SRC_ID | --key-id KEY_ID) (--data JSON | --file PATH)
 
 The tenant defaults to DEFAULT_TENANT_ID. The database is the one the service uses (DATABASE_URL,
@@ -78,8 +83,29 @@ async function tenants(db: Db, verb: string | undefined, args: string[]) {
     await db('tenants').insert({ id, name: values.name ?? id }).onConflict('id').ignore();
     process.stdout.write(`tenant ${id} ready\n`);
   } else if (verb === 'list') {
-    for (const t of await db('tenants').select('id', 'name').orderBy('id')) process.stdout.write(`${t.id}  ${t.name}\n`);
+    for (const t of await db('tenants').select('id', 'name', 'status').orderBy('id')) process.stdout.write(`${t.id}  ${t.status.padEnd(8)}  ${t.name}\n`);
   } else throw new UsageError(`unknown tenants command: ${verb ?? '(none)'}`);
+}
+
+/** Platform keys (`whp_…`): the first one, when PLATFORM_API_TOKEN is not used, comes from here. */
+async function platformKeys(db: Db, verb: string | undefined, args: string[]) {
+  const { values, positionals } = options(args);
+  if (verb === 'create') {
+    if (!values.name) throw new UsageError('--name is required');
+    const scopes = values.scopes?.split(',').map((s) => s.trim()) ?? [...PLATFORM_SCOPES];
+    const bad = scopes.filter((s) => !isPlatformScope(s));
+    if (bad.length > 0) throw new UsageError(`unknown platform scopes: ${bad.join(', ')}`);
+    const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an ISO date');
+    const { key, record } = await createPlatformKey(db, null, { name: values.name, scopes: [...new Set(scopes)] as PlatformScope[], expiresAt });
+    process.stdout.write(`${JSON.stringify(platformKeyOut(record), null, 2)}\n\nPlatform API key (shown once, keep it safe):\n${key}\n`);
+  } else if (verb === 'list') {
+    const { items } = await listPlatformKeys(db, { limit: 200, offset: 0 });
+    for (const k of items.map(platformKeyOut)) process.stdout.write(`${k.id}  ${k.prefix}…  ${k.status.padEnd(7)}  ${k.name}  [${k.scopes.join(' ')}]\n`);
+  } else if (verb === 'revoke') {
+    if (!positionals[0]) throw new UsageError('give the key id to revoke');
+    process.stdout.write(`${JSON.stringify(platformKeyOut(await revokePlatformKeyAudited(db, null, positionals[0])), null, 2)}\n`);
+  } else throw new UsageError(`unknown platform-keys command: ${verb ?? '(none)'}`);
 }
 
 /** Signs and sends one inbound webhook, as a partner would; needs no database. */
@@ -109,6 +135,7 @@ async function main() {
     await migrate(db, config.DEFAULT_TENANT_ID);
     if (group === 'api-keys') await apiKeys(db, config.DEFAULT_TENANT_ID, verb, rest);
     else if (group === 'tenants') await tenants(db, verb, rest);
+    else if (group === 'platform-keys') await platformKeys(db, verb, rest);
     else throw new UsageError(`unknown command: ${group}`);
   } finally {
     await db.destroy();

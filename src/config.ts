@@ -29,6 +29,8 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   API_TOKEN: optionalString,
+  /** Unset: the platform API (`/tenants`, `/platform`) takes `whp_…` platform keys only. */
+  PLATFORM_API_TOKEN: optionalString,
   DEFAULT_TENANT_ID: z.string().regex(/^[a-z0-9_-]{1,64}$/).default('default'),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
 
@@ -101,6 +103,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.NODE_ENV === 'production') {
     if (!config.API_TOKEN) throw new ConfigError('API_TOKEN is required when NODE_ENV=production');
     if (!config.MASTER_KEY) throw new ConfigError('MASTER_KEY is required when NODE_ENV=production');
+  }
+  if (config.PLATFORM_API_TOKEN) {
+    // The platform token manages every tenant: long, and never the same as a tenant's token.
+    if (config.PLATFORM_API_TOKEN.length < 32) throw new ConfigError('PLATFORM_API_TOKEN must be at least 32 characters');
+    if (config.PLATFORM_API_TOKEN === config.API_TOKEN) throw new ConfigError('PLATFORM_API_TOKEN must differ from API_TOKEN');
   }
   if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters');

@@ -1,35 +1,63 @@
-import {
-  condition,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-  log,
-} from '@temporalio/workflow';
+import { condition, log, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { SignOut } from '../activities/types';
-import type { AttemptResult, DeliveryState } from '../src/domain/delivery';
-import type { DeliveryIn } from '../src/temporal/delivery-workflows';
+import type { AttemptStep } from '../activities/types';
+import type { DeliveryState } from '../src/domain/delivery';
+import { ONE_STEP_ATTEMPTS, type DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
 import { cancelSignal, statusQuery, type DeliveryOut } from './definitions';
-import { nextDelayMs, withJitter } from './retry-policy';
+import { legacyDeliveryWorkflow } from './delivery-v1';
+import { retryDelaysMs, withJitter } from './retry-policy';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Quick steps on the worker that runs the workflow: no server round trip, still in history. */
-const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 10 },
+/**
+ * The attempt step runs on the worker that runs the workflow (a local activity): no task-queue
+ * round trip, and the attempt is in history as the step's recorded result. Its timeout covers
+ * the longest HTTP timeout an endpoint may set (120 s) plus margin; a crashed worker's step is
+ * run again by the worker that takes over the workflow, with the same delivery id.
+ */
+const { deliverAttempt } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '130s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
 
-/** Margin over the HTTP timeout before Temporal considers a send lost (worker crash). */
-const SEND_TIMEOUT_MARGIN_MS = 5_000;
+/** Records an attempt the step could not (the database was unreachable right after a send). */
+const { recordAttempt } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** The step itself kept failing before sending (the database unreachable): a retryable attempt. */
+function failedStep(input: DeliveryIn, attempt: number, err: unknown): Exclude<AttemptStep, { kind: 'wait' | 'stopped' }> {
+  const scheduled = retryDelaysMs(null)[attempt - (input.firstAttempt ?? 1)];
+  return {
+    kind: 'attempted',
+    attempt,
+    result: {
+      outcome: 'retryable',
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      responseStatus: null,
+      errorClass: 'internal',
+      errorMessage: err instanceof Error ? err.message : String(err),
+      responseExcerpt: null,
+      retryAfterMs: null,
+    },
+    deliveryStatus: scheduled === undefined ? 'failed' : 'retrying',
+    retryInMs: scheduled === undefined ? null : withJitter(scheduled, 0.2, Math.random),
+    recorded: false,
+  };
+}
 
 /**
- * Delivers one event to one endpoint. Each attempt is sign → send → record; the retry loop lives
- * here, so every HTTP attempt is its own activity execution in history.
+ * Delivers one event to one endpoint. The retry loop lives here, and each attempt is one step
+ * (`deliverAttempt`) that prepares, signs, sends and records it, so a delivery that succeeds at
+ * once takes one workflow task. Between attempts the workflow waits on durable timers: the
+ * retry schedule, a receiver's Retry-After, or the endpoint's rate limit.
  */
 export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> {
+  if (input.version !== ONE_STEP_ATTEMPTS) return legacyDeliveryWorkflow(input);
+
   let status: DeliveryState = 'pending';
   let attempts = 0;
   let lastResponseStatus: number | null = null;
@@ -41,72 +69,44 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     status = next;
     upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
   };
+  const cancelled = () => cancelRequested !== null;
 
   setHandler(statusQuery, () => view());
   setHandler(cancelSignal, (args) => {
     cancelRequested = args?.reason ?? 'cancelled by request';
   });
 
-  const plan = await local.loadDeliveryPlan(input);
-  if (!plan.active) {
-    setStatus('cancelled');
-    return view('endpoint inactive or deleted');
-  }
-  const { sendWebhook } = proxyActivities<Activities>({
-    startToCloseTimeout: plan.timeoutMs + SEND_TIMEOUT_MARGIN_MS,
-    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
-  });
-
-  const first = input.firstAttempt ?? 1;
-  /** Signs the attempt, first waiting (durably) for its slot under the endpoint's rate limit. */
-  const signWhenAllowed = async (attempt: number): Promise<SignOut | null> => {
-    let signed = await local.signRequest({ ...input, attempt });
-    while (signed.waitMs !== undefined) {
-      if (await condition(() => cancelRequested !== null, signed.waitMs)) return null;
-      signed = await local.signRequest({ ...input, attempt, slotReserved: true });
+  /** One attempt, first waiting (durably) for its slot under the endpoint's rate limit; null: cancelled meanwhile. */
+  const attemptOnce = async (attempt: number): Promise<Exclude<AttemptStep, { kind: 'wait' }> | null> => {
+    try {
+      let step = await deliverAttempt({ ...input, attempt });
+      while (step.kind === 'wait') {
+        if (await condition(cancelled, step.waitMs)) return null;
+        step = await deliverAttempt({ ...input, attempt, slotReserved: true });
+      }
+      return step as Exclude<AttemptStep, { kind: 'wait' }>;
+    } catch (err) {
+      return failedStep(input, attempt, err);
     }
-    return signed;
   };
 
-  for (let attempt = first; ; attempt++) {
-    if (cancelRequested) break;
-    const signed = await signWhenAllowed(attempt);
-    if (!signed) break;
-    let result: AttemptResult;
-    try {
-      result = await sendWebhook({ ...input, attempt, headers: signed.headers, bodyDigest: signed.bodyDigest, timeoutMs: plan.timeoutMs });
-    } catch (err) {
-      // The activity itself kept failing (not the receiver): count it as a retryable attempt.
-      result = {
-        outcome: 'retryable',
-        startedAt: new Date().toISOString(),
-        durationMs: 0,
-        responseStatus: null,
-        errorClass: 'internal',
-        errorMessage: err instanceof Error ? err.message : String(err),
-        responseExcerpt: null,
-        retryAfterMs: null,
-      };
+  for (let attempt = input.firstAttempt ?? 1; !cancelled(); attempt++) {
+    const step = await attemptOnce(attempt);
+    if (step === null) break;
+    if (step.kind === 'stopped') {
+      setStatus('cancelled');
+      return view(step.reason);
     }
-    attempts = attempt;
-    lastResponseStatus = result.responseStatus;
-    const scheduled = plan.delaysMs[attempt - first];
-    const next: DeliveryState =
-      result.outcome === 'succeeded' ? 'succeeded' : result.outcome === 'failed' || scheduled === undefined ? 'failed' : 'retrying';
-    await local.recordAttempt({ ...input, attempt, result, deliveryStatus: next });
-
-    if (next === 'succeeded') {
-      setStatus('succeeded');
-      return view();
+    attempts = step.attempt;
+    lastResponseStatus = step.result.responseStatus;
+    if (!step.recorded) await recordAttempt({ ...input, attempt, result: step.result, deliveryStatus: step.deliveryStatus });
+    setStatus(step.deliveryStatus);
+    if (step.deliveryStatus === 'succeeded') return view();
+    if (step.deliveryStatus === 'failed') {
+      return view(step.result.outcome === 'failed' ? `not retryable: ${step.result.errorClass}` : 'retries exhausted');
     }
-    if (next === 'failed' || scheduled === undefined) {
-      setStatus('failed');
-      return view(result.outcome === 'failed' ? `not retryable: ${result.errorClass}` : 'retries exhausted');
-    }
-    const delay = nextDelayMs(withJitter(scheduled, plan.jitter, Math.random), result.retryAfterMs, plan.retryAfterMaxMs);
-    setStatus('retrying');
-    log.info('attempt failed, retrying', { attempt, delayMs: delay, errorClass: result.errorClass });
-    if (await condition(() => cancelRequested !== null, delay)) break;
+    log.info('attempt failed, retrying', { attempt, delayMs: step.retryInMs, errorClass: step.result.errorClass });
+    if (await condition(cancelled, step.retryInMs ?? 0)) break;
   }
   setStatus('cancelled');
   return view(cancelRequested);

@@ -2,3 +2,4 @@ export { deliveryWorkflow } from './delivery';
 export { fanOutWorkflow } from './fan-out';
 export { housekeepingWorkflow } from './housekeeping';
 export { keyRotationWorkflow } from './key-rotation';
+export { tenantDeletionWorkflow } from './tenant-deletion';

@@ -1,23 +1,12 @@
 import { z } from 'zod';
 import { getApiKey, listApiKeys } from '../db/api-keys-repo';
-import { ROLES, SCOPES } from '../domain/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../services/api-keys';
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { pageQuery, resourceId } from './schemas';
+import { apiKeyIn, pageQuery, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ak') }).strict();
-
-const apiKeyIn = z
-  .object({
-    name: z.string().min(1).max(128),
-    scopes: z.array(z.enum(SCOPES)).min(1).optional(),
-    role: z.enum(ROLES).optional(),
-    expires_at: z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
-  })
-  .strict()
-  .refine((k) => !(k.scopes && k.role), 'give scopes or a role, not both');
 
 /** `/api/v1/api-keys`: scoped keys, hashed at rest, shown once. */
 export function apiKeysRoutes(deps: AppDeps): RouteTable {

@@ -19,8 +19,11 @@ import { buildOpenApi } from './openapi';
 import { codecRouter } from './codec-router';
 import { apiKeysRoutes } from './api-keys-router';
 import { auditRoutes } from './audit-router';
-import { authenticate, bootstrapTokenResolver, type CredentialResolver } from './auth';
-import { apiKeyResolver, introspectionResolver, jwtResolver } from './credentials';
+import { authenticate, bootstrapTokenResolver, platformTokenResolver, type CredentialResolver } from './auth';
+import { apiKeyResolver, introspectionResolver, jwtResolver, platformKeyResolver } from './credentials';
+import { platformAuditRoutes } from './platform-audit-router';
+import { platformKeysRoutes } from './platform-keys-router';
+import { tenantsRoutes } from './tenants-router';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Version of the HTTP API reported in its OpenAPI document. */
@@ -28,15 +31,23 @@ export const API_VERSION = '1.0.0';
 
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
-  return [endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps), settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps)];
+  return [
+    endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps),
+    settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps), tenantsRoutes(deps), platformKeysRoutes(deps), platformAuditRoutes(deps),
+  ];
 }
 
-/** API keys, JWTs, the bootstrap token, then (network-bound, so last) token introspection. */
+/**
+ * API keys, platform keys, JWTs, the bootstrap token, the platform token, then (network-bound,
+ * so last) token introspection.
+ */
 export function credentialResolvers(deps: AppDeps, apiToken: string): CredentialResolver[] {
   return [
     apiKeyResolver(deps.db, deps.log),
+    platformKeyResolver(deps.db, deps.log),
     jwtResolver(deps.config, deps.db),
-    bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID),
+    bootstrapTokenResolver(apiToken, deps.config.DEFAULT_TENANT_ID, deps.db),
+    deps.config.PLATFORM_API_TOKEN ? platformTokenResolver(deps.config.PLATFORM_API_TOKEN) : null,
     introspectionResolver(deps.config, deps.db),
   ].filter((r): r is CredentialResolver => r !== null);
 }

@@ -4,6 +4,9 @@ import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
 
+/** The deepest offset page; `cursor` goes further. */
+const MAX_AUDIT_OFFSET = 10_000;
+
 const auditQuery = z
   .object({
     action: z.string().max(64).regex(/^[A-Za-z]+$/).optional(),
@@ -14,9 +17,12 @@ const auditQuery = z
     until: z.iso.datetime({ offset: true }).optional(),
     format: z.enum(['json', 'csv']).default('json'),
     limit: z.coerce.number().int().min(1).max(10_000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    /** Offset paging stops here: deeper pages walk with `cursor`, which costs the same at any depth. */
+    offset: z.coerce.number().int().min(0).max(MAX_AUDIT_OFFSET).optional(),
+    cursor: z.string().regex(/^[1-9][0-9]{0,18}$/, 'must be a next_cursor value').optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => q.offset === undefined || q.cursor === undefined, { message: 'give offset or cursor, not both', path: ['cursor'] });
 
 
 /** RFC 4180 field: quoted when needed; a leading formula character is neutralized for spreadsheets. */
@@ -39,14 +45,18 @@ export function auditRoutes(deps: AppDeps): RouteTable {
       until: query.until ? new Date(query.until) : undefined,
       limit: query.limit,
       offset: query.offset,
+      beforeId: query.cursor === undefined ? undefined : BigInt(query.cursor),
     });
+    // The last id of a full page is where the next one starts.
+    const nextCursor = items.length === query.limit ? String(items.at(-1)!.id) : null;
     if (query.format === 'csv') {
       res.setHeader('content-type', 'text/csv; charset=utf-8');
       res.setHeader('content-disposition', 'attachment; filename="audit.csv"');
+      if (nextCursor) res.setHeader('x-next-cursor', nextCursor);
       res.send([COLUMNS.join(','), ...items.map((r) => COLUMNS.map((c) => csvField(r[c])).join(','))].join('\r\n') + '\r\n');
       return;
     }
-    res.json({ ok: true, data: { items, total, limit: query.limit, offset: query.offset } });
+    res.json({ ok: true, data: { items, total, limit: query.limit, offset: query.cursor === undefined ? (query.offset ?? 0) : null, next_cursor: nextCursor } });
   });
   return table;
 }

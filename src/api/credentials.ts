@@ -1,14 +1,17 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 import type { Config } from '../config';
-import { findUsableApiKey, tenantExists, touchApiKey } from '../db/api-keys-repo';
+import { findUsableApiKey, touchApiKey } from '../db/api-keys-repo';
 import type { Db } from '../db/knex';
+import { findUsablePlatformKey, touchPlatformKey } from '../db/platform-keys-repo';
+import { tenantState } from '../db/tenants-repo';
 import { UnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import { isScope, ROLE_SCOPES, ROLES, type Role, type Scope } from '../domain/scopes';
 import { API_KEY_PREFIX, hashApiKey } from '../services/api-keys';
+import { PLATFORM_KEY_PREFIX } from '../services/platform-keys';
 import type { Caller } from '../domain/caller';
-import type { CredentialResolver } from './auth';
+import { admitTenant, type CredentialResolver } from './auth';
 
 /** `whk_…` API keys, looked up by SHA-256 hash; revoked or expired keys do not resolve. */
 export function apiKeyResolver(db: Db, log: Logger): CredentialResolver {
@@ -16,8 +19,20 @@ export function apiKeyResolver(db: Db, log: Logger): CredentialResolver {
     if (!token.startsWith(API_KEY_PREFIX)) return null;
     const key = await findUsableApiKey(db, hashApiKey(token));
     if (!key) return null;
-    touchApiKey(db, key.id).catch((err) => log.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
-    return { tenantId: key.tenant_id, actor: `api-key:${key.id}`, scopes: new Set(key.scopes), traceId };
+    const admitted = admitTenant({ tenantId: key.tenant_id, actor: `api-key:${key.id}`, scopes: new Set(key.scopes), traceId }, key.tenant_status);
+    if (admitted) touchApiKey(db, key.id).catch((err) => log.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
+    return admitted;
+  };
+}
+
+/** `whp_…` platform keys: platform scopes only, no tenant. */
+export function platformKeyResolver(db: Db, log: Logger): CredentialResolver {
+  return async (token, traceId) => {
+    if (!token.startsWith(PLATFORM_KEY_PREFIX)) return null;
+    const key = await findUsablePlatformKey(db, hashApiKey(token));
+    if (!key) return null;
+    touchPlatformKey(db, key.id).catch((err) => log.warn({ err, platformKeyId: key.id }, 'could not record platform key use'));
+    return { tenantId: null, actor: `platform-key:${key.id}`, scopes: new Set(key.scopes), traceId };
   };
 }
 
@@ -32,8 +47,8 @@ function claimScopes(claims: Record<string, unknown>): Scope[] {
 /** A caller from verified claims, when they name a tenant that exists. */
 async function callerFromClaims(db: Db, claims: Record<string, unknown>, kind: string, traceId: string): Promise<Caller | null> {
   const tenantId = claims.tenant_id ?? claims.tid;
-  if (typeof tenantId !== 'string' || !(await tenantExists(db, tenantId))) return null;
-  return { tenantId, actor: `${kind}:${String(claims.sub ?? 'unknown')}`, scopes: new Set(claimScopes(claims)), traceId };
+  if (typeof tenantId !== 'string') return null;
+  return admitTenant({ tenantId, actor: `${kind}:${String(claims.sub ?? 'unknown')}`, scopes: new Set(claimScopes(claims)), traceId }, await tenantState(db, tenantId));
 }
 
 /** JWT bearer tokens verified with jose: HS256 with JWT_SECRET, or keys from JWT_JWKS_URL. */

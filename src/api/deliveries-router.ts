@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attemptVerdicts } from '../db/attempts-repo';
 import { getDelivery } from '../db/events-repo';
 import { cancelDelivery, redeliver } from '../services/deliveries';
 import type { AppDeps } from '../services/deps';
@@ -14,8 +15,9 @@ export function deliveriesRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/deliveries', 'deliveries');
 
   table.add({ method: 'get', path: '/:id', summary: 'A delivery with every attempt, from its workflow history', scope: 'deliveries:read', params }, async ({ params, res }) => {
-    const delivery = await getDelivery(deps.db, caller(res).tenantId, params.id);
-    const history = await readDeliveryHistory(deps.temporal, delivery.workflow_id);
+    const tenantId = caller(res).tenantId;
+    const delivery = await getDelivery(deps.db, tenantId, params.id);
+    const [history, verdicts] = await Promise.all([readDeliveryHistory(deps.temporal, delivery.workflow_id), attemptVerdicts(deps.db, tenantId, delivery.id)]);
     return {
       id: delivery.id,
       event_id: delivery.event_id,
@@ -24,8 +26,12 @@ export function deliveriesRoutes(deps: AppDeps): RouteTable {
       workflow_id: delivery.workflow_id,
       created_at: delivery.created_at,
       status: history?.status ?? 'scheduled',
+      reason: history?.reason ?? null,
       next_attempt_at: history?.next_attempt_at ?? null,
-      attempts: history?.attempts ?? [],
+      // `outcome` is what the receiver did on that attempt; `delivery_status` is where that left
+      // the delivery (null until the attempt is recorded): the last attempt of an exhausted
+      // delivery is `retryable` and `failed`.
+      attempts: (history?.attempts ?? []).map((a) => ({ ...a, delivery_status: verdicts.get(a.attempt) ?? null })),
     };
   });
 

@@ -8,17 +8,31 @@ export function ok(res: Response, data: unknown, status = 200): void {
   res.status(status).json({ ok: true, data });
 }
 
+/** One bad field: where it is (`body.retry_config.tries`) and what is wrong with it. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * Zod's issues as one `{path, message}` per bad field. Zod reports unknown keys of a `.strict()`
+ * object once, at the object; each key gets its own entry here, with a path ending in the key.
+ */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[], root: string): FieldError[] {
+  const at = (path: readonly PropertyKey[]) => [root, ...path.map(String)].join('.');
+  return issues.flatMap((issue): FieldError[] => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: at([...issue.path, key]), message: 'unrecognized key' }));
+    if (issue.code === 'invalid_key') return [{ path: at(issue.path), message: `invalid key: ${issue.issues[0]?.message ?? issue.message}` }];
+    return [{ path: at(issue.path), message: issue.message }];
+  });
+}
+
 /** Parses input with a schema; failures become a 422 naming every bad field. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-    ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
-  }));
-  const summary = details.map((d) => `${d.path}: ${d.message}${'keys' in d ? ` (${d.keys!.join(', ')})` : ''}`).join('; ');
-  throw new ValidationError(`invalid ${where}: ${summary}`, details);
+  const details = fieldErrors(parsed.error.issues, where);
+  throw new ValidationError(`invalid ${where}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
 }
 
 /** Bodies must be JSON: anything else is a 415 before any handler runs. */

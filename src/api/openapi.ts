@@ -71,7 +71,7 @@ export function buildOpenApi(tables: RouteTable[], version: string, extraPaths: 
     openapi: '3.1.0',
     info: { title: 'temporal-webhooks', version, description: 'Durable, signed webhook delivery on Temporal.' },
     servers: [{ url: '/api/v1' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (whk_…), JWT, or the bootstrap token' } } },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Tenant routes: API key (whk_…), JWT, introspected token or the bootstrap token. Platform routes (x-required-scope tenants:* or platform-keys:manage): platform key (whp_…) or PLATFORM_API_TOKEN.' } } },
     paths,
   };
 }

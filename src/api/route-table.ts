@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Scope } from '../domain/scopes';
+import type { RouteScope } from '../domain/scopes';
 import { requireScope } from './auth';
 import { rememberRoute } from './http-metrics';
 import { ok, validate } from './middleware';
@@ -13,7 +13,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** Express path relative to the table's base, e.g. `/:id`. */
   path: string;
   summary: string;
-  scope: Scope;
+  scope: RouteScope;
   params?: P;
   query?: Q;
   body?: B;

@@ -3,6 +3,7 @@ import { ATTEMPT_DELIVERY_STATES, DELIVERY_STATES } from '../domain/delivery';
 import type { HeaderInput } from '../domain/endpoint';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
+import { ROLES, SCOPES } from '../domain/scopes';
 import { SIGNATURE_SCHEMES } from '../domain/signature-schemes';
 import { templateSchema } from '../integrations/catalog';
 import { secretKeyBytes } from '../security/signing';
@@ -174,3 +175,17 @@ export const deliveryLogQuery = z
 export const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS);
 
 export const cancelIn = z.object({ reason: z.string().max(500).optional() }).strict();
+
+/** A tenant's settings, any subset: `PATCH /settings` (the tenant) and `PATCH /tenants/:id` (the platform). */
+export const tenantSettingsPatch = z.object({ allow_untyped_events: z.boolean() }).partial().strict();
+
+/** A tenant API key to mint: by the tenant (`POST /api-keys`) or the platform (`POST /tenants/:id/api-keys`). */
+export const apiKeyIn = z
+  .object({
+    name: z.string().min(1).max(128),
+    scopes: z.array(z.enum(SCOPES)).min(1).optional(),
+    role: z.enum(ROLES).optional(),
+    expires_at: z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
+  })
+  .strict()
+  .refine((k) => !(k.scopes && k.role), 'give scopes or a role, not both');

@@ -1,10 +1,8 @@
-import { z } from 'zod';
 import type { AppDeps } from '../services/deps';
 import { changeSettings, readSettings } from '../services/settings';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-
-const settingsIn = z.object({ allow_untyped_events: z.boolean() }).partial().strict();
+import { tenantSettingsPatch as settingsIn } from './schemas';
 
 /** `/api/v1/settings`: tenant-wide settings. */
 export function settingsRoutes(deps: AppDeps): RouteTable {

@@ -1,6 +1,7 @@
 import type { Db } from './knex';
 import { NotFoundError } from '../errors';
 import type { Scope } from '../domain/scopes';
+import type { TenantState } from '../domain/tenant';
 
 export interface ApiKeyRecord {
   id: string;
@@ -25,15 +26,16 @@ export async function insertApiKey(
   return created as ApiKeyRecord;
 }
 
-/** The key with this hash if it is neither revoked nor expired. */
-export async function findUsableApiKey(db: Db, hash: string): Promise<ApiKeyRecord | null> {
-  const row = await db('api_keys')
-    .select(COLUMNS)
-    .where({ hash })
-    .whereNull('revoked_at')
-    .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+/** The key with this hash if it is neither revoked nor expired, with its tenant's state (one query). */
+export async function findUsableApiKey(db: Db, hash: string): Promise<(ApiKeyRecord & { tenant_status: TenantState }) | null> {
+  const row = await db('api_keys as k')
+    .join('tenants as t', 't.id', 'k.tenant_id')
+    .select([...COLUMNS.map((c) => `k.${c}`), 't.status as tenant_status'])
+    .where('k.hash', hash)
+    .whereNull('k.revoked_at')
+    .andWhere((q) => q.whereNull('k.expires_at').orWhere('k.expires_at', '>', db.fn.now()))
     .first();
-  return (row as ApiKeyRecord | undefined) ?? null;
+  return (row as (ApiKeyRecord & { tenant_status: TenantState }) | undefined) ?? null;
 }
 
 /** Records use at most once a minute per key, so authentication is not a write per request. */
@@ -66,8 +68,4 @@ export async function revokeApiKey(db: Db, tenantId: string, id: string): Promis
     .returning(COLUMNS);
   if (!row) throw new NotFoundError('api key', id);
   return row as ApiKeyRecord;
-}
-
-export async function tenantExists(db: Db, tenantId: string): Promise<boolean> {
-  return Boolean(await db('tenants').where({ id: tenantId }).first('id'));
 }

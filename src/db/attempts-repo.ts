@@ -17,15 +17,95 @@ export interface AttemptRow {
   delivery_status: string;
 }
 
-/** Idempotent: a retried recording of the same attempt keeps the first row. */
-export async function insertAttempt(db: Db, row: AttemptRow): Promise<void> {
-  await db('attempts').insert(row).onConflict(['delivery_id', 'attempt']).ignore();
+/** What else an attempt changes when it is stored. */
+export interface AttemptEffects {
+  /** The request reached the wire (or failed on its way): the endpoint's health and `last_triggered_at` follow it. */
+  reachedReceiver: boolean;
+  /** Keys that signed it: their usage counts grow by one. */
+  keyIds: readonly string[];
+}
+
+export interface StoredAttempt {
+  /** False when this attempt was already stored (a retried step): nothing else changed either. */
+  inserted: boolean;
+  /** The endpoint after this attempt, when it reached the receiver. */
+  health: { failingSince: Date | null; isActive: boolean } | null;
+  /** Usage count of the first (active) signing key after this attempt. */
+  activeKeyUsage: number | null;
+}
+
+/**
+ * Stores an attempt with everything it changes, in one statement: the attempt row; the
+ * endpoint's running counts (attempts, answers and their time, and deliveries by the state their
+ * latest attempt left them in: an attempt that follows a finished one moves its delivery across);
+ * the endpoint's health when the attempt reached the receiver (a success clears `failing_since`,
+ * a failure starts it unless it runs); the signing keys' usage counts. Idempotent: storing the
+ * same attempt again changes nothing.
+ */
+export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffects): Promise<StoredAttempt> {
+  const columns = Object.keys(row) as Array<keyof AttemptRow>;
+  const answered = row.response_status !== null;
+  const ms = Math.max(0, Math.round(row.duration_ms));
+  const delta = (state: 'succeeded' | 'failed') =>
+    `${row.delivery_status === state ? 1 : 0} - (case when (select delivery_status from prev) = '${state}' then 1 else 0 end)`;
+  const health = effects.reachedReceiver
+    ? `, last_triggered_at = now(), failing_since = ${row.outcome === 'succeeded' ? 'null' : 'coalesce(failing_since, now())'}`
+    : '';
+  const usage = effects.keyIds.length > 0
+    ? `update signing_keys set usage_count = usage_count + 1
+        where id in (${effects.keyIds.map(() => '?').join(', ')}) and exists (select 1 from ins)
+        returning id, usage_count`
+    : 'select null::text as id, null::bigint as usage_count where false';
+  const result = await db.raw(
+    `with prev as (
+       select delivery_status from attempts where delivery_id = ? and attempt < ? order by attempt desc limit 1
+     ),
+     ins as (
+       insert into attempts (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})
+       on conflict (delivery_id, attempt) do nothing
+       returning 1
+     ),
+     ep as (
+       update endpoints
+          set attempts_total = attempts_total + 1,
+              responses_total = responses_total + ${answered ? 1 : 0},
+              response_ms_total = response_ms_total + ${answered ? ms : 0},
+              last_response_ms = ${answered ? ms : 'last_response_ms'},
+              deliveries_succeeded = deliveries_succeeded + ${delta('succeeded')},
+              deliveries_failed = deliveries_failed + ${delta('failed')}${health}
+        where tenant_id = ? and id = ? and exists (select 1 from ins)
+        returning failing_since, is_active
+     ),
+     usage as (${usage})
+     select (select count(*) from ins) as inserted,
+            (select failing_since from ep) as failing_since,
+            (select is_active from ep) as is_active,
+            (select usage_count from usage where id = ?) as active_usage`,
+    [row.delivery_id, row.attempt, ...columns.map((c) => row[c]), row.tenant_id, row.endpoint_id, ...effects.keyIds, effects.keyIds[0] ?? null],
+  );
+  const out = result.rows[0] as { inserted: string | number; failing_since: Date | null; is_active: boolean | null; active_usage: string | number | null };
+  return {
+    inserted: Number(out.inserted) > 0,
+    health: effects.reachedReceiver && out.is_active !== null ? { failingSince: out.failing_since ?? null, isActive: Boolean(out.is_active) } : null,
+    activeKeyUsage: out.active_usage === null ? null : Number(out.active_usage),
+  };
 }
 
 /** The highest attempt number recorded for a delivery, 0 when none was. */
 export async function lastAttemptNumber(db: Db, tenantId: string, deliveryId: string): Promise<number> {
   const row = await db('attempts').where({ tenant_id: tenantId, delivery_id: deliveryId }).max<{ n: number | null }>('attempt as n').first();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * The delivery's state as each recorded attempt of it left it (`retrying`, `succeeded`,
+ * `failed`), by attempt number: the verdict beside each attempt's own outcome.
+ */
+export async function attemptVerdicts(db: Db, tenantId: string, deliveryId: string): Promise<Map<number, string | null>> {
+  const rows: Array<{ attempt: number; delivery_status: string | null }> = await db('attempts')
+    .select('attempt', 'delivery_status')
+    .where({ tenant_id: tenantId, delivery_id: deliveryId });
+  return new Map(rows.map((r) => [Number(r.attempt), r.delivery_status]));
 }
 
 /**

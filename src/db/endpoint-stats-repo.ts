@@ -39,60 +39,65 @@ export const FINISHED_COUNTS = [
   "count(*) filter (where delivery_status = 'failed') as failed",
 ];
 
-/** Delivery figures of one endpoint, computed from recorded attempts. */
+/** The running counts an endpoint row keeps (see `storeAttempt`). */
+const COUNTERS = ['deliveries_succeeded', 'deliveries_failed', 'attempts_total', 'responses_total', 'response_ms_total', 'last_response_ms'] as const;
+
+/** Delivery figures of one endpoint: its running counts, and its deliveries so far. */
 export async function deliveryStats(db: Db, tenantId: string, endpointId: string): Promise<DeliveryStats> {
   const scope = { tenant_id: tenantId, endpoint_id: endpointId };
-  const [deliveries, attempts, finished, last] = await Promise.all([
+  const [deliveries, counts] = await Promise.all([
     db('deliveries').where(scope).count<{ n: string }[]>({ n: '*' }).first(),
-    db('attempts')
-      .where(scope)
-      .select(db.raw('count(*) as attempts'), db.raw('avg(duration_ms) filter (where response_status is not null) as avg_ms'))
-      .first(),
-    db.from(latestAttempts(db, tenantId, [endpointId])).select(FINISHED_COUNTS.map((c) => db.raw(c))).first(),
-    db('attempts').where(scope).whereNotNull('response_status').orderBy('started_at', 'desc').select('duration_ms').first(),
+    db('endpoints').where({ tenant_id: tenantId, id: endpointId }).first(COUNTERS),
   ]);
-  const succeeded = Number(finished?.ok ?? 0);
-  const failed = Number(finished?.failed ?? 0);
-  const avg = num(attempts?.avg_ms);
+  const succeeded = Number(counts?.deliveries_succeeded ?? 0);
+  const failed = Number(counts?.deliveries_failed ?? 0);
+  const responses = Number(counts?.responses_total ?? 0);
   return {
     total_deliveries: Number(deliveries?.n ?? 0),
     successful_deliveries: succeeded,
     failed_deliveries: failed,
     success_rate: rate(succeeded, succeeded + failed),
-    total_attempts: Number(attempts?.attempts ?? 0),
-    avg_response_time: avg === null ? null : Math.round(avg),
-    last_response_time: num(last?.duration_ms),
+    total_attempts: Number(counts?.attempts_total ?? 0),
+    avg_response_time: responses === 0 ? null : Math.round(Number(counts?.response_ms_total ?? 0) / responses),
+    last_response_time: num(counts?.last_response_ms),
   };
 }
 
-/** Counts per endpoint of deliveries that finished, for list rows and the summary. */
+/** Finished deliveries per endpoint (by their latest attempt), read from the endpoint rows. */
 export async function successCounts(db: Db, tenantId: string, endpointIds: string[]): Promise<Map<string, { ok: number; failed: number }>> {
-  const rows: Array<{ endpoint_id: string; ok: string; failed: string }> = await db
-    .from(latestAttempts(db, tenantId, endpointIds))
-    .groupBy('endpoint_id')
-    .select('endpoint_id', ...FINISHED_COUNTS.map((c) => db.raw(c)));
-  return new Map(rows.map((r) => [r.endpoint_id, { ok: Number(r.ok), failed: Number(r.failed) }]));
+  if (endpointIds.length === 0) return new Map();
+  const rows: Array<{ id: string; deliveries_succeeded: string; deliveries_failed: string }> = await db('endpoints')
+    .where({ tenant_id: tenantId })
+    .whereIn('id', endpointIds)
+    .select('id', 'deliveries_succeeded', 'deliveries_failed');
+  return new Map(rows.map((r) => [r.id, { ok: Number(r.deliveries_succeeded), failed: Number(r.deliveries_failed) }]));
 }
 
-/** The list summary: endpoints, active ones, events sent, average success rate. */
+/**
+ * The list summary: endpoints, active ones, events sent, and the average success rate of the
+ * live endpoints that finished a delivery. One aggregate over the tenant's endpoint rows, and the
+ * event count from the tenant's index.
+ */
 export async function endpointSummary(db: Db, tenantId: string) {
-  const [endpoints, events, rates] = await Promise.all([
+  const [endpoints, events] = await Promise.all([
     db('endpoints')
       .where({ tenant_id: tenantId })
       .whereNull('deleted_at')
-      .select(db.raw('count(*) as total'), db.raw('count(*) filter (where is_active) as active'))
+      .select(
+        db.raw('count(*) as total'),
+        db.raw('count(*) filter (where is_active) as active'),
+        db.raw(`avg(100.0 * deliveries_succeeded / (deliveries_succeeded + deliveries_failed))
+                  filter (where deliveries_succeeded + deliveries_failed > 0) as avg_rate`),
+      )
       .first(),
     db('events').where({ tenant_id: tenantId }).count<{ n: string }[]>({ n: '*' }).first(),
-    db.from(latestAttempts(db, tenantId)).groupBy('endpoint_id').select(FINISHED_COUNTS.map((c) => db.raw(c))),
   ]);
-  const perEndpoint = (rates as Array<{ ok: string; failed: string }>)
-    .map((r) => rate(Number(r.ok), Number(r.ok) + Number(r.failed)))
-    .filter((r): r is number => r !== null);
+  const avg = num(endpoints?.avg_rate);
   return {
     total_endpoints: Number(endpoints?.total ?? 0),
     active_endpoints: Number(endpoints?.active ?? 0),
     total_events: Number(events?.n ?? 0),
-    avg_success_rate: perEndpoint.length === 0 ? null : Math.round((perEndpoint.reduce((a, b) => a + b, 0) / perEndpoint.length) * 10) / 10,
+    avg_success_rate: avg === null ? null : Math.round(avg * 10) / 10,
   };
 }
 

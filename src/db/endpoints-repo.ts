@@ -142,23 +142,6 @@ export async function deactivateEndpoint(db: Db, tenantId: string, id: string, r
 }
 
 /**
- * Notes an attempt that reached the wire: `last_triggered_at` now, and the endpoint's health: a
- * success clears `failing_since`, a failure starts it unless it is already running.
- */
-export async function noteEndpointAttempt(
-  db: Db,
-  tenantId: string,
-  id: string,
-  succeeded: boolean,
-): Promise<{ failingSince: Date | null; isActive: boolean } | null> {
-  const [row] = await db('endpoints')
-    .where({ tenant_id: tenantId, id })
-    .update({ last_triggered_at: db.fn.now(), failing_since: succeeded ? null : db.raw('coalesce(failing_since, now())') })
-    .returning(['failing_since', 'is_active']);
-  return row ? { failingSince: (row.failing_since as Date | null) ?? null, isActive: Boolean(row.is_active) } : null;
-}
-
-/**
  * What signing an attempt needs of the endpoint: its scheme, and its template (the signature is
  * over the rendered body). Deleted endpoints included; null when it does not exist.
  */

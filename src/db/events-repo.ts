@@ -1,5 +1,4 @@
 import type { Db } from './knex';
-import { isUniqueViolation } from './knex';
 import { NotFoundError } from '../errors';
 
 export interface EventRecord {
@@ -25,6 +24,8 @@ export interface EventWithDeliveries {
   deliveries: DeliveryRecord[];
   /** False when the event already existed under the same idempotency key. */
   created: boolean;
+  /** SHA-256 of the canonical request that created the event; null for events stored before it was kept. */
+  requestHash: string | null;
 }
 
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
@@ -37,44 +38,56 @@ export interface NewDelivery {
 }
 
 async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<EventWithDeliveries | null> {
-  const event = await db('events').select(EVENT_COLUMNS).where({ tenant_id: tenantId, idempotency_key: key }).first();
-  if (!event) return null;
+  const row = await db('events').select([...EVENT_COLUMNS, 'request_hash']).where({ tenant_id: tenantId, idempotency_key: key }).first();
+  if (!row) return null;
+  const { request_hash: requestHash, ...event } = row as EventRecord & { request_hash: string | null };
   const deliveries = await db('deliveries').where({ event_id: event.id }).orderBy('id');
-  return { event, deliveries, created: false };
+  return { event, deliveries, created: false, requestHash };
 }
 
 /**
  * Stores an event (its body exactly as it will be sent) with one delivery per endpoint, in one
- * transaction. With an idempotency key already used by the tenant, returns the stored event.
+ * statement (atomic: both or neither). With an idempotency key the tenant already used, stores
+ * nothing and returns the stored event; two requests racing with one key get the same event.
  */
 export async function insertEventWithDeliveries(
   db: Db,
   tenantId: string,
-  input: { id: string; type: string; body: string; idempotencyKey: string | null },
+  input: { id: string; type: string; body: string; idempotencyKey: string | null; requestHash?: string | null },
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
-  if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
-    if (existing) return existing;
+  const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
+  const result = await db.raw(
+    `with ev as (
+       insert into events (id, tenant_id, type, body, idempotency_key, request_hash) values (?, ?, ?, ?, ?, ?)
+       on conflict do nothing
+       returning ${EVENT_COLUMNS.join(', ')}
+     ),
+     dl as (
+       ${deliveries.length === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
+       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id
+         from (values ${values}) as d(id, tenant_id, event_id, endpoint_id, workflow_id)
+        where exists (select 1 from ev)
+       returning *`}
+     )
+     select (select row_to_json(ev) from ev) as event,
+            ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`,
+    [input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null, ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId])],
+  );
+  const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
+  if (row.event) {
+    return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true, requestHash: input.requestHash ?? null };
   }
-  try {
-    return await db.transaction(async (trx) => {
-      const [event] = await trx('events')
-        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
-        .returning(EVENT_COLUMNS);
-      const rows = deliveries.map((d) => ({ id: d.id, tenant_id: tenantId, event_id: input.id, endpoint_id: d.endpointId, workflow_id: d.workflowId }));
-      const stored = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
-      return { event: event as EventRecord, deliveries: stored as DeliveryRecord[], created: true };
-    });
-  } catch (err) {
-    // Two requests raced with the same key: the loser answers with the winner's event.
-    if (input.idempotencyKey && isUniqueViolation(err)) {
-      const existing = await findByIdempotencyKey(db, tenantId, input.idempotencyKey);
-      if (existing) return existing;
-    }
-    throw err;
-  }
+  // Nothing stored: the idempotency key was taken (by an earlier request, or one that raced us).
+  const existing = input.idempotencyKey ? await findByIdempotencyKey(db, tenantId, input.idempotencyKey) : null;
+  if (!existing) throw new Error(`event ${input.id} was not stored`);
+  return existing;
 }
+
+/** JSON rows (from row_to_json) carry timestamps as text. */
+const asDate = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+const asEvent = (r: Record<string, unknown>): EventRecord => ({ ...(r as unknown as EventRecord), created_at: asDate(r.created_at)!, dispatched_at: asDate(r.dispatched_at) });
+const asDelivery = (r: Record<string, unknown>): DeliveryRecord => ({ ...(r as unknown as DeliveryRecord), created_at: asDate(r.created_at)! });
 
 export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });

@@ -21,6 +21,11 @@ export interface KeyMetadata {
 }
 
 const context = (scope: KeyScope, keyId: string) => `${scope.type}:${scope.id}:${keyId}`;
+
+/** Opens a key read sealed (its material is bound to its scope and id). */
+export function openKey(box: SecretBox, scope: KeyScope, row: { id: string; ciphertext: string }): SigningKey {
+  return { id: row.id, secret: box.open(row.ciphertext, context(scope, row.id)) };
+}
 const METADATA = ['id', 'scope_type', 'scope_id', 'state', 'usage_count', 'created_at', 'expires_at', 'retired_at'] as const;
 
 const ofScope = (db: Db, tenantId: string, scope: KeyScope) =>

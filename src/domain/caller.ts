@@ -1,4 +1,4 @@
-import type { Scope } from './scopes';
+import type { PlatformScope, Scope } from './scopes';
 
 /** Who is calling. Every repository call is scoped to `tenantId`; routes check `scopes`. */
 export interface Caller {
@@ -8,3 +8,18 @@ export interface Caller {
   scopes: ReadonlySet<Scope>;
   traceId: string;
 }
+
+/**
+ * A platform credential (`PLATFORM_API_TOKEN` or a `whp_…` key): it manages tenants and acts
+ * inside none of them, so it has no tenant and no tenant scope.
+ */
+export interface PlatformCaller {
+  tenantId: null;
+  /** Audit name: `platform-token`, `platform-key:<id>`. */
+  actor: string;
+  scopes: ReadonlySet<PlatformScope>;
+  traceId: string;
+}
+
+/** Any authenticated caller. */
+export type Principal = Caller | PlatformCaller;

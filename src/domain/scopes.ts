@@ -31,3 +31,18 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
+
+/**
+ * Platform permissions: managing tenants and the platform's own keys. No tenant credential holds
+ * one (not the bootstrap token, not an admin key, not a JWT claim), and no platform credential
+ * holds a tenant scope, so the two kinds of credential can never stand in for each other.
+ */
+export const PLATFORM_SCOPES = ['tenants:read', 'tenants:manage', 'platform-keys:manage'] as const;
+export type PlatformScope = (typeof PLATFORM_SCOPES)[number];
+
+/** What a route can require: a tenant scope or a platform scope. */
+export type RouteScope = Scope | PlatformScope;
+
+export function isPlatformScope(value: string): value is PlatformScope {
+  return (PLATFORM_SCOPES as readonly string[]).includes(value);
+}

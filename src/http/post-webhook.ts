@@ -5,9 +5,6 @@ import type { AttemptResult } from '../domain/delivery';
 import { checkDestination, urlHost, type EgressPolicy } from '../security/egress';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
-/** The User-Agent of every outbound request. */
-export const USER_AGENT = 'temporal-webhooks/0.1';
-
 const MAX_ERROR_MESSAGE = 500;
 
 /** Reads at most `limit` bytes of a response body, then lets go of the rest. */

@@ -16,6 +16,7 @@ export const GUARD_ERRORS = {
   unknown_key: 401,
   bad_signature: 401,
   handler_not_allowed: 403,
+  tenant_disabled: 403,
   unknown_handler: 404,
   replayed_nonce: 409,
   payload_too_large: 413,

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { countInWindow, findSource, findSourceByKey, type SourceRecord } from '../db/inbound-repo';
 import type { Db } from '../db/knex';
 import { loadValidKeys } from '../db/signing-keys-repo';
+import { tenantState } from '../db/tenants-repo';
 import type { SecretBox } from '../security/secret-box';
 import { secretKeyBytes } from '../security/signing';
 import { GuardError } from './guard-errors';
@@ -74,6 +75,8 @@ export async function verifyInbound(
     return bytes !== null && signatureMatches(bytes, headers, request.rawBody);
   });
   if (!matched) throw new GuardError('bad_signature', 'x-signature does not match the body under any valid key');
+  // Said only to a sender that proved it holds the source's key.
+  if ((await tenantState(deps.db, source.tenant_id)) !== 'active') throw new GuardError('tenant_disabled', "the source's tenant is disabled");
 
   if ((await countInWindow(deps.db, source.id, request.now)) > source.rate_limit_per_minute) {
     throw new GuardError('rate_limited', `more than ${source.rate_limit_per_minute} requests this minute from this source`);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Caller } from '../domain/caller';
+import type { Caller, PlatformCaller } from '../domain/caller';
 import { recordAudit } from '../db/audit-repo';
 import { insertApiKey, revokeApiKey, type ApiKeyRecord } from '../db/api-keys-repo';
 import type { Db } from '../db/knex';
@@ -37,15 +37,20 @@ export function resolveScopes(input: { scopes?: Scope[]; role?: Role }): Scope[]
 }
 
 /**
- * Creates an API key; the plaintext is returned once. A caller can only grant scopes it holds
- * (the CLI, acting as the operator of the machine, passes `null`).
+ * Who mints a key: a tenant caller, which can only grant scopes it holds; the platform, minting a
+ * tenant's keys from outside it (any tenant scope); or `null`, the CLI acting as the operator of
+ * the machine.
  */
+export type KeyGrantor = Caller | PlatformCaller | null;
+
+/** Creates an API key; the plaintext is returned once. */
 export async function createApiKey(
   db: Db,
-  caller: Caller | null,
+  caller: KeyGrantor,
   input: { tenantId: string; name: string; scopes: Scope[]; expiresAt: Date | null },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
-  const missing = caller ? input.scopes.filter((s) => !caller.scopes.has(s)) : [];
+  const tenantCaller = caller !== null && caller.tenantId !== null ? caller : null;
+  const missing = tenantCaller ? input.scopes.filter((s) => !tenantCaller.scopes.has(s)) : [];
   if (missing.length > 0) throw new ForbiddenError(`cannot grant scopes you do not hold: ${missing.join(', ')}`);
   const key = API_KEY_PREFIX + randomBytes(24).toString('base64url');
   return db.transaction(async (trx) => {

@@ -22,12 +22,27 @@ addFormats(ajv);
 const validators = new Map<string, ValidateFunction>();
 const MAX_CACHED = 1000;
 
+/** The property an error is about when Ajv reports it at the parent object (`required`, …). */
+function namedProperty(e: ErrorObject): string | undefined {
+  const params = e.params as { additionalProperty?: unknown; unevaluatedProperty?: unknown; missingProperty?: unknown; propertyName?: unknown };
+  const name = params.additionalProperty ?? params.unevaluatedProperty ?? params.missingProperty ?? params.propertyName;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Ajv's errors as one `{path, message}` per bad field: the JSON pointer becomes a dotted path
+ * (`~1` and `~0` unescaped), ending in the property itself for errors Ajv reports at its parent.
+ */
 function describe(errors: ErrorObject[] | null | undefined, root: string) {
-  return (errors ?? []).map((e) => ({
-    path: root + e.instancePath.replace(/\//g, '.'),
-    message: e.message ?? 'is invalid',
-    keyword: e.keyword,
-  }));
+  return (errors ?? []).map((e) => {
+    const segments = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const property = namedProperty(e);
+    return {
+      path: [root, ...segments, ...(property === undefined ? [] : [property])].join('.'),
+      message: e.message ?? 'is invalid',
+      keyword: e.keyword,
+    };
+  });
 }
 
 /** Checks that `schema` is a usable JSON Schema; 422 naming what is wrong otherwise. */

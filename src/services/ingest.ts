@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { EventIn } from '../api/schemas';
+import { canonicalJson } from '../domain/canonical-json';
 import { listSubscribedEndpoints } from '../db/endpoints-repo';
-import { insertEventWithDeliveries, markDispatched, type NewDelivery } from '../db/events-repo';
-import { UnavailableError } from '../errors';
+import { getEventBody, insertEventWithDeliveries, markDispatched, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
+import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
 import { deliveryWorkflowId, dispatchDeliveries } from '../temporal/delivery-workflows';
 import { checkEventPayload } from './event-types';
@@ -19,6 +21,34 @@ export function eventBody(id: string, input: EventIn, at: Date): string {
   return JSON.stringify({ id, type: input.type, timestamp: at.toISOString(), lang: input.lang, data: input.payload });
 }
 
+/**
+ * The fingerprint of an ingest request: SHA-256 of its type, payload and lang as canonical JSON
+ * (key order does not matter). The idempotency key itself is not part of it.
+ */
+export function requestHash(input: Pick<EventIn, 'type' | 'payload' | 'lang'>): string {
+  return createHash('sha256').update(canonicalJson({ type: input.type, payload: input.payload, lang: input.lang ?? null })).digest('hex');
+}
+
+/**
+ * Refuses a reused idempotency key whose request differs from the one that created the event
+ * (Stripe's rule). An event stored before fingerprints were kept is compared with its stored
+ * body, which holds the same type, payload and lang.
+ */
+async function assertSameRequest(deps: AppDeps, stored: EventWithDeliveries, hash: string, key: string): Promise<void> {
+  let storedHash = stored.requestHash;
+  if (storedHash === null) {
+    const body = JSON.parse(await getEventBody(deps.db, stored.event.tenant_id, stored.event.id)) as { type: string; data: EventIn['payload']; lang?: string };
+    storedHash = requestHash({ type: body.type, payload: body.data, lang: body.lang });
+  }
+  if (storedHash !== hash) {
+    throw new AppError(
+      422,
+      'idempotency_key_reused',
+      `Idempotency-Key ${JSON.stringify(key)} was already used for event ${stored.event.id} with a different request (type, payload or lang); use a new key for a new event`,
+    );
+  }
+}
+
 /** One new delivery per endpoint: its id and its workflow's id, minted here and nowhere else. */
 export function newDeliveries(eventId: string, endpointIds: readonly string[]): NewDelivery[] {
   return endpointIds.map((endpointId) => ({ id: newId('dlv'), endpointId, workflowId: deliveryWorkflowId(eventId, endpointId) }));
@@ -26,20 +56,26 @@ export function newDeliveries(eventId: string, endpointIds: readonly string[]): 
 
 /**
  * Accepts an event: stores it once with one delivery per subscribed endpoint, then starts their
- * workflows. A repeated idempotency key returns the stored event and starts nothing new (unless
- * its dispatch never completed, which is then finished).
+ * workflows. A repeated idempotency key with the same request returns the stored event and starts
+ * nothing new (unless its dispatch never completed, which is then finished); with a different
+ * request it is refused (422 `idempotency_key_reused`).
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
-  await checkEventPayload(deps.db, tenantId, input.type, input.payload);
+  // Independent reads, side by side: the payload's check against its type, and who subscribed.
+  const [, subscribed] = await Promise.all([
+    checkEventPayload(deps.db, tenantId, input.type, input.payload),
+    listSubscribedEndpoints(deps.db, tenantId, input.type),
+  ]);
   const id = newId('evt');
-  const subscribed = await listSubscribedEndpoints(deps.db, tenantId, input.type);
   const endpointIds = subscribed.filter((e) => matchesFilters(e.filters, input.payload)).map((e) => e.id);
+  const hash = requestHash(input);
   const stored = await insertEventWithDeliveries(
     deps.db,
     tenantId,
-    { id, type: input.type, body: eventBody(id, input, new Date()), idempotencyKey: input.idempotency_key ?? null },
+    { id, type: input.type, body: eventBody(id, input, new Date()), idempotencyKey: input.idempotency_key ?? null, requestHash: hash },
     newDeliveries(id, endpointIds),
   );
+  if (!stored.created) await assertSameRequest(deps, stored, hash, input.idempotency_key!);
   deps.metrics.countIngestedEvent(stored.created ? 'created' : 'duplicate');
   const { event, deliveries } = stored;
   if (!event.dispatched_at && deliveries.length > 0) {

@@ -2,14 +2,14 @@ import type { Caller } from '../domain/caller';
 import { getEndpoint } from '../db/endpoints-repo';
 import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
-import { postWebhook, USER_AGENT } from '../http/post-webhook';
+import { postWebhook } from '../http/post-webhook';
+import { webhookHeaders } from '../http/webhook-request';
 import { newId } from '../ids';
 import type { EndpointTemplate } from '../domain/endpoint';
 import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
 import { signatureSchemeOf } from '../domain/signature-schemes';
-import { signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
 import { eventBody } from './ingest';
 
@@ -21,7 +21,7 @@ function testBody(envelope: string, template: EndpointTemplate | null, maxBytes:
 }
 
 /**
- * Sends one signed request to an endpoint now, outside any workflow, exactly as a delivery attempt
+ * Sends one signed request to an active endpoint now, outside any workflow, exactly as a delivery attempt
  * would be (same body envelope, rendered through the endpoint's template if it has one, same
  * headers and signature), and reports what happened. Nothing is stored; the request carries
  * `x-webhook-test: true`.
@@ -33,23 +33,27 @@ export async function testDelivery(
   input: { event: string; payload: Record<string, unknown> | unknown[] },
 ) {
   const endpoint = await getEndpoint(db, caller.tenantId, endpointId);
+  // Like a redelivery: an endpoint that receives nothing new receives no test either.
+  if (!endpoint.is_active) {
+    const why = endpoint.disabled_reason ? ` (disabled by the service: ${endpoint.disabled_reason})` : '';
+    throw new AppError(409, 'endpoint_inactive', `endpoint ${endpointId} is inactive${why}; activate it first`);
+  }
   const keys = await loadValidKeys(db, box, { type: 'endpoint', id: endpoint.id }, caller.tenantId);
   if (keys.length === 0) throw new AppError(409, 'no_signing_key', `endpoint ${endpointId} has no valid signing key`);
   const eventId = newId('evt');
   const deliveryId = newId('dlv');
   const body = testBody(eventBody(eventId, { type: input.event, payload: input.payload }, new Date()), endpoint.template, config.MAX_BODY_BYTES);
-  const scheme = signatureSchemeOf(endpoint.scheme);
-  const serviceHeaders = {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    'x-delivery-id': deliveryId,
-    'x-event-id': eventId,
-    'x-event-type': input.event,
-    'x-attempt': '1',
-    'x-webhook-test': 'true',
-    ...signatureHeaders(scheme, keys, { messageId: deliveryId, body, now: new Date() }),
-  };
-  const custom = openHeaders(box, endpoint.id, endpoint.headers);
+  const headers = webhookHeaders({
+    deliveryId,
+    eventId,
+    eventType: input.event,
+    attempt: 1,
+    body,
+    scheme: signatureSchemeOf(endpoint.scheme),
+    keys,
+    customHeaders: openHeaders(box, endpoint.id, endpoint.headers),
+    test: true,
+  });
   const timeoutMs = endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
   const egress = egressPolicy(config);
   const http = egressAgent(egress, { connectTimeoutMs: timeoutMs });
@@ -57,12 +61,13 @@ export async function testDelivery(
     http,
     egress,
     url: endpoint.url,
-    headers: { ...custom, ...serviceHeaders },
+    headers,
     body,
     timeoutMs,
     excerptBytes: config.RESPONSE_EXCERPT_BYTES,
   }).finally(() => http.close());
-  const masked = Object.fromEntries(Object.entries(endpoint.headers).map(([name, h]) => [name, h.sensitive ? '[sensitive]' : (h.value ?? '')]));
+  // Sensitive values are never shown; the service's own headers cannot share their names.
+  const masked = Object.fromEntries(Object.entries(endpoint.headers).filter(([, h]) => h.sensitive).map(([name]) => [name, '[sensitive]']));
   return {
     status: result.outcome === 'succeeded' ? 'succeeded' : 'failed',
     response_code: result.responseStatus,
@@ -70,7 +75,7 @@ export async function testDelivery(
     response_body: result.responseExcerpt,
     error_class: result.errorClass,
     error_message: result.errorMessage,
-    headers_sent: { ...masked, ...serviceHeaders },
+    headers_sent: { ...headers, ...masked },
     body_sent: body,
   };
 }

@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
-import type { SendIn } from '../../activities/types';
+import type { AttemptStep, RecordOut, SendIn } from '../../activities/types';
 import type { AttemptOutcome, AttemptResult } from '../domain/delivery';
 import type { DeliveryIn } from './delivery-workflows';
 import { visibilityString } from './search-attributes';
@@ -27,8 +28,29 @@ export interface AttemptView {
 export interface DeliveryHistory {
   workflow_status: string;
   status: string;
+  /** Why the current run ended as it did (`retries exhausted`, `not retryable: http_4xx`, a cancel reason); null while it runs or after a success. */
+  reason: string | null;
   attempts: AttemptView[];
   next_attempt_at: string | null;
+}
+
+/** The part of a delivery workflow's result the log shows (the workflow's `DeliveryOut`). */
+interface DeliveryResult {
+  reason: string | null;
+}
+
+/** Why a closed run ended, from its closing history event. */
+async function closingReason(events: HistoryEvent[], decode: Decode): Promise<string | null> {
+  const last = events.at(-1);
+  if (!last) return null;
+  if (last.workflowExecutionCompletedEventAttributes) {
+    return (await decode<DeliveryResult>(last.workflowExecutionCompletedEventAttributes.result?.payloads))?.reason ?? null;
+  }
+  if (last.workflowExecutionTerminatedEventAttributes) return last.workflowExecutionTerminatedEventAttributes.reason || 'terminated';
+  if (last.workflowExecutionFailedEventAttributes) return last.workflowExecutionFailedEventAttributes.failure?.message || 'workflow failed';
+  if (last.workflowExecutionTimedOutEventAttributes) return 'timed out';
+  if (last.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  return null;
 }
 
 export function timestampMs(ts: Timestamp): number {
@@ -46,12 +68,62 @@ const CLOSED_STATUS: Record<string, string> = {
 /** Decodes the first payload (through the client's codecs, when any, then its converter). */
 type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
 
-/** The `sendWebhook` executions of one run's history as attempts, and its pending retry timers. */
+/** The SDK's name of the marker recording a local activity's result. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** An attempt as recorded with its result. */
+function completedAttempt(attempt: number, out: AttemptResult | undefined): AttemptView {
+  return {
+    attempt,
+    state: 'completed',
+    started_at: out?.startedAt ?? null,
+    duration_ms: out?.durationMs ?? null,
+    response_status: out?.responseStatus ?? null,
+    outcome: out?.outcome ?? null,
+    error_class: out?.errorClass ?? null,
+    error_message: out?.errorMessage ?? null,
+    response_excerpt: out?.responseExcerpt ?? null,
+  };
+}
+
+/**
+ * An attempt recorded in a local activity's marker: the one-step attempt (`deliverAttempt`, its
+ * result an {@link AttemptStep}), or an attempt the workflow recorded itself (`recordAttempt`).
+ * The marker's `data` is the SDK's own JSON (its activity type); its `result` goes through the codec.
+ */
+async function markerAttempt(marker: temporal.api.history.v1.IMarkerRecordedEventAttributes, decode: Decode): Promise<AttemptView | null> {
+  if (marker.markerName !== LOCAL_ACTIVITY_MARKER || marker.failure) return null;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  let type: string | undefined;
+  try {
+    type = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type : undefined;
+  } catch {
+    return null;
+  }
+  if (type === 'deliverAttempt') {
+    const step = await decode<AttemptStep>(marker.details?.result?.payloads);
+    return step?.kind === 'attempted' ? completedAttempt(step.attempt, step.result) : null;
+  }
+  if (type === 'recordAttempt') {
+    const recorded = await decode<RecordOut>(marker.details?.result?.payloads);
+    return recorded ? completedAttempt(recorded.attempt, recorded.result) : null;
+  }
+  return null;
+}
+
+/**
+ * One run's attempts and its pending timers. An attempt is a `deliverAttempt` step's marker (or
+ * a `recordAttempt` marker for one the step could not record); in the histories of deliveries
+ * started before the one-step attempt, it is a `sendWebhook` activity execution.
+ */
 async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ attempts: AttemptView[]; timers: Map<string, number> }> {
   const attempts = new Map<string, AttemptView>();
   const timers = new Map<string, number>();
   for (const event of events) {
     const at = timestampMs(event.eventTime as Timestamp);
+    const marker = event.markerRecordedEventAttributes;
+    const recorded = marker ? await markerAttempt(marker, decode) : null;
+    if (recorded) attempts.set(`attempt-${recorded.attempt}`, recorded);
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === 'sendWebhook') {
       const input = await decode<SendIn>(scheduled.input?.payloads);
@@ -69,19 +141,7 @@ async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ 
     }
     const completed = event.activityTaskCompletedEventAttributes;
     const attempt = completed && attempts.get(String(completed.scheduledEventId));
-    if (completed && attempt) {
-      const out = await decode<AttemptResult>(completed.result?.payloads);
-      Object.assign(attempt, {
-        state: 'completed',
-        started_at: out?.startedAt ?? null,
-        duration_ms: out?.durationMs ?? null,
-        response_status: out?.responseStatus ?? null,
-        outcome: out?.outcome ?? null,
-        error_class: out?.errorClass ?? null,
-        error_message: out?.errorMessage ?? null,
-        response_excerpt: out?.responseExcerpt ?? null,
-      });
-    }
+    if (completed && attempt) Object.assign(attempt, completedAttempt(attempt.attempt, await decode<AttemptResult>(completed.result?.payloads)));
     const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
     const failedAttempt = failed && attempts.get(String(failed.scheduledEventId));
     if (failed && failedAttempt) {
@@ -98,6 +158,17 @@ async function attemptsOfRun(events: HistoryEvent[], decode: Decode): Promise<{ 
     if (closedTimer?.timerId) timers.delete(closedTimer.timerId);
   }
   return { attempts: [...attempts.values()], timers };
+}
+
+/** Decodes through a client's data converter (its codecs first). */
+function decoderOf(converter: LoadedDataConverter): Decode {
+  return async <T>(payloads: Payload[] | null | undefined) => (payloads?.[0] ? decodeFromPayloadsAtIndex<T>(converter, 0, payloads as never) : undefined);
+}
+
+/** The attempts one run's history records, in attempt order. */
+export async function attemptsInHistory(history: temporal.api.history.v1.IHistory, converter: LoadedDataConverter): Promise<AttemptView[]> {
+  const { attempts } = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decoderOf(converter));
+  return attempts.sort((a, b) => a.attempt - b.attempt);
 }
 
 /** Attempts of a redelivered delivery's earlier runs (each redelivery is a new run of the same id). */
@@ -126,11 +197,10 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
-  const converter = client.options.loadedDataConverter;
-  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
-    payloads?.[0] ? decodeFromPayloadsAtIndex<T>(converter, 0, payloads as never) : undefined;
+  const decode = decoderOf(client.options.loadedDataConverter);
 
-  const current = await attemptsOfRun((history.events ?? []) as HistoryEvent[], decode);
+  const events = (history.events ?? []) as HistoryEvent[];
+  const current = await attemptsOfRun(events, decode);
   const started = (history.events?.[0] as HistoryEvent | undefined)?.workflowExecutionStartedEventAttributes;
   const firstAttempt = (await decode<DeliveryIn>(started?.input?.payloads))?.firstAttempt ?? 1;
   const earlier = firstAttempt > 1 ? await attemptsOfEarlierRuns(client, workflowId, description.runId, decode) : [];
@@ -141,6 +211,7 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
   return {
     workflow_status: workflowStatus,
     status: CLOSED_STATUS[workflowStatus] ?? String(searchStatus ?? 'pending'),
+    reason: workflowStatus === 'RUNNING' ? null : await closingReason(events, decode),
     attempts: [...earlier, ...current.attempts].sort((a, b) => a.attempt - b.attempt),
     next_attempt_at: nextAttempt === null ? null : new Date(nextAttempt).toISOString(),
   };

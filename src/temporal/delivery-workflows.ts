@@ -9,6 +9,13 @@ import { DeliveryStatus, EndpointId, EventId, EventType, TenantId } from './sear
  * nothing here touches I/O but through the client it is given.
  */
 
+/**
+ * Deliveries started with this version make each attempt in one step (`deliverAttempt`: sign,
+ * send and record together, a local activity). Deliveries started before it carry no version and
+ * keep their four-step attempts until they finish (see workflows/delivery-v1.ts).
+ */
+export const ONE_STEP_ATTEMPTS = 2;
+
 /** Ids only: everything else (body, secret, URL) is loaded inside activities. */
 export interface DeliveryIn {
   tenantId: string;
@@ -18,6 +25,8 @@ export interface DeliveryIn {
   eventType: string;
   /** Number of the first attempt: a redelivery continues the count of the runs before it. */
   firstAttempt?: number;
+  /** How this delivery's workflow makes its attempts: {@link ONE_STEP_ATTEMPTS}, or absent (before it). */
+  version?: typeof ONE_STEP_ATTEMPTS;
 }
 
 export interface FanOutIn {
@@ -60,6 +69,7 @@ export function deliveryInput(event: DeliveryEvent, delivery: { deliveryId: stri
     endpointId: delivery.endpointId,
     eventType: event.eventType,
     ...(firstAttempt === undefined ? {} : { firstAttempt }),
+    version: ONE_STEP_ATTEMPTS,
   };
 }
 

@@ -46,13 +46,14 @@ describe('when a body is too large', () => {
 
 describe('when an endpoint is invalid', () => {
   it.each([
-    ['an unknown field', { ...validEndpoint, colour: 'red' }, 'body'],
+    ['an unknown field', { ...validEndpoint, colour: 'red' }, 'body.colour'],
     ['a non-http URL', { ...validEndpoint, url: 'ftp://example.com/x' }, 'body.url'],
     ['a relative URL', { ...validEndpoint, url: '/hook' }, 'body.url'],
     ['no events', { ...validEndpoint, events: [] }, 'body.events'],
     ['a bad event name', { ...validEndpoint, events: ['has space'] }, 'body.events.0'],
     ['a malformed secret', { ...validEndpoint, secret: 'plain' }, 'body.secret'],
-    ['an unknown retry option', { ...validEndpoint, retry_config: { tries: 3 } }, 'body.retry_config'],
+    ['an unknown retry option', { ...validEndpoint, retry_config: { tries: 3 } }, 'body.retry_config.tries'],
+    ['a missing url', { events: ['order.created'] }, 'body.url'],
     ['a negative retry count', { ...validEndpoint, retry_config: { max_retries: -1 } }, 'body.retry_config.max_retries'],
   ])('then %s gets 422 naming the field', async (_name, body, path) => {
     const res = await stack.call('POST', '/api/v1/endpoints', body);
@@ -81,6 +82,51 @@ describe('when an event is invalid', () => {
   it('then a header key that differs from the body key gets 422', async () => {
     const res = await stack.call('POST', '/api/v1/events', { type: 'a.b', payload: {}, idempotency_key: 'one' }, { headers: { 'idempotency-key': 'two' } });
     expectEnvelope(res, 422, 'validation_failed');
+  });
+});
+
+describe('when a request has several unknown fields', () => {
+  it('then each one gets its own {path, message}, and the message names it', async () => {
+    const res = await stack.call('POST', '/api/v1/endpoints', { ...validEndpoint, colour: 'red', size: 2 });
+    expectEnvelope(res, 422, 'validation_failed');
+    expect(res.body.details).toEqual([
+      { path: 'body.colour', message: expect.any(String) },
+      { path: 'body.size', message: expect.any(String) },
+    ]);
+    expect(res.body.msg).toContain('body.colour');
+    const query = await stack.call('GET', '/api/v1/endpoints?sort=x');
+    expect(query.body.details).toEqual([{ path: 'query.sort', message: expect.any(String) }]);
+  });
+});
+
+describe("when an event's payload breaks its type's schema", () => {
+  beforeAll(async () => {
+    const created = await stack.call('POST', '/api/v1/event-types', {
+      name: 'order.strict',
+      payload_schema: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['order_id', 'lines'],
+        properties: {
+          order_id: { type: 'integer' },
+          lines: { type: 'array', items: { type: 'object', required: ['sku'], properties: { sku: { type: 'string' } } } },
+          'a/b~c': { type: 'object', additionalProperties: false, properties: {} },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+  });
+
+  it('then an unexpected key is named by its own path', async () => {
+    const res = await stack.call('POST', '/api/v1/events', { type: 'order.strict', payload: { order_id: 1, lines: [], extra: true } });
+    expectEnvelope(res, 422, 'validation_failed');
+    expect(res.body.details).toEqual([expect.objectContaining({ path: 'body.payload.extra', message: 'must NOT have additional properties' })]);
+  });
+
+  it('then a missing property is named by its own path, also inside arrays and under keys with / and ~', async () => {
+    const res = await stack.call('POST', '/api/v1/events', { type: 'order.strict', payload: { lines: [{ qty: 1 }], 'a/b~c': { z: 1 } } });
+    expectEnvelope(res, 422, 'validation_failed');
+    expect(res.body.details.map((d: { path: string }) => d.path).sort()).toEqual(['body.payload.a/b~c.z', 'body.payload.lines.0.sku', 'body.payload.order_id']);
   });
 });
 

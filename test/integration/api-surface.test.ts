@@ -1,10 +1,11 @@
 import type { Express } from 'express';
 import { apiRoutes, createApp } from '../../src/api/app';
 import type { RouteSpec } from '../../src/api/route-table';
-import { SCOPES } from '../../src/domain/scopes';
+import { isPlatformScope, PLATFORM_SCOPES, SCOPES } from '../../src/domain/scopes';
 import { createApiKey } from '../../src/services/api-keys';
+import { createPlatformKey } from '../../src/services/platform-keys';
 import type { AppDeps } from '../../src/services/deps';
-import { startStack, type Stack } from '../helpers/stack';
+import { startStack, TEST_TOKEN, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 const specs = apiRoutes({} as AppDeps).flatMap((t) => t.specs.map((s) => ({ ...(s as RouteSpec<any, any, any>), base: t.base })));
@@ -23,10 +24,21 @@ const BODIES: Record<string, unknown> = {
   'patch /settings/': { allow_untyped_events: true },
   'post /sources/': { name: 'x', allowed_handlers: ['echo'], default_handler: 'echo' },
   'patch /sources/:id': { name: 'y' },
+  'post /tenants/': { id: 'surface-new', name: 'x' },
+  'patch /tenants/:id': { name: 'y' },
+  'post /tenants/:id/disable': {},
+  'post /tenants/:id/api-keys': { name: 'x', role: 'viewer' },
+  'post /platform/api-keys/': { name: 'x', scopes: ['tenants:read'] },
 };
 
+/** Routes of the platform API: platform scopes, no tenant. */
+const isPlatform = (spec: (typeof specs)[number]) => isPlatformScope(spec.scope);
+
 function url(spec: (typeof specs)[number]): string {
-  const byBase: Record<string, string | undefined> = { '/endpoints': ids.endpoint, '/events': ids.event, '/deliveries': ids.delivery, '/api-keys': ids.apiKey, '/sources': ids.source };
+  const byBase: Record<string, string | undefined> = {
+    '/endpoints': ids.endpoint, '/events': ids.event, '/deliveries': ids.delivery, '/api-keys': ids.apiKey, '/sources': ids.source,
+    '/tenants': ids.tenant, '/platform/api-keys': ids.platformKey,
+  };
   const id = byBase[spec.base] ?? ids.eventType;
   return '/api/v1' + spec.base + spec.path.replace(/:id|:name/, id!).replace(/\/$/, '');
 }
@@ -45,6 +57,9 @@ beforeAll(async () => {
   ids.eventType = 'surface.type';
   await stack.call('POST', '/api/v1/event-types', { name: 'surface.type' });
   await stack.db('tenants').insert({ id: 'acme', name: 'Acme' }).onConflict('id').ignore();
+  ids.tenant = 'surface-tenant';
+  await stack.db('tenants').insert({ id: ids.tenant, name: 'Surface' }).onConflict('id').ignore();
+  ids.platformKey = (await createPlatformKey(stack.db, null, { name: 'surface', scopes: ['tenants:read'], expiresAt: null })).record.id;
 });
 afterAll(async () => stack?.stop());
 
@@ -82,13 +97,33 @@ describe.each(specs.map((s) => [`${s.method.toUpperCase()} ${s.base}${s.path}`, 
   });
 
   it(`when the credential lacks ${spec.scope}, then 403`, async () => {
-    const { key } = await createApiKey(stack.db, null, { tenantId: 'default', name: 'scoped', scopes: SCOPES.filter((s) => s !== spec.scope), expiresAt: null });
+    const { key } = isPlatform(spec)
+      ? await createPlatformKey(stack.db, null, { name: 'scoped', scopes: PLATFORM_SCOPES.filter((s) => s !== spec.scope), expiresAt: null })
+      : await createApiKey(stack.db, null, { tenantId: 'default', name: 'scoped', scopes: SCOPES.filter((s) => s !== spec.scope), expiresAt: null });
     const res = await call(spec, key);
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ ok: false, err: 'forbidden' });
   });
 
-  if (spec.path.includes(':')) {
+  if (isPlatform(spec)) {
+    it('when a tenant credential calls it (the bootstrap token, a key with every tenant scope), then 403', async () => {
+      const { key } = await createApiKey(stack.db, null, { tenantId: 'default', name: 'all', scopes: [...SCOPES], expiresAt: null });
+      for (const token of [TEST_TOKEN, key]) {
+        const res = await call(spec, token);
+        expect(res.status).toBe(403);
+        expect(res.body).toMatchObject({ ok: false, err: 'forbidden' });
+      }
+    });
+  } else {
+    it('when a platform credential with every platform scope calls it, then 403', async () => {
+      const { key } = await createPlatformKey(stack.db, null, { name: 'all', scopes: [...PLATFORM_SCOPES], expiresAt: null });
+      const res = await call(spec, key);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ ok: false, err: 'forbidden' });
+    });
+  }
+
+  if (spec.path.includes(':') && !isPlatform(spec)) {
     it("when another tenant names this tenant's resource, then 404", async () => {
       const { key } = await createApiKey(stack.db, null, { tenantId: 'acme', name: 'other', scopes: [...SCOPES], expiresAt: null });
       const res = await call(spec, key);

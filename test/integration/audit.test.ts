@@ -35,8 +35,26 @@ describe('when domain events happen', () => {
     expect(lines[1]).toContain(',bootstrap-token,WebhookCreated,endpoint,ep_');
   });
 
+  it('then next_cursor pages through every entry once, newest first, without a total', async () => {
+    const created = await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/paged', events: ['audit.paged'] });
+    const id = created.body.data.id;
+    for (let i = 0; i < 4; i++) await stack.call('PATCH', `/api/v1/endpoints/${id}`, { description: `change ${i}` });
+    const first = (await stack.call('GET', `/api/v1/audit?resource_id=${id}&limit=2`)).body.data;
+    expect(first).toMatchObject({ total: 5, offset: 0, next_cursor: expect.stringMatching(/^\d+$/) });
+    const seen: number[] = first.items.map((e: { id: number }) => e.id);
+    let cursor: string | null = first.next_cursor;
+    while (cursor) {
+      const page = (await stack.call('GET', `/api/v1/audit?resource_id=${id}&limit=2&cursor=${cursor}`)).body.data;
+      expect(page).toMatchObject({ total: null, offset: null });
+      seen.push(...page.items.map((e: { id: number }) => e.id));
+      cursor = page.next_cursor;
+    }
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+  });
+
   it('then bad filters get 422', async () => {
-    for (const q of ['format=xml', 'since=yesterday', 'limit=0', 'action=Drop;Table']) {
+    for (const q of ['format=xml', 'since=yesterday', 'limit=0', 'action=Drop;Table', 'offset=10001', 'cursor=abc', 'cursor=5&offset=0']) {
       expect((await stack.call('GET', `/api/v1/audit?${q}`)).status).toBe(422);
     }
   });

@@ -110,6 +110,16 @@ describe('when a JWT is presented', () => {
     ];
     for (const token of bad) expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token })).status).toBe(401);
   });
+
+  it('then platform scopes in its claims give nothing, and a disabled tenant gets 403 tenant_disabled', async () => {
+    const claimsPlatform = await sign({ tenant_id: 'default', scope: 'tenants:manage tenants:read endpoints:read' });
+    expect((await stack.call('GET', '/api/v1/tenants', undefined, { token: claimsPlatform })).status).toBe(403);
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: claimsPlatform })).status).toBe(200);
+    await stack.db('tenants').insert({ id: 'jwt-disabled', name: 'x', status: 'disabled' }).onConflict('id').merge();
+    const res = await stack.call('GET', '/api/v1/endpoints', undefined, { token: await sign({ tenant_id: 'jwt-disabled', role: 'admin' }) });
+    expect(res.status).toBe(403);
+    expect(res.body.err).toBe('tenant_disabled');
+  });
 });
 
 describe('when an opaque token is presented and introspection is configured', () => {

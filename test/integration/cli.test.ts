@@ -32,6 +32,17 @@ describe('when the CLI makes an API key', () => {
   });
 });
 
+describe('when the CLI makes a platform key', () => {
+  it('then the key it prints once manages tenants and nothing inside one', async () => {
+    const { stdout } = await cli(['platform-keys', 'create', '--name', 'ops', '--scopes', 'tenants:read']);
+    const key = stdout.trim().split('\n').at(-1)!;
+    expect(key).toMatch(/^whp_/);
+    expect((await stack.call('GET', '/api/v1/tenants', undefined, { token: key })).status).toBe(200);
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: key })).status).toBe(403);
+    await expect(cli(['platform-keys', 'create', '--name', 'x', '--scopes', 'endpoints:read'])).rejects.toMatchObject({ code: 2 });
+  });
+});
+
 describe('when the CLI sends an inbound webhook', () => {
   it('then it is signed exactly as the guard expects', async () => {
     const source = (await stack.call('POST', '/api/v1/sources', { name: 'cli', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data;

@@ -73,8 +73,9 @@ describe('when an event is sent to a subscribed endpoint', () => {
     const text = await historyText(stack, workflowId);
     expect(text).not.toContain(endpoint.secret);
     expect(text).not.toContain(endpoint.secret.slice('whsec_'.length));
-    // The check could fail: the signature headers do reach history (decoded from the codec).
-    expect(text).toContain('x-signature');
+    // The check could fail: the attempt's result does reach history (decoded from the codec).
+    expect(text).toContain('responseExcerpt');
+    expect(text).toContain(deliveries[0]!.id);
   });
 });
 
@@ -107,7 +108,8 @@ describe('when the receiver answers 400', () => {
     const { deliveries } = await sendEvent('/reject', { n: 3 });
     const delivery = await finishedDelivery(deliveries[0]!.id, 'failed');
     expect(delivery.attempts).toHaveLength(1);
-    expect(delivery.attempts[0]).toMatchObject({ response_status: 400, outcome: 'failed', error_class: 'http_4xx' });
+    expect(delivery.attempts[0]).toMatchObject({ response_status: 400, outcome: 'failed', error_class: 'http_4xx', delivery_status: 'failed' });
+    expect(delivery.reason).toBe('not retryable: http_4xx');
     await new Promise((r) => setTimeout(r, 600));
     expect(receiver.requests.filter((r) => r.path === '/reject')).toHaveLength(1);
     receiver.respond(() => ({ status: 200, body: 'ok' }));
@@ -138,6 +140,14 @@ describe('when the receiver keeps failing past the schedule', () => {
     const { deliveries } = await sendEvent('/down', { n: 5 });
     const delivery = await finishedDelivery(deliveries[0]!.id, 'failed');
     expect(delivery.attempts).toHaveLength(3);
+    // Each attempt keeps what the receiver did (500: retryable); delivery_status is the verdict
+    // the delivery reached with it, so the last one says the delivery failed, and why.
+    expect(delivery.attempts.map((a: { outcome: string; delivery_status: string }) => [a.outcome, a.delivery_status])).toEqual([
+      ['retryable', 'retrying'],
+      ['retryable', 'retrying'],
+      ['retryable', 'failed'],
+    ]);
+    expect(delivery).toMatchObject({ status: 'failed', reason: 'retries exhausted' });
     receiver.respond(() => ({ status: 200, body: 'ok' }));
   });
 });

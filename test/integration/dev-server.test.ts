@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,7 +67,7 @@ describe('when the dev server starts on a new SQLite file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('then the five search attributes exist and the UI answers, and after a restart on the same file they still exist', async () => {
+  it('then the five search attributes exist, the UI answers, the store writes ahead, and after a restart on the same file they still exist', async () => {
     const dbFile = path.join(dir, 'nested', 'temporal.sqlite');
     const port = await freePort();
     const uiPort = await freePort();
@@ -78,6 +78,8 @@ describe('when the dev server starts on a new SQLite file', () => {
     expect(await customSearchAttributes(server.address)).toMatchObject(expectedAttributes);
     const ui = await fetch(server.uiUrl!);
     expect(ui.status).toBe(200);
+    // The file store runs with write-ahead logging (SQLITE_PRAGMAS): its -wal file is there.
+    expect(existsSync(`${dbFile}-wal`)).toBe(true);
 
     // Simulate a file made before an attribute was added to the project: drop one.
     await withConnection(server.address, (connection) =>

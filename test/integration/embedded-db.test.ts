@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { insertEndpoint, listSubscribedEndpoints } from '../../src/db/endpoints-repo';
-import { insertAttempt } from '../../src/db/attempts-repo';
+import { storeAttempt } from '../../src/db/attempts-repo';
 import { deliveryStats, endpointSummary, successCounts } from '../../src/db/endpoint-stats-repo';
 import { rangeStats } from '../../src/db/endpoint-range-stats-repo';
 import { insertEventWithDeliveries, listEvents } from '../../src/db/events-repo';
@@ -43,8 +43,9 @@ describe('when DATABASE_URL is unset', () => {
       expect(again.created).toBe(false);
       // Stats read each delivery's latest attempt (DISTINCT ON), the same on PGlite as on Postgres.
       const attempt = { tenant_id: 'default', delivery_id: stored.deliveries[0]!.id, endpoint_id: endpoint.id, event_id: stored.event.id, started_at: new Date(), duration_ms: 5, error_class: null, error_message: null, response_excerpt: null };
-      await insertAttempt(db, { ...attempt, attempt: 1, outcome: 'retryable', response_status: 500, delivery_status: 'failed' });
-      await insertAttempt(db, { ...attempt, attempt: 2, outcome: 'succeeded', response_status: 200, delivery_status: 'succeeded' });
+      const effects = { reachedReceiver: true, keyIds: [] };
+      await storeAttempt(db, { ...attempt, attempt: 1, outcome: 'retryable', response_status: 500, delivery_status: 'failed' }, effects);
+      await storeAttempt(db, { ...attempt, attempt: 2, outcome: 'succeeded', response_status: 200, delivery_status: 'succeeded' }, effects);
       expect(await deliveryStats(db, 'default', endpoint.id)).toMatchObject({ total_deliveries: 1, successful_deliveries: 1, failed_deliveries: 0, total_attempts: 2 });
       expect(await successCounts(db, 'default', [endpoint.id])).toEqual(new Map([[endpoint.id, { ok: 1, failed: 0 }]]));
       expect(await endpointSummary(db, 'default')).toMatchObject({ total_events: 1, avg_success_rate: 100 });

@@ -1,4 +1,4 @@
-import { insertAttempt } from '../../src/db/attempts-repo';
+import { storeAttempt } from '../../src/db/attempts-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
 import { newDeliveries } from '../../src/services/ingest';
 import { newId } from '../../src/ids';
@@ -21,7 +21,7 @@ async function pastDelivery(type: string, attempts: PastAttempt[]): Promise<void
   const eventId = newId('evt');
   const { event, deliveries } = await insertEventWithDeliveries(stack.db, 'default', { id: eventId, type, body: '{}', idempotencyKey: null }, newDeliveries(eventId, [endpointId]));
   for (const [i, [at, outcome, status, errorClass, durationMs, deliveryStatus]] of attempts.entries()) {
-    await insertAttempt(stack.db, {
+    await storeAttempt(stack.db, {
       tenant_id: 'default',
       delivery_id: deliveries[0]!.id,
       endpoint_id: endpointId,
@@ -35,7 +35,7 @@ async function pastDelivery(type: string, attempts: PastAttempt[]): Promise<void
       error_message: null,
       response_excerpt: null,
       delivery_status: deliveryStatus,
-    });
+    }, { reachedReceiver: false, keyIds: [] });
   }
 }
 
@@ -168,7 +168,7 @@ describe('when the query is not a sensible range', () => {
 
   it('then a time without offset or an unknown parameter is refused with 422', async () => {
     await refused({ since: '2025-03-03T09:30:00' }, 'query.since');
-    await refused({ bucket: 'day' }, 'query');
+    await refused({ bucket: 'day' }, 'query.bucket');
   });
 });
 

@@ -1,3 +1,4 @@
+import { deactivateEndpoint } from '../../src/db/endpoints-repo';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
@@ -160,6 +161,21 @@ describe('when an endpoint is tested', () => {
     expect(JSON.parse(request!.body).data).toEqual({ ping: 1 });
     expect(await stack.db('events').where({ type: 'probe.x' })).toHaveLength(0);
     receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+
+  it('then an inactive endpoint (created off, switched off, or disabled by the service) is refused with 409 endpoint_inactive and nothing is sent', async () => {
+    const createdOff = await create({ url: receiver.url + '/probe-off', events: ['probe.off'], is_active: false });
+    const switchedOff = await create({ url: receiver.url + '/probe-off', events: ['probe.off'] });
+    await stack.call('PATCH', `/api/v1/endpoints/${switchedOff.id}`, { is_active: false });
+    const disabled = await create({ url: receiver.url + '/probe-off', events: ['probe.off'] });
+    await deactivateEndpoint(stack.db, 'default', disabled.id, 'the receiver answered 410 Gone');
+    for (const ep of [createdOff, switchedOff, disabled]) {
+      const res = await stack.call('POST', `/api/v1/endpoints/${ep.id}/test`, { event: 'probe.off', payload: {} });
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ ok: false, err: 'endpoint_inactive', msg: expect.stringContaining(ep.id) });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests.filter((r) => r.path === '/probe-off')).toHaveLength(0);
   });
 
   it('then an unreachable receiver is reported as failed with its error class', async () => {

@@ -38,8 +38,9 @@ describe('when the worker sets up housekeeping and the schedule runs', () => {
     ]);
 
     await handle.trigger();
+    // One run deletes nonces, then rate windows, then telemetry: wait for the last of them.
     await eventually(async () => {
-      const left = await stack.db('inbound_nonces').where({ source_id: source.id }).pluck('nonce');
+      const left = await stack.db('telemetry_events').whereIn('trace_id', ['hk-old', 'hk-fresh']).pluck('trace_id');
       return left.length === 1 ? left : undefined;
     }, 30_000, 'the housekeeping run');
     expect(await stack.db('inbound_nonces').where({ source_id: source.id }).pluck('nonce')).toEqual(['fresh-nonce-00000000']);

@@ -54,6 +54,42 @@ describe('when the same idempotency key is sent twice', () => {
   });
 });
 
+describe('when an idempotency key is reused with a different request', () => {
+  it('then it is refused with 422 idempotency_key_reused, nothing new is stored, and the original still replays', async () => {
+    await endpointFor('idem.reuse', '/idem-reuse');
+    const key = { headers: { 'idempotency-key': 'k-reuse' } };
+    const first = await stack.call('POST', '/api/v1/events', { type: 'idem.reuse', payload: { a: 1, b: { c: 2, d: 3 } } }, key);
+    expect(first.status).toBe(202);
+    for (const changed of [
+      { type: 'idem.reuse', payload: { a: 2, b: { c: 2, d: 3 } } },
+      { type: 'idem.other', payload: { a: 1, b: { c: 2, d: 3 } } },
+      { type: 'idem.reuse', payload: { a: 1, b: { c: 2, d: 3 } }, lang: 'fr' },
+    ]) {
+      const res = await stack.call('POST', '/api/v1/events', changed, key);
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ ok: false, err: 'idempotency_key_reused', msg: expect.stringContaining(first.body.data.event_id) });
+      expect(res.headers.get('idempotent-replayed')).toBeNull();
+    }
+    // The same request (keys in another order are the same JSON) replays the first answer.
+    const again = await stack.call('POST', '/api/v1/events', { payload: { b: { d: 3, c: 2 }, a: 1 }, type: 'idem.reuse' }, key);
+    expect(again.status).toBe(202);
+    expect(again.body.data).toEqual(first.body.data);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await stack.db('events').where({ idempotency_key: 'k-reuse' })).toHaveLength(1);
+  });
+
+  it('then an event stored before request hashes existed is compared with its stored body', async () => {
+    const first = await stack.call('POST', '/api/v1/events', { type: 'idem.legacy', payload: { n: 1 }, lang: 'de' }, { headers: { 'idempotency-key': 'k-legacy' } });
+    await stack.db('events').where({ id: first.body.data.event_id }).update({ request_hash: null });
+    const changed = await stack.call('POST', '/api/v1/events', { type: 'idem.legacy', payload: { n: 2 }, lang: 'de' }, { headers: { 'idempotency-key': 'k-legacy' } });
+    expect(changed.status).toBe(422);
+    expect(changed.body.err).toBe('idempotency_key_reused');
+    const same = await stack.call('POST', '/api/v1/events', { type: 'idem.legacy', payload: { n: 1 }, lang: 'de' }, { headers: { 'idempotency-key': 'k-legacy' } });
+    expect(same.status).toBe(202);
+    expect(same.body.data.event_id).toBe(first.body.data.event_id);
+  });
+});
+
 describe('when an event matches more endpoints than the API starts inline', () => {
   it('then a fan-out workflow delivers to every one of them', async () => {
     const endpoints = [];

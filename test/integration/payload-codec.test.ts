@@ -30,6 +30,12 @@ async function rawHistory() {
   return plain.workflow.getHandle(workflowId).fetchHistory();
 }
 
+/** The stored payload of the delivery's attempt: its one-step attempt's result, in a local-activity marker. */
+function attemptPayloads(history: Awaited<ReturnType<typeof rawHistory>>) {
+  const marker = history.events!.find((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')!.markerRecordedEventAttributes!;
+  return marker.details!.result!.payloads!;
+}
+
 /** Every byte string anywhere in the history (payload data and metadata), joined. */
 function allBytes(value: unknown): Buffer {
   if (value instanceof Uint8Array) return Buffer.from(value);
@@ -46,8 +52,7 @@ const asJson = (p: { metadata?: Record<string, Uint8Array> | null; data?: Uint8A
 describe('when payload encryption is on', () => {
   it('then the server stores only ciphertext, and the API still reads every attempt', async () => {
     const history = await rawHistory();
-    const completed = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!;
-    const payload = completed.result!.payloads![0]!;
+    const payload = attemptPayloads(history)[0]!;
     expect(Buffer.from(payload.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
     expect(allBytes(history).includes(MARKER)).toBe(false);
     expect(allBytes(history).length).toBeGreaterThan(1000);
@@ -58,11 +63,11 @@ describe('when payload encryption is on', () => {
 
   it('then the codec endpoint decodes stored payloads for the local Web UI, and encode round-trips', async () => {
     const history = await rawHistory();
-    const stored = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!.result!.payloads!;
+    const stored = attemptPayloads(history);
     const decoded = await stack.call('POST', '/codec/decode', { payloads: stored.map(asJson) }, { token: null, headers: { 'x-namespace': stack.config.TEMPORAL_NAMESPACE } });
     expect(decoded.status).toBe(200);
     const result = JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString());
-    expect(result).toMatchObject({ outcome: 'succeeded', responseExcerpt: MARKER });
+    expect(result).toMatchObject({ kind: 'attempted', attempt: 1, result: { outcome: 'succeeded', responseExcerpt: MARKER } });
     expect(Buffer.from(decoded.body.payloads[0].metadata.encoding, 'base64').toString()).toBe('json/plain');
 
     const encoded = await stack.call('POST', '/codec/encode', { payloads: decoded.body.payloads });

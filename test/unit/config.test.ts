@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', API_TOKEN: 't', MASTER_KEY: 'aa'.repeat(32) }).NODE_ENV).toBe('production');
   });
 
+  it('when PLATFORM_API_TOKEN is short or equals API_TOKEN, then it is refused', () => {
+    const token = 'p'.repeat(32);
+    expect(() => loadConfig({ PLATFORM_API_TOKEN: 'short' })).toThrow(/PLATFORM_API_TOKEN must be at least 32/);
+    expect(() => loadConfig({ PLATFORM_API_TOKEN: token, API_TOKEN: token })).toThrow(/PLATFORM_API_TOKEN must differ from API_TOKEN/);
+    expect(loadConfig({ PLATFORM_API_TOKEN: token, API_TOKEN: 'other' }).PLATFORM_API_TOKEN).toBe(token);
+  });
+
   it('when optional strings are blank, then they count as unset', () => {
     expect(loadConfig({ DATABASE_URL: '  ', TEMPORAL_ADDRESS: '' })).toMatchObject({ DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined });
   });

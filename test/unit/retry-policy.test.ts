@@ -1,4 +1,4 @@
-import { disableReason } from '../../activities/record-attempt';
+import { disableReason } from '../../activities/endpoint-health';
 import { DEFAULT_RETRY_SCHEDULE_MS } from '../../src/domain/retry-config';
 import { nextDelayMs, retryDelaysMs, withJitter } from '../../workflows/retry-policy';
 

@@ -7,6 +7,10 @@ import * as endpointHealth from './005-endpoint-health';
 import * as endpointRateLimit from './006-endpoint-rate-limit';
 import * as attemptsStreamIndex from './007-attempts-stream-index';
 import * as endpointTemplate from './008-endpoint-template';
+import * as endpointCounters from './009-endpoint-counters';
+import * as auditKeysetIndex from './010-audit-keyset-index';
+import * as eventRequestHash from './011-event-request-hash';
+import * as tenantsApi from './012-tenants-api';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -20,6 +24,10 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['006-endpoint-rate-limit', endpointRateLimit],
   ['007-attempts-stream-index', attemptsStreamIndex],
   ['008-endpoint-template', endpointTemplate],
+  ['009-endpoint-counters', endpointCounters],
+  ['010-audit-keyset-index', auditKeysetIndex],
+  ['011-event-request-hash', eventRequestHash],
+  ['012-tenants-api', tenantsApi],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,0 +1,139 @@
+import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
+import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
+import { signatureSchemeOf } from '../src/domain/signature-schemes';
+import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
+import { storeAttempt } from '../src/db/attempts-repo';
+import { reserveSendSlot } from '../src/db/endpoints-repo';
+import { openKey } from '../src/db/signing-keys-repo';
+import { postWebhook } from '../src/http/post-webhook';
+import { webhookHeaders } from '../src/http/webhook-request';
+import { bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
+import { openHeaders } from '../src/security/endpoint-headers';
+import { nextDelayMs, retryDelaysMs, withJitter } from '../workflows/retry-policy';
+import type { ActivityDeps } from './deps';
+import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
+import { cachedEventBody, rememberEventBody } from './event-bodies';
+import { rotateOnUsage } from './key-usage';
+import type { AttemptStep, DeliverAttemptIn } from './types';
+
+/** A rate-limit slot this close is taken at once: a durable timer would cost more than it saves. */
+const MIN_WAIT_MS = 50;
+
+/** An attempt that stopped before sending anything. */
+function notSent(outcome: AttemptResult['outcome'], errorClass: string, errorMessage: string): AttemptResult {
+  return { outcome, startedAt: new Date().toISOString(), durationMs: 0, responseStatus: null, errorClass, errorMessage, responseExcerpt: null, retryAfterMs: null };
+}
+
+/** The delivery's state after this attempt, and how long to wait before the next one. */
+function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryConfig | null, retryAfterMaxMs: number): { deliveryStatus: AttemptDeliveryState; retryInMs: number | null } {
+  if (result.outcome === 'succeeded') return { deliveryStatus: 'succeeded', retryInMs: null };
+  const scheduled = retryDelaysMs(retry)[input.attempt - (input.firstAttempt ?? 1)];
+  if (result.outcome === 'failed' || scheduled === undefined) return { deliveryStatus: 'failed', retryInMs: null };
+  // Math.random in an activity: the delay is recorded with the step's result, so replay reads it back.
+  const delay = nextDelayMs(withJitter(scheduled, retry?.jitter ?? DEFAULT_JITTER, Math.random), result.retryAfterMs, retryAfterMaxMs);
+  return { deliveryStatus: 'retrying', retryInMs: delay };
+}
+
+/**
+ * One delivery attempt in one step: prepare (the endpoint, its keys and the body, read in one
+ * statement; the body from this worker's cache when it has it), wait for a rate-limit slot if
+ * the endpoint has a limit, render, sign (the timestamp taken as the request leaves), send, and
+ * record the attempt with its effects on the endpoint's health and the keys' usage in one more
+ * statement. Secrets are opened here and never leave: the step returns the attempt's result
+ * only, which the workflow's history keeps as this attempt's record.
+ *
+ * A failure to prepare throws (the step is retried); anything after the request left is
+ * answered, never thrown, so a database hiccup cannot send an attempt twice: an attempt that
+ * could not be recorded says so, and the workflow records it in a step of its own.
+ */
+export function makeDeliverAttempt(deps: ActivityDeps) {
+  const { db, box, http, egress, config, metrics, log } = deps;
+
+  return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
+    const heldBody = cachedEventBody(input.tenantId, input.eventId);
+    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined });
+    const endpoint = context?.endpoint;
+    const usable = endpoint !== undefined && !endpoint.deleted && endpoint.isActive;
+    if (!usable && input.attempt === (input.firstAttempt ?? 1)) {
+      // Switched off before this run sent anything: nothing to report about the receiver.
+      return { kind: 'stopped', reason: !endpoint || endpoint.deleted ? 'endpoint deleted' : 'endpoint inactive' };
+    }
+    if (!context) {
+      // Gone altogether (its tenant removed) while the delivery waited: no row left to record against.
+      const result = notSent('failed', 'endpoint_deleted', 'the endpoint was deleted');
+      return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus: 'failed', retryInMs: null, recorded: true };
+    }
+    if (usable && context.endpoint.rateLimit !== null && !input.slotReserved) {
+      const waitMs = await reserveSendSlot(db, input.tenantId, input.endpointId);
+      if (waitMs !== null && waitMs >= MIN_WAIT_MS) return { kind: 'wait', waitMs };
+    }
+
+    const body = heldBody ?? context.body;
+    if (body === null) throw new Error(`event ${input.eventId} not found`);
+    if (heldBody === undefined) rememberEventBody(input.tenantId, input.eventId, body);
+
+    const scope = { type: 'endpoint' as const, id: input.endpointId };
+    const keys = context.sealedKeys.map((row) => openKey(box, scope, row));
+    const result = await send(input, context, body, keys);
+    const signedBy = reachedReceiver(result) ? keys.map((k) => k.id) : [];
+    const { deliveryStatus, retryInMs } = verdict(input, result, context.endpoint.retryConfig, config.RETRY_AFTER_MAX_MS);
+
+    let recorded = true;
+    try {
+      const stored = await storeAttempt(
+        db,
+        {
+          tenant_id: input.tenantId,
+          delivery_id: input.deliveryId,
+          endpoint_id: input.endpointId,
+          event_id: input.eventId,
+          attempt: input.attempt,
+          outcome: result.outcome,
+          started_at: new Date(result.startedAt),
+          duration_ms: result.durationMs,
+          response_status: result.responseStatus,
+          error_class: result.errorClass,
+          error_message: result.errorMessage,
+          response_excerpt: result.responseExcerpt,
+          delivery_status: deliveryStatus,
+        },
+        { reachedReceiver: reachedReceiver(result), keyIds: signedBy },
+      );
+      if (stored.inserted) {
+        await disableIfUnhealthy(deps, input, result, stored.health);
+        await rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold });
+        metrics.observeDeliveryAttempt(result);
+      }
+    } catch (err) {
+      log.warn({ err, deliveryId: input.deliveryId, attempt: input.attempt }, 'could not record the attempt; the workflow records it');
+      recorded = false;
+    }
+    const line = { deliveryId: input.deliveryId, endpointId: input.endpointId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass };
+    if (result.outcome === 'succeeded') log.debug(line, 'delivery attempt');
+    else log.info(line, 'delivery attempt');
+    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded };
+  };
+
+  /** Renders, signs and sends the attempt; an attempt that cannot be sent says why instead. */
+  async function send(input: DeliverAttemptIn, context: AttemptContext, eventBody: string, keys: ReturnType<typeof openKey>[]): Promise<AttemptResult> {
+    const { endpoint } = context;
+    if (endpoint.deleted) return notSent('failed', 'endpoint_deleted', 'the endpoint was deleted');
+    if (!endpoint.isActive) return notSent('failed', 'endpoint_disabled', 'the endpoint was deactivated');
+    if (keys.length === 0) return notSent('failed', 'no_signing_key', 'the endpoint has no valid signing key');
+    const body = bodyOrRenderError(eventBody, endpoint.template, config.MAX_BODY_BYTES);
+    // The same event and template render the same way every time: retrying cannot help.
+    if (body instanceof TemplateRenderError) return notSent('failed', body.code, body.message);
+    const headers = webhookHeaders({
+      deliveryId: input.deliveryId,
+      eventId: input.eventId,
+      eventType: input.eventType,
+      attempt: input.attempt,
+      body,
+      scheme: signatureSchemeOf(endpoint.scheme),
+      keys,
+      customHeaders: openHeaders(box, endpoint.id, endpoint.headers),
+    });
+    const timeoutMs = endpoint.retryConfig?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
+    return postWebhook({ http, egress, url: endpoint.url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });
+  }
+}

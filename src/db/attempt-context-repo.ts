@@ -1,0 +1,72 @@
+import type { EndpointTemplate, StoredHeader } from '../domain/endpoint';
+import type { RetryConfig } from '../domain/retry-config';
+import type { Db } from './knex';
+
+/**
+ * Everything one delivery attempt needs, read in one statement: the endpoint (deleted ones too,
+ * so the attempt can say so), its valid signing keys still sealed (active first), the usage
+ * threshold of its keyring, and the event body when the caller does not hold it already.
+ */
+export interface AttemptContext {
+  endpoint: {
+    id: string;
+    url: string;
+    headers: Record<string, StoredHeader>;
+    scheme: string;
+    template: EndpointTemplate | null;
+    retryConfig: RetryConfig | null;
+    rateLimit: number | null;
+    isActive: boolean;
+    deleted: boolean;
+  };
+  /** Sealed under the master key; opened inside the activity only. */
+  sealedKeys: Array<{ id: string; ciphertext: string }>;
+  usageThreshold: { threshold: number; graceSeconds: number } | null;
+  /** Null when the caller passed `withBody: false`. */
+  body: string | null;
+}
+
+/** The attempt's context, or null when the endpoint does not exist in the tenant at all. */
+export async function loadAttemptContext(
+  db: Db,
+  tenantId: string,
+  endpointId: string,
+  event: { id: string; withBody: boolean },
+): Promise<AttemptContext | null> {
+  const result = await db.raw(
+    `select e.url, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active,
+            e.deleted_at is not null as deleted,
+            coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
+                                      order by (k.state <> 'active'), k.created_at desc)
+                        from signing_keys k
+                       where k.tenant_id = e.tenant_id and k.scope_type = 'endpoint' and k.scope_id = e.id
+                         and (k.state = 'active' or (k.state = 'grace' and k.expires_at > now()))), '[]'::json) as keys,
+            (select json_build_object('threshold', p.usage_threshold, 'graceSeconds', p.grace_seconds)
+               from key_policies p
+              where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
+                and p.enabled and p.usage_threshold is not null) as usage,
+            ${event.withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body
+       from endpoints e
+      where e.tenant_id = ? and e.id = ?`,
+    event.withBody ? [event.id, tenantId, endpointId] : [tenantId, endpointId],
+  );
+  const row = result.rows[0] as Record<string, unknown> | undefined;
+  if (!row) return null;
+  const usage = row.usage as { threshold: string | number; graceSeconds: number } | null;
+  return {
+    endpoint: {
+      id: endpointId,
+      url: row.url as string,
+      headers: (row.headers ?? {}) as Record<string, StoredHeader>,
+      scheme: row.scheme as string,
+      template: (row.template ?? null) as EndpointTemplate | null,
+      retryConfig: (row.retry_config ?? null) as RetryConfig | null,
+      rateLimit: row.rate_limit === null ? null : Number(row.rate_limit),
+      isActive: Boolean(row.is_active),
+      deleted: Boolean(row.deleted),
+    },
+    sealedKeys: row.keys as Array<{ id: string; ciphertext: string }>,
+    usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,
+    body: (row.body ?? null) as string | null,
+  };
+}
