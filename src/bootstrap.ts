@@ -40,6 +40,7 @@ async function listen(server: Server, host: string, port: number): Promise<{ ser
  */
 export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
   const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
+  full.metrics.countQueriesOf(full.db);
   const app = createApp(full, resolveApiToken(full.config, full.log));
   return listen(createServer(app), full.config.HOST, full.config.PORT);
 }

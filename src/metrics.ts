@@ -9,6 +9,20 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
 /** Whether an ingested event was stored now or answered from an earlier request's idempotency key. */
 export type IngestResult = 'created' | 'duplicate';
 
+/** Kinds of SQL statement counted, from the statement's first word (`with`: a CTE); anything else is `other`. */
+const STATEMENT_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
+
+/** What {@link Metrics.countQueriesOf} needs of a knex instance: its `query` event. */
+export interface QueryEvents {
+  on(event: 'query', listener: (query: { sql?: unknown }) => void): unknown;
+}
+
+/** The kind label of one statement: its first SQL word when it is a known one, else `other`. */
+export function statementKind(sql: unknown): string {
+  const word = typeof sql === 'string' ? /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toLowerCase() : undefined;
+  return word !== undefined && STATEMENT_KINDS.has(word) ? word : 'other';
+}
+
 /**
  * The process's Prometheus metrics. Labels are bounded sets only (methods, route patterns,
  * statuses, outcomes, error classes), never tenant, endpoint, event or delivery ids.
@@ -22,6 +36,11 @@ export interface Metrics {
   countIngestedEvent(result: IngestResult): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  /**
+   * Counts every SQL statement `db` sends (transaction BEGIN/COMMIT included), by kind. Once per
+   * database handle: an API and a worker sharing one handle and one registry count each once.
+   */
+  countQueriesOf(db: QueryEvents): void;
   /** The exposition text of every metric, and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -67,6 +86,13 @@ export function createMetrics(): Metrics {
     buckets: ATTEMPT_BUCKETS,
     registers,
   });
+  const queries = new Counter({
+    name: 'webhooks_db_queries_total',
+    help: 'SQL statements sent to the database by this process (BEGIN and COMMIT included), by kind',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const watched = new WeakSet<QueryEvents>();
 
   return {
     registry,
@@ -80,6 +106,11 @@ export function createMetrics(): Metrics {
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
       attemptDuration.observe({ outcome }, durationMs / 1000);
+    },
+    countQueriesOf(db) {
+      if (watched.has(db)) return;
+      watched.add(db);
+      db.on('query', (query) => queries.inc({ kind: statementKind(query.sql) }));
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi, startMetricsServer } from '../../src/bootstrap';
+import { openDatabase } from '../../src/db/knex';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
@@ -141,6 +142,41 @@ describe('when an endpoint is created and one event delivered', () => {
     const values = [...labelValues(api), ...labelValues((await scrape(workerMetricsUrl)).text)];
     expect(values.length).toBeGreaterThan(0);
     expect(values.filter((v) => /(ep|evt|dlv)_[0-9a-z]/.test(v) || ids.some((id) => v.includes(id)))).toEqual([]);
+  });
+});
+
+describe('when a process sends SQL statements', () => {
+  it('then its API and its worker each count theirs, by kind', async () => {
+    const api = (await stack.call('GET', '/metrics', undefined, { token: null })).body as string;
+    const count = (text: string, kind: string) => sample(text, 'webhooks_db_queries_total', { kind }) ?? 0;
+    // Creating the endpoint inserts it (and its key) in a transaction.
+    expect(count(api, 'insert')).toBeGreaterThanOrEqual(1);
+    expect(count(api, 'begin')).toBeGreaterThanOrEqual(1);
+    const worker = (await scrape(workerMetricsUrl)).text;
+    // The worker read what it sends, and recorded the attempt (an insert, or a CTE that inserts).
+    expect(count(worker, 'select')).toBeGreaterThanOrEqual(1);
+    expect(count(worker, 'insert') + count(worker, 'with')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('then each statement is counted once, BEGIN and COMMIT included, however often the pool is watched', async () => {
+    const metrics = createMetrics();
+    const db = openDatabase(stack.config, createLogger('silent', 'test'));
+    try {
+      // An API and a worker sharing one pool and one registry (as `npm start` runs them) watch it twice.
+      metrics.countQueriesOf(db);
+      metrics.countQueriesOf(db);
+      await db.raw('select 1');
+      await db.transaction(async (trx) => {
+        await trx.raw('select 2');
+      });
+      await db.raw('with one as (select 1 as n) select n from one');
+      await db.raw('show server_version');
+      const text = (await metrics.scrape()).body;
+      const count = (kind: string) => sample(text, 'webhooks_db_queries_total', { kind });
+      expect([count('select'), count('begin'), count('commit'), count('with'), count('other')]).toEqual([2, 1, 1, 1, 1]);
+    } finally {
+      await db.destroy();
+    }
   });
 });
 
