@@ -1,12 +1,13 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { forgetNonce, recentFailures, recordNonce } from '../db/inbound-repo';
 import { recordTelemetry } from '../db/telemetry-repo';
-import { AppError } from '../errors';
+import { AppError, UnavailableError } from '../errors';
 import { verifyInbound, type GuardContext } from '../inbound/guard';
 import { GuardError, GUARD_ERRORS, type GuardErrorCode } from '../inbound/guard-errors';
 import { INBOUND_HANDLERS } from '../inbound/handlers';
 import { RISK_WINDOW_SECONDS, riskScore } from '../inbound/risk';
 import type { AppDeps } from '../services/deps';
+import { dependencyDown } from './middleware';
 
 const PARSER_CODES: Record<string, GuardErrorCode> = {
   'entity.too.large': 'payload_too_large',
@@ -15,6 +16,8 @@ const PARSER_CODES: Record<string, GuardErrorCode> = {
 
 /** Maps anything thrown on the inbound path to a result code and status. */
 function classify(err: unknown): { code: string; status: number; msg: string; details?: unknown } {
+  const down = err instanceof AppError && !(err instanceof UnavailableError) ? null : dependencyDown(err);
+  if (down) return { code: down.code, status: down.status, msg: down.message };
   if (err instanceof AppError) return { code: err.code, status: err.status, msg: err.message, details: err.details };
   const parserCode = PARSER_CODES[(err as { type?: string })?.type ?? ''];
   if (parserCode) return { code: parserCode, status: GUARD_ERRORS[parserCode], msg: parserCode.replace(/_/g, ' ') };
