@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { makeDispatchStoredEvents } from './dispatch-stored-events';
 import { makePurgeExpired } from './housekeeping';
 import { createKeyActivities } from './keys';
 import { makeListDeliveryPage } from './list-delivery-page';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     recordAttempt: makeRecordAttempt(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    dispatchStoredEvents: makeDispatchStoredEvents(deps),
     ...createKeyActivities(deps),
   };
 }

@@ -71,7 +71,9 @@ const schema = z.object({
   /** An endpoint with no successful attempt for this long is disabled; 0 never disables. */
   ENDPOINT_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(5 * 86_400),
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
+  /** The outbox sweep starts the deliveries of events stored this long ago and still not dispatched. */
+  OUTBOX_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_METRICS_PORT: port.default(9464),

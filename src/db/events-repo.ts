@@ -60,7 +60,15 @@ export async function insertEventWithDeliveries(
   try {
     return await db.transaction(async (trx) => {
       const [event] = await trx('events')
-        .insert({ id: input.id, tenant_id: tenantId, type: input.type, body: input.body, idempotency_key: input.idempotencyKey })
+        .insert({
+          id: input.id,
+          tenant_id: tenantId,
+          type: input.type,
+          body: input.body,
+          idempotency_key: input.idempotencyKey,
+          // Nothing to start: the outbox sweep has nothing to do for it either.
+          dispatched_at: deliveries.length === 0 ? trx.fn.now() : null,
+        })
         .returning(EVENT_COLUMNS);
       const rows = deliveries.map((d) => ({ id: d.id, tenant_id: tenantId, event_id: input.id, endpoint_id: d.endpointId, workflow_id: d.workflowId }));
       const stored = rows.length > 0 ? await trx('deliveries').insert(rows).returning('*') : [];
@@ -78,6 +86,26 @@ export async function insertEventWithDeliveries(
 
 export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
+}
+
+/** An event whose deliveries may never have been started. */
+export interface UndispatchedEvent {
+  id: string;
+  tenant_id: string;
+  type: string;
+}
+
+/**
+ * The outbox: events stored at least `graceSeconds` ago whose dispatch never completed, oldest
+ * first, at most `limit` (read through the partial index on undispatched events).
+ */
+export async function listUndispatchedEvents(db: Db, graceSeconds: number, limit: number): Promise<UndispatchedEvent[]> {
+  return db('events')
+    .select('id', 'tenant_id', 'type')
+    .whereNull('dispatched_at')
+    .andWhere('created_at', '<', db.raw('now() - make_interval(secs => ?)', [graceSeconds]))
+    .orderBy('created_at')
+    .limit(limit);
 }
 
 /** The exact bytes to send for an event of the tenant. */

@@ -7,6 +7,7 @@ import * as endpointHealth from './005-endpoint-health';
 import * as endpointRateLimit from './006-endpoint-rate-limit';
 import * as attemptsStreamIndex from './007-attempts-stream-index';
 import * as endpointTemplate from './008-endpoint-template';
+import * as eventOutbox from './009-event-outbox';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['006-endpoint-rate-limit', endpointRateLimit],
   ['007-attempts-stream-index', attemptsStreamIndex],
   ['008-endpoint-template', endpointTemplate],
+  ['009-event-outbox', eventOutbox],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
