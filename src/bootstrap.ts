@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, scrapeAllowed, type Metrics } from './metrics';
 import { SecretBox } from './security/secret-box';
 import type { AppDeps } from './services/deps';
 
@@ -45,13 +45,18 @@ export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metr
 }
 
 /**
- * Serves `GET /metrics` on a listener of its own, for a process without the API (the worker).
- * Anything else answers 404: the port is for the scraper only.
+ * Serves `GET /metrics` on a listener of its own, for a process without the API (the worker),
+ * behind `token` (METRICS_TOKEN) when one is given. Anything else answers 404: the port is for
+ * the scraper only.
  */
-export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function startMetricsServer(metrics: Metrics, host: string, port: number, token?: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (!scrapeAllowed(token, req.headers.authorization)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized: Authorization: Bearer <METRICS_TOKEN>\n');
       return;
     }
     metrics.scrape().then(
