@@ -147,3 +147,20 @@ describe('when an opaque token is presented and introspection is configured', ()
     }
   });
 });
+
+describe('when a key with sources:write but not events:write manages sources', () => {
+  it('then it may create and change echo sources, but not give a source the relay handler (it emits events)', async () => {
+    const { key } = await newKey({ name: 'sources-only', scopes: ['sources:write', 'sources:read'] });
+    const echo = await stack.call('POST', '/api/v1/sources', { name: 'echo-src', allowed_handlers: ['echo'], default_handler: 'echo' }, { token: key });
+    expect(echo.status).toBe(201);
+    const relay = await stack.call('POST', '/api/v1/sources', { name: 'relay-src', allowed_handlers: ['relay'], default_handler: 'relay' }, { token: key });
+    expect(relay.status).toBe(403);
+    expect(relay.body).toMatchObject({ ok: false, err: 'forbidden', msg: expect.stringContaining('events:write') });
+    const widened = await stack.call('PATCH', `/api/v1/sources/${echo.body.data.id}`, { allowed_handlers: ['echo', 'relay'] }, { token: key });
+    expect(widened.status).toBe(403);
+    expect(await stack.db('inbound_sources').where({ name: 'relay-src' })).toHaveLength(0);
+
+    const { key: both } = await newKey({ name: 'sources-and-events', scopes: ['sources:write', 'events:write'] });
+    expect((await stack.call('POST', '/api/v1/sources', { name: 'relay-ok', allowed_handlers: ['relay'], default_handler: 'relay' }, { token: both })).status).toBe(201);
+  });
+});
