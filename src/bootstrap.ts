@@ -6,7 +6,7 @@ import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
 import { createMetrics, scrapeAllowed, type Metrics } from './metrics';
-import { SecretBox } from './security/secret-box';
+import { parseKeyList, SecretBox } from './security/secret-box';
 import type { AppDeps } from './services/deps';
 
 /** Address of Temporal when no dev server is started by this process. */
@@ -14,11 +14,16 @@ export function configuredTemporalAddress(config: Config): string {
   return config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
 }
 
+/** The secret box: MASTER_KEY (or the local dev key) seals; MASTER_KEY_PREVIOUS keys still open. */
+export function openSecretBox(config: Config, log: Logger): SecretBox {
+  return new SecretBox(resolveMasterKey(config, log), parseKeyList(config.MASTER_KEY_PREVIOUS));
+}
+
 /** Opens and migrates the database and builds the secret box. */
 export async function openStorage(config: Config, log: Logger): Promise<{ db: Db; box: SecretBox }> {
   const db = openDatabase(config, log);
   await migrate(db, config.DEFAULT_TENANT_ID);
-  return { db, box: new SecretBox(resolveMasterKey(config, log)) };
+  return { db, box: openSecretBox(config, log) };
 }
 
 /** Listens on host:port (port 0 picks a free port) and answers the URL to reach it. */

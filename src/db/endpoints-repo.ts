@@ -8,7 +8,10 @@ export interface EndpointRecord {
   id: string;
   tenant_id: string;
   name: string | null;
+  /** The URL, or its masked form when it carries a secret (then sealed in `url_sealed`). */
   url: string;
+  /** The real URL sealed under the master key when it carries a secret; null: `url` is it. */
+  url_sealed: string | null;
   description: string | null;
   events: string[];
   headers: Record<string, StoredHeader>;
@@ -30,7 +33,7 @@ export interface EndpointRecord {
 }
 
 const COLUMNS = [
-  'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
+  'id', 'tenant_id', 'name', 'url', 'url_sealed', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
 ] as const;
 
@@ -39,6 +42,7 @@ export type EndpointWrite = Partial<
     EndpointRecord,
     | 'name'
     | 'url'
+    | 'url_sealed'
     | 'description'
     | 'events'
     | 'headers'

@@ -15,15 +15,17 @@ import { newId } from '../ids';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
+import { sealUrl, type StoredUrl } from '../security/endpoint-url';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
 
-/** Public view of an endpoint: never its secret, never a sensitive header value. */
+/** Public view of an endpoint: never its secret, a sensitive header value or a secret URL (masked). */
 export function endpointOut(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
     name: endpoint.name,
     url: endpoint.url,
+    url_sensitive: endpoint.url_sealed !== null,
     description: endpoint.description,
     events: endpoint.events,
     headers: publicHeaders(endpoint.headers ?? {}),
@@ -58,11 +60,12 @@ export async function createEndpoint(
   checkUrlAllowed(config, input.url);
   const secret = input.secret ?? generateSecret();
   const id = newId('ep');
+  const stored = sealUrl(box, id, input.url, input.url_sensitive);
   return db.transaction(async (trx) => {
     const endpoint = await insertEndpoint(trx, caller.tenantId, {
       id,
       name: input.name ?? null,
-      url: input.url,
+      ...stored,
       description: input.description ?? null,
       events: input.events,
       headers: sealHeaders(box, id, input.headers ?? {}),
@@ -74,9 +77,23 @@ export async function createEndpoint(
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
-    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: input.url, events: input.events } });
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
     return { endpoint, secret, keyId };
   });
+}
+
+/**
+ * How a change stores the URL, or null to keep it. The masked URL sent back (a PUT of what GET
+ * answered) keeps the sealed one; a new URL is sealed when it carries a secret, when
+ * `url_sensitive` says so, or (PATCH) when the one it replaces was sealed; `url_sensitive: true`
+ * alone seals the current URL.
+ */
+function changedUrl(box: AppDeps['box'], current: EndpointRecord, input: EndpointPatch, mode: 'replace' | 'patch'): StoredUrl | null {
+  if (input.url === undefined || (current.url_sealed !== null && input.url === current.url)) {
+    return input.url_sensitive && current.url_sealed === null ? sealUrl(box, current.id, current.url, true) : null;
+  }
+  const sensitive = input.url_sensitive ?? (mode === 'patch' && current.url_sealed !== null);
+  return sealUrl(box, current.id, input.url, sensitive);
 }
 
 /**
@@ -90,9 +107,10 @@ export async function changeEndpoint(
   input: EndpointPatch,
   mode: 'replace' | 'patch',
 ): Promise<EndpointRecord> {
-  if (input.url) checkUrlAllowed(config, input.url);
   return db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
+    const url = changedUrl(box, current, input, mode);
+    if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
       mode === 'replace'
         ? {
@@ -107,7 +125,8 @@ export async function changeEndpoint(
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
+    if (url) Object.assign(fields, url);
+    for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);

@@ -8,6 +8,8 @@ import type { EndpointTemplate } from '../domain/endpoint';
 import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
+import { openUrl } from '../security/endpoint-url';
+import { redactAttempt, sensitiveValues } from '../security/redact';
 import { signatureSchemeOf } from '../domain/signature-schemes';
 import { signatureHeaders } from '../security/schemes';
 import type { AppDeps } from './deps';
@@ -53,15 +55,17 @@ export async function testDelivery(
   const timeoutMs = endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
   const egress = egressPolicy(config);
   const http = egressAgent(egress, { connectTimeoutMs: timeoutMs });
-  const result = await postWebhook({
+  const url = openUrl(box, endpoint.id, endpoint);
+  const sent = await postWebhook({
     http,
     egress,
-    url: endpoint.url,
+    url,
     headers: { ...custom, ...serviceHeaders },
     body,
     timeoutMs,
     excerptBytes: config.RESPONSE_EXCERPT_BYTES,
   }).finally(() => http.close());
+  const result = redactAttempt(sent, { url, shownUrl: endpoint.url, values: sensitiveValues(endpoint.headers, custom) });
   const masked = Object.fromEntries(Object.entries(endpoint.headers).map(([name, h]) => [name, h.sensitive ? '[sensitive]' : (h.value ?? '')]));
   return {
     status: result.outcome === 'succeeded' ? 'succeeded' : 'failed',

@@ -8,6 +8,7 @@ import * as endpointRateLimit from './006-endpoint-rate-limit';
 import * as attemptsStreamIndex from './007-attempts-stream-index';
 import * as endpointTemplate from './008-endpoint-template';
 import * as eventOutbox from './009-event-outbox';
+import * as sealedUrlsRateSlots from './010-sealed-urls-rate-slots';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['007-attempts-stream-index', attemptsStreamIndex],
   ['008-endpoint-template', endpointTemplate],
   ['009-event-outbox', eventOutbox],
+  ['010-sealed-urls-rate-slots', sealedUrlsRateSlots],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
