@@ -191,3 +191,28 @@ export async function reserveSendSlot(db: Db, tenantId: string, id: string): Pro
   const row = result.rows[0] as { wait_ms: string | number } | undefined;
   return row ? Math.max(0, Math.ceil(Number(row.wait_ms))) : null;
 }
+
+/** What of an endpoint is sealed under the master key: its URL (when secret) and sensitive headers. */
+export interface EndpointSecrets {
+  id: string;
+  url: string;
+  url_sealed: string | null;
+  headers: Record<string, StoredHeader>;
+}
+
+/** A page of every endpoint's secrets (all tenants, deleted ones too: they are still at rest), in id order. */
+export async function listEndpointSecrets(db: Db, afterId: string | null, limit: number): Promise<EndpointSecrets[]> {
+  const query = db('endpoints').select('id', 'url', 'url_sealed', 'headers');
+  if (afterId) query.where('id', '>', afterId);
+  return query.orderBy('id').limit(limit);
+}
+
+/** Stores re-sealed secrets of an endpoint, only if they are still those that were read (true when written). */
+export async function replaceEndpointSecrets(db: Db, before: EndpointSecrets, after: Omit<EndpointSecrets, 'id'>): Promise<boolean> {
+  const changed = await db('endpoints')
+    .where({ id: before.id, url: before.url })
+    .andWhereRaw('url_sealed is not distinct from ?', [before.url_sealed])
+    .andWhereRaw('headers is not distinct from ?::jsonb', [before.headers === null ? null : JSON.stringify(before.headers)])
+    .update({ url: after.url, url_sealed: after.url_sealed, headers: JSON.stringify(after.headers) });
+  return changed > 0;
+}
