@@ -5,6 +5,7 @@ import { createKeyActivities } from './keys';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
+import { makeReleaseSendSlot } from './release-send-slot';
 import { makeSendWebhook } from './send-webhook';
 import { makeSignRequest } from './sign-request';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     signRequest: makeSignRequest(deps),
     sendWebhook: makeSendWebhook(deps),
     recordAttempt: makeRecordAttempt(deps),
+    releaseSendSlot: makeReleaseSendSlot(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
     dispatchStoredEvents: makeDispatchStoredEvents(deps),

@@ -33,6 +33,16 @@ export interface SignOut {
   /** SHA-256 (hex) of a rendered body the headers sign; `sendWebhook` refuses to send other bytes. */
   bodyDigest?: string;
   waitMs?: number;
+  /** With `waitMs`: the slot reserved (epoch µs), given back with `releaseSendSlot` if not used. */
+  slotMicros?: number;
+  /** With `waitMs`: nothing was reserved (the backlog is past the cap); sign again without `slotReserved`. */
+  unreserved?: true;
+}
+
+export interface ReleaseSlotIn {
+  tenantId: string;
+  endpointId: string;
+  slotMicros: number;
 }
 
 export interface SendIn extends AttemptIn {

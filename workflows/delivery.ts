@@ -1,5 +1,6 @@
 import {
   condition,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -58,12 +59,20 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   });
 
   const first = input.firstAttempt ?? 1;
-  /** Signs the attempt, first waiting (durably) for its slot under the endpoint's rate limit. */
+  /**
+   * Signs the attempt, first waiting (durably) for its slot under the endpoint's rate limit; a
+   * delivery cancelled while it waits gives its slot back, so those after it need not wait for it.
+   */
   const signWhenAllowed = async (attempt: number): Promise<SignOut | null> => {
     let signed = await local.signRequest({ ...input, attempt });
     while (signed.waitMs !== undefined) {
-      if (await condition(() => cancelRequested !== null, signed.waitMs)) return null;
-      signed = await local.signRequest({ ...input, attempt, slotReserved: true });
+      if (await condition(() => cancelRequested !== null, signed.waitMs)) {
+        if (signed.slotMicros !== undefined && patched('release-send-slot')) {
+          await local.releaseSendSlot({ tenantId: input.tenantId, endpointId: input.endpointId, slotMicros: signed.slotMicros });
+        }
+        return null;
+      }
+      signed = await local.signRequest({ ...input, attempt, slotReserved: signed.unreserved !== true });
     }
     return signed;
   };

@@ -4,6 +4,7 @@ import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
   getEndpoint,
   insertEndpoint,
+  NO_SLOTS,
   softDeleteEndpoint,
   updateEndpoint,
   type EndpointRecord,
@@ -131,10 +132,12 @@ export async function changeEndpoint(
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
     // A new limit starts from now, not from slots reserved under the old one.
-    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) fields.rate_next_slot_at = null;
-    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply.
+    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) Object.assign(fields, NO_SLOTS);
+    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply,
+    // and no slot reserved before counts (off: its deliveries stop; on: it starts afresh).
     if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
       fields.disabled_reason = null;
+      Object.assign(fields, NO_SLOTS);
       if (fields.is_active) fields.failing_since = null;
     }
     const updated = await updateEndpoint(trx, caller.tenantId, id, fields);

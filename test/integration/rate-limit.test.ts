@@ -1,3 +1,4 @@
+import { reserveSendSlot } from '../../src/db/endpoints-repo';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
@@ -43,5 +44,65 @@ describe('when an endpoint has a rate limit', () => {
     expect((await stack.call('PATCH', `/api/v1/endpoints/${id}`, { rate_limit: 0 })).status).toBe(422);
     expect((await stack.call('PATCH', `/api/v1/endpoints/${id}`, { rate_limit: 1.5 })).status).toBe(422);
     await receiver.waitForRequests(3, 30_000, '/slow');
+  });
+});
+
+const slotAheadMs = async (id: string): Promise<number | null> => {
+  const row = await stack.db('endpoints').where({ id }).first(stack.db.raw('extract(epoch from (rate_next_slot_at - now())) * 1000 as ahead'));
+  return row.ahead === null ? null : Number(row.ahead);
+};
+
+describe('when deliveries hold rate-limit slots', () => {
+  it('then cancelling the waiting ones gives their slots back, so the next event does not wait behind them', async () => {
+    const created = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/released', events: ['rate.released'], rate_limit: 1 });
+    const id = created.body.data.id;
+    const sent = await Promise.all(Array.from({ length: 8 }, (_, n) => stack.call('POST', '/api/v1/events', { type: 'rate.released', payload: { n } })));
+    await eventually(async () => ((await slotAheadMs(id)) ?? 0) > 3000 || undefined, 10_000, 'the slots to be reserved');
+    const cursor = async () => ((await stack.db('endpoints').where({ id }).first('rate_next_slot_at')).rate_next_slot_at as Date).getTime();
+    const held = await cursor();
+    for (const res of sent) await stack.call('POST', `/api/v1/deliveries/${res.body.data.deliveries[0].id}/cancel`, { reason: 'test' });
+    // The cursor is a point in time: it moves back only when slots are given back.
+    await eventually(async () => ((await cursor()) < held - 2500 ? true : undefined), 10_000, 'the slots to be given back');
+
+    const before = receiver.requests.filter((r) => r.path === '/released').length;
+    const started = Date.now();
+    await stack.call('POST', '/api/v1/events', { type: 'rate.released', payload: { late: true } });
+    await receiver.waitForRequests(before + 1, 10_000, '/released');
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('then disabling, deleting or re-enabling the endpoint releases every slot', async () => {
+    const created = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/toggled', events: ['rate.toggled'], rate_limit: 1 });
+    const id = created.body.data.id;
+    const ahead = () => stack.db('endpoints').where({ id }).update({ rate_next_slot_at: stack.db.raw("now() + interval '30 seconds'") });
+    await ahead();
+    await stack.call('PATCH', `/api/v1/endpoints/${id}`, { is_active: false });
+    expect(await slotAheadMs(id)).toBeNull();
+    await ahead();
+    await stack.call('PATCH', `/api/v1/endpoints/${id}`, { is_active: true });
+    expect(await slotAheadMs(id)).toBeNull();
+    await ahead();
+    await stack.call('DELETE', `/api/v1/endpoints/${id}`);
+    expect(await slotAheadMs(id)).toBeNull();
+  });
+
+  it('then no slot is reserved further ahead than the cap: a longer backlog waits unreserved, and a cursor left far ahead is pulled back', async () => {
+    const created = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/capped', events: ['rate.capped'], rate_limit: 2, is_active: true });
+    const id = created.body.data.id;
+    const slots = [];
+    for (let i = 0; i < 30; i++) slots.push(await reserveSendSlot(stack.db, 'default', id, 5000));
+    const reserved = slots.filter((s) => s!.reserved);
+    const unreserved = slots.filter((s) => !s!.reserved);
+    expect(reserved.length).toBeGreaterThanOrEqual(10); // 5 s ahead at 2 per second
+    expect(unreserved.length).toBeGreaterThan(0);
+    expect(reserved.every((s) => s!.waitMs <= 5050)).toBe(true);
+    expect(unreserved.every((s) => s!.waitMs > 5000)).toBe(true);
+    expect(new Set(reserved.map((s) => s!.slotMicros)).size).toBe(reserved.length); // never handed out twice
+    expect(await slotAheadMs(id)).toBeLessThan(5600);
+
+    await stack.db('endpoints').where({ id }).update({ rate_next_slot_at: stack.db.raw("now() + interval '2 days'") });
+    const pulled = await reserveSendSlot(stack.db, 'default', id, 5000);
+    expect(pulled!.waitMs).toBeLessThan(6000);
+    expect(await slotAheadMs(id)).toBeLessThan(6000);
   });
 });
