@@ -21,6 +21,8 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
+  /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
+  countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
   /** The exposition text of every metric, and its content type. */
@@ -55,6 +57,12 @@ export function createMetrics(): Metrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const inbound = new Counter({
+    name: 'webhooks_inbound_requests_total',
+    help: 'Inbound webhooks answered, by result code and whether their source was known (unknown ones leave no telemetry row)',
+    labelNames: ['result', 'source'] as const,
+    registers,
+  });
   const attempts = new Counter({
     name: 'webhooks_delivery_attempts_total',
     help: 'Delivery attempts recorded by the worker, by outcome and error class ("none" on success)',
@@ -77,6 +85,9 @@ export function createMetrics(): Metrics {
     },
     countIngestedEvent(result) {
       eventsIngested.inc({ result });
+    },
+    countInboundRequest(result, sourceKnown) {
+      inbound.inc({ result, source: sourceKnown ? 'known' : 'unknown' });
     },
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
