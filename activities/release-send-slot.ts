@@ -1,4 +1,4 @@
-import { releaseSendSlot as giveBack } from '../src/db/endpoints-repo';
+import { releaseSendSlot as giveBack } from '../src/db/send-slots-repo';
 import type { ActivityDeps } from './deps';
 import type { ReleaseSlotIn } from './types';
 

@@ -1,7 +1,8 @@
 import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
 import type { KeyScope } from '../src/domain/keys';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
-import { endpointSigningSettings, RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/endpoints-repo';
+import { endpointSigningSettings } from '../src/db/endpoints-repo';
+import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/post-webhook';
