@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { AttemptResult } from './domain/delivery';
 
@@ -34,6 +35,8 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
+  /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
+  countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
   /**
@@ -73,6 +76,12 @@ export function createMetrics(): Metrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const inbound = new Counter({
+    name: 'webhooks_inbound_requests_total',
+    help: 'Inbound webhooks answered, by result code and whether their source was known (unknown ones leave no telemetry row)',
+    labelNames: ['result', 'source'] as const,
+    registers,
+  });
   const attempts = new Counter({
     name: 'webhooks_delivery_attempts_total',
     help: 'Delivery attempts recorded by the worker, by outcome and error class ("none" on success)',
@@ -103,6 +112,9 @@ export function createMetrics(): Metrics {
     countIngestedEvent(result) {
       eventsIngested.inc({ result });
     },
+    countInboundRequest(result, sourceKnown) {
+      inbound.inc({ result, source: sourceKnown ? 'known' : 'unknown' });
+    },
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
       attemptDuration.observe({ outcome }, durationMs / 1000);
@@ -116,4 +128,16 @@ export function createMetrics(): Metrics {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Whether a scrape may read `/metrics`: always when no METRICS_TOKEN is configured, else only with
+ * `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time).
+ */
+export function scrapeAllowed(token: string | undefined, authorization: string | undefined): boolean {
+  if (!token) return true;
+  const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  return given !== undefined && timingSafeEqual(digest(given), digest(token));
 }

@@ -63,6 +63,12 @@ export const headersSchema = z
 const endpointFields = {
   name: z.string().min(1).max(128).optional(),
   url: httpUrl,
+  /**
+   * True: the URL is a secret (sealed at rest, masked in answers) even when it does not look like
+   * one. Absent or false: sealed when it carries one (Slack/Discord/Zapier hooks, `?token=`, long
+   * random path segments).
+   */
+  url_sensitive: z.boolean().optional(),
   events: z.array(z.union([z.literal('*'), eventTypeName])).min(1).max(256),
   description: z.string().max(1024).optional(),
   headers: headersSchema.optional(),
@@ -95,6 +101,7 @@ export const endpointPatch = z
   .object({
     name: endpointFields.name.nullable(),
     url: httpUrl.optional(),
+    url_sensitive: endpointFields.url_sensitive,
     events: endpointFields.events.optional(),
     description: endpointFields.description.nullable(),
     headers: endpointFields.headers,

@@ -4,6 +4,7 @@ import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
   getEndpoint,
   insertEndpoint,
+  NO_SLOTS,
   softDeleteEndpoint,
   updateEndpoint,
   type EndpointRecord,
@@ -15,15 +16,17 @@ import { newId } from '../ids';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
+import { sealUrl, type StoredUrl } from '../security/endpoint-url';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
 
-/** Public view of an endpoint: never its secret, never a sensitive header value. */
+/** Public view of an endpoint: never its secret, a sensitive header value or a secret URL (masked). */
 export function endpointOut(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
     name: endpoint.name,
     url: endpoint.url,
+    url_sensitive: endpoint.url_sealed !== null,
     description: endpoint.description,
     events: endpoint.events,
     headers: publicHeaders(endpoint.headers ?? {}),
@@ -58,11 +61,12 @@ export async function createEndpoint(
   checkUrlAllowed(config, input.url);
   const secret = input.secret ?? generateSecret();
   const id = newId('ep');
+  const stored = sealUrl(box, id, input.url, input.url_sensitive);
   return db.transaction(async (trx) => {
     const endpoint = await insertEndpoint(trx, caller.tenantId, {
       id,
       name: input.name ?? null,
-      url: input.url,
+      ...stored,
       description: input.description ?? null,
       events: input.events,
       headers: sealHeaders(box, id, input.headers ?? {}),
@@ -74,9 +78,23 @@ export async function createEndpoint(
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
-    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: input.url, events: input.events } });
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
     return { endpoint, secret, keyId };
   });
+}
+
+/**
+ * How a change stores the URL, or null to keep it. The masked URL sent back (a PUT of what GET
+ * answered) keeps the sealed one; a new URL is sealed when it carries a secret, when
+ * `url_sensitive` says so, or (PATCH) when the one it replaces was sealed; `url_sensitive: true`
+ * alone seals the current URL.
+ */
+function changedUrl(box: AppDeps['box'], current: EndpointRecord, input: EndpointPatch, mode: 'replace' | 'patch'): StoredUrl | null {
+  if (input.url === undefined || (current.url_sealed !== null && input.url === current.url)) {
+    return input.url_sensitive && current.url_sealed === null ? sealUrl(box, current.id, current.url, true) : null;
+  }
+  const sensitive = input.url_sensitive ?? (mode === 'patch' && current.url_sealed !== null);
+  return sealUrl(box, current.id, input.url, sensitive);
 }
 
 /**
@@ -90,9 +108,10 @@ export async function changeEndpoint(
   input: EndpointPatch,
   mode: 'replace' | 'patch',
 ): Promise<EndpointRecord> {
-  if (input.url) checkUrlAllowed(config, input.url);
   return db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
+    const url = changedUrl(box, current, input, mode);
+    if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
       mode === 'replace'
         ? {
@@ -107,15 +126,18 @@ export async function changeEndpoint(
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
+    if (url) Object.assign(fields, url);
+    for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
     // A new limit starts from now, not from slots reserved under the old one.
-    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) fields.rate_next_slot_at = null;
-    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply.
+    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) Object.assign(fields, NO_SLOTS);
+    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply,
+    // and no slot reserved before counts (off: its deliveries stop; on: it starts afresh).
     if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
       fields.disabled_reason = null;
+      Object.assign(fields, NO_SLOTS);
       if (fields.is_active) fields.failing_since = null;
     }
     const updated = await updateEndpoint(trx, caller.tenantId, id, fields);

@@ -8,7 +8,7 @@ import { createMetrics } from '../../src/metrics';
 import { SecretBox } from '../../src/security/secret-box';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
+import { eventually, startStackWithReceiver, stopAll, testConfig, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
@@ -184,5 +184,29 @@ describe("when the worker's listener is asked for anything but GET /metrics", ()
   it('then it answers 404', async () => {
     expect((await fetch(`${workerMetricsUrl}/healthz`)).status).toBe(404);
     expect((await fetch(`${workerMetricsUrl}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('when METRICS_TOKEN is set', () => {
+  it('then /metrics of the API and of the worker listener need it as a bearer token', async () => {
+    const token = 'scrape-7f3a9c1e5b2d8046af13ce97b5d20e8c';
+    const config = testConfig({ METRICS_TOKEN: token });
+    const log = createLogger('silent', 'test');
+    const api = await startApi({ config, db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), temporal: stack.temporal, log });
+    const listener = await startMetricsServer(createMetrics(), '127.0.0.1', 0, token);
+    try {
+      for (const url of [api.url, listener.url]) {
+        expect((await fetch(`${url}/metrics`)).status).toBe(401);
+        expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+        const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toContain('process_cpu');
+      }
+      const refused = await fetch(`${api.url}/metrics`);
+      expect(await refused.json()).toMatchObject({ ok: false, err: 'unauthorized' });
+    } finally {
+      await closeServer(api.server);
+      await closeServer(listener.server);
+    }
   });
 });

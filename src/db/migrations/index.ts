@@ -11,6 +11,8 @@ import * as endpointCounters from './009-endpoint-counters';
 import * as auditKeysetIndex from './010-audit-keyset-index';
 import * as eventRequestHash from './011-event-request-hash';
 import * as tenantsApi from './012-tenants-api';
+import * as eventOutbox from './013-event-outbox';
+import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -28,6 +30,8 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['010-audit-keyset-index', auditKeysetIndex],
   ['011-event-request-hash', eventRequestHash],
   ['012-tenants-api', tenantsApi],
+  ['013-event-outbox', eventOutbox],
+  ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
