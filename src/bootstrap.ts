@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
+import { answerClientErrors } from './api/client-errors';
 import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
@@ -41,7 +42,9 @@ async function listen(server: Server, host: string, port: number): Promise<{ ser
 export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
   const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
   const app = createApp(full, resolveApiToken(full.config, full.log));
-  return listen(createServer(app), full.config.HOST, full.config.PORT);
+  const server = createServer(app);
+  answerClientErrors(server);
+  return listen(server, full.config.HOST, full.config.PORT);
 }
 
 /**

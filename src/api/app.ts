@@ -21,6 +21,7 @@ import { apiKeysRoutes } from './api-keys-router';
 import { auditRoutes } from './audit-router';
 import { authenticate, bootstrapTokenResolver, type CredentialResolver } from './auth';
 import { apiKeyResolver, introspectionResolver, jwtResolver } from './credentials';
+import { checkJsonInput, verifyUtf8 } from './json-input';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Version of the HTTP API reported in its OpenAPI document. */
@@ -80,7 +81,8 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   const api = express.Router();
   api.use(authenticate(resolvers));
   api.use(requireJsonBody);
-  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }));
+  api.use(checkJsonInput);
   for (const table of tables) api.use(table.base, table.router);
   app.use('/api/v1', api);
 
