@@ -5,13 +5,13 @@ import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../services/a
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { pageQuery, resourceId } from './schemas';
+import { label, pageQuery, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ak') }).strict();
 
 const apiKeyIn = z
   .object({
-    name: z.string().min(1).max(128),
+    name: label(128),
     scopes: z.array(z.enum(SCOPES)).min(1).optional(),
     role: z.enum(ROLES).optional(),
     expires_at: z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),

@@ -18,17 +18,34 @@ export const eventTypeName = z
 export const resourceId = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${prefix}_ id`);
 
+/** Why an endpoint URL cannot be used, or null: it must be sent exactly as given, to a real port. */
+function urlProblem(value: string): string | null {
+  // The URL parser drops tabs and line breaks without a word: the stored text would not be what is sent.
+  if (/[\p{Cc}\p{Z}]/u.test(value)) return 'must not contain whitespace or control characters (percent-encode them)';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute http(s) URL';
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return 'must be an absolute http(s) URL';
+  if (url.username !== '' || url.password !== '') {
+    return 'must not carry credentials (user:pass@): send them in an Authorization header marked sensitive, e.g. "headers": {"Authorization": {"value": "Basic …", "sensitive": true}}';
+  }
+  if (url.port === '0') return 'port 0 is not a port a request can reach';
+  return null;
+}
+
 const httpUrl = z
   .string()
   .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A single-line label (a name): no control characters. */
+export const label = (max: number) => z.string().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'no control characters');
 
 export const retryConfigSchema = z
   .object({
@@ -43,12 +60,19 @@ export const retryConfigSchema = z
   .strict();
 
 /** Headers the service sets itself; an endpoint cannot override them. */
-const RESERVED_HEADERS = /^(host|content-length|content-type|transfer-encoding|connection|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|webhook-.*)$/i;
+const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|webhook-.*)$/i;
+
+/**
+ * Headers of the connection, not of the request (RFC 9110 §7.6.1), and ones the HTTP client
+ * refuses: sending one would fail every attempt.
+ */
+export const CONNECTION_HEADERS = /^(connection|keep-alive|upgrade|expect|transfer-encoding|te|trailer|proxy-.*)$/i;
 
 const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name (letters, digits, -)')
-  .refine((name) => !RESERVED_HEADERS.test(name), 'is set by the service and cannot be overridden');
+  .refine((name) => !RESERVED_HEADERS.test(name), 'is set by the service and cannot be overridden')
+  .refine((name) => !CONNECTION_HEADERS.test(name), 'is a connection header (hop-by-hop), not one a request can carry');
 const headerValue = z.string().max(2048).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'no control characters');
 
 /** Custom headers: `"value"`, or `{value, sensitive}`; `{sensitive: true}` alone keeps a stored value. */
@@ -57,10 +81,18 @@ export const headersSchema = z
     headerName,
     z.union([headerValue, z.object({ value: headerValue.optional(), sensitive: z.boolean().default(false) }).strict()]),
   )
-  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers') satisfies z.ZodType<Record<string, HeaderInput>>;
+  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers')
+  .superRefine((h, ctx) => {
+    const seen = new Map<string, string>();
+    for (const name of Object.keys(h)) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `the same header as ${other} (names are case-insensitive)` });
+      seen.set(name.toLowerCase(), name);
+    }
+  }) satisfies z.ZodType<Record<string, HeaderInput>>;
 
 const endpointFields = {
-  name: z.string().min(1).max(128).optional(),
+  name: label(128).optional(),
   url: httpUrl,
   events: z.array(z.union([z.literal('*'), eventTypeName])).min(1).max(256),
   description: z.string().max(1024).optional(),
@@ -117,12 +149,15 @@ export const endpointListQuery = z
   })
   .strict();
 
+/** An Idempotency-Key, in the header or the body: 1 to 255 characters, none of them a control character. */
+export const IDEMPOTENCY_KEY = /^[^\p{Cc}]{1,255}$/u;
+
 export const eventIn = z
   .object({
     type: eventTypeName,
     payload: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
     lang: z.string().min(2).max(35).regex(/^[A-Za-z0-9-]+$/).optional(),
-    idempotency_key: z.string().min(1).max(255).optional(),
+    idempotency_key: z.string().min(1).max(255).regex(IDEMPOTENCY_KEY, 'no control characters').optional(),
   })
   .strict();
 export type EventIn = z.infer<typeof eventIn>;
@@ -166,7 +201,8 @@ export const deliveryLogQuery = z
     since: z.iso.datetime({ offset: true }).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** `next_cursor` of the previous page, as given. */
+    cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?$/, 'must be a next_cursor of this listing').optional(),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -11,6 +11,11 @@ export class SecretBox {
   constructor(private readonly masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error('master key must be 32 bytes');
     this.keyId = createHash('sha256').update(masterKey).digest('hex').slice(0, 12);
+  }
+
+  /** A 32-byte key for one `purpose`, derived from the master key (HKDF-SHA256): MACs that outlive a restart. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.masterKey, Buffer.alloc(0), purpose, 32));
   }
 
   /** Returns `iv.tag.ciphertext`, each base64url. `context` is bound as associated data. */
