@@ -5,7 +5,7 @@ import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../services/a
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { label, pageQuery, resourceId } from './schemas';
+import { isoTimestamp, label, pageQuery, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('ak') }).strict();
 
@@ -14,7 +14,7 @@ const apiKeyIn = z
     name: label(128),
     scopes: z.array(z.enum(SCOPES)).min(1).optional(),
     role: z.enum(ROLES).optional(),
-    expires_at: z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
+    expires_at: isoTimestamp().refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
   })
   .strict()
   .refine((k) => !(k.scopes && k.role), 'give scopes or a role, not both');

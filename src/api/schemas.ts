@@ -15,6 +15,19 @@ export const eventTypeName = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits, and _ . : - only');
 
+const EARLIEST_MS = Date.UTC(1970, 0, 1);
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An ISO 8601 date-time with an offset, from 1970 to 9999 (UTC): Temporal's queries take four-digit
+ * years only, and defaults computed back from a date (a year of buckets) must stay in Postgres's range.
+ */
+export const isoTimestamp = () =>
+  z.iso.datetime({ offset: true }).refine((d) => {
+    const ms = Date.parse(d);
+    return ms >= EARLIEST_MS && ms <= LATEST_MS;
+  }, 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z');
+
 export const resourceId = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${prefix}_ id`);
 
@@ -165,8 +178,8 @@ export type EventIn = z.infer<typeof eventIn>;
 export const eventListQuery = z
   .object({
     type: eventTypeName.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
@@ -198,8 +211,8 @@ export const deliveryLogQuery = z
   .object({
     status: deliveryStatus.optional(),
     event_type: eventTypeName.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     /** `next_cursor` of the previous page, as given. */
     cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?$/, 'must be a next_cursor of this listing').optional(),

@@ -108,6 +108,35 @@ function candidates(schema: Schema): Array<[string, Json]> {
   return out;
 }
 
+/**
+ * Values at the edges of what a schema allows (bounds, far dates, long and multibyte text): not bad
+ * input, but input that must never get a 5xx or a hang either.
+ */
+function extremes(schema: Schema): Array<[string, Json]> {
+  const out: Array<[string, Json]> = [
+    ['the epoch', '1970-01-01T00:00:00Z'],
+    ['year 1', '0001-01-01T00:00:00Z'],
+    ['year 0', '0000-01-01T00:00:00Z'],
+    ['the last second of 9999 at -14:00', '9999-12-31T23:59:59-14:00'],
+    ['a leap second', '2016-12-31T23:59:60Z'],
+    ['nanoseconds', '2024-01-01T00:00:00.123456789+05:45'],
+    ['the largest safe integer', Number.MAX_SAFE_INTEGER],
+    ['zero', 0],
+    ['negative zero', -0],
+    ['a tiny fraction', 5e-324],
+    ['an emoji', '\u{1F4A9}'],
+    ['right-to-left text', '\u05e9\u05dc\u05d5\u05dd'],
+    ['a zero-width joiner', 'a\u200db'],
+  ];
+  if (typeof schema.maximum === 'number') out.push(['the maximum', schema.maximum]);
+  if (typeof schema.minimum === 'number') out.push(['the minimum', schema.minimum]);
+  if (typeof schema.maxLength === 'number') {
+    out.push(['maxLength ASCII', 'x'.repeat(schema.maxLength)], ['maxLength of 3-byte characters', '\u20ac'.repeat(schema.maxLength)]);
+  }
+  if (typeof schema.maxItems === 'number') out.push(['maxItems', Array.from({ length: schema.maxItems }, (_, i) => `v${i}`)]);
+  return out;
+}
+
 export type Validate = (value: unknown) => boolean;
 
 /** Ajv for the document's own schemas (JSON Schema 2020-12, as the document declares). */
@@ -177,6 +206,18 @@ function fieldCases(schema: Schema, base: Json, check: Validate): Array<[string,
     out.push([`without required ${required}`, withValue(base, [required], undefined)]);
   }
   if (schema.additionalProperties === false) out.push(['an unknown field', withValue(base, ['zz_unknown'], 1)]);
+  return out;
+}
+
+/** Values the schema accepts at its edges, set one at a time into `base`. */
+function extremeCases(schema: Schema, base: Json, check: Validate): Array<[string, Json]> {
+  const out: Array<[string, Json]> = [];
+  for (const field of fields(schema, base)) {
+    for (const [what, value] of extremes(field.schema)) {
+      const mutated = withValue(base, field.path, value);
+      if (check(mutated)) out.push([`${field.path.join('.')}: ${what}`, mutated]);
+    }
+  }
   return out;
 }
 
@@ -267,6 +308,8 @@ export function generateCorpus(doc: Schema, fixtures: Fixtures, prefix: string):
       const params = fixtures.pathParams(templated);
       const baseQuery = fixtures.query(operation);
       const auth: Record<string, string> = fixtures.token && !op.servers ? { authorization: `Bearer ${fixtures.token}` } : {};
+      // A stream that accepts its query stays open: only refusals are checked there.
+      const streams = Object.values<Schema>(op.responses ?? {}).some((r) => r?.content?.['text/event-stream']);
       const bodySchema: Schema | undefined = op.requestBody?.content?.['application/json']?.schema;
       const okBody = fixtures.body(operation);
       const bodyText = okBody === undefined ? undefined : toJsonText(okBody);
@@ -286,6 +329,10 @@ export function generateCorpus(doc: Schema, fixtures: Fixtures, prefix: string):
           if (check({ [param.name]: coerce(decodeURIComponent(value), param.schema) })) continue;
           add('query', `${param.name}: ${what}`, { path: base + fillPath(templated, params) + query(baseQuery, `${param.name}=${value}`) });
         }
+        for (const [what, value] of streams ? [] : extremes(param.schema)) {
+          if (typeof value === 'object' || !check({ [param.name]: coerce(String(value), param.schema) })) continue;
+          add('extreme', `${param.name}: ${what}`, { path: base + fillPath(templated, params) + query(baseQuery, `${param.name}=${encodeURIComponent(String(value))}`) });
+        }
         for (const [what, value] of [...QUERY_ALWAYS_BAD, ...(SEMANTIC[param.name] ?? [])]) add('query', `${param.name}: ${what}`, { path: base + fillPath(templated, params) + query(baseQuery, `${param.name}=${value}`) });
         add('query', `${param.name}: repeated`, { path: base + fillPath(templated, params) + query(baseQuery, `${param.name}=1&${param.name}=2`) });
       }
@@ -294,6 +341,7 @@ export function generateCorpus(doc: Schema, fixtures: Fixtures, prefix: string):
       if (bodySchema && okBody !== undefined) {
         const check = schemaCheck(bodySchema);
         for (const [what, value] of fieldCases(bodySchema, okBody, check)) add('body', what, { headers: json, body: toJsonText(value) });
+        for (const [what, value] of extremeCases(bodySchema, okBody, check)) add('extreme', what, { headers: json, body: toJsonText(value) });
         for (const [what, text] of MALFORMED_JSON) add('json', what, { headers: json, body: text });
         for (const [what, text] of TOP_LEVEL) if (!check(JSON.parse(text))) add('json', `top level ${what}`, { headers: json, body: text });
         for (const [what, value] of alwaysBad()) add('json', `top level ${what}`, { headers: json, body: toJsonText(withValue(okBody, ['zz_field'], value)) });
