@@ -179,3 +179,15 @@ describe('when headers would break every send', () => {
     expectRefused(await stack.call('POST', '/api/v1/events', { type: 'a.b', payload: {}, idempotency_key: 'line\nbreak' }), 422);
   });
 });
+
+describe('when a date-time is outside the years Temporal and Postgres take', () => {
+  it.each([
+    ['a since in year 10000 (UTC) on the delivery log', (id: string) => `/api/v1/endpoints/${id}/deliveries?since=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`, 'query.since'],
+    ['an until in year 1 on the stats', (id: string) => `/api/v1/endpoints/${id}/stats?until=0001-01-01T00:00:00Z`, 'query.until'],
+    ['a since before 1970 on the audit log', () => '/api/v1/audit?since=1969-12-31T23:59:59Z', 'query.since'],
+  ])('then %s gets 422 naming it', async (_name, path, field) => {
+    const res = await stack.call('GET', path(endpointId));
+    expectRefused(res, 422, 'validation_failed');
+    expect(paths(res)).toContain(field);
+  });
+});
