@@ -48,7 +48,7 @@ type AjvClass = typeof Ajv | typeof Ajv2019 | typeof Ajv2020;
 const DIALECTS: Record<string, { engine: AjvClass; id: string }> = {
   'http://json-schema.org/draft-07/schema': { engine: Ajv, id: 'http://json-schema.org/draft-07/schema#' },
   'https://json-schema.org/draft-07/schema': { engine: Ajv, id: 'http://json-schema.org/draft-07/schema#' },
-  // draft-06 is a subset of draft-07 but for a few additions.
+  // draft-07 only adds keywords to draft-06 (if/then/else, content*): draft-06 schemas run as draft-07.
   'http://json-schema.org/draft-06/schema': { engine: Ajv, id: 'http://json-schema.org/draft-07/schema#' },
   'https://json-schema.org/draft/2019-09/schema': { engine: Ajv2019, id: 'https://json-schema.org/draft/2019-09/schema' },
   'https://json-schema.org/draft/2020-12/schema': { engine: Ajv2020, id: 'https://json-schema.org/draft/2020-12/schema' },
