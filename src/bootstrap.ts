@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
+import { answerClientErrors } from './api/client-errors';
 import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
@@ -47,7 +48,9 @@ export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metr
   const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
   full.metrics.countQueriesOf(full.db);
   const app = createApp(full, resolveApiToken(full.config, full.log));
-  return listen(createServer(app), full.config.HOST, full.config.PORT);
+  const server = createServer(app);
+  answerClientErrors(server);
+  return listen(server, full.config.HOST, full.config.PORT);
 }
 
 /**

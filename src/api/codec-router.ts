@@ -6,6 +6,7 @@ import type { Scope } from '../domain/scopes';
 import type { AppDeps } from '../services/deps';
 import { payloadCodec } from '../temporal/payload-codec';
 import { authenticate, requireScope, type CredentialResolver } from './auth';
+import { checkJsonInput, verifyUtf8 } from './json-input';
 import { requireJsonBody, validate } from './middleware';
 
 const base64 = z.string().max(8 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
@@ -100,7 +101,7 @@ export function codecRouter(deps: AppDeps, resolvers: CredentialResolver[]): Rou
     }
     next();
   });
-  router.use(requireJsonBody, express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  router.use(requireJsonBody, express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }), checkJsonInput);
 
   for (const [action, scope] of [['decode', 'deliveries:read'], ['encode', 'deliveries:write']] as const) {
     const run: RequestHandler = async (req, res) => {

@@ -7,7 +7,7 @@ import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../
 import type { AppDeps } from '../services/deps';
 import { rotateEndpointSecret } from '../services/keys';
 import { testDelivery } from '../services/test-delivery';
-import { searchDeliveries } from '../temporal/delivery-search';
+import { CURSOR_KEY_PURPOSE, searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { endpointStatsQuery } from './endpoint-stats-query';
 import { RouteTable } from './route-table';
@@ -82,7 +82,7 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
       until: query.until ? new Date(query.until) : undefined,
       limit: query.limit,
       cursor: query.cursor,
-    });
+    }, deps.box.deriveKey(CURSOR_KEY_PURPOSE));
     const byWorkflow = await deliveryIdsByWorkflow(deps.db, tenantId, params.id, found.items.map((i) => i.workflow_id));
     return {
       items: found.items.map((item) => ({ id: byWorkflow.get(item.workflow_id) ?? null, endpoint_id: params.id, ...item })),

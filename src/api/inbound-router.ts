@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { forgetNonce, recordNonce } from '../db/inbound-repo';
 import { recordTelemetry } from '../db/telemetry-repo';
 import { AppError, RETRY_AFTER_SECONDS, UnavailableError } from '../errors';
+import { textProblem } from './json-input';
 import { verifyInbound, type GuardContext } from '../inbound/guard';
 import { GuardError, GUARD_ERRORS, type GuardErrorCode } from '../inbound/guard-errors';
 import { INBOUND_HANDLERS } from '../inbound/handlers';
@@ -13,6 +14,8 @@ import { dependencyDown } from './middleware';
 const PARSER_CODES: Record<string, GuardErrorCode> = {
   'entity.too.large': 'payload_too_large',
   'entity.parse.failed': 'invalid_json',
+  // The signature covers the bytes as sent: a compressed body is refused, never inflated.
+  'encoding.unsupported': 'unsupported_media_type',
 };
 
 /** Maps anything thrown on the inbound path to a result code and status. */
@@ -21,9 +24,21 @@ function classify(err: unknown): { code: string; status: number; msg: string; de
   if (down) return { code: down.code, status: down.status, msg: down.message };
   if (err instanceof AppError) return { code: err.code, status: err.status, msg: err.message, details: err.details };
   const parserCode = PARSER_CODES[(err as { type?: string })?.type ?? ''];
+  if (parserCode === 'unsupported_media_type') return { code: parserCode, status: 415, msg: 'Content-Encoding is not supported: send the body as it was signed, uncompressed' };
   if (parserCode) return { code: parserCode, status: GUARD_ERRORS[parserCode], msg: parserCode.replace(/_/g, ' ') };
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return { code: 'bad_request', status, msg: (err as Error).message || 'bad request' };
   return { code: 'internal_error', status: 500, msg: 'internal error' };
 }
+
+/** A charset other than UTF-8 declared for the body (JSON is UTF-8, RFC 8259). */
+const foreignCharset = (type: string | undefined) => {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type ?? '')?.[1]?.toLowerCase();
+  return charset !== undefined && charset !== 'utf-8' && charset !== 'utf8';
+};
+
+/** A path or header value as telemetry keeps it: short, and only text Postgres stores. */
+const recordable = (value: string | undefined) => (value === undefined || textProblem(value) ? null : value.slice(0, 128));
 
 /**
  * `POST /webhook/in` (the source's default handler) and `POST /webhook/guards/:handler`: the
@@ -36,7 +51,7 @@ function classify(err: unknown): { code: string; status: number; msg: string; de
 export function inboundRouter(deps: AppDeps): Router {
   const router = Router();
   const recent = new RecentRejections();
-  const raw = express.raw({ type: () => true, limit: deps.config.MAX_BODY_BYTES });
+  const raw = express.raw({ type: () => true, limit: deps.config.MAX_BODY_BYTES, inflate: false });
 
   const handle = async (req: Request, res: Response, rawError?: unknown) => {
     const traceId = String(req.id);
@@ -47,11 +62,11 @@ export function inboundRouter(deps: AppDeps): Router {
     let outcome: { code: string; status: number; msg: string; details?: unknown; data?: unknown; handler?: string };
     try {
       if (rawError) throw rawError;
-      if (!req.is('application/json')) throw new GuardError('unsupported_media_type', 'the body must be application/json');
+      if (!req.is('application/json') || foreignCharset(req.get('content-type'))) throw new GuardError('unsupported_media_type', 'the body must be application/json, in UTF-8');
       const verified = await verifyInbound(deps, { header: (n) => req.get(n), rawBody, now: new Date() }, context);
       const name = requested ?? verified.source.default_handler;
-      const handler = INBOUND_HANDLERS[name];
-      if (!handler) throw new GuardError('unknown_handler', `no handler named ${name}`);
+      const handler = Object.hasOwn(INBOUND_HANDLERS, name) ? INBOUND_HANDLERS[name] : undefined;
+      if (!handler) throw new GuardError('unknown_handler', `no handler named ${recordable(name) ?? '(not text)'}`);
       if (!verified.source.allowed_handlers.includes(name)) throw new GuardError('handler_not_allowed', `this source may not use the ${name} handler`);
       const input = handler.parse(verified.body);
       const { source, headers } = verified;
@@ -95,11 +110,11 @@ export function inboundRouter(deps: AppDeps): Router {
         remoteAddr,
         details: {
           status: outcome.status,
-          handler: outcome.handler ?? requested ?? null,
+          handler: outcome.handler ?? recordable(requested),
           skew_seconds: context.skewSeconds,
           body_bytes: rawBody.length,
           risk_score: risk,
-          key_id: req.get('x-key-id')?.slice(0, 64) ?? null,
+          key_id: recordable(req.get('x-key-id')),
         },
       });
     }

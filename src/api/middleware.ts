@@ -40,7 +40,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
 /** Bodies must be JSON: anything else is a 415 before any handler runs. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
-  if (hasBody && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+  // A chunked body has no Content-Length, and is a body all the same.
+  const sent = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  if (hasBody && sent && !req.is('application/json')) {
     next(new AppError(415, 'unsupported_media_type', 'request body must be application/json'));
     return;
   }

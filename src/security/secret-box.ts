@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -29,6 +29,14 @@ export class SecretBox {
     for (const key of [current, ...previous]) if (key.length !== 32) throw new Error('master key must be 32 bytes');
     this.keyId = masterKeyId(current);
     this.keys = new Map([current, ...previous].map((key) => [masterKeyId(key), key]));
+  }
+
+  /**
+   * A 32-byte key for one `purpose`, derived from the current master key (HKDF-SHA256): MACs that
+   * outlive a restart (a master key rotation makes them new).
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.current, Buffer.alloc(0), purpose, 32));
   }
 
   /** Returns `keyId.iv.tag.ciphertext`. `context` is bound as associated data. */
