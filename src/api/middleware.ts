@@ -78,8 +78,34 @@ export function dependencyDown(err: unknown): UnavailableError | null {
  * The one error middleware: AppError → its status; parser errors → 4xx; a dependency that is
  * down → 503 `unavailable` with `Retry-After`; anything else → 500.
  */
+/** How long an error answer waits for the rest of a request body it refused (a client still sending). */
+const DRAIN_MS = 2_000;
+
+/**
+ * Runs `send` once the request body has been read to its end. A client still sending a body the
+ * API refused before reading (415, 401, …) would otherwise have its connection closed mid-send and
+ * see a reset instead of the answer. A body that does not end in time is cut off.
+ */
+function afterBodyDrained(req: Request, send: () => void): void {
+  if (req.complete || !req.readable) {
+    send();
+    return;
+  }
+  let sent = false;
+  const once = () => {
+    if (sent) return;
+    sent = true;
+    clearTimeout(timer);
+    send();
+  };
+  const timer = setTimeout(once, DRAIN_MS);
+  req.once('end', once);
+  req.once('error', once);
+  req.resume();
+}
+
 export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (caught: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  return (caught: unknown, req: Request, res: Response, _next: NextFunction) => {
     const down = caught instanceof AppError && !(caught instanceof UnavailableError) ? null : dependencyDown(caught);
     if (down && down !== caught) log.warn({ err: caught }, down.message);
     const err = down ?? caught;
@@ -103,7 +129,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     } else {
       log.error({ err }, 'unhandled error');
     }
-    res.status(status).json(body);
+    afterBodyDrained(req, () => {
+      if (!res.headersSent) res.status(status).json(body);
+    });
   };
 }
 
