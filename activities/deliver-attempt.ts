@@ -135,6 +135,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
       scheme: signatureSchemeOf(endpoint.scheme),
       keys,
       customHeaders: openHeaders(box, endpoint.id, endpoint.headers),
+      sequence: input.sequence,
     });
     const timeoutMs = endpoint.retryConfig?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
     return postWebhook({ http, egress, url: endpoint.url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });

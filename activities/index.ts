@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { makePurgeExpired } from './housekeeping';
 import { createKeyActivities } from './keys';
 import { makeDeliverAttempt } from './deliver-attempt';
+import { createFifoActivities } from './fifo';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     sendWebhook: makeSendWebhook(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    ...createFifoActivities(deps),
     stopTenantWorkflows: makeStopTenantWorkflows(deps),
     deleteTenantSchedules: makeDeleteTenantSchedules(deps),
     purgeTenantData: makePurgeTenantData(deps),

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     undo.push(() => closeServer(receiver));
 
     const call = async (method: string, route: string, body?: unknown) => {
-      const res = await fetch(`${api.url}/api/v1${route}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+      const res = await fetch(`${api.url}/api/v1${route}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return (await res.json()) as { data: Record<string, unknown> };
     };
     await call('POST', '/endpoints', { url: `${receiverUrl}/shop/orders`, events: ['order.created'], description: 'Shop backend' });

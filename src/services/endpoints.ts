@@ -32,6 +32,12 @@ export function endpointOut(endpoint: EndpointRecord) {
     scheme: endpoint.scheme,
     rate_limit: endpoint.rate_limit,
     template: endpoint.template,
+    ordering: endpoint.ordering,
+    on_exhausted: endpoint.on_exhausted,
+    // A FIFO line: the last sequence number given, and the delivery it waits on (on_exhausted = block).
+    fifo: endpoint.ordering === 'fifo' || Number(endpoint.fifo_last_sequence) > 0
+      ? { last_sequence: Number(endpoint.fifo_last_sequence), blocked_on: endpoint.fifo_blocked_delivery_id }
+      : null,
     is_active: endpoint.is_active,
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
@@ -71,6 +77,8 @@ export async function createEndpoint(
       scheme: input.scheme ?? 'x-signature',
       rate_limit: input.rate_limit ?? null,
       template: input.template ?? null,
+      ordering: input.ordering ?? 'unordered',
+      on_exhausted: input.on_exhausted ?? 'skip',
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
@@ -104,10 +112,12 @@ export async function changeEndpoint(
             scheme: input.scheme ?? 'x-signature',
             rate_limit: input.rate_limit ?? null,
             template: input.template ?? null,
+            ordering: input.ordering ?? 'unordered',
+            on_exhausted: input.on_exhausted ?? 'skip',
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
+    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
