@@ -4,13 +4,15 @@ import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
 import { storeAttempt } from '../src/db/attempts-repo';
-import { reserveSendSlot } from '../src/db/endpoints-repo';
+import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { openKey } from '../src/db/signing-keys-repo';
 import { attemptSummary } from '../src/http/attempt-summary';
 import { postWebhook } from '../src/http/post-webhook';
 import { webhookHeaders } from '../src/http/webhook-request';
 import { bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
+import { openUrl } from '../src/security/endpoint-url';
+import { redactAttempt, sensitiveValues } from '../src/security/redact';
 import { nextDelayMs, retryDelaysMs, withJitter } from '../workflows/retry-policy';
 import type { ActivityDeps } from './deps';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
@@ -20,6 +22,8 @@ import type { AttemptStep, DeliverAttemptIn } from './types';
 
 /** A rate-limit slot this close is taken at once: a durable timer would cost more than it saves. */
 const MIN_WAIT_MS = 50;
+/** Deliveries waiting without a slot (the backlog past the cap) ask again spread over this much time. */
+const UNRESERVED_JITTER_MS = RATE_SLOT_MAX_AHEAD_MS / 4;
 
 /** An attempt that stopped before sending anything. */
 function notSent(outcome: AttemptResult['outcome'], errorClass: string, errorMessage: string): AttemptResult {
@@ -66,8 +70,12 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
       return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus: 'failed', retryInMs: null, recorded: true };
     }
     if (usable && context.endpoint.rateLimit !== null && !input.slotReserved) {
-      const waitMs = await reserveSendSlot(db, input.tenantId, input.endpointId);
-      if (waitMs !== null && waitMs >= MIN_WAIT_MS) return { kind: 'wait', waitMs };
+      const slot = await reserveSendSlot(db, input.tenantId, input.endpointId);
+      if (slot && !slot.reserved) {
+        // The backlog runs past the reservation cap: wait without a slot, then ask again, spread out.
+        return { kind: 'wait', waitMs: slot.waitMs - RATE_SLOT_MAX_AHEAD_MS + Math.round(Math.random() * UNRESERVED_JITTER_MS) + MIN_WAIT_MS, unreserved: true };
+      }
+      if (slot && slot.waitMs >= MIN_WAIT_MS) return { kind: 'wait', waitMs: slot.waitMs, slotMicros: slot.slotMicros };
     }
 
     const body = heldBody ?? context.body;
@@ -126,6 +134,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
     const body = bodyOrRenderError(eventBody, endpoint.template, config.MAX_BODY_BYTES);
     // The same event and template render the same way every time: retrying cannot help.
     if (body instanceof TemplateRenderError) return notSent('failed', body.code, body.message);
+    const custom = openHeaders(box, endpoint.id, endpoint.headers);
     const headers = webhookHeaders({
       deliveryId: input.deliveryId,
       eventId: input.eventId,
@@ -134,10 +143,14 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
       body,
       scheme: signatureSchemeOf(endpoint.scheme),
       keys,
-      customHeaders: openHeaders(box, endpoint.id, endpoint.headers),
+      customHeaders: custom,
       sequence: input.sequence,
     });
     const timeoutMs = endpoint.retryConfig?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
-    return postWebhook({ http, egress, url: endpoint.url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });
+    // The real URL is opened here only; neither it nor a sensitive header value may come back in
+    // an error message or a receiver's answer (the step's result enters history and the log).
+    const url = openUrl(box, endpoint.id, endpoint);
+    const result = await postWebhook({ http, egress, url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });
+    return redactAttempt(result, { url, shownUrl: endpoint.url, values: sensitiveValues(endpoint.headers, custom) });
   }
 }

@@ -10,8 +10,8 @@ const LINE_PAGE = 25;
 export function createFifoActivities({ db }: ActivityDeps) {
   return {
     /** The line's state and its next deliveries, or null when the endpoint does not exist at all. */
-    async readLine(input: { tenantId: string; endpointId: string }): Promise<Line | null> {
-      return readLine(db, input.tenantId, input.endpointId, LINE_PAGE);
+    async readLine(input: { tenantId: string; endpointId: string; afterSequence?: number }): Promise<Line | null> {
+      return readLine(db, input.tenantId, input.endpointId, LINE_PAGE, input.afterSequence);
     },
     /** The line moved past this delivery (delivered, or skipped). */
     async markLineDone(input: { tenantId: string; endpointId: string; sequence: number }): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { makeDispatchStoredEvents } from './dispatch-stored-events';
 import { makePurgeExpired } from './housekeeping';
 import { createKeyActivities } from './keys';
 import { makeDeliverAttempt } from './deliver-attempt';
@@ -6,6 +7,7 @@ import { createFifoActivities } from './fifo';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
+import { makeReleaseSendSlot } from './release-send-slot';
 import { makeSendWebhook } from './send-webhook';
 import { makeSignRequest } from './sign-request';
 import { makeDeleteTenantSchedules, makePurgeTenantData, makeStopTenantWorkflows } from './tenant-deletion';
@@ -21,8 +23,10 @@ export function createActivities(deps: ActivityDeps) {
     loadDeliveryPlan: makeLoadDeliveryPlan(deps),
     signRequest: makeSignRequest(deps),
     sendWebhook: makeSendWebhook(deps),
+    releaseSendSlot: makeReleaseSendSlot(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    dispatchStoredEvents: makeDispatchStoredEvents(deps),
     ...createFifoActivities(deps),
     stopTenantWorkflows: makeStopTenantWorkflows(deps),
     deleteTenantSchedules: makeDeleteTenantSchedules(deps),

@@ -4,6 +4,8 @@ import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
 import { openHeaders } from '../src/security/endpoint-headers';
+import { openUrl } from '../src/security/endpoint-url';
+import { redactAttempt, sensitiveValues } from '../src/security/redact';
 import type { ActivityDeps } from './deps';
 import type { AttemptOutcome, AttemptResult } from '../src/domain/delivery';
 import type { SendIn } from './types';
@@ -24,8 +26,8 @@ function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: stri
 
 /**
  * Sends one attempt. The receiver's answer (or its absence) is returned, classified, never thrown:
- * the workflow decides about retries. Custom header values are opened here, so sensitive ones
- * never enter history. The body is the one `signRequest` signed: the stored event body, or the
+ * the workflow decides about retries. Custom header values and a sealed URL are opened here, so
+ * they never enter history, and taken out of the error message and the response excerpt. The body is the one `signRequest` signed: the stored event body, or the
  * endpoint's template rendered over it.
  */
 export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps) {
@@ -57,14 +59,18 @@ export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps)
       // between. Never send unsigned; the next attempt signs the new rendering.
       return notSent('retryable', 'not_signed', 'the endpoint template changed while this attempt was signed');
     }
-    return postWebhook({
+    // Secrets are opened here, for this request only, and kept out of what it reports.
+    const url = openUrl(box, endpoint.id, endpoint);
+    const custom = openHeaders(box, endpoint.id, endpoint.headers);
+    const result = await postWebhook({
       http,
       egress,
-      url: endpoint.url,
-      headers: { ...openHeaders(box, endpoint.id, endpoint.headers), ...input.headers },
+      url,
+      headers: { ...custom, ...input.headers },
       body,
       timeoutMs: input.timeoutMs,
       excerptBytes: config.RESPONSE_EXCERPT_BYTES,
     });
+    return redactAttempt(result, { url, shownUrl: endpoint.url, values: sensitiveValues(endpoint.headers, custom) });
   };
 }

@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KeyScope } from '../src/domain/keys';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
-import { endpointSigningSettings, reserveSendSlot } from '../src/db/endpoints-repo';
+import { endpointSigningSettings } from '../src/db/endpoints-repo';
+import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
 import { USER_AGENT } from '../src/http/webhook-request';
@@ -14,6 +15,8 @@ import type { SignIn, SignOut } from './types';
 
 /** A slot this close is taken at once: a durable timer would cost more than it saves. */
 const MIN_WAIT_MS = 50;
+/** Deliveries waiting without a slot ask again spread over this much time. */
+const UNRESERVED_JITTER_MS = RATE_SLOT_MAX_AHEAD_MS / 4;
 
 /**
  * Signs one attempt under the endpoint's scheme with a fresh timestamp (and nonce), one signature
@@ -26,14 +29,19 @@ const MIN_WAIT_MS = 50;
 export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
   return async function signRequest(input: SignIn): Promise<SignOut> {
     const scope: KeyScope = { type: 'endpoint', id: input.endpointId };
-    const [waitMs, stored, keys, settings, usage] = await Promise.all([
+    const [slot, stored, keys, settings, usage] = await Promise.all([
       input.slotReserved ? null : reserveSendSlot(db, input.tenantId, input.endpointId),
       eventBodyOf(db, input.tenantId, input.eventId),
       loadValidKeys(db, box, scope, input.tenantId),
       endpointSigningSettings(db, input.tenantId, input.endpointId),
       activeUsageThreshold(db, input.tenantId, scope),
     ]);
-    if (waitMs !== null && waitMs >= MIN_WAIT_MS) return { headers: {}, keyIds: [], waitMs };
+    if (slot && !slot.reserved) {
+      // The backlog runs past the reservation cap: wait without a slot, then ask again. The jitter
+      // keeps many such deliveries from asking at the same moment.
+      return { headers: {}, keyIds: [], waitMs: slot.waitMs - RATE_SLOT_MAX_AHEAD_MS + Math.round(Math.random() * UNRESERVED_JITTER_MS) + MIN_WAIT_MS, unreserved: true };
+    }
+    if (slot && slot.waitMs >= MIN_WAIT_MS) return { headers: {}, keyIds: [], waitMs: slot.waitMs, slotMicros: slot.slotMicros };
     if (keys.length === 0) {
       throw ApplicationFailure.nonRetryable(`endpoint ${input.endpointId} has no signing key`, 'NoSigningKey');
     }

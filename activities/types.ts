@@ -18,7 +18,14 @@ export interface DeliverAttemptIn extends AttemptIn {
  *   `summary` and `target` are absent in histories written before runs described their attempts.
  */
 export type AttemptStep =
-  | { kind: 'wait'; waitMs: number }
+  | {
+      kind: 'wait';
+      waitMs: number;
+      /** The slot reserved (epoch µs), given back with `releaseSendSlot` if the delivery stops waiting. */
+      slotMicros?: number;
+      /** Nothing was reserved (the backlog is past the cap): ask again without `slotReserved`. */
+      unreserved?: true;
+    }
   | { kind: 'stopped'; reason: string }
   | {
       kind: 'attempted';
@@ -65,6 +72,16 @@ export interface SignOut {
   /** SHA-256 (hex) of a rendered body the headers sign; `sendWebhook` refuses to send other bytes. */
   bodyDigest?: string;
   waitMs?: number;
+  /** With `waitMs`: the slot reserved (epoch µs), given back with `releaseSendSlot` if not used. */
+  slotMicros?: number;
+  /** With `waitMs`: nothing was reserved (the backlog is past the cap); sign again without `slotReserved`. */
+  unreserved?: true;
+}
+
+export interface ReleaseSlotIn {
+  tenantId: string;
+  endpointId: string;
+  slotMicros: number;
 }
 
 export interface SendIn extends AttemptIn {

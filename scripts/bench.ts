@@ -1,24 +1,27 @@
 /**
- * `npm run bench`: delivery throughput and latency of the service, next to a minimal
- * one-activity Temporal workflow ("floor") and direct POSTs ("direct"), all against one local
- * receiver, in one run. Starts (and afterwards removes) everything it needs: a Temporal dev
- * server unless TEMPORAL_ADDRESS is set, a throwaway database unless DATABASE_URL is set, the
- * API in this process and each worker in a child process (so its RSS can be read).
+ * `npm run bench`: the service's delivery throughput, cost per delivery and latency next to the
+ * least a Temporal delivery costs on the same machine ("floor": one process, eager start, one
+ * local activity), plus the file-backed store, reads over a large history, a fan-out and the
+ * worker's memory with many deliveries in flight; each target of issue 11 beside its figure.
+ * Starts (and afterwards removes) everything it needs: Temporal dev servers unless
+ * TEMPORAL_ADDRESS is set, a throwaway database unless DATABASE_URL is set, the API in this
+ * process, each worker and the floor in a child process (so their CPU and RSS are their own).
  *
  * See docs/benchmark.md.
  */
+import { bodyBytes } from './bench/floor';
+import { runFanout } from './bench/fanout';
 import { benchLogger, Cleanup, prepareDatabase, progress, startTemporal } from './bench/infra';
-import type { RunContext, RunResult } from './bench/measure';
+import type { RunContext } from './bench/measure';
 import { parseOptions, USAGE, UsageError, type RunName } from './bench/options';
+import { PostgresCpu } from './bench/pg-cpu';
+import { runReads } from './bench/reads';
 import { BenchReceiver } from './bench/receiver';
-import { jsonReport, reportMeta, textReport } from './bench/report';
-import { bodyBytes, runDirect, runFloor, runService } from './bench/runs';
-
-const RUNNERS: Record<RunName, (ctx: RunContext) => Promise<RunResult>> = {
-  service: runService,
-  floor: runFloor,
-  direct: runDirect,
-};
+import { jsonReport, reportMeta } from './bench/report';
+import { textReport } from './bench/report-text';
+import { runRss } from './bench/rss';
+import { runCoreRuns, runDirect, runFileStore, runFloorRegular } from './bench/runs';
+import type { BenchResults } from './bench/targets';
 
 /** Ctrl-C / SIGTERM: clean up, then exit; a second signal exits at once (children are still killed). */
 function onSignal(cleanup: Cleanup): void {
@@ -34,6 +37,36 @@ function onSignal(cleanup: Cleanup): void {
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
+}
+
+/** Each run in turn; a run that fails is reported and the others still run. */
+async function runAll(ctx: RunContext, results: BenchResults): Promise<void> {
+  const has = (...names: RunName[]) => names.some((n) => ctx.opts.runs.includes(n));
+  const steps: Array<[string, boolean, () => Promise<void>]> = [
+    ['floor, service, latency', has('floor', 'service', 'latency'), async () => void results.runs.push(...(await runCoreRuns(ctx)))],
+    ['floor-regular', has('floor-regular'), async () => void results.runs.push(await runFloorRegular(ctx))],
+    ['direct', has('direct'), async () => void results.runs.push(await runDirect(ctx))],
+    ['file', has('file'), async () => {
+      const { result, temporal } = await runFileStore(ctx);
+      results.runs.push(result);
+      results.fileStore = temporal.description;
+    }],
+    ['reads', has('reads'), async () => void (results.reads = await runReads(ctx))],
+    ['fanout', has('fanout'), async () => void (results.fanout = await runFanout(ctx))],
+    ['rss', has('rss'), async () => void (results.rss = await runRss(ctx))],
+  ];
+  for (const [name, wanted, step] of steps) {
+    if (!wanted) continue;
+    const started = performance.now();
+    try {
+      await step();
+      progress(`${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      progress(`${name}: FAILED: ${message}`);
+      results.errors.push({ run: name, message });
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -60,23 +93,14 @@ async function main(): Promise<void> {
     const database = await prepareDatabase(log, cleanup);
     const receiver = await BenchReceiver.start();
     cleanup.add('close receiver', () => receiver.close());
-    const ctx: RunContext = { opts, log, logLevel, temporal, database, receiver, cleanup };
+    const pgCpu = new PostgresCpu(database.url);
+    cleanup.add('close Postgres CPU probe', () => pgCpu.close());
+    const ctx: RunContext = { opts, log, logLevel, temporal, database, receiver, pgCpu, cleanup };
     const meta = reportMeta(opts, temporal.description, database.description, bodyBytes());
-
-    const results: RunResult[] = [];
-    for (const name of opts.runs) {
-      const started = performance.now();
-      const result = await RUNNERS[name](ctx);
-      results.push(result);
-      progress(
-        `${name}: ${result.throughput.toFixed(1)} deliveries/s, e2e p50 ${result.e2e.p50.toFixed(1)} ms ` +
-          `(run took ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-      );
-    }
-
-    process.stdout.write(
-      opts.json ? `${JSON.stringify(jsonReport(meta, results), null, 2)}\n` : `\n${textReport(meta, results)}\n`,
-    );
+    const results: BenchResults = { runs: [], fileStore: null, reads: null, fanout: null, rss: null, errors: [] };
+    await runAll(ctx, results);
+    process.stdout.write(opts.json ? `${JSON.stringify(jsonReport(meta, results), null, 2)}\n` : `\n${textReport(meta, results)}\n`);
+    if (results.errors.length > 0) process.exitCode = 1;
   } finally {
     progress('cleaning up');
     await cleanup.run();

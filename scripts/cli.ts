@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadDotEnv } from '../src/config';
+import { openSecretBox } from '../src/bootstrap';
+import { loadConfig, loadDotEnv, type Config } from '../src/config';
 import { listApiKeys } from '../src/db/api-keys-repo';
 import { migrate, openDatabase, type Db } from '../src/db/knex';
 import { sendInbound } from '../src/inbound/sender';
@@ -9,6 +10,7 @@ import { listPlatformKeys } from '../src/db/platform-keys-repo';
 import { isPlatformScope, isScope, PLATFORM_SCOPES, ROLES, type PlatformScope, type Role, type Scope } from '../src/domain/scopes';
 import { apiKeyOut, createApiKey, resolveScopes, revokeKey } from '../src/services/api-keys';
 import { createPlatformKey, platformKeyOut, revokePlatformKeyAudited } from '../src/services/platform-keys';
+import { resealSecrets } from '../src/services/reseal';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -21,6 +23,8 @@ const USAGE = `usage: npm run cli -- <command>
   platform-keys list
   platform-keys revoke KEY_ID
   inbound send --url URL --secret whsec_… (--source SRC_ID | --key-id KEY_ID) (--data JSON | --file PATH)
+  keys reseal [--batch N]   re-seal every secret at rest under MASTER_KEY (after a master key rotation:
+                            the old key in MASTER_KEY_PREVIOUS); safe to stop and run again
 
 The tenant defaults to DEFAULT_TENANT_ID. The database is the one the service uses (DATABASE_URL,
 or the embedded one); it is migrated first.`;
@@ -43,6 +47,7 @@ function options(args: string[]) {
       'key-id': { type: 'string' },
       data: { type: 'string' },
       file: { type: 'string' },
+      batch: { type: 'string' },
     },
   });
 }
@@ -108,6 +113,25 @@ async function platformKeys(db: Db, verb: string | undefined, args: string[]) {
   } else throw new UsageError(`unknown platform-keys command: ${verb ?? '(none)'}`);
 }
 
+/** `keys reseal`: every secret at rest under the current master key. */
+async function keys(db: Db, config: Config, verb: string | undefined, args: string[]) {
+  if (verb !== 'reseal') throw new UsageError(`unknown keys command: ${verb ?? '(none)'}`);
+  const { values } = options(args);
+  const batch = values.batch === undefined ? 200 : Number(values.batch);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new UsageError('--batch must be a whole number from 1 to 10000');
+  const box = openSecretBox(config, createLogger('warn', 'cli'));
+  const out = await resealSecrets(db, box, { batch, progress: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(
+    `master key ${out.keyId}: ${out.signingKeys} signing keys and ${out.endpoints} endpoints re-sealed` +
+      ` (${out.urlsSealed} secret URLs stored in clear now sealed)\n`,
+  );
+  for (const failure of out.failures) process.stdout.write(`could not re-seal ${failure.table} ${failure.id}: ${failure.reason}\n`);
+  if (out.failures.length > 0) {
+    process.stdout.write('add the master keys named above to MASTER_KEY_PREVIOUS and run again\n');
+    process.exitCode = 1;
+  }
+}
+
 /** Signs and sends one inbound webhook, as a partner would; needs no database. */
 async function inbound(verb: string | undefined, args: string[]) {
   if (verb !== 'send') throw new UsageError(`unknown inbound command: ${verb ?? '(none)'}`);
@@ -136,6 +160,7 @@ async function main() {
     if (group === 'api-keys') await apiKeys(db, config.DEFAULT_TENANT_ID, verb, rest);
     else if (group === 'tenants') await tenants(db, verb, rest);
     else if (group === 'platform-keys') await platformKeys(db, verb, rest);
+    else if (group === 'keys') await keys(db, config, verb, rest);
     else throw new UsageError(`unknown command: ${group}`);
   } finally {
     await db.destroy();

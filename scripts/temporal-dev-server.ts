@@ -4,7 +4,7 @@
  * `npm run temporal:install`: only makes sure the Temporal CLI is there (finds it, or builds it with
  * `go install` into `.tools/bin`), prints its path and version.
  */
-import { loadConfig, loadDotEnv } from '../src/config';
+import { loadDevConfig, loadDotEnv } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { findOrInstallTemporalCli, getTemporalCliVersion, TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
@@ -37,7 +37,7 @@ async function installOnly(log: Logger): Promise<number> {
 }
 
 async function runServer(log: Logger): Promise<number> {
-  const config = loadConfig();
+  const config = loadDevConfig();
   if (config.TEMPORAL_ADDRESS) {
     log.warn(
       { TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS },
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const log = createLogger(loadConfig().LOG_LEVEL, 'temporal-dev-server');
+  const log = createLogger(loadDevConfig().LOG_LEVEL, 'temporal-dev-server');
   process.exitCode = args.includes('--install-only') ? await installOnly(log) : await runServer(log);
 }
 

@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
+import { answerClientErrors } from './api/client-errors';
 import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
-import { createMetrics, type Metrics } from './metrics';
-import { SecretBox } from './security/secret-box';
+import { createMetrics, scrapeAllowed, type Metrics } from './metrics';
+import { parseKeyList, SecretBox } from './security/secret-box';
 import type { AppDeps } from './services/deps';
 
 /** Address of Temporal when no dev server is started by this process. */
@@ -14,11 +15,16 @@ export function configuredTemporalAddress(config: Config): string {
   return config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
 }
 
+/** The secret box: MASTER_KEY (or the local dev key) seals; MASTER_KEY_PREVIOUS keys still open. */
+export function openSecretBox(config: Config, log: Logger): SecretBox {
+  return new SecretBox(resolveMasterKey(config, log), parseKeyList(config.MASTER_KEY_PREVIOUS));
+}
+
 /** Opens and migrates the database and builds the secret box. */
 export async function openStorage(config: Config, log: Logger): Promise<{ db: Db; box: SecretBox }> {
   const db = openDatabase(config, log);
   await migrate(db, config.DEFAULT_TENANT_ID);
-  return { db, box: new SecretBox(resolveMasterKey(config, log)) };
+  return { db, box: openSecretBox(config, log) };
 }
 
 /** Listens on host:port (port 0 picks a free port) and answers the URL to reach it. */
@@ -40,18 +46,26 @@ async function listen(server: Server, host: string, port: number): Promise<{ ser
  */
 export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
   const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
+  full.metrics.countQueriesOf(full.db);
   const app = createApp(full, resolveApiToken(full.config, full.log));
-  return listen(createServer(app), full.config.HOST, full.config.PORT);
+  const server = createServer(app);
+  answerClientErrors(server);
+  return listen(server, full.config.HOST, full.config.PORT);
 }
 
 /**
- * Serves `GET /metrics` on a listener of its own, for a process without the API (the worker).
- * Anything else answers 404: the port is for the scraper only.
+ * Serves `GET /metrics` on a listener of its own, for a process without the API (the worker),
+ * behind `token` (METRICS_TOKEN) when one is given. Anything else answers 404: the port is for
+ * the scraper only.
  */
-export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function startMetricsServer(metrics: Metrics, host: string, port: number, token?: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (!scrapeAllowed(token, req.headers.authorization)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized: Authorization: Bearer <METRICS_TOKEN>\n');
       return;
     }
     metrics.scrape().then(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowlist } from './security/egress';
 import { parseMasterKey } from './security/secret-box';
+import { weakKeyReason, weakTokenReason } from './security/secret-strength';
 
 /** Root of the project checkout; data and tool folders live under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -23,7 +24,8 @@ const port = z.coerce.number().int().min(0).max(65535);
  * no other module reads `process.env`.
  */
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Unset counts as production: safe defaults unless development or test is asked for. */
+  NODE_ENV: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['development', 'production', 'test']).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   HOST: z.string().default('127.0.0.1'),
@@ -48,6 +50,8 @@ const schema = z.object({
   TEMPORAL_DEV_DB: z.string().default(path.join(PROJECT_ROOT, '.data', 'temporal.sqlite')),
 
   MASTER_KEY: optionalString,
+  /** Earlier master keys, comma-separated: secrets sealed under them still open (found by key id). */
+  MASTER_KEY_PREVIOUS: optionalString,
   /** Set: every payload in Temporal history is encrypted with it (AES-256-GCM). */
   TEMPORAL_CODEC_KEY: optionalString,
   /** Earlier codec keys, comma-separated: they still decrypt history written before a rotation. */
@@ -63,6 +67,10 @@ const schema = z.object({
   INTROSPECTION_CLIENT_ID: optionalString,
   INTROSPECTION_CLIENT_SECRET: optionalString,
   INTROSPECTION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** Calls to the introspection endpoint per second, at most (unknown tokens are what floods it). */
+  INTROSPECTION_MAX_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Set: `/metrics` (the API's and a worker's own) needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optionalString,
 
   DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RESPONSE_EXCERPT_BYTES: z.coerce.number().int().min(0).max(65_536).default(2048),
@@ -73,13 +81,16 @@ const schema = z.object({
   /** An endpoint with no successful attempt for this long is disabled; 0 never disables. */
   ENDPOINT_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(5 * 86_400),
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
+  /** The outbox sweep starts the deliveries of events stored this long ago and still not dispatched. */
+  OUTBOX_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_METRICS_PORT: port.default(9464),
 });
 
-export type Config = Readonly<z.infer<typeof schema>>;
+export type NodeEnv = 'development' | 'production' | 'test';
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'NODE_ENV'> & { NODE_ENV: NodeEnv }>;
 
 /** Every setting's name, for the check that `.env.example` and the README document each one. */
 export const CONFIG_KEYS = Object.keys(schema.shape) as ReadonlyArray<keyof Config>;
@@ -89,21 +100,55 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Comma-separated 32-byte keys of a setting, each parsed; throws naming the setting. */
+function keysOf(name: string, value: string | undefined): Array<{ text: string; key: Buffer }> {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+    .map((text) => {
+      try {
+        return { text, key: parseMasterKey(text) };
+      } catch {
+        throw new ConfigError(`${name} must hold 32-byte keys, each as 64 hex characters or base64`);
+      }
+    });
+}
+
+/** Production refuses what would make a deployment guessable; every message names the setting. */
+function checkProductionSecrets(config: Config): void {
+  if (!config.API_TOKEN) throw new ConfigError('API_TOKEN is required when NODE_ENV=production (an unset NODE_ENV counts as production)');
+  if (!config.MASTER_KEY) throw new ConfigError('MASTER_KEY is required when NODE_ENV=production (an unset NODE_ENV counts as production)');
+  for (const name of ['API_TOKEN', 'METRICS_TOKEN'] as const) {
+    const value = config[name];
+    const reason = value === undefined ? null : weakTokenReason(value);
+    if (reason) throw new ConfigError(`${name} ${reason} (NODE_ENV=production)`);
+  }
+  for (const name of ['JWT_SECRET', 'INTROSPECTION_CLIENT_SECRET', 'TEMPORAL_API_KEY'] as const) {
+    const value = config[name];
+    const reason = value === undefined ? null : weakTokenReason(value, 1);
+    if (reason) throw new ConfigError(`${name} ${reason} (NODE_ENV=production)`);
+  }
+  for (const name of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'TEMPORAL_CODEC_KEY', 'TEMPORAL_CODEC_PREVIOUS_KEYS'] as const) {
+    for (const { text, key } of keysOf(name, config[name])) {
+      const reason = weakKeyReason(text, key);
+      if (reason) throw new ConfigError(`${name} ${reason} (NODE_ENV=production)`);
+    }
+  }
+}
+
 /**
  * Parses configuration from an environment (defaults to `process.env`). Pass overrides in tests
- * instead of mutating `process.env`.
+ * instead of mutating `process.env`. An unset NODE_ENV is production (safe defaults) unless the
+ * caller names another default: `npm start` asks for development ({@link loadDevConfig}).
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, defaults: { NODE_ENV?: NodeEnv } = {}): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  const config = parsed.data;
-  if (config.NODE_ENV === 'production') {
-    if (!config.API_TOKEN) throw new ConfigError('API_TOKEN is required when NODE_ENV=production');
-    if (!config.MASTER_KEY) throw new ConfigError('MASTER_KEY is required when NODE_ENV=production');
-  }
+  const config: Config = { ...parsed.data, NODE_ENV: parsed.data.NODE_ENV ?? defaults.NODE_ENV ?? 'production' };
   if (config.PLATFORM_API_TOKEN) {
     // The platform token manages every tenant: long, and never the same as a tenant's token.
     if (config.PLATFORM_API_TOKEN.length < 32) throw new ConfigError('PLATFORM_API_TOKEN must be at least 32 characters');
@@ -112,15 +157,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.JWT_SECRET && config.JWT_SECRET.length < 32) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters');
   }
-  for (const key of ['TEMPORAL_CODEC_KEY', 'TEMPORAL_CODEC_PREVIOUS_KEYS'] as const) {
-    for (const value of (config[key] ?? '').split(',').filter((v) => v.trim() !== '')) {
-      try {
-        parseMasterKey(value);
-      } catch {
-        throw new ConfigError(`${key} must hold 32-byte keys, each as 64 hex characters or base64`);
-      }
-    }
+  if (config.JWT_JWKS_URL && !config.JWT_AUDIENCE) {
+    throw new ConfigError('JWT_AUDIENCE is required with JWT_JWKS_URL: a token minted for another service must not pass');
   }
+  for (const name of ['MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'TEMPORAL_CODEC_KEY', 'TEMPORAL_CODEC_PREVIOUS_KEYS'] as const) keysOf(name, config[name]);
+  if (config.NODE_ENV === 'production') checkProductionSecrets(config);
   try {
     parseAllowlist((config.EGRESS_ALLOWLIST ?? '').split(','));
   } catch (err) {
@@ -131,6 +172,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value && !/^https?:\/\//.test(value)) throw new ConfigError(`${key} must be an http(s) URL`);
   }
   return Object.freeze(config);
+}
+
+/** `npm start`'s configuration: an unset NODE_ENV means development there (it says so in its banner). */
+export function loadDevConfig(): Config {
+  return loadConfig(process.env, { NODE_ENV: 'development' });
 }
 
 /** Loads `.env` from the project root into `process.env` when the file exists (entry points only). */

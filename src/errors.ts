@@ -38,8 +38,15 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** Seconds a client is asked to wait (`Retry-After`) when a dependency is down. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** A dependency (the database, Temporal, an identity provider) is down: 503 with `Retry-After`. */
 export class UnavailableError extends AppError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = RETRY_AFTER_SECONDS,
+  ) {
     super(503, 'unavailable', message);
   }
 }

@@ -1,5 +1,5 @@
 import { closeServer, onShutdown, openStorage, startApi } from './bootstrap';
-import { loadConfig, loadDotEnv } from './config';
+import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -7,6 +7,7 @@ import { connectClient } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
+import { egressPolicy } from './security/egress';
 
 /**
  * Local all-in-one: a Temporal dev server (unless TEMPORAL_ADDRESS is set), the database
@@ -14,7 +15,7 @@ import { createWorker, stopWorker } from './temporal/worker';
  */
 async function main() {
   loadDotEnv();
-  const config = loadConfig();
+  const config = loadDevConfig();
   const log = createLogger(config.LOG_LEVEL);
   const devServer = config.TEMPORAL_ADDRESS
     ? null
@@ -37,7 +38,12 @@ async function main() {
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   const { server, url } = await startApi({ config, db, box, temporal, log, metrics });
 
+  const mode =
+    config.NODE_ENV === 'production'
+      ? 'production'
+      : `${config.NODE_ENV} (npm start's default; private destinations ${egressPolicy(config).allowPrivate ? 'allowed' : 'refused'}, local dev token and key in .data/; NODE_ENV=production for production defaults)`;
   const lines = [
+    `Mode         ${mode}`,
     `API          ${url}/api/v1`,
     `Temporal     ${address}`,
     devServer?.uiUrl ? `Temporal UI  ${devServer.uiUrl}` : null,

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { AttemptResult } from './domain/delivery';
 
@@ -8,6 +9,20 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
 
 /** Whether an ingested event was stored now or answered from an earlier request's idempotency key. */
 export type IngestResult = 'created' | 'duplicate';
+
+/** Kinds of SQL statement counted, from the statement's first word (`with`: a CTE); anything else is `other`. */
+const STATEMENT_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
+
+/** What {@link Metrics.countQueriesOf} needs of a knex instance: its `query` event. */
+export interface QueryEvents {
+  on(event: 'query', listener: (query: { sql?: unknown }) => void): unknown;
+}
+
+/** The kind label of one statement: its first SQL word when it is a known one, else `other`. */
+export function statementKind(sql: unknown): string {
+  const word = typeof sql === 'string' ? /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toLowerCase() : undefined;
+  return word !== undefined && STATEMENT_KINDS.has(word) ? word : 'other';
+}
 
 /**
  * The process's Prometheus metrics. Labels are bounded sets only (methods, route patterns,
@@ -20,8 +35,15 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
+  /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
+  countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  /**
+   * Counts every SQL statement `db` sends (transaction BEGIN/COMMIT included), by kind. Once per
+   * database handle: an API and a worker sharing one handle and one registry count each once.
+   */
+  countQueriesOf(db: QueryEvents): void;
   /** The exposition text of every metric, and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -54,6 +76,12 @@ export function createMetrics(): Metrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const inbound = new Counter({
+    name: 'webhooks_inbound_requests_total',
+    help: 'Inbound webhooks answered, by result code and whether their source was known (unknown ones leave no telemetry row)',
+    labelNames: ['result', 'source'] as const,
+    registers,
+  });
   const attempts = new Counter({
     name: 'webhooks_delivery_attempts_total',
     help: 'Delivery attempts recorded by the worker, by outcome and error class ("none" on success)',
@@ -67,6 +95,13 @@ export function createMetrics(): Metrics {
     buckets: ATTEMPT_BUCKETS,
     registers,
   });
+  const queries = new Counter({
+    name: 'webhooks_db_queries_total',
+    help: 'SQL statements sent to the database by this process (BEGIN and COMMIT included), by kind',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const watched = new WeakSet<QueryEvents>();
 
   return {
     registry,
@@ -77,12 +112,32 @@ export function createMetrics(): Metrics {
     countIngestedEvent(result) {
       eventsIngested.inc({ result });
     },
+    countInboundRequest(result, sourceKnown) {
+      inbound.inc({ result, source: sourceKnown ? 'known' : 'unknown' });
+    },
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
       attemptDuration.observe({ outcome }, durationMs / 1000);
+    },
+    countQueriesOf(db) {
+      if (watched.has(db)) return;
+      watched.add(db);
+      db.on('query', (query) => queries.inc({ kind: statementKind(query.sql) }));
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Whether a scrape may read `/metrics`: always when no METRICS_TOKEN is configured, else only with
+ * `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time).
+ */
+export function scrapeAllowed(token: string | undefined, authorization: string | undefined): boolean {
+  if (!token) return true;
+  const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  return given !== undefined && timingSafeEqual(digest(given), digest(token));
 }

@@ -17,7 +17,7 @@ async function main() {
   const { worker, close } = await createWorker({ config, address, db, box, log, metrics });
   // No API in this process, so the scraper gets a port of its own (0 turns it off).
   const metricsServer = config.WORKER_METRICS_PORT
-    ? await startMetricsServer(metrics, config.HOST, config.WORKER_METRICS_PORT)
+    ? await startMetricsServer(metrics, config.HOST, config.WORKER_METRICS_PORT, config.METRICS_TOKEN)
     : null;
   const client = await connectClient(config, address);
   await ensureHousekeepingSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);

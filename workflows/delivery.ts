@@ -32,8 +32,8 @@ const STEP_OPTIONS = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 } as const;
 
-/** Records an attempt the step could not (the database was unreachable right after a send). */
-const { recordAttempt } = proxyLocalActivities<Activities>({
+/** Records an attempt the step could not (the database was unreachable right after a send); gives back a send slot. */
+const { recordAttempt, releaseSendSlot } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
@@ -98,9 +98,18 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     try {
       let next = await step(false);
       while (next.kind === 'wait') {
+        const { slotMicros } = next;
         setCurrentDetails(`attempt ${attempt} waits ${spokenDuration(next.waitMs)} for its slot under the endpoint's rate limit`);
-        await sleep(next.waitMs);
-        next = await step(true);
+        try {
+          await sleep(next.waitMs);
+        } catch (err) {
+          // Cancelled while waiting: the slot goes back, so the deliveries behind it need not wait for it.
+          if (isCancellation(err) && slotMicros !== undefined) {
+            await CancellationScope.nonCancellable(() => releaseSendSlot({ tenantId: input.tenantId, endpointId: input.endpointId, slotMicros }));
+          }
+          throw err;
+        }
+        next = await step(next.unreserved !== true);
       }
       return next as Exclude<AttemptStep, { kind: 'wait' }>;
     } catch (err) {

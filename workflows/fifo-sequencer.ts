@@ -75,16 +75,24 @@ export async function fifoSequencerWorkflow(input: FifoSequencerIn): Promise<voi
   };
 
   let handled = 0;
+  /** How far this run got; noted in the database once a page, and whenever the line stops. */
+  let done = 0;
+  let noted = 0;
+  const note = async () => {
+    if (done > noted) await markLineDone({ ...input, sequence: done });
+    noted = done;
+  };
   while (handled < RUN_LIMIT) {
     woken = false;
-    const line = await readLine(input);
+    await note();
+    const line = await readLine({ ...input, afterSequence: done });
     if (!line) return;
     if (line.state === 'paused') {
       await condition(() => woken, PAUSED_RECHECK_MS);
       continue;
     }
     if (line.next.length === 0) {
-      if (!(await condition(() => woken, IDLE_MS))) return;
+      if (!(await condition(() => woken, IDLE_MS))) return; // everything done was noted above
       continue;
     }
     for (const d of line.next) {
@@ -104,6 +112,7 @@ export async function fifoSequencerWorkflow(input: FifoSequencerIn): Promise<voi
       let ending = await run(d.nextAttempt);
       if (ending === 'endpoint_off') break; // read the line again: paused until switched back on
       if (ending === 'not_delivered' && line.onExhausted === 'block' && line.state === 'open') {
+        await note();
         await markLineBlocked({ ...input, deliveryId: d.deliveryId });
         let attemptsSoFar = d.nextAttempt;
         for (;;) {
@@ -117,10 +126,13 @@ export async function fifoSequencerWorkflow(input: FifoSequencerIn): Promise<voi
           await markLineBlocked({ ...input, deliveryId: null });
           break;
         }
+        // Redelivered and delivered, or skipped: the line no longer waits on it.
+        await markLineBlocked({ ...input, deliveryId: null });
       }
-      await markLineDone({ ...input, sequence: d.sequence });
+      done = d.sequence;
       handled++;
     }
   }
+  await note();
   await continueAsNew<typeof fifoSequencerWorkflow>(input);
 }

@@ -1,14 +1,17 @@
 import { request, type Dispatcher } from 'undici';
 
-/** Input of the floor workflow: where to POST, the event id header, the JSON body. */
+/** Input of the floor workflows: where to POST, the event id header, the JSON body. */
 export interface FloorIn {
   url: string;
   id: string;
   body: string;
 }
 
-/** The floor's only activity: one POST with undici, failing (so Temporal retries) on non-2xx. */
-export function createFloorActivities(http: Dispatcher) {
+/**
+ * The floors' only activity: one POST with undici (keep-alive), failing (so Temporal retries)
+ * on non-2xx. `onPosted` counts the POSTs that succeeded (the floor process reports it).
+ */
+export function createFloorActivities(http: Dispatcher, onPosted: () => void = () => undefined) {
   return {
     async postJson(input: FloorIn): Promise<number> {
       const res = await request(input.url, {
@@ -20,7 +23,10 @@ export function createFloorActivities(http: Dispatcher) {
       });
       await res.body.dump();
       if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`receiver answered ${res.statusCode}`);
+      onPosted();
       return res.statusCode;
     },
   };
 }
+
+export type FloorActivities = ReturnType<typeof createFloorActivities>;

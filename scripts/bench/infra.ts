@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import knexFactory from 'knex';
 import pino from 'pino';
 import { migrate } from '../../src/db/knex';
 import { REDACTED_PATHS, type Logger } from '../../src/logger';
+import { findFreePort } from '../../src/dev/ports';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
-import { findTemporalServerPid } from './procs';
+import { commandLine, findTemporalServerPid } from './procs';
 
 /** Fixed secrets of a bench run (a local throwaway database; never used elsewhere). */
 export const BENCH_MASTER_KEY = '5e'.repeat(32);
@@ -51,33 +55,94 @@ export class Cleanup {
   }
 }
 
+/**
+ * The Temporal server a run delivers through. It comes from wherever the run is told (an
+ * in-memory dev server, the file-backed one `npm start` runs, TEMPORAL_ADDRESS, later a cluster):
+ * the runs only need its address and the processes whose CPU counts as Temporal's.
+ */
 export interface TemporalTarget {
   address: string;
   namespace: string;
-  /** Pid of the dev server we started (for CPU figures), null for an external server. */
-  serverPid: number | null;
+  /** Processes of the server on this machine (their CPU is "Temporal"); [] for a server elsewhere. */
+  serverPids: number[];
+  /** What the store is, for the report. */
+  store: 'in-memory' | 'file' | 'external';
   description: string;
+}
+
+/** A dev server the bench starts on a free port; `dbFile` as `npm start` passes it. */
+async function devServer(log: Logger, cleanup: Cleanup, dbFile?: string, uiPort: number | null = null) {
+  const server = await startTemporalDevServer({ port: 0, uiPort, namespace: 'default', log, ...(dbFile ? { dbFile } : {}) });
+  cleanup.add(`stop Temporal dev server ${server.address}`, () => server.stop());
+  const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1));
+  const pid = findTemporalServerPid(port);
+  return { server, pid, args: pid === null ? [] : commandLine(pid) };
 }
 
 /** TEMPORAL_ADDRESS when set; otherwise an in-memory dev server, stopped by `cleanup`. */
 export async function startTemporal(log: Logger, cleanup: Cleanup): Promise<TemporalTarget> {
   const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
   const external = process.env.TEMPORAL_ADDRESS?.trim();
-  if (external) return { address: external, namespace, serverPid: null, description: `external ${external}` };
+  if (external) return { address: external, namespace, serverPids: [], store: 'external', description: `external ${external}` };
   progress('starting an in-memory Temporal dev server');
-  const server = await startTemporalDevServer({ port: 0, uiPort: null, namespace: 'default', log });
-  cleanup.add('stop Temporal dev server', () => server.stop());
+  const { server, pid } = await devServer(log, cleanup);
   return {
     address: server.address,
     namespace: 'default',
-    serverPid: findTemporalServerPid(),
-    description: `dev server ${server.address} (in-memory)`,
+    serverPids: pid === null ? [] : [pid],
+    store: 'in-memory',
+    description: `dev server ${server.address} (in-memory SQLite)`,
+  };
+}
+
+/**
+ * A dev server started the way `npm start` starts it: SQLite in a file (here in a fresh temp
+ * folder), whatever pragmas `startTemporalDevServer` gives a file-backed server, the Web UI on.
+ * Stopped and its folder removed by `cleanup`.
+ */
+export async function startFileBackedTemporal(log: Logger, cleanup: Cleanup): Promise<TemporalTarget> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'webhooks-bench-temporal-'));
+  cleanup.add(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+  progress(`starting a file-backed Temporal dev server (${dir})`);
+  const { server, pid, args } = await devServer(log, cleanup, path.join(dir, 'temporal.sqlite'), await findFreePort());
+  const pragmas = args.flatMap((a, i) => (args[i - 1] === '--sqlite-pragma' ? [a] : []));
+  return {
+    address: server.address,
+    namespace: 'default',
+    serverPids: pid === null ? [] : [pid],
+    store: 'file',
+    description: `dev server ${server.address} (SQLite file, pragmas: ${pragmas.length ? pragmas.join(' ') : 'SQLite defaults'})`,
   };
 }
 
 export interface DatabaseTarget {
   url: string;
   description: string;
+}
+
+const adminUrl = () => process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * Creates an empty database `name` on BENCH_DATABASE_URL's server (default the local one),
+ * dropped (with force) by `cleanup`; answers its URL.
+ */
+export async function createDatabase(name: string, cleanup: Cleanup): Promise<string> {
+  const admin = () => knexFactory({ client: 'pg', connection: adminUrl(), pool: { min: 0, max: 1 } });
+  const run = async (sql: string) => {
+    const db = admin();
+    try {
+      await db.raw(sql, [name]);
+    } finally {
+      await db.destroy();
+    }
+  };
+  progress(`creating database ${name}`);
+  await run('drop database if exists ?? with (force)');
+  await run('create database ??');
+  cleanup.add(`drop database ${name}`, () => run('drop database if exists ?? with (force)'));
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 /**
@@ -87,36 +152,16 @@ export interface DatabaseTarget {
 export async function prepareDatabase(log: Logger, cleanup: Cleanup): Promise<DatabaseTarget> {
   const given = process.env.DATABASE_URL?.trim();
   if (given) return { url: given, description: 'DATABASE_URL' };
-  const adminUrl = process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `webhooks_bench_${process.pid}`;
-  const admin = () => knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
-  const dropIt = async () => {
-    const db = admin();
-    try {
-      await db.raw('drop database if exists ?? with (force)', [name]);
-    } finally {
-      await db.destroy();
-    }
-  };
-  progress(`creating database ${name}`);
-  const db = admin();
-  try {
-    await db.raw('drop database if exists ?? with (force)', [name]);
-    await db.raw('create database ??', [name]);
-  } finally {
-    await db.destroy();
-  }
-  cleanup.add(`drop database ${name}`, dropIt);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const bench = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
+  const url = await createDatabase(name, cleanup);
+  const bench = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   try {
     await migrate(bench, 'default');
   } finally {
     await bench.destroy();
   }
   log.debug({ name }, 'bench database ready');
-  const shown = new URL(url.toString());
+  const shown = new URL(url);
   shown.password = '';
-  return { url: url.toString(), description: `${shown.toString()} (created, dropped at exit)` };
+  return { url, description: `${shown.toString()} (created, dropped at exit)` };
 }

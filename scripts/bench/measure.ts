@@ -1,13 +1,17 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from '../../src/logger';
 import { historyBreakdown, type Breakdown } from './breakdown';
+import { delay } from './clock';
 import type { Cleanup, DatabaseTarget, TemporalTarget } from './infra';
 import { progress } from './infra';
-import type { BenchOptions, RunName } from './options';
-import { cpuSnapshot, cpuUsed, type ChildWorker, type CpuSnapshot } from './procs';
+import type { LoadOutcome, LoadPlan, Sample } from './load';
+import { phaseTimeoutMs, type BenchOptions } from './options';
+import type { PostgresCpu } from './pg-cpu';
+import { countsUsed, type ServiceCounts } from './prom';
+import { cpuSnapshot, cpuUsed, type ChildWorker } from './procs';
 import type { BenchReceiver } from './receiver';
-import { generateLoad, summarize, type Sample, type Summary } from './stats';
+import { summarize, type Summary } from './stats';
 
 /** What every run gets from the bench. */
 export interface RunContext {
@@ -15,161 +19,176 @@ export interface RunContext {
   log: Logger;
   /** Log level of the in-process API (BENCH_LOG_LEVEL, default warn). */
   logLevel: string;
+  /** The Temporal server of the delivery runs (the file run brings its own). */
   temporal: TemporalTarget;
   database: DatabaseTarget;
   receiver: BenchReceiver;
+  pgCpu: PostgresCpu;
   cleanup: Cleanup;
 }
 
-/** Figures of one run. Times in ms, throughput in deliveries/s, RSS in MB, CPU in core-seconds. */
+/** What delivers in a phase, and where the bench reads what it cost. */
+export interface Subject {
+  /** Hands the deliveries of `plan` over (numbered from `firstIndex`); resolves once all are accepted. */
+  load(plan: LoadPlan, firstIndex: number): Promise<LoadOutcome & { eager?: number }>;
+  /** The delivering processes (service workers, the floor process): their CPU and RSS. */
+  processes: ChildWorker[];
+  /** Seconds from spawning the delivering process until it polled. */
+  readyS: number | null;
+  temporal: TemporalTarget;
+  /** Deliveries finished so far, past the POST (attempts recorded, POSTs counted); for settling. */
+  finished?(): Promise<number>;
+  /** The service's own counters: in its worker(s), and in its API. */
+  counters?: { worker(): Promise<ServiceCounts>; api(): Promise<ServiceCounts> };
+  /** Workflows to read back: the client and the workflow id of a delivery's receiver id. */
+  workflows?: { client: Client; workflowIdOf(id: string): string };
+  /** "Accepted" is when the request left (direct POSTs), not when `load` saw it accepted. */
+  acceptedAtSend?: boolean;
+}
+
+/** Figures of one measured phase. Times in ms, RSS in MB, CPU in core-seconds. */
 export interface RunResult {
-  name: RunName;
+  name: string;
+  load: { kind: 'closed'; concurrency: number } | { kind: 'open'; ratePerS: number; maxLagMs: number };
   events: number;
-  /** Requests the receiver got during the measured phase (duplicates included). */
+  /** Requests the receiver got during the phase (duplicates included). */
   receiverRequests: number;
   durationS: number;
+  /** Deliveries / (first accepted → last at the receiver). */
   throughput: number;
   /** Accepted (202 / workflow started / request sent) → request at the receiver. */
   e2e: Summary;
-  /** Latency of the call that hands the delivery over: POST /events, workflow start, or the direct POST. */
+  /** The hand-over call: POST /events, workflow start, or the direct POST itself. */
   accept: Summary;
-  /** Worker peak RSS from the start of the warm-up to the last delivery (null: no worker). */
+  /** Floor: workflows the server started eagerly (null: not asked). */
+  eagerStarts: number | null;
   workerPeakRssMb: number | null;
-  /** Worker peak RSS over its whole life, workflow bundling at start included. */
   workerLifetimePeakRssMb: number | null;
-  /** Time from spawning the worker until its task queue had pollers, s. */
   workerReadyS: number | null;
-  /** CPU used during the measured phase, per process (null: not measurable). */
-  cpu: CpuSnapshot;
-  /** Medians from the histories of a sample of the measured workflows (null: no workflows). */
+  /** CPU from the first request to the last delivery's recorded end. */
+  cpu: { bench: number; worker: number | null; temporal: number | null; postgres: number | null; postgresAll: number | null };
+  /** Per delivery: CPU ms by process, and the service's SQL statements. */
+  perDelivery: {
+    cpuMs: { bench: number; worker: number | null; temporal: number | null; postgres: number | null };
+    /** Worker statements per successful delivery. */
+    sqlWorker: number | null;
+    /** API statements per accepted event. */
+    sqlApi: number | null;
+  };
+  sql: { worker: Record<string, number>; api: Record<string, number>; attempts: Record<string, number> } | null;
   history: Breakdown | null;
 }
 
-export interface MeasureOptions {
-  /** The delivery is "accepted" when its request was sent (direct POSTs), not when `send` resolved. */
-  fromSend?: boolean;
-  /** Workflows to read back after the measured phase: the client and the workflow id of a delivery id. */
-  workflows?: { client: Client; workflowIdOf: (id: string) => string };
-}
-
-/** The payload of every bench event; bodies come out at about 520 bytes. */
-export function benchPayload(index: number): Record<string, unknown> {
-  return {
-    index,
-    order: { id: `ord_${String(index).padStart(8, '0')}`, amount_cents: 129_900, currency: 'EUR', status: 'paid' },
-    customer: { id: 'cus_01hbenchbenchbenchbench00', email: 'bench@example.com', country: 'DE' },
-    items: [
-      { sku: 'SKU-0001', quantity: 2, unit_price_cents: 49_950 },
-      { sku: 'SKU-0002', quantity: 1, unit_price_cents: 30_000 },
-    ],
-    note: 'x'.repeat(160),
-  };
-}
-
-export const BENCH_EVENT_TYPE = 'bench.event';
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Waits until both the workflow and the activity task queue have a poller; returns seconds waited. */
-export async function waitForPollers(
-  client: Client,
-  namespace: string,
-  taskQueue: string,
-  worker: ChildWorker,
-  timeoutMs = 180_000,
-): Promise<number> {
+export async function waitForPollers(client: Client, namespace: string, taskQueue: string, worker: ChildWorker, timeoutMs = 180_000): Promise<number> {
   const started = performance.now();
-  const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
+  const { TaskQueueType, TaskQueueKind } = proto.api.enums.v1;
   const types = [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
   for (;;) {
     worker.assertAlive();
     const answers = await Promise.all(
       types.map((taskQueueType) =>
-        client.workflowService.describeTaskQueue({
-          namespace,
-          taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          taskQueueType,
-        }),
+        client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }, taskQueueType }),
       ),
     );
     if (answers.every((a) => (a.pollers?.length ?? 0) > 0)) return (performance.now() - started) / 1000;
-    if (performance.now() - started > timeoutMs) {
-      throw new Error(`${worker.label} did not poll ${taskQueue} within ${timeoutMs / 1000} s; output:\n${worker.output()}`);
-    }
+    if (performance.now() - started > timeoutMs) throw new Error(`${worker.label} did not poll ${taskQueue} within ${timeoutMs / 1000} s; output:\n${worker.output()}`);
     await delay(250);
   }
 }
 
+/** Waits until `subject` has finished `target` deliveries (past their POST). */
+async function settle(subject: Subject, target: number, timeoutMs: number): Promise<void> {
+  if (!subject.finished) return;
+  const deadline = performance.now() + timeoutMs;
+  for (let done = await subject.finished(); done < target; done = await subject.finished()) {
+    if (performance.now() > deadline) throw new Error(`only ${done} of ${target} deliveries were recorded as finished`);
+    for (const p of subject.processes) p.assertAlive();
+    await delay(50);
+  }
+}
+
+/** Sends deliveries and waits until they arrived and finished. */
+async function deliver(ctx: RunContext, subject: Subject, plan: LoadPlan, firstIndex: number) {
+  const finishedBefore = (await subject.finished?.()) ?? 0;
+  const outcome = await subject.load(plan, firstIndex);
+  const timeout = phaseTimeoutMs(ctx.opts, plan.count);
+  await ctx.receiver.waitFor(outcome.samples.map((s) => s.id), timeout);
+  await settle(subject, finishedBefore + plan.count, timeout);
+  return outcome;
+}
+
 /**
- * Warm-up, then the measured phase: `events` deliveries through `send` (which resolves with the
- * `x-event-id` the receiver will see once the delivery is handed over), waiting until each one
- * has reached the receiver; then, for workflow runs, a look at some of their histories.
+ * One measured phase: `warmup` deliveries first (closed loop, awaited), then `plan`, waiting until
+ * every delivery reached the receiver and finished; CPU, counters and RSS over the phase; then a
+ * look at some of the phase's workflow histories.
  */
-export async function measure(
-  ctx: RunContext,
-  name: RunName,
-  send: (index: number) => Promise<string>,
-  worker: { child: ChildWorker; readyS: number } | null,
-  options: MeasureOptions = {},
-): Promise<RunResult> {
+export async function measure(ctx: RunContext, name: string, subject: Subject, plan: LoadPlan, warmup: number, firstIndex: number): Promise<RunResult> {
   const { opts, receiver } = ctx;
   const rssFrom = performance.now();
-  worker?.child.sample();
-  if (opts.warmup > 0) {
-    progress(`${name}: warm-up, ${opts.warmup} deliveries`);
-    const warm = await generateLoad(opts.warmup, opts.concurrency, send);
-    await receiver.waitFor(warm.map((s) => s.id), opts.timeoutMs);
+  for (const p of subject.processes) p.sample();
+  if (warmup > 0) {
+    progress(`${name}: warm-up, ${warmup} deliveries`);
+    await deliver(ctx, subject, { kind: 'closed', count: warmup, concurrency: opts.concurrency }, firstIndex);
   }
   receiver.reset();
-  worker?.child.assertAlive();
+  const how = plan.kind === 'closed' ? `at concurrency ${plan.concurrency}` : `at ${plan.ratePerS.toFixed(1)}/s (open loop)`;
+  progress(`${name}: measuring ${plan.count} deliveries ${how}`);
 
-  progress(`${name}: measuring ${opts.events} deliveries at concurrency ${opts.concurrency}`);
-  const cpuFrom = cpuSnapshot(worker?.child.pid ?? null, ctx.temporal.serverPid);
-  const began = performance.now();
-  const samples = await generateLoad(opts.events, opts.concurrency, (i) => send(opts.warmup + i));
-  await receiver.waitFor(samples.map((s) => s.id), Math.max(1_000, opts.timeoutMs - (performance.now() - began)));
-  const cpuTo = cpuSnapshot(worker?.child.pid ?? null, ctx.temporal.serverPid);
-  worker?.child.sample();
+  const countsFrom = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
+  const pids = subject.processes.map((p) => p.pid);
+  await ctx.pgCpu.begin();
+  const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids);
+  const outcome = await deliver(ctx, subject, plan, firstIndex + warmup);
+  const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids));
+  const postgres = await ctx.pgCpu.end();
+  for (const p of subject.processes) p.sample();
   const rssTo = performance.now();
+  const countsTo = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
 
-  const result = analyse(name, samples, receiver, options.fromSend ?? false);
-  const flows = options.workflows;
-  const history = flows ? await historyBreakdown(flows.client, samples.map((s) => flows.workflowIdOf(s.id))) : null;
+  const n = plan.count;
+  const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false);
+  const worker = countsFrom && countsTo ? countsUsed(countsFrom.worker, countsTo.worker) : null;
+  const api = countsFrom && countsTo ? countsUsed(countsFrom.api, countsTo.api) : null;
+  const succeeded = worker?.attempts.succeeded ?? 0;
+  const flows = subject.workflows;
+  const history = flows ? await historyBreakdown(flows.client, outcome.samples.map((s) => flows.workflowIdOf(s.id))) : null;
+  const perMs = (s: number | null) => (s === null ? null : (s * 1000) / n);
+  const peak = (from?: number, to?: number) => {
+    const peaks = subject.processes.map((p) => p.peakMb(from, to)).filter((v): v is number => v !== null);
+    return peaks.length ? Math.max(...peaks) : null;
+  };
   return {
-    ...result,
+    ...timing,
+    load: plan.kind === 'closed' ? { kind: 'closed', concurrency: plan.concurrency } : { kind: 'open', ratePerS: plan.ratePerS, maxLagMs: outcome.maxLagMs },
     receiverRequests: receiver.requests,
-    workerPeakRssMb: worker ? worker.child.peakMb(rssFrom, rssTo) : null,
-    workerLifetimePeakRssMb: worker ? worker.child.peakMb() : null,
-    workerReadyS: worker?.readyS ?? null,
-    cpu: cpuUsed(cpuFrom, cpuTo),
+    eagerStarts: outcome.eager ?? null,
+    workerPeakRssMb: peak(rssFrom, rssTo),
+    workerLifetimePeakRssMb: peak(),
+    workerReadyS: subject.readyS,
+    cpu: { ...cpu, postgres },
+    perDelivery: {
+      cpuMs: { bench: perMs(cpu.bench)!, worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
+      sqlWorker: worker ? worker.statementsTotal / Math.max(1, succeeded) : null,
+      sqlApi: api ? api.statementsTotal / n : null,
+    },
+    sql: worker && api ? { worker: worker.statements, api: api.statements, attempts: worker.attempts } : null,
     history,
   };
 }
 
-function analyse(
-  name: RunName,
-  samples: readonly Sample[],
-  receiver: BenchReceiver,
-  fromSend: boolean,
-): Pick<RunResult, 'name' | 'events' | 'durationS' | 'throughput' | 'e2e' | 'accept'> {
+function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean) {
   const e2e: number[] = [];
   let firstAccepted = Number.POSITIVE_INFINITY;
   let lastArrival = Number.NEGATIVE_INFINITY;
   for (const s of samples) {
     const arrival = receiver.arrivalOf(s.id);
     if (arrival === undefined) throw new Error(`${name}: no arrival recorded for ${s.id}`);
-    const accepted = fromSend ? s.sentAt : s.acceptedAt;
+    const accepted = acceptedAtSend ? s.sentAt : s.acceptedAt;
     e2e.push(arrival - accepted);
     firstAccepted = Math.min(firstAccepted, accepted);
     lastArrival = Math.max(lastArrival, arrival);
   }
   const durationS = (lastArrival - firstAccepted) / 1000;
-  return {
-    name,
-    events: samples.length,
-    durationS,
-    throughput: samples.length / durationS,
-    e2e: summarize(e2e),
-    accept: summarize(samples.map((s) => s.acceptedAt - s.sentAt)),
-  };
+  return { name, events: samples.length, durationS, throughput: samples.length / durationS, e2e: summarize(e2e), accept: summarize(samples.map((s) => s.acceptedAt - s.sentAt)) };
 }

@@ -49,29 +49,63 @@ function allStats(): ProcStat[] {
   return out;
 }
 
-/** Pid of the Temporal dev server this process started (a `temporal` child), or null. */
-export function findTemporalServerPid(): number | null {
-  return allStats().find((s) => s.ppid === process.pid && s.comm === 'temporal')?.pid ?? null;
+/** CPU seconds (user + system) a process has used so far, or null when it is gone. */
+export function cpuSecondsOf(pid: number): number | null {
+  return readStat(pid)?.cpuS ?? null;
 }
 
-/** CPU seconds used so far by the processes that share the machine during a run. */
+/** The command line of a process, split at its NULs ([] when it is gone). */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** Pid of the `temporal` process serving gRPC on `port` (a dev server the bench started), or null. */
+export function findTemporalServerPid(port: number): number | null {
+  for (const stat of allStats()) {
+    if (stat.comm !== 'temporal') continue;
+    const args = commandLine(stat.pid);
+    const at = args.indexOf('--port');
+    if (at >= 0 && args[at + 1] === String(port)) return stat.pid;
+  }
+  return null;
+}
+
+/** CPU seconds used so far by the processes of a run. */
 export interface CpuSnapshot {
+  /** This process: load generator, receiver and, for the service, the API. */
   bench: number;
+  /** The delivering processes: service workers or the floor process (null: none). */
   worker: number | null;
+  /** The Temporal server processes (null: not on this machine). */
   temporal: number | null;
-  postgres: number | null;
+  /** Every local `postgres` process, other databases' work included (reaped backends too). */
+  postgresAll: number | null;
 }
 
-/** Reads CPU times; `postgres` sums every local `postgres` process (plus reaped backends). */
-export function cpuSnapshot(workerPid: number | null, temporalPid: number | null): CpuSnapshot {
+function sumOf(pids: readonly number[]): number | null {
+  if (pids.length === 0) return null;
+  let sum = 0;
+  for (const pid of pids) {
+    const s = cpuSecondsOf(pid);
+    if (s === null) return null;
+    sum += s;
+  }
+  return sum;
+}
+
+export function cpuSnapshot(workerPids: readonly number[], temporalPids: readonly number[]): CpuSnapshot {
   const postgres = allStats()
     .filter((s) => s.comm === 'postgres')
     .reduce((sum, s) => sum + (readStat(s.pid, true)?.cpuS ?? 0), 0);
   return {
-    bench: readStat(process.pid)?.cpuS ?? 0,
-    worker: workerPid === null ? null : (readStat(workerPid)?.cpuS ?? null),
-    temporal: temporalPid === null ? null : (readStat(temporalPid)?.cpuS ?? null),
-    postgres: postgres > 0 ? postgres : null,
+    bench: cpuSecondsOf(process.pid) ?? 0,
+    worker: sumOf(workerPids),
+    temporal: sumOf(temporalPids),
+    postgresAll: postgres > 0 ? postgres : null,
   };
 }
 
@@ -82,7 +116,7 @@ export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot): CpuSnapshot {
     bench: to.bench - from.bench,
     worker: diff(from.worker, to.worker),
     temporal: diff(from.temporal, to.temporal),
-    postgres: diff(from.postgres, to.postgres),
+    postgresAll: diff(from.postgresAll, to.postgresAll),
   };
 }
 
@@ -92,7 +126,10 @@ process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
 
-/** A worker in its own Node process, with its RSS sampled every 250 ms. */
+/**
+ * A Node process of the bench (a service worker, a floor process), its RSS sampled every
+ * 250 ms, its output forwarded to stderr with a label; optionally with an IPC channel.
+ */
 export class ChildWorker {
   private readonly samples: Array<{ at: number; kb: number }> = [];
   private readonly timer: NodeJS.Timeout;
@@ -125,11 +162,11 @@ export class ChildWorker {
   }
 
   /** Runs `node --import tsx <entry>` from the project root with `env` added to ours. */
-  static spawn(entry: string, env: Record<string, string>, label: string): ChildWorker {
+  static spawn(entry: string, env: Record<string, string>, label: string, options: { ipc?: boolean } = {}): ChildWorker {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     liveChildren.add(child);
     child.once('error', (err) => process.stderr.write(`[${label}] cannot start: ${err.message}\n`));
@@ -140,13 +177,19 @@ export class ChildWorker {
     return this.child.pid ?? -1;
   }
 
-  /** Takes one RSS sample now (also done every 250 ms). */
-  sample(): void {
-    const kb = readRssKb(this.pid);
-    if (kb !== null) this.samples.push({ at: performance.now(), kb });
+  /** The IPC channel (spawned with `ipc: true`). */
+  get ipc(): ChildProcess {
+    return this.child;
   }
 
-  /** Peak RSS in MB over samples taken in [from, to] (default: the whole life). */
+  /** Takes one RSS sample now (also done every 250 ms); answers it in MB (null: the process is gone). */
+  sample(): number | null {
+    const kb = readRssKb(this.pid);
+    if (kb !== null) this.samples.push({ at: performance.now(), kb });
+    return kb === null ? null : kb / 1024;
+  }
+
+  /** Peak RSS in MB over samples taken in [from, to] (`performance.now()`; default: the whole life). */
   peakMb(from = 0, to = Number.POSITIVE_INFINITY): number | null {
     let peak = -1;
     for (const s of this.samples) if (s.at >= from && s.at <= to && s.kb > peak) peak = s.kb;

@@ -1,20 +1,28 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { epochMs } from './clock';
+
+/** A path starting `/hold/<ms>/` is answered after that many ms (a slow receiver). */
+const HOLD_PATH = /^\/hold\/(\d{1,6})\//;
 
 /**
- * The webhook receiver every run delivers to: answers 200 at once and notes, per `x-event-id`,
- * when the first request carrying it was fully read (`performance.now()` of this process, the
- * same clock the load generators use).
+ * The webhook receiver every run delivers to: answers `200 ok` (at once, or after the hold its
+ * path asks for) and notes, per value of the run's key header (`x-event-id` unless told
+ * otherwise), when the first request carrying it was fully read, in epoch ms ({@link epochMs}:
+ * the clock of the load generators, in this process or in the floor process).
  */
 export class BenchReceiver {
-  /** First arrival per event id. */
   private readonly arrivals = new Map<string, number>();
+  private keyHeader = 'x-event-id';
   private pending: Set<string> | null = null;
   private wake: (() => void) | null = null;
   /** Requests received, duplicates included. */
   requests = 0;
-  /** Requests without an `x-event-id` header. */
+  /** Requests without the key header. */
   unmatched = 0;
+  /** Requests read but not yet answered (held), now and at most since the last reset. */
+  open = 0;
+  peakOpen = 0;
 
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
@@ -23,15 +31,25 @@ export class BenchReceiver {
     const server = http.createServer((req, res) => {
       req.on('data', () => undefined);
       req.on('end', () => {
-        holder.receiver?.note(req.headers['x-event-id']);
-        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
+        const receiver = holder.receiver!;
+        receiver.note(req.headers[receiver.keyHeader]);
+        const answer = () => {
+          receiver.open--;
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
+        };
+        receiver.open++;
+        receiver.peakOpen = Math.max(receiver.peakOpen, receiver.open);
+        const hold = Number(HOLD_PATH.exec(req.url ?? '')?.[1] ?? 0);
+        if (hold > 0) setTimeout(answer, hold);
+        else answer();
       });
     });
     server.keepAliveTimeout = 30_000;
     server.headersTimeout = 35_000;
+    server.maxConnections = 10_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     holder.receiver = new BenchReceiver(server, `http://127.0.0.1:${port}`);
@@ -39,7 +57,7 @@ export class BenchReceiver {
   }
 
   private note(header: string | string[] | undefined): void {
-    const at = performance.now();
+    const at = epochMs();
     this.requests++;
     const id = Array.isArray(header) ? header[0] : header;
     if (!id) {
@@ -51,9 +69,14 @@ export class BenchReceiver {
     if (this.pending?.delete(id) && this.pending.size === 0) this.wake?.();
   }
 
-  /** When the request for `id` first arrived, or undefined. */
+  /** When the request for `id` first arrived (epoch ms), or undefined. */
   arrivalOf(id: string): number | undefined {
     return this.arrivals.get(id);
+  }
+
+  /** Distinct ids arrived since the last reset. */
+  get arrived(): number {
+    return this.arrivals.size;
   }
 
   /**
@@ -81,11 +104,13 @@ export class BenchReceiver {
     }
   }
 
-  /** Forgets earlier arrivals (between runs). */
-  reset(): void {
+  /** Forgets earlier arrivals and counts; later arrivals are keyed by `keyHeader`. */
+  reset(keyHeader = 'x-event-id'): void {
     this.arrivals.clear();
+    this.keyHeader = keyHeader.toLowerCase();
     this.requests = 0;
     this.unmatched = 0;
+    this.peakOpen = this.open;
   }
 
   async close(): Promise<void> {

@@ -1,172 +1,161 @@
-import { Agent, request } from 'undici';
-import { closeServer, startApi } from '../../src/bootstrap';
-import { loadConfig, type Config } from '../../src/config';
+/**
+ * The delivery runs: the floor, the service (saturated, then at 50 % of what it reached), the
+ * floor at that same rate, the floor before issue 11 (regular activity), direct POSTs, and the
+ * service on the file-backed store `npm start` uses.
+ */
+import { request } from 'undici';
 import { deliveryWorkflowId } from '../../src/temporal/delivery-workflows';
-import { openDatabase } from '../../src/db/knex';
-import { newId } from '../../src/ids';
-import { parseMasterKey, SecretBox } from '../../src/security/secret-box';
-import { eventBody } from '../../src/services/ingest';
 import { connectClient } from '../../src/temporal/client';
+import { FloorProcess, sameSizeBody } from './floor';
 import type { floorWorkflow } from './floor-workflows';
-import { BENCH_API_TOKEN, BENCH_MASTER_KEY, Cleanup, progress, RUN_TAG } from './infra';
-import { BENCH_EVENT_TYPE, benchPayload, measure, waitForPollers, type RunContext, type RunResult } from './measure';
-import { ChildWorker } from './procs';
+import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, type TemporalTarget } from './infra';
+import { generateLoad, type LoadPlan } from './load';
+import { measure, type RunContext, type RunResult, type Subject } from './measure';
+import { LATENCY_LOAD_SHARE } from './options';
+import { BENCH_EVENT_TYPE, benchPayload } from './payload';
+import { benchConfig, createEndpoint, httpAgent, sendEvent, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
 
-/** Environment of a worker process and base of the in-process configs. */
-function workerEnv(ctx: RunContext, taskQueue: string): Record<string, string> {
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+/** The service as a subject: POST /events to an endpoint pointing at the receiver. */
+async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: TemporalTarget, label: string): Promise<Subject> {
+  const endpointId = await createEndpoint(stack, {
+    url: `${ctx.receiver.url}/hooks/${label}`,
+    events: [BENCH_EVENT_TYPE],
+    retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 },
+  });
+  progress(`${label}: API on ${stack.apiUrl}, endpoint ${endpointId}`);
   return {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: ctx.database.url,
-    TEMPORAL_ADDRESS: ctx.temporal.address,
-    TEMPORAL_NAMESPACE: ctx.temporal.namespace,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    MASTER_KEY: BENCH_MASTER_KEY,
-    API_TOKEN: BENCH_API_TOKEN,
-    // The receiver is on loopback; and no metrics port that another process could hold.
-    EGRESS_ALLOW_PRIVATE: 'true',
-    WORKER_METRICS_PORT: '0',
+    load: (plan, first) => generateLoad(plan, async (i) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id, first),
+    processes: [stack.worker],
+    readyS: stack.workerReadyS,
+    temporal,
+    finished: async () => total((await stack.workerCounts()).attempts),
+    counters: { worker: stack.workerCounts, api: stack.apiCounts },
+    workflows: { client: stack.client, workflowIdOf: (eventId) => deliveryWorkflowId(eventId, endpointId) },
   };
 }
 
-/** Config of the bench process's own side of a run (env knobs such as WORKER_* still apply). */
-function benchConfig(ctx: RunContext, taskQueue: string): Config {
-  return loadConfig({ ...process.env, ...workerEnv(ctx, taskQueue), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: '0' });
-}
+const closed = (ctx: RunContext): LoadPlan => ({ kind: 'closed', count: ctx.opts.events, concurrency: ctx.opts.concurrency });
+const open = (ctx: RunContext, ratePerS: number): LoadPlan => ({ kind: 'open', ratePerS, count: Math.max(10, Math.ceil(ratePerS * ctx.opts.latencySeconds)) });
 
-/** Starts a worker process and waits until it polls its task queue; stopped by `scope` (and at exit). */
-async function startWorker(
-  ctx: RunContext,
-  scope: Cleanup,
-  entry: string,
-  taskQueue: string,
-  client: Awaited<ReturnType<typeof connectClient>>,
-): Promise<{ child: ChildWorker; readyS: number }> {
-  const label = entry.includes('floor') ? 'floor-worker' : 'service-worker';
-  progress(`${label}: starting (${entry}, task queue ${taskQueue}); it bundles its workflows first`);
-  const child = ChildWorker.spawn(entry, workerEnv(ctx, taskQueue), label);
-  scope.add(`stop ${label}`, () => child.stop());
-  ctx.cleanup.add(`stop ${label}`, () => child.stop());
-  const readyS = await waitForPollers(client, ctx.temporal.namespace, taskQueue, child);
-  progress(`${label}: polling after ${readyS.toFixed(1)} s (pid ${child.pid})`);
-  return { child, readyS };
-}
-
-function httpAgent(ctx: RunContext): Agent {
-  return new Agent({ connections: ctx.opts.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
-}
-
-/** 1. The service: API in this process, worker in a child, deliveries to the receiver. */
-export async function runService(ctx: RunContext): Promise<RunResult> {
-  const taskQueue = `bench-service-${RUN_TAG}`;
-  const config = benchConfig(ctx, taskQueue);
+/**
+ * floor, service, latency: the floor first (on the freshest server), then the service
+ * saturated; then both at one steady rate, 50 % of the service's throughput (or --rate).
+ */
+export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
+  const { runs } = ctx.opts;
+  const results: RunResult[] = [];
   const scope = new Cleanup(ctx.log);
   try {
-    const db = openDatabase(config, ctx.log);
-    scope.add('close database pool', () => db.destroy());
-    const client = await connectClient(config, ctx.temporal.address);
+    let floor: FloorProcess | null = null;
+    let floorIndex = 0;
+    if (runs.includes('floor') || runs.includes('latency')) floor = await FloorProcess.start(ctx, scope);
+    if (floor && runs.includes('floor')) {
+      results.push(await measure(ctx, 'floor', floor.subject(), closed(ctx), ctx.opts.warmup, floorIndex));
+      floorIndex += ctx.opts.warmup + ctx.opts.events;
+    }
+    let rate = ctx.opts.rate;
+    if (runs.includes('service') || runs.includes('latency')) {
+      const inner = new Cleanup(ctx.log);
+      try {
+        const stack = await startServiceStack(ctx, inner, ctx.temporal, 'service');
+        const subject = await serviceSubject(ctx, stack, ctx.temporal, 'service');
+        let index = 0;
+        let warmup = ctx.opts.warmup;
+        if (runs.includes('service')) {
+          const saturated = await measure(ctx, 'service', subject, closed(ctx), warmup, index);
+          results.push(saturated);
+          index += warmup + ctx.opts.events;
+          warmup = 0;
+          rate ??= saturated.throughput * LATENCY_LOAD_SHARE;
+        }
+        if (runs.includes('latency')) results.push(await measure(ctx, 'service@50%', subject, open(ctx, rate!), warmup, index));
+      } finally {
+        await inner.run();
+      }
+    }
+    if (floor && runs.includes('latency')) {
+      const warmup = runs.includes('floor') ? 0 : ctx.opts.warmup;
+      results.push(await measure(ctx, 'floor@50%', floor.subject(), open(ctx, rate!), warmup, floorIndex));
+    }
+  } finally {
+    await scope.run();
+  }
+  return results;
+}
+
+/** floor-regular: the floor before issue 11, a regular activity, started by the bench's own client. */
+export async function runFloorRegular(ctx: RunContext): Promise<RunResult> {
+  const taskQueue = `bench-floor-regular-${RUN_TAG}`;
+  const scope = new Cleanup(ctx.log);
+  try {
+    const client = await connectClient(benchConfig(ctx, ctx.temporal, taskQueue), ctx.temporal.address);
     scope.add('close Temporal client', () => client.connection.close());
-    const box = new SecretBox(parseMasterKey(BENCH_MASTER_KEY));
-    const api = await startApi({ config, db, box, temporal: client, log: ctx.log });
-    scope.add('stop API', () => closeServer(api.server));
-    const agent = httpAgent(ctx);
-    scope.add('close HTTP agent', () => agent.close());
-    const auth = { authorization: `Bearer ${BENCH_API_TOKEN}`, 'content-type': 'application/json' };
-
-    const created = await request(`${api.url}/api/v1/endpoints`, {
-      method: 'POST',
-      headers: auth,
-      dispatcher: agent,
-      body: JSON.stringify({
-        url: `${ctx.receiver.url}/hooks/service`,
-        events: [BENCH_EVENT_TYPE],
-        description: 'npm run bench',
-        retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 },
-      }),
+    const { child, readyS } = await startProcess(ctx, scope, {
+      entry: 'scripts/bench/floor-regular-worker.ts',
+      label: 'floor-regular-worker',
+      env: workerEnv(ctx, ctx.temporal, taskQueue),
+      taskQueue,
+      client,
+      namespace: ctx.temporal.namespace,
     });
-    const createdText = await created.body.text();
-    if (created.statusCode !== 201) throw new Error(`creating the endpoint failed: ${created.statusCode} ${createdText}`);
-    const endpointId = (JSON.parse(createdText) as { data: { id: string } }).data.id;
-    progress(`service: API on ${api.url}, endpoint ${endpointId}`);
-
-    const worker = await startWorker(ctx, scope, 'src/worker.ts', taskQueue, client);
-    const send = async (index: number): Promise<string> => {
-      const res = await request(`${api.url}/api/v1/events`, {
-        method: 'POST',
-        headers: auth,
-        dispatcher: agent,
-        body: JSON.stringify({ type: BENCH_EVENT_TYPE, payload: benchPayload(index) }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode !== 202) throw new Error(`POST /api/v1/events answered ${res.statusCode}: ${text}`);
-      return (JSON.parse(text) as { data: { event_id: string } }).data.event_id;
+    const url = `${ctx.receiver.url}/hooks/floor-regular`;
+    const workflowIdOf = (id: string) => `bench-floor-regular-${RUN_TAG}-${id}`;
+    const subject: Subject = {
+      load: (plan, first) =>
+        generateLoad(plan, async (index) => {
+          const { id, body } = sameSizeBody(index);
+          await client.workflow.start<typeof floorWorkflow>('floorWorkflow', { taskQueue, workflowId: workflowIdOf(id), args: [{ url, id, body }] });
+          return id;
+        }, first),
+      processes: [child],
+      readyS,
+      temporal: ctx.temporal,
+      workflows: { client, workflowIdOf },
     };
-    return await measure(ctx, 'service', send, worker, {
-      workflows: { client, workflowIdOf: (eventId) => deliveryWorkflowId(eventId, endpointId) },
-    });
+    return await measure(ctx, 'floor-regular', subject, closed(ctx), ctx.opts.warmup, 0);
   } finally {
     await scope.run();
   }
 }
 
-/** The same body the service would send for this event (same shape and size). */
-function sameSizeBody(index: number): { id: string; body: string } {
-  const id = newId('evt');
-  return { id, body: eventBody(id, { type: BENCH_EVENT_TYPE, payload: benchPayload(index) }, new Date()) };
-}
-
-/** 2. The floor: one workflow per delivery whose one activity POSTs the body; started by the client. */
-export async function runFloor(ctx: RunContext): Promise<RunResult> {
-  const taskQueue = `bench-floor-${RUN_TAG}`;
-  const config = benchConfig(ctx, taskQueue);
-  const scope = new Cleanup(ctx.log);
-  try {
-    const client = await connectClient(config, ctx.temporal.address);
-    scope.add('close Temporal client', () => client.connection.close());
-    const worker = await startWorker(ctx, scope, 'scripts/bench/floor-worker.ts', taskQueue, client);
-    const url = `${ctx.receiver.url}/hooks/floor`;
-    const workflowIdOf = (id: string) => `bench-floor-${RUN_TAG}-${id}`;
-    const send = async (index: number): Promise<string> => {
-      const { id, body } = sameSizeBody(index);
-      await client.workflow.start<typeof floorWorkflow>('floorWorkflow', {
-        taskQueue,
-        workflowId: workflowIdOf(id),
-        args: [{ url, id, body }],
-      });
-      return id;
-    };
-    return await measure(ctx, 'floor', send, worker, { workflows: { client, workflowIdOf } });
-  } finally {
-    await scope.run();
-  }
-}
-
-/** 3. Direct: the bench POSTs the body straight to the receiver. */
+/** direct: the bench POSTs the body straight to the receiver (no Temporal, no database). */
 export async function runDirect(ctx: RunContext): Promise<RunResult> {
   const scope = new Cleanup(ctx.log);
   try {
-    const agent = httpAgent(ctx);
+    const agent = httpAgent(ctx.opts.concurrency);
     scope.add('close HTTP agent', () => agent.close());
     const url = `${ctx.receiver.url}/hooks/direct`;
-    const send = async (index: number): Promise<string> => {
-      const { id, body } = sameSizeBody(index);
-      const res = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-event-id': id },
-        body,
-        dispatcher: agent,
-      });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`receiver answered ${res.statusCode}`);
-      return id;
+    const subject: Subject = {
+      load: (plan, first) =>
+        generateLoad(plan, async (index) => {
+          const { id, body } = sameSizeBody(index);
+          const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-event-id': id }, body, dispatcher: agent });
+          await res.body.dump();
+          if (res.statusCode !== 200) throw new Error(`receiver answered ${res.statusCode}`);
+          return id;
+        }, first),
+      processes: [],
+      readyS: null,
+      temporal: { ...ctx.temporal, serverPids: [] },
+      acceptedAtSend: true,
     };
-    return await measure(ctx, 'direct', send, null, { fromSend: true });
+    return await measure(ctx, 'direct', subject, closed(ctx), ctx.opts.warmup, 0);
   } finally {
     await scope.run();
   }
 }
 
-/** Size in bytes of the body every run sends (for the report). */
-export function bodyBytes(): number {
-  return Buffer.byteLength(sameSizeBody(0).body);
+/** file: the service, saturated, on a dev server started as `npm start` starts it (SQLite file). */
+export async function runFileStore(ctx: RunContext): Promise<{ result: RunResult; temporal: TemporalTarget }> {
+  const scope = new Cleanup(ctx.log);
+  try {
+    const temporal = await startFileBackedTemporal(ctx.log, scope);
+    const stack = await startServiceStack(ctx, scope, temporal, 'service-file');
+    const subject = await serviceSubject(ctx, stack, temporal, 'service-file');
+    return { result: await measure(ctx, 'service-file', subject, closed(ctx), ctx.opts.warmup, 0), temporal };
+  } finally {
+    await scope.run();
+  }
 }

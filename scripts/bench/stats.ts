@@ -1,4 +1,4 @@
-/** Small statistics helpers and the load generator shared by the runs. */
+/** Small statistics helpers shared by the runs. */
 
 export interface Summary {
   count: number;
@@ -37,11 +37,9 @@ export function round(value: number, decimals = 1): number {
   return Math.round(value * f) / f;
 }
 
-/** One measured delivery: when its request was sent and when it was accepted (202 / started). */
-export interface Sample {
-  id: string;
-  sentAt: number;
-  acceptedAt: number;
+/** a / b, or null when either is missing or b is 0. */
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a === null || a === undefined || b === null || b === undefined || b === 0 || Number.isNaN(a) || Number.isNaN(b) ? null : a / b;
 }
 
 /** Calls `fn(0..count-1)` with at most `concurrency` calls in flight; results in index order. */
@@ -56,17 +54,4 @@ export async function runPool<T>(count: number, concurrency: number, fn: (index:
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   return results;
-}
-
-/** Sends `count` deliveries through `send` and records when each was sent and accepted. */
-export function generateLoad(
-  count: number,
-  concurrency: number,
-  send: (index: number) => Promise<string>,
-): Promise<Sample[]> {
-  return runPool(count, concurrency, async (index) => {
-    const sentAt = performance.now();
-    const id = await send(index);
-    return { id, sentAt, acceptedAt: performance.now() };
-  });
 }

@@ -21,6 +21,7 @@ import { apiKeysRoutes } from './api-keys-router';
 import { auditRoutes } from './audit-router';
 import { authenticate, bootstrapTokenResolver, platformTokenResolver, type CredentialResolver } from './auth';
 import { apiKeyResolver, introspectionResolver, jwtResolver, platformKeyResolver } from './credentials';
+import { checkJsonInput, verifyUtf8 } from './json-input';
 import { platformAuditRoutes } from './platform-audit-router';
 import { platformKeysRoutes } from './platform-keys-router';
 import { tenantsRoutes } from './tenants-router';
@@ -91,7 +92,8 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   const api = express.Router();
   api.use(authenticate(resolvers));
   api.use(requireJsonBody);
-  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }));
+  api.use(checkJsonInput);
   for (const table of tables) api.use(table.base, table.router);
   app.use('/api/v1', api);
 

@@ -3,6 +3,7 @@ import { AUDIT_COLUMNS as COLUMNS, listAudit } from '../db/audit-repo';
 import type { AppDeps } from '../services/deps';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
+import { isoTimestamp } from './schemas';
 
 /** The deepest offset page; `cursor` goes further. */
 const MAX_AUDIT_OFFSET = 10_000;
@@ -13,8 +14,8 @@ const auditQuery = z
     resource_type: z.string().max(64).regex(/^[a-z_]+$/).optional(),
     resource_id: z.string().max(128).optional(),
     actor: z.string().max(200).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
     format: z.enum(['json', 'csv']).default('json'),
     limit: z.coerce.number().int().min(1).max(10_000).default(100),
     /** Offset paging stops here: deeper pages walk with `cursor`, which costs the same at any depth. */

@@ -1,4 +1,4 @@
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { AppError } from '../errors';
@@ -6,6 +6,7 @@ import type { Scope } from '../domain/scopes';
 import type { AppDeps } from '../services/deps';
 import { payloadCodec } from '../temporal/payload-codec';
 import { authenticate, requireScope, type CredentialResolver } from './auth';
+import { checkJsonInput, verifyUtf8 } from './json-input';
 import { requireJsonBody, validate } from './middleware';
 
 const base64 = z.string().max(8 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
@@ -35,17 +36,29 @@ function corsOrigins(config: AppDeps['config']): Set<string> {
   return new Set(listed ?? [`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`]);
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 /**
- * A bearer credential with the scope, as on `/api/v1`. Outside production a request without one
- * is accepted from a loopback address: the local Web UI cannot send the API's token over http.
+ * A request from the local Web UI, which cannot send the API's token over http: outside
+ * production, from a loopback address, to a loopback Host (no DNS rebinding: a page on another
+ * name cannot pass), from a listed Web UI Origin (no other page of the browser, no script without
+ * one). Anything else needs a credential.
  */
-function codecAuth(deps: AppDeps, resolvers: CredentialResolver[], scope: Scope): RequestHandler {
+function fromLocalWebUi(config: AppDeps['config'], req: Request, origins: Set<string>): boolean {
+  if (config.NODE_ENV === 'production' || req.get('authorization')) return false;
+  const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const loopback = address.startsWith('127.') || address === '::1';
+  const host = (req.get('host') ?? '').toLowerCase().replace(/:\d+$/, '');
+  const origin = req.get('origin');
+  return loopback && LOOPBACK_HOSTS.has(host) && origin !== undefined && origins.has(origin);
+}
+
+/** A bearer credential with the scope, as on `/api/v1`, unless the request is the local Web UI's. */
+function codecAuth(deps: AppDeps, resolvers: CredentialResolver[], scope: Scope, origins: Set<string>): RequestHandler {
   const authenticated = authenticate(resolvers);
   const scoped = requireScope(scope);
   return (req, res, next) => {
-    const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const loopback = address.startsWith('127.') || address === '::1';
-    if (!req.get('authorization') && deps.config.NODE_ENV !== 'production' && loopback) {
+    if (fromLocalWebUi(deps.config, req, origins)) {
       next();
       return;
     }
@@ -88,7 +101,7 @@ export function codecRouter(deps: AppDeps, resolvers: CredentialResolver[]): Rou
     }
     next();
   });
-  router.use(requireJsonBody, express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true }));
+  router.use(requireJsonBody, express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }), checkJsonInput);
 
   for (const [action, scope] of [['decode', 'deliveries:read'], ['encode', 'deliveries:write']] as const) {
     const run: RequestHandler = async (req, res) => {
@@ -98,7 +111,7 @@ export function codecRouter(deps: AppDeps, resolvers: CredentialResolver[]): Rou
       });
       res.json({ payloads: done.map(toJson) });
     };
-    router.post(`/${action}`, codecAuth(deps, resolvers, scope), run);
+    router.post(`/${action}`, codecAuth(deps, resolvers, scope, origins), run);
   }
   return router;
 }

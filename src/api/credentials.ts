@@ -1,4 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { request } from 'undici';
 import type { Config } from '../config';
 import { findUsableApiKey, touchApiKey } from '../db/api-keys-repo';
@@ -61,6 +63,8 @@ export function jwtResolver(config: Config, db: Db): CredentialResolver | null {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: config.JWT_SECRET ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'],
+    // A token without an expiry would be valid forever once leaked.
+    requiredClaims: ['exp'],
   };
   return async (token, traceId) => {
     if (token.split('.').length !== 3) return null;
@@ -74,40 +78,75 @@ export function jwtResolver(config: Config, db: Db): CredentialResolver | null {
   };
 }
 
-/** OAuth2 token introspection (RFC 7662), with answers cached for INTROSPECTION_CACHE_SECONDS. */
+/** Tokens whose introspection answer is kept; the least recently used go first. */
+const INTROSPECTION_CACHE_MAX = 10_000;
+
+type Introspected = { claims: Record<string, unknown> | null };
+
+/** Asks the introspection endpoint about a token; throws UnavailableError when it cannot answer. */
+async function introspect(url: string, basic: string | undefined, token: string): Promise<Record<string, unknown>> {
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
+      body: new URLSearchParams({ token }).toString(),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`introspection answered ${res.statusCode}`);
+    }
+    return ((await res.body.json()) ?? {}) as Record<string, unknown>;
+  } catch {
+    // The cause names the identity provider's address: not for the client.
+    throw new UnavailableError('token introspection is unavailable; retry shortly');
+  }
+}
+
+/**
+ * OAuth2 token introspection (RFC 7662). Answers, inactive ones too, are kept for
+ * INTROSPECTION_CACHE_SECONDS (never past the token's `exp`) in a bounded LRU keyed by the token's
+ * hash; concurrent requests with one token make one call. Calls out are limited to
+ * INTROSPECTION_MAX_PER_SECOND, so a flood of made-up tokens cannot flood the identity provider:
+ * past it, a token not in the cache gets 503 with `Retry-After`. The service's own `whk_` keys
+ * are never sent out.
+ */
 export function introspectionResolver(config: Config, db: Db): CredentialResolver | null {
   const url = config.INTROSPECTION_URL;
   if (!url) return null;
-  const cache = new Map<string, { claims: Record<string, unknown> | null; until: number }>();
+  const ttlMs = config.INTROSPECTION_CACHE_SECONDS * 1000;
+  const limiter = new RateLimiterMemory({ points: config.INTROSPECTION_MAX_PER_SECOND, duration: 1 });
   const basic = config.INTROSPECTION_CLIENT_ID
     ? 'Basic ' + Buffer.from(`${config.INTROSPECTION_CLIENT_ID}:${config.INTROSPECTION_CLIENT_SECRET ?? ''}`).toString('base64')
     : undefined;
-  return async (token, traceId) => {
-    const cacheKey = hashApiKey(token);
-    const now = Date.now();
-    let entry = cache.get(cacheKey);
-    if (!entry || entry.until <= now) {
-      let answer: Record<string, unknown> | null;
-      try {
-        const res = await request(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
-          body: new URLSearchParams({ token }).toString(),
-          signal: AbortSignal.timeout(5000),
-        });
-        if (res.statusCode !== 200) {
-          await res.body.dump();
-          throw new Error(`introspection answered ${res.statusCode}`);
-        }
-        answer = (await res.body.json()) as Record<string, unknown>;
-      } catch (err) {
-        throw new UnavailableError(`token introspection is unavailable: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      const active = answer?.active === true && (typeof answer.exp !== 'number' || answer.exp * 1000 > now);
-      entry = { claims: active ? answer : null, until: now + config.INTROSPECTION_CACHE_SECONDS * 1000 };
-      if (cache.size > 10_000) cache.clear();
-      cache.set(cacheKey, entry);
+
+  const lookUp = async (token: string): Promise<Introspected & { ttlMs: number }> => {
+    try {
+      await limiter.consume('introspection');
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      throw new UnavailableError('token introspection is busy; retry shortly', Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
     }
-    return entry.claims ? callerFromClaims(db, entry.claims, 'oauth', traceId) : null;
+    const answer = await introspect(url, basic, token);
+    const now = Date.now();
+    const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : null;
+    const active = answer.active === true && (exp === null || exp > now);
+    return { claims: active ? answer : null, ttlMs: active && exp !== null ? Math.min(ttlMs, exp - now) : ttlMs };
+  };
+
+  const cache = new LRUCache<string, Introspected, string>({
+    max: INTROSPECTION_CACHE_MAX,
+    ttl: Math.max(ttlMs, 1),
+    fetchMethod: async (_key, _stale, { options, context }) => {
+      const { claims, ttlMs: entryTtl } = await lookUp(context);
+      options.ttl = Math.max(entryTtl, 1);
+      return { claims };
+    },
+  });
+
+  return async (token, traceId) => {
+    if (token.startsWith(API_KEY_PREFIX)) return null;
+    const entry = ttlMs > 0 ? await cache.fetch(hashApiKey(token), { context: token }) : await lookUp(token);
+    return entry?.claims ? callerFromClaims(db, entry.claims, 'oauth', traceId) : null;
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTimestamp } from './schemas';
 import { GROUP_BY, type GroupBy, type StatsRange } from '../db/endpoint-range-stats-repo';
 
 /** Most buckets one stats request may ask for: more is no chart, and costs one row each. */
@@ -38,8 +39,8 @@ function defaultSince(groupBy: GroupBy, until: Date): Date {
 export const endpointStatsQuery = z
   .object({
     group_by: z.enum(GROUP_BY).default('day'),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
   })
   .strict()
   .transform((q, ctx): StatsRange => {

@@ -4,14 +4,14 @@ import type { AppDeps } from '../services/deps';
 import { createEventType, deleteEventType, replaceEventType } from '../services/event-types';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { eventTypeName } from './schemas';
+import { eventTypeName, label } from './schemas';
 
 const eventTypeIn = z
   .object({
     name: eventTypeName,
     description: z.string().max(1024).optional(),
-    category: z.string().min(1).max(64).optional(),
-    version: z.string().min(1).max(32).optional(),
+    category: label(64).optional(),
+    version: label(32).optional(),
     deprecated: z.boolean().optional(),
     payload_schema: z.record(z.string(), z.unknown()).optional(),
     example_payload: z.unknown().optional(),

@@ -4,11 +4,11 @@ import { ValidationError } from '../errors';
 import { ingestEvent } from '../services/ingest';
 import type { AppDeps } from '../services/deps';
 import { attemptHubFor } from '../services/attempt-stream';
-import { searchDeliveries } from '../temporal/delivery-search';
+import { CURSOR_KEY_PURPOSE, searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { resumePoint, streamAttempts } from './event-stream';
 import { RouteTable } from './route-table';
-import { eventIn, eventListQuery, eventStreamQuery, resourceId } from './schemas';
+import { eventIn, eventListQuery, eventStreamQuery, IDEMPOTENCY_KEY, resourceId } from './schemas';
 
 const params = z.object({ id: resourceId('evt') }).strict();
 
@@ -28,9 +28,9 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
             { path: 'headers.idempotency-key', message: 'differs from body.idempotency_key' },
           ]);
         }
-        if (headerKey.length < 1 || headerKey.length > 255) {
-          throw new ValidationError('Idempotency-Key must be 1 to 255 characters', [
-            { path: 'headers.idempotency-key', message: 'must be 1 to 255 characters' },
+        if (!IDEMPOTENCY_KEY.test(headerKey)) {
+          throw new ValidationError('Idempotency-Key must be 1 to 255 characters, none of them a control character', [
+            { path: 'headers.idempotency-key', message: 'must be 1 to 255 characters, none of them a control character' },
           ]);
         }
         body.idempotency_key = headerKey;
@@ -67,7 +67,7 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
     const { body, deliveries, ...event } = await getEvent(deps.db, tenantId, params.id);
     const found = deliveries.length === 0
       ? []
-      : (await searchDeliveries(deps.temporal, { tenantId, eventId: event.id, limit: EVENT_DELIVERIES_SHOWN })).items;
+      : (await searchDeliveries(deps.temporal, { tenantId, eventId: event.id, limit: EVENT_DELIVERIES_SHOWN }, deps.box.deriveKey(CURSOR_KEY_PURPOSE))).items;
     // Newest run first: a redelivered delivery shows its latest run.
     const byWorkflow = new Map<string, (typeof found)[number]>();
     for (const d of found) if (!byWorkflow.has(d.workflow_id)) byWorkflow.set(d.workflow_id, d);

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { RETRY_AFTER_SECONDS, UnauthorizedError } from '../errors';
+import { scrapeAllowed } from '../metrics';
 import type { AppDeps } from '../services/deps';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -11,8 +13,9 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * `/healthz`: the process answers. `/readyz`: the database and Temporal answer too. `/metrics`:
- * Prometheus text format, without auth like the probes (expose it to the scraper only).
+ * `/healthz`: the process answers. `/readyz`: the database and Temporal answer too (which one does
+ * not is said; why is logged, never answered: error text can name hosts and users). `/metrics`:
+ * Prometheus text format, behind `METRICS_TOKEN` when one is set.
  */
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();
@@ -25,7 +28,8 @@ export function healthRouter(deps: AppDeps): Router {
         await withTimeout(probe());
         return 'ok';
       } catch (err) {
-        return `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+        deps.log.warn({ err }, 'readiness probe failed');
+        return 'unreachable';
       }
     };
     const [database, temporal] = await Promise.all([
@@ -34,9 +38,10 @@ export function healthRouter(deps: AppDeps): Router {
     ]);
     const ready = database === 'ok' && temporal === 'ok';
     if (ready) res.json({ ok: true, data: { database, temporal } });
-    else res.status(503).json({ ok: false, err: 'not_ready', msg: `database: ${database}; temporal: ${temporal}` });
+    else res.status(503).setHeader('retry-after', String(RETRY_AFTER_SECONDS)).json({ ok: false, err: 'not_ready', msg: `database: ${database}; temporal: ${temporal}` });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
+    if (!scrapeAllowed(deps.config.METRICS_TOKEN, req.get('authorization'))) throw new UnauthorizedError('/metrics needs Authorization: Bearer <METRICS_TOKEN>');
     const { contentType, body } = await deps.metrics.scrape();
     res.type(contentType).send(body);
   });

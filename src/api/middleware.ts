@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { AppError, ValidationError } from '../errors';
+import { isConnectionError } from '../db/knex';
+import { AppError, RETRY_AFTER_SECONDS, UnavailableError, ValidationError } from '../errors';
+import { isTemporalUnavailable } from '../temporal/client';
 import type { Logger } from '../logger';
 
 /** Success envelope. */
@@ -38,7 +40,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
 /** Bodies must be JSON: anything else is a 415 before any handler runs. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
-  if (hasBody && Number(req.get('content-length') ?? 0) > 0 && !req.is('application/json')) {
+  // A chunked body has no Content-Length, and is a body all the same.
+  const sent = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  if (hasBody && sent && !req.is('application/json')) {
     next(new AppError(415, 'unsupported_media_type', 'request body must be application/json'));
     return;
   }
@@ -59,9 +63,29 @@ function clientErrorStatus(err: unknown): number | null {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
 }
 
-/** The one error middleware: AppError → its status; parser errors → 4xx; anything else → 500. */
+/**
+ * A dependency that is down, as the 503 the client should see: the database or Temporal could not
+ * be reached (a restart, a failover, an exhausted pool). Null for any other error.
+ */
+export function dependencyDown(err: unknown): UnavailableError | null {
+  if (err instanceof UnavailableError) return err;
+  if (isConnectionError(err)) return new UnavailableError('the database is unavailable; retry shortly');
+  if (isTemporalUnavailable(err)) return new UnavailableError('Temporal is unavailable; retry shortly');
+  return null;
+}
+
+/**
+ * The one error middleware: AppError → its status; parser errors → 4xx; a dependency that is
+ * down → 503 `unavailable` with `Retry-After`; anything else → 500.
+ */
 export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  return (caught: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const down = caught instanceof AppError && !(caught instanceof UnavailableError) ? null : dependencyDown(caught);
+    if (down && down !== caught) log.warn({ err: caught }, down.message);
+    const err = down ?? caught;
+    if (err instanceof AppError && err.status === 503) {
+      res.setHeader('retry-after', String(err instanceof UnavailableError ? err.retryAfterSeconds : RETRY_AFTER_SECONDS));
+    }
     let status = 500;
     let body: Record<string, unknown> = { ok: false, err: 'internal_error', msg: 'internal error' };
     const parserError = (err as { type?: string })?.type;

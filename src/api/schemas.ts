@@ -16,20 +16,50 @@ export const eventTypeName = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits, and _ . : - only');
 
+const EARLIEST_MS = Date.UTC(1970, 0, 1);
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An ISO 8601 date-time with an offset, from 1970 to 9999 (UTC): Temporal's queries take four-digit
+ * years only, and defaults computed back from a date (a year of buckets) must stay in Postgres's range.
+ */
+export const isoTimestamp = () =>
+  z.iso.datetime({ offset: true }).refine((d) => {
+    const ms = Date.parse(d);
+    return ms >= EARLIEST_MS && ms <= LATEST_MS;
+  }, 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z');
+
 export const resourceId = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `must be a ${prefix}_ id`);
+
+/** Why an endpoint URL cannot be used, or null: it must be sent exactly as given, to a real port. */
+function urlProblem(value: string): string | null {
+  // The URL parser drops tabs and line breaks without a word: the stored text would not be what is sent.
+  if (/[\p{Cc}\p{Z}]/u.test(value)) return 'must not contain whitespace or control characters (percent-encode them)';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute http(s) URL';
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return 'must be an absolute http(s) URL';
+  if (url.username !== '' || url.password !== '') {
+    return 'must not carry credentials (user:pass@): send them in an Authorization header marked sensitive, e.g. "headers": {"Authorization": {"value": "Basic …", "sensitive": true}}';
+  }
+  if (url.port === '0') return 'port 0 is not a port a request can reach';
+  return null;
+}
 
 const httpUrl = z
   .string()
   .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A single-line label (a name): no control characters. */
+export const label = (max: number) => z.string().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'no control characters');
 
 export const retryConfigSchema = z
   .object({
@@ -44,12 +74,19 @@ export const retryConfigSchema = z
   .strict();
 
 /** Headers the service sets itself; an endpoint cannot override them. */
-const RESERVED_HEADERS = /^(host|content-length|content-type|transfer-encoding|connection|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|x-webhook-sequence|webhook-.*)$/i;
+const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|x-webhook-sequence|webhook-.*)$/i;
+
+/**
+ * Headers of the connection, not of the request (RFC 9110 §7.6.1), and ones the HTTP client
+ * refuses: sending one would fail every attempt.
+ */
+export const CONNECTION_HEADERS = /^(connection|keep-alive|upgrade|expect|transfer-encoding|te|trailer|proxy-.*)$/i;
 
 const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name (letters, digits, -)')
-  .refine((name) => !RESERVED_HEADERS.test(name), 'is set by the service and cannot be overridden');
+  .refine((name) => !RESERVED_HEADERS.test(name), 'is set by the service and cannot be overridden')
+  .refine((name) => !CONNECTION_HEADERS.test(name), 'is a connection header (hop-by-hop), not one a request can carry');
 const headerValue = z.string().max(2048).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'no control characters');
 
 /** Custom headers: `"value"`, or `{value, sensitive}`; `{sensitive: true}` alone keeps a stored value. */
@@ -58,11 +95,25 @@ export const headersSchema = z
     headerName,
     z.union([headerValue, z.object({ value: headerValue.optional(), sensitive: z.boolean().default(false) }).strict()]),
   )
-  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers') satisfies z.ZodType<Record<string, HeaderInput>>;
+  .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers')
+  .superRefine((h, ctx) => {
+    const seen = new Map<string, string>();
+    for (const name of Object.keys(h)) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `the same header as ${other} (names are case-insensitive)` });
+      seen.set(name.toLowerCase(), name);
+    }
+  }) satisfies z.ZodType<Record<string, HeaderInput>>;
 
 const endpointFields = {
-  name: z.string().min(1).max(128).optional(),
+  name: label(128).optional(),
   url: httpUrl,
+  /**
+   * True: the URL is a secret (sealed at rest, masked in answers) even when it does not look like
+   * one. Absent or false: sealed when it carries one (Slack/Discord/Zapier hooks, `?token=`, long
+   * random path segments).
+   */
+  url_sensitive: z.boolean().optional(),
   events: z.array(z.union([z.literal('*'), eventTypeName])).min(1).max(256),
   description: z.string().max(1024).optional(),
   headers: headersSchema.optional(),
@@ -99,6 +150,7 @@ export const endpointPatch = z
   .object({
     name: endpointFields.name.nullable(),
     url: httpUrl.optional(),
+    url_sensitive: endpointFields.url_sensitive,
     events: endpointFields.events.optional(),
     description: endpointFields.description.nullable(),
     headers: endpointFields.headers,
@@ -124,12 +176,15 @@ export const endpointListQuery = z
   })
   .strict();
 
+/** An Idempotency-Key, in the header or the body: 1 to 255 characters, none of them a control character. */
+export const IDEMPOTENCY_KEY = /^[^\p{Cc}]{1,255}$/u;
+
 export const eventIn = z
   .object({
     type: eventTypeName,
     payload: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
     lang: z.string().min(2).max(35).regex(/^[A-Za-z0-9-]+$/).optional(),
-    idempotency_key: z.string().min(1).max(255).optional(),
+    idempotency_key: z.string().min(1).max(255).regex(IDEMPOTENCY_KEY, 'no control characters').optional(),
   })
   .strict();
 export type EventIn = z.infer<typeof eventIn>;
@@ -137,8 +192,8 @@ export type EventIn = z.infer<typeof eventIn>;
 export const eventListQuery = z
   .object({
     type: eventTypeName.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
@@ -170,10 +225,11 @@ export const deliveryLogQuery = z
   .object({
     status: deliveryStatus.optional(),
     event_type: eventTypeName.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: isoTimestamp().optional(),
+    until: isoTimestamp().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** `next_cursor` of the previous page, as given. */
+    cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?$/, 'must be a next_cursor of this listing').optional(),
   })
   .strict();
 
@@ -188,10 +244,10 @@ export const tenantSettingsPatch = z.object({ allow_untyped_events: z.boolean() 
 /** A tenant API key to mint: by the tenant (`POST /api-keys`) or the platform (`POST /tenants/:id/api-keys`). */
 export const apiKeyIn = z
   .object({
-    name: z.string().min(1).max(128),
+    name: label(128),
     scopes: z.array(z.enum(SCOPES)).min(1).optional(),
     role: z.enum(ROLES).optional(),
-    expires_at: z.iso.datetime({ offset: true }).refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
+    expires_at: isoTimestamp().refine((d) => Date.parse(d) > Date.now(), 'must be in the future').optional(),
   })
   .strict()
   .refine((k) => !(k.scopes && k.role), 'give scopes or a role, not both');

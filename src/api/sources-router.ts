@@ -6,11 +6,11 @@ import type { AppDeps } from '../services/deps';
 import { changeSource, createSource, deleteSource } from '../services/sources';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
-import { pageQuery, resourceId } from './schemas';
+import { label, pageQuery, resourceId } from './schemas';
 
 const handlerName = z.enum(HANDLER_NAMES);
 const fields = {
-  name: z.string().min(1).max(128),
+  name: label(128),
   allowed_handlers: z.array(handlerName).min(1),
   default_handler: handlerName,
   rate_limit_per_minute: z.number().int().min(1).max(100_000),

@@ -10,7 +10,9 @@ import type { Db } from './knex';
 export interface AttemptContext {
   endpoint: {
     id: string;
+    /** As shown: masked when the URL carries a secret (then `url_sealed` holds the real one). */
     url: string;
+    url_sealed: string | null;
     headers: Record<string, StoredHeader>;
     scheme: string;
     template: EndpointTemplate | null;
@@ -34,7 +36,7 @@ export async function loadAttemptContext(
   event: { id: string; withBody: boolean },
 ): Promise<AttemptContext | null> {
   const result = await db.raw(
-    `select e.url, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active,
+    `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active,
             e.deleted_at is not null as deleted,
             coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
                                       order by (k.state <> 'active'), k.created_at desc)
@@ -57,6 +59,7 @@ export async function loadAttemptContext(
     endpoint: {
       id: endpointId,
       url: row.url as string,
+      url_sealed: (row.url_sealed ?? null) as string | null,
       headers: (row.headers ?? {}) as Record<string, StoredHeader>,
       scheme: row.scheme as string,
       template: (row.template ?? null) as EndpointTemplate | null,

@@ -8,7 +8,10 @@ export interface EndpointRecord {
   id: string;
   tenant_id: string;
   name: string | null;
+  /** The URL, or its masked form when it carries a secret (then sealed in `url_sealed`). */
   url: string;
+  /** The real URL sealed under the master key when it carries a secret; null: `url` is it. */
+  url_sealed: string | null;
   description: string | null;
   events: string[];
   headers: Record<string, StoredHeader>;
@@ -36,7 +39,7 @@ export interface EndpointRecord {
 }
 
 const COLUMNS = [
-  'id', 'tenant_id', 'name', 'url', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
+  'id', 'tenant_id', 'name', 'url', 'url_sealed', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
   'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id',
 ] as const;
@@ -46,6 +49,7 @@ export type EndpointWrite = Partial<
     EndpointRecord,
     | 'name'
     | 'url'
+    | 'url_sealed'
     | 'description'
     | 'events'
     | 'headers'
@@ -60,7 +64,7 @@ export type EndpointWrite = Partial<
     | 'ordering'
     | 'on_exhausted'
     | 'fifo_blocked_delivery_id'
-  > & { rate_next_slot_at: Date | null }
+  > & { rate_next_slot_at: Date | null; rate_released_slots: null }
 >;
 
 const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config', 'template'] as const;
@@ -73,6 +77,9 @@ function toRow(fields: EndpointWrite): Record<string, unknown> {
   }
   return row;
 }
+
+/** Rate-limit slots released: nothing reserved, the next slot is now (disable, delete, re-enable). */
+export const NO_SLOTS = { rate_next_slot_at: null, rate_released_slots: null } as const;
 
 const live = (db: Db, tenantId: string) => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
 
@@ -109,7 +116,7 @@ export async function updateEndpoint(db: Db, tenantId: string, id: string, field
 
 /** Soft delete: gone from lists and fan-out; history, attempts and deliveries are kept. */
 export async function softDeleteEndpoint(db: Db, tenantId: string, id: string): Promise<void> {
-  const count = await live(db, tenantId).where({ id }).update({ deleted_at: db.fn.now(), is_active: false, updated_at: db.fn.now() });
+  const count = await live(db, tenantId).where({ id }).update({ deleted_at: db.fn.now(), is_active: false, updated_at: db.fn.now(), ...NO_SLOTS });
   if (count === 0) throw new NotFoundError('endpoint', id);
 }
 
@@ -147,7 +154,7 @@ export async function listSubscribedEndpoints(db: Db, tenantId: string, eventTyp
 export async function deactivateEndpoint(db: Db, tenantId: string, id: string, reason: string): Promise<boolean> {
   const changed = await db('endpoints')
     .where({ tenant_id: tenantId, id, is_active: true })
-    .update({ is_active: false, disabled_reason: reason, updated_at: db.fn.now() });
+    .update({ is_active: false, disabled_reason: reason, updated_at: db.fn.now(), ...NO_SLOTS });
   return changed > 0;
 }
 
@@ -164,19 +171,27 @@ export async function endpointSigningSettings(
   return row ? { scheme: row.scheme as string, template: (row.template as EndpointTemplate | null) ?? null } : null;
 }
 
-/**
- * Reserves the endpoint's next send slot under its `rate_limit` (slots 1/limit s apart, shared
- * by every worker) and answers how long to wait for it, in ms: 0 when it is now. Null when the
- * endpoint has no limit (nothing is reserved).
- */
-export async function reserveSendSlot(db: Db, tenantId: string, id: string): Promise<number | null> {
-  const result = await db.raw(
-    `update endpoints
-        set rate_next_slot_at = greatest(rate_next_slot_at, now()) + make_interval(secs => 1.0 / rate_limit)
-      where tenant_id = ? and id = ? and rate_limit is not null
-      returning extract(epoch from (rate_next_slot_at - make_interval(secs => 1.0 / rate_limit) - now())) * 1000 as wait_ms`,
-    [tenantId, id],
-  );
-  const row = result.rows[0] as { wait_ms: string | number } | undefined;
-  return row ? Math.max(0, Math.ceil(Number(row.wait_ms))) : null;
+/** What of an endpoint is sealed under the master key: its URL (when secret) and sensitive headers. */
+export interface EndpointSecrets {
+  id: string;
+  url: string;
+  url_sealed: string | null;
+  headers: Record<string, StoredHeader>;
+}
+
+/** A page of every endpoint's secrets (all tenants, deleted ones too: they are still at rest), in id order. */
+export async function listEndpointSecrets(db: Db, afterId: string | null, limit: number): Promise<EndpointSecrets[]> {
+  const query = db('endpoints').select('id', 'url', 'url_sealed', 'headers');
+  if (afterId) query.where('id', '>', afterId);
+  return query.orderBy('id').limit(limit);
+}
+
+/** Stores re-sealed secrets of an endpoint, only if they are still those that were read (true when written). */
+export async function replaceEndpointSecrets(db: Db, before: EndpointSecrets, after: Omit<EndpointSecrets, 'id'>): Promise<boolean> {
+  const changed = await db('endpoints')
+    .where({ id: before.id, url: before.url })
+    .andWhereRaw('url_sealed is not distinct from ?', [before.url_sealed])
+    .andWhereRaw('headers is not distinct from ?::jsonb', [before.headers === null ? null : JSON.stringify(before.headers)])
+    .update({ url: after.url, url_sealed: after.url_sealed, headers: JSON.stringify(after.headers) });
+  return changed > 0;
 }

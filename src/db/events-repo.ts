@@ -62,7 +62,8 @@ export async function insertEventWithDeliveries(
   const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
   const result = await db.raw(
     `with ev as (
-       insert into events (id, tenant_id, type, body, idempotency_key, request_hash) values (?, ?, ?, ?, ?, ?)
+       insert into events (id, tenant_id, type, body, idempotency_key, request_hash, dispatched_at)
+       values (?, ?, ?, ?, ?, ?, ${deliveries.length === 0 ? 'now()' : 'null'})
        on conflict do nothing
        returning ${EVENT_COLUMNS.join(', ')}
      ),
@@ -104,6 +105,26 @@ const asDelivery = (r: Record<string, unknown>): DeliveryRecord => ({ ...(r as u
 
 export async function markDispatched(db: Db, eventId: string): Promise<void> {
   await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
+}
+
+/** An event whose deliveries may never have been started. */
+export interface UndispatchedEvent {
+  id: string;
+  tenant_id: string;
+  type: string;
+}
+
+/**
+ * The outbox: events stored at least `graceSeconds` ago whose dispatch never completed, oldest
+ * first, at most `limit` (read through the partial index on undispatched events).
+ */
+export async function listUndispatchedEvents(db: Db, graceSeconds: number, limit: number): Promise<UndispatchedEvent[]> {
+  return db('events')
+    .select('id', 'tenant_id', 'type')
+    .whereNull('dispatched_at')
+    .andWhere('created_at', '<', db.raw('now() - make_interval(secs => ?)', [graceSeconds]))
+    .orderBy('created_at')
+    .limit(limit);
 }
 
 /** The exact bytes to send for an event of the tenant. */

@@ -12,8 +12,11 @@ export interface Line {
   next: Array<{ deliveryId: string; eventId: string; eventType: string; sequence: number; nextAttempt: number }>;
 }
 
-/** The next deliveries of an endpoint's line after the last one done, or null: no such endpoint. */
-export async function readLine(db: Db, tenantId: string, endpointId: string, limit: number): Promise<Line | null> {
+/**
+ * The next deliveries of an endpoint's line after the last one done (or after `afterSequence`,
+ * when the sequencer has got further than it last noted), or null: no such endpoint.
+ */
+export async function readLine(db: Db, tenantId: string, endpointId: string, limit: number, afterSequence = 0): Promise<Line | null> {
   const endpoint = await db('endpoints')
     .where({ tenant_id: tenantId, id: endpointId })
     .first('url', 'retry_config', 'is_active', 'deleted_at', 'on_exhausted', 'fifo_done_sequence');
@@ -21,7 +24,7 @@ export async function readLine(db: Db, tenantId: string, endpointId: string, lim
   const rows: Array<{ id: string; event_id: string; type: string; sequence: string | number; last_attempt: string | number | null }> = await db('deliveries as d')
     .join('events as e', 'e.id', 'd.event_id')
     .where({ 'd.tenant_id': tenantId, 'd.endpoint_id': endpointId })
-    .andWhere('d.sequence', '>', endpoint.fifo_done_sequence)
+    .andWhere('d.sequence', '>', Math.max(Number(endpoint.fifo_done_sequence), afterSequence))
     .orderBy('d.sequence')
     .limit(limit)
     .select('d.id', 'd.event_id', 'e.type', 'd.sequence', db.raw('(select max(a.attempt) from attempts a where a.delivery_id = d.id) as last_attempt'));

@@ -83,22 +83,3 @@ export async function countInWindow(db: Db, sourceId: string, now: Date): Promis
   );
   return Number(result.rows[0].count);
 }
-
-/** Recent failures by source and by address, the history the risk score reads. */
-export async function recentFailures(db: Db, sourceId: string, remoteAddr: string, windowSeconds: number) {
-  const row = await db('telemetry_events')
-    .where({ kind: 'inbound_request' })
-    .andWhere('created_at', '>', db.raw(`now() - make_interval(secs => ?)`, [windowSeconds]))
-    .andWhere((q) => q.where({ source: sourceId }).orWhere({ remote_addr: remoteAddr }))
-    .select(
-      db.raw("count(*) filter (where source = ? and result in ('bad_signature', 'unknown_key')) as signature_failures", [sourceId]),
-      db.raw("count(*) filter (where source = ? and result = 'replayed_nonce') as replays", [sourceId]),
-      db.raw("count(*) filter (where remote_addr = ? and result <> 'ok') as address_failures", [remoteAddr]),
-    )
-    .first();
-  return {
-    signatureFailures: Number(row?.signature_failures ?? 0),
-    replays: Number(row?.replays ?? 0),
-    addressFailures: Number(row?.address_failures ?? 0),
-  };
-}

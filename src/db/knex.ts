@@ -14,10 +14,18 @@ export type Db = Knex;
 export function openDatabase(config: Config, log: Logger): Db {
   if (config.DATABASE_URL) {
     log.debug('using postgres server');
+    const dbLog = log.child({ component: 'knex' });
     return knexFactory({
       client: 'pg',
       connection: config.DATABASE_URL,
       pool: { min: 0, max: config.DATABASE_POOL_MAX },
+      // knex writes to the console by default; its notes belong in the process log.
+      log: {
+        warn: (message: unknown) => dbLog.warn(String(message)),
+        error: (message: unknown) => dbLog.error(String(message)),
+        deprecate: (method: string, alternative: string) => dbLog.warn(`${method} is deprecated, use ${alternative}`),
+        debug: (message: unknown) => dbLog.debug({ message }, 'knex debug'),
+      },
     });
   }
   mkdirSync(config.PGLITE_DIR, { recursive: true });
@@ -36,6 +44,32 @@ export async function migrate(db: Db, defaultTenantId: string): Promise<void> {
     .insert({ id: defaultTenantId, name: defaultTenantId })
     .onConflict('id')
     .ignore();
+}
+
+/** Node socket errors and Postgres SQLSTATEs that mean "the database is not there right now". */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  '57P01', // admin_shutdown: the server is stopping or restarting
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+  '53300', // too_many_connections
+]);
+/** What pg and knex say when a connection dies or cannot be had; they carry no code. */
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|not queryable|timeout exceeded when trying to connect|Timeout acquiring a connection/i;
+
+/**
+ * True when the database could not be reached or dropped the connection (refused, restarted, in
+ * recovery, pool exhausted), as opposed to a query it refused: the API answers 503, not 500.
+ * Looks through `cause` and AggregateError's `errors` (a name resolving to several addresses).
+ */
+export function isConnectionError(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (e.name === 'KnexTimeoutError') return true;
+  if (typeof e.code === 'string' && (CONNECTION_CODES.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code))) return true;
+  if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isConnectionError(inner, depth + 1))) return true;
+  return isConnectionError(e.cause, depth + 1);
 }
 
 /** True when the error is a Postgres unique violation. */

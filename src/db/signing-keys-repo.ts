@@ -188,3 +188,38 @@ export async function retireKeys(db: Db, tenantId: string, scope: KeyScope, keyI
     .where('state', 'grace')
     .update({ state: 'retired', retired_at: db.fn.now(), expires_at: db.raw('least(expires_at, now())') });
 }
+
+/** A key whose material could not be re-sealed (sealed under a master key this process lacks). */
+export interface ResealFailure {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Re-seals up to `limit` keys (any tenant, any state) not yet under the box's current master key,
+ * in id order after `afterId`. Each row changes alone and only if it is still as read, so a run
+ * can stop anywhere and be started again. Returns the last id looked at (null: none left).
+ */
+export async function resealSigningKeys(
+  db: Db,
+  box: SecretBox,
+  afterId: string | null,
+  limit: number,
+): Promise<{ resealed: number; lastId: string | null; failures: ResealFailure[] }> {
+  const query = db('signing_keys')
+    .select('id', 'scope_type', 'scope_id', 'ciphertext')
+    .where((q) => q.whereRaw('master_key_id is distinct from ?', [box.keyId]).orWhereRaw('ciphertext not like ?', [`${box.keyId}.%`]));
+  if (afterId) query.andWhere('id', '>', afterId);
+  const rows: Array<{ id: string; scope_type: KeyScope['type']; scope_id: string; ciphertext: string }> = await query.orderBy('id').limit(limit);
+  let resealed = 0;
+  const failures: ResealFailure[] = [];
+  for (const row of rows) {
+    try {
+      const ciphertext = box.reseal(row.ciphertext, context({ type: row.scope_type, id: row.scope_id }, row.id));
+      resealed += await db('signing_keys').where({ id: row.id, ciphertext: row.ciphertext }).update({ ciphertext, master_key_id: box.keyId });
+    } catch (err) {
+      failures.push({ id: row.id, reason: (err as Error).message });
+    }
+  }
+  return { resealed, lastId: rows.at(-1)?.id ?? null, failures };
+}

@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { jsonProblems } from '../api/json-input';
 import { countInWindow, findSource, findSourceByKey, type SourceRecord } from '../db/inbound-repo';
 import type { Db } from '../db/knex';
 import { loadValidKeys } from '../db/signing-keys-repo';
@@ -82,11 +84,15 @@ export async function verifyInbound(
     throw new GuardError('rate_limited', `more than ${source.rate_limit_per_minute} requests this minute from this source`);
   }
 
+  // Decoding would replace bytes that are not UTF-8 silently: the body is refused instead.
+  if (!isUtf8(request.rawBody)) throw new GuardError('invalid_json', 'the body is not valid UTF-8');
   let body: unknown;
   try {
     body = JSON.parse(request.rawBody.toString('utf8'));
   } catch {
     throw new GuardError('invalid_json', 'the body is not valid JSON');
   }
+  const problems = jsonProblems(body, 'body');
+  if (problems.length > 0) throw new GuardError('invalid_json', `the body holds what no JSON body may: ${problems[0]!.path}: ${problems[0]!.message}`, problems);
   return { source, keyId: matched.id, headers, skewSeconds, body };
 }

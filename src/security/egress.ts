@@ -89,11 +89,14 @@ export function parseAllowlist(entries: string[]): NonNullable<EgressPolicy['all
   return { hosts, suffixes, ranges, hasRanges };
 }
 
-/** The policy from configuration. */
+/**
+ * The policy from configuration. Private destinations are refused unless EGRESS_ALLOW_PRIVATE is
+ * set, or the process is explicitly in development or test (an unset NODE_ENV is production).
+ */
 export function egressPolicy(config: { EGRESS_ALLOW_PRIVATE?: boolean; EGRESS_ALLOWLIST?: string; NODE_ENV: string }): EgressPolicy {
   const entries = (config.EGRESS_ALLOWLIST ?? '').split(',').filter((e) => e.trim() !== '');
   return {
-    allowPrivate: config.EGRESS_ALLOW_PRIVATE ?? config.NODE_ENV !== 'production',
+    allowPrivate: config.EGRESS_ALLOW_PRIVATE ?? (config.NODE_ENV === 'development' || config.NODE_ENV === 'test'),
     allowlist: entries.length > 0 ? parseAllowlist(entries) : null,
   };
 }

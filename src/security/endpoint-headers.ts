@@ -45,3 +45,10 @@ export function openHeaders(box: SecretBox, endpointId: string, stored: Record<s
     Object.entries(stored).map(([name, h]) => [name, h.sealed ? box.open(h.sealed, context(endpointId, name)) : (h.value ?? '')]),
   );
 }
+
+/** Stored headers with every sealed value under the current master key (key rotation). */
+export function resealHeaders(box: SecretBox, endpointId: string, stored: Record<string, StoredHeader>): Record<string, StoredHeader> {
+  return Object.fromEntries(
+    Object.entries(stored).map(([name, h]) => [name, h.sealed ? { ...h, sealed: box.reseal(h.sealed, context(endpointId, name)) } : h]),
+  );
+}

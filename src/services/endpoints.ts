@@ -4,6 +4,7 @@ import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
   getEndpoint,
   insertEndpoint,
+  NO_SLOTS,
   softDeleteEndpoint,
   updateEndpoint,
   type EndpointRecord,
@@ -12,18 +13,21 @@ import {
 import { insertActiveKey } from '../db/signing-keys-repo';
 import { ValidationError } from '../errors';
 import { newId } from '../ids';
+import { wakeSequencer } from '../temporal/fifo-sequencers';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
+import { sealUrl, type StoredUrl } from '../security/endpoint-url';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
 
-/** Public view of an endpoint: never its secret, never a sensitive header value. */
+/** Public view of an endpoint: never its secret, a sensitive header value or a secret URL (masked). */
 export function endpointOut(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
     name: endpoint.name,
     url: endpoint.url,
+    url_sensitive: endpoint.url_sealed !== null,
     description: endpoint.description,
     events: endpoint.events,
     headers: publicHeaders(endpoint.headers ?? {}),
@@ -64,11 +68,12 @@ export async function createEndpoint(
   checkUrlAllowed(config, input.url);
   const secret = input.secret ?? generateSecret();
   const id = newId('ep');
+  const stored = sealUrl(box, id, input.url, input.url_sensitive);
   return db.transaction(async (trx) => {
     const endpoint = await insertEndpoint(trx, caller.tenantId, {
       id,
       name: input.name ?? null,
-      url: input.url,
+      ...stored,
       description: input.description ?? null,
       events: input.events,
       headers: sealHeaders(box, id, input.headers ?? {}),
@@ -82,9 +87,23 @@ export async function createEndpoint(
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
-    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: input.url, events: input.events } });
+    await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
     return { endpoint, secret, keyId };
   });
+}
+
+/**
+ * How a change stores the URL, or null to keep it. The masked URL sent back (a PUT of what GET
+ * answered) keeps the sealed one; a new URL is sealed when it carries a secret, when
+ * `url_sensitive` says so, or (PATCH) when the one it replaces was sealed; `url_sensitive: true`
+ * alone seals the current URL.
+ */
+function changedUrl(box: AppDeps['box'], current: EndpointRecord, input: EndpointPatch, mode: 'replace' | 'patch'): StoredUrl | null {
+  if (input.url === undefined || (current.url_sealed !== null && input.url === current.url)) {
+    return input.url_sensitive && current.url_sealed === null ? sealUrl(box, current.id, current.url, true) : null;
+  }
+  const sensitive = input.url_sensitive ?? (mode === 'patch' && current.url_sealed !== null);
+  return sealUrl(box, current.id, input.url, sensitive);
 }
 
 /**
@@ -92,15 +111,17 @@ export async function createEndpoint(
  * ones (`null` clears). The secret is never part of an update: it is rotated.
  */
 export async function changeEndpoint(
-  { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
+  deps: Pick<AppDeps, 'db' | 'box' | 'config' | 'temporal' | 'log'>,
   caller: Caller,
   id: string,
   input: EndpointPatch,
   mode: 'replace' | 'patch',
 ): Promise<EndpointRecord> {
-  if (input.url) checkUrlAllowed(config, input.url);
-  return db.transaction(async (trx) => {
+  const { db, box, config } = deps;
+  const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
+    const url = changedUrl(box, current, input, mode);
+    if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
       mode === 'replace'
         ? {
@@ -117,32 +138,51 @@ export async function changeEndpoint(
             is_active: input.is_active ?? true,
           }
         : {};
-    for (const key of ['name', 'url', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
+    if (url) Object.assign(fields, url);
+    for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
     // A new limit starts from now, not from slots reserved under the old one.
-    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) fields.rate_next_slot_at = null;
-    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply.
+    if (fields.rate_limit !== undefined && fields.rate_limit !== current.rate_limit) Object.assign(fields, NO_SLOTS);
+    // Switched on (or off) by hand: the service's reason and the failure streak no longer apply,
+    // and no slot reserved before counts (off: its deliveries stop; on: it starts afresh).
     if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
       fields.disabled_reason = null;
+      Object.assign(fields, NO_SLOTS);
       if (fields.is_active) fields.failing_since = null;
     }
-    const updated = await updateEndpoint(trx, caller.tenantId, id, fields);
+    const changed = await updateEndpoint(trx, caller.tenantId, id, fields);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookUpdated', resourceId: id, details: { fields: Object.keys(input) } });
-    return updated;
+    return changed;
   });
+  // A FIFO line looks again: switched on or off, ordered or not, its policy changed.
+  await wakeLineOf(deps, updated);
+  return updated;
+}
+
+/** Wakes the sequencer of an endpoint that has (or had) a FIFO line; a failure only delays it. */
+async function wakeLineOf({ temporal, config, log }: Pick<AppDeps, 'temporal' | 'config' | 'log'>, endpoint: EndpointRecord): Promise<void> {
+  if (endpoint.ordering !== 'fifo' && Number(endpoint.fifo_last_sequence) === 0) return;
+  await wakeSequencer(temporal, config.TEMPORAL_TASK_QUEUE, { tenantId: endpoint.tenant_id, endpointId: endpoint.id }).catch((err) =>
+    log.warn({ err, endpointId: endpoint.id }, 'could not wake the FIFO line of a changed endpoint; it looks again within minutes'),
+  );
 }
 
 /**
  * Soft delete; deliveries in flight stop at their next attempt (`endpoint_deleted`), and the
  * endpoint's auto-rotation schedule, if any, is deleted.
  */
-export async function deleteEndpoint({ db, temporal, log }: Pick<AppDeps, 'db' | 'temporal' | 'log'>, caller: Caller, id: string): Promise<void> {
-  await db.transaction(async (trx) => {
+export async function deleteEndpoint(deps: Pick<AppDeps, 'db' | 'temporal' | 'log' | 'config'>, caller: Caller, id: string): Promise<void> {
+  const { db, temporal, log } = deps;
+  const endpoint = await db.transaction(async (trx) => {
+    const current = await getEndpoint(trx, caller.tenantId, id);
     await softDeleteEndpoint(trx, caller.tenantId, id);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookDeleted', resourceId: id });
+    return current;
   });
+  // Its FIFO line runs out: each delivery still in it ends at once, cancelled.
+  await wakeLineOf(deps, endpoint);
   await stopKeySchedule(temporal, caller.tenantId, { type: 'endpoint', id }, 'delete').catch((err) =>
     log.warn({ err, endpointId: id }, 'could not delete the key rotation schedule of a deleted endpoint'),
   );

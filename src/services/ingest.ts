@@ -55,10 +55,22 @@ export function newDeliveries(eventId: string, endpointIds: readonly string[]): 
 }
 
 /**
+ * What a client is told when its event is stored but Temporal refused the starts: the event will
+ * be delivered (the outbox sweep starts it); sending it again is only safe with the same key.
+ */
+function unstartedMessage(eventId: string, idempotencyKey: string | null): string {
+  const stored = `event ${eventId} is stored and will be delivered once Temporal is reachable again (Temporal is unavailable now)`;
+  return idempotencyKey
+    ? `${stored}; retrying with the same Idempotency-Key returns this event and sends nothing twice`
+    : `${stored}; do not send it again: without an Idempotency-Key a retry would be a second event`;
+}
+
+/**
  * Accepts an event: stores it once with one delivery per subscribed endpoint, then starts their
  * workflows. A repeated idempotency key with the same request returns the stored event and starts
  * nothing new (unless its dispatch never completed, which is then finished); with a different
- * request it is refused (422 `idempotency_key_reused`).
+ * request it is refused (422 `idempotency_key_reused`). An event whose starts fail stays in the
+ * outbox: the housekeeping sweep starts it (`dispatchStoredEvents`).
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
   // Independent reads, side by side: the payload's check against its type, and who subscribed.
@@ -90,10 +102,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
       );
     } catch (err) {
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');
-      throw new UnavailableError(
-        `event ${event.id} was stored but its deliveries could not be started (Temporal unreachable); ` +
-          'retry with the same Idempotency-Key',
-      );
+      throw new UnavailableError(unstartedMessage(event.id, event.idempotency_key));
     }
     await markDispatched(deps.db, event.id);
   }

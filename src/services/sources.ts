@@ -2,7 +2,7 @@ import type { Caller } from '../domain/caller';
 import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
 import { getSource, insertSource, softDeleteSource, updateSource, type SourceRecord, type SourceWrite } from '../db/inbound-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
-import { ValidationError } from '../errors';
+import { ForbiddenError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import { generateSecret } from '../security/signing';
 import type { AppDeps } from './deps';
@@ -15,6 +15,16 @@ function assertDefaultAllowed(allowed: string[], fallback: string): void {
   }
 }
 
+/**
+ * A source allowed the `relay` handler turns its requests into outbound events: whoever sets it up
+ * (or changes it) must be allowed to send events, not only to manage sources.
+ */
+function assertMayRelay(caller: Caller, handlers: string[]): void {
+  if (handlers.includes('relay') && !caller.scopes.has('events:write')) {
+    throw new ForbiddenError('a source with the relay handler emits events: this needs the events:write scope as well as sources:write');
+  }
+}
+
 /** Registers an inbound source with its first key; the secret is returned here and only here. */
 export async function createSource(
   { db, box }: Pick<AppDeps, 'db' | 'box'>,
@@ -23,6 +33,7 @@ export async function createSource(
 ): Promise<{ source: SourceRecord; secret: string; keyId: string }> {
   const { secret: given, ...write } = input;
   assertDefaultAllowed(write.allowed_handlers, write.default_handler);
+  assertMayRelay(caller, write.allowed_handlers);
   const secret = given ?? generateSecret();
   const id = newId('src');
   return db.transaction(async (trx) => {
@@ -38,6 +49,7 @@ export async function changeSource({ db }: Pick<AppDeps, 'db'>, caller: Caller, 
   return db.transaction(async (trx) => {
     const current = await getSource(trx, caller.tenantId, id);
     assertDefaultAllowed(input.allowed_handlers ?? current.allowed_handlers, input.default_handler ?? current.default_handler);
+    assertMayRelay(caller, input.allowed_handlers ?? current.allowed_handlers);
     const updated = await updateSource(trx, caller.tenantId, id, input);
     await recordAudit(trx, audit(caller, 'SourceUpdated', id));
     return updated;

@@ -9,6 +9,8 @@ import type { EndpointTemplate } from '../domain/endpoint';
 import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
 import { egressAgent, egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
+import { openUrl } from '../security/endpoint-url';
+import { redactAttempt, sensitiveValues } from '../security/redact';
 import { signatureSchemeOf } from '../domain/signature-schemes';
 import type { AppDeps } from './deps';
 import { eventBody } from './ingest';
@@ -43,6 +45,7 @@ export async function testDelivery(
   const eventId = newId('evt');
   const deliveryId = newId('dlv');
   const body = testBody(eventBody(eventId, { type: input.event, payload: input.payload }, new Date()), endpoint.template, config.MAX_BODY_BYTES);
+  const custom = openHeaders(box, endpoint.id, endpoint.headers);
   const headers = webhookHeaders({
     deliveryId,
     eventId,
@@ -51,21 +54,23 @@ export async function testDelivery(
     body,
     scheme: signatureSchemeOf(endpoint.scheme),
     keys,
-    customHeaders: openHeaders(box, endpoint.id, endpoint.headers),
+    customHeaders: custom,
     test: true,
   });
   const timeoutMs = endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
   const egress = egressPolicy(config);
   const http = egressAgent(egress, { connectTimeoutMs: timeoutMs });
-  const result = await postWebhook({
+  const url = openUrl(box, endpoint.id, endpoint);
+  const sent = await postWebhook({
     http,
     egress,
-    url: endpoint.url,
+    url,
     headers,
     body,
     timeoutMs,
     excerptBytes: config.RESPONSE_EXCERPT_BYTES,
   }).finally(() => http.close());
+  const result = redactAttempt(sent, { url, shownUrl: endpoint.url, values: sensitiveValues(endpoint.headers, custom) });
   // Sensitive values are never shown; the service's own headers cannot share their names.
   const masked = Object.fromEntries(Object.entries(endpoint.headers).filter(([, h]) => h.sensitive).map(([name]) => [name, '[sensitive]']));
   return {

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
 import { dataConverter } from './payload-codec';
 
@@ -11,8 +11,31 @@ export function connectionOptions(config: Config, address: string) {
   };
 }
 
+/**
+ * gRPC retries of the API's client: a few (about a second), not the SDK's ten (about 20 s), so a
+ * request that needs Temporal while it is down gets its 503 and `Retry-After` in time; the
+ * client retries, and stored events are dispatched by the housekeeping sweep anyway.
+ */
+export function apiGrpcInterceptors() {
+  return [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))];
+}
+
 /** Connects a Temporal client to `address` (the configured one, or the dev server's). */
 export async function connectClient(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config, address));
+  const connection = await Connection.connect({ ...connectionOptions(config, address), interceptors: apiGrpcInterceptors() });
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+}
+
+/** gRPC status codes UNAVAILABLE (14) and DEADLINE_EXCEEDED (4). */
+const GRPC_UNAVAILABLE_CODES = new Set([14, 4]);
+
+/**
+ * True when Temporal could not be reached or did not answer in time (gRPC UNAVAILABLE or
+ * DEADLINE_EXCEEDED, on the error or its cause): the API answers 503, not 500.
+ */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let current = err, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(current) && GRPC_UNAVAILABLE_CODES.has(current.code)) return true;
+  }
+  return false;
 }

@@ -1,8 +1,9 @@
-import { temporal } from '@temporalio/proto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
-import { ValidationError } from '../errors';
+import { temporal } from '@temporalio/proto';
 import type { DeliveryState } from '../domain/delivery';
+import { AppError } from '../errors';
 import { timestampMs } from './delivery-log';
 import { deliveryStateCondition, deliveryStateOf } from './delivery-status';
 import { DELIVERY_WORKFLOW } from './delivery-workflows';
@@ -50,10 +51,32 @@ export function deliveryQuery(search: Omit<DeliverySearch, 'limit' | 'cursor'>):
   return clauses.join(' AND ');
 }
 
-function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
-  if (!cursor) return undefined;
-  const bytes = Buffer.from(cursor, 'base64url');
-  if (bytes.length === 0) throw new ValidationError('cursor is not valid', [{ path: 'cursor', message: 'invalid cursor' }]);
+/** What the cursor MAC key is derived for, from the master key (`SecretBox.deriveKey`). */
+export const CURSOR_KEY_PURPOSE = 'delivery-log-cursor/v1';
+
+const MAC_BYTES = 16;
+/** gRPC status of a request Temporal refuses as malformed. */
+const GRPC_INVALID_ARGUMENT = 3;
+const invalidCursor = () => new AppError(400, 'invalid_cursor', 'cursor is not one this API gave for this listing: list again without it');
+const cursorMac = (key: Buffer, query: string, token: Buffer) => createHmac('sha256', key).update(query).update('\n').update(token).digest().subarray(0, MAC_BYTES);
+
+/**
+ * Our cursor around Temporal's page token: `token.mac`, the MAC binding the token to the listing's
+ * query. Temporal never sees a token it did not make (a forged one made it retry for seconds, then
+ * fail), and a cursor of one listing cannot page another.
+ */
+export function encodeCursor(key: Buffer, query: string, token: Uint8Array): string {
+  const bytes = Buffer.from(token);
+  return `${bytes.toString('base64url')}.${cursorMac(key, query, bytes).toString('base64url')}`;
+}
+
+/** The page token inside a cursor made by {@link encodeCursor} for this query; 400 `invalid_cursor` otherwise. */
+export function decodeCursor(key: Buffer, query: string, cursor: string): Buffer {
+  const [token, mac, extra] = cursor.split('.');
+  if (!token || !mac || extra !== undefined) throw invalidCursor();
+  const bytes = Buffer.from(token, 'base64url');
+  const given = Buffer.from(mac, 'base64url');
+  if (bytes.length === 0 || given.length !== MAC_BYTES || !timingSafeEqual(given, cursorMac(key, query, bytes))) throw invalidCursor();
   return bytes;
 }
 
@@ -61,16 +84,17 @@ function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
 export async function searchDeliveries(
   client: Client,
   search: DeliverySearch,
+  cursorKey: Buffer,
 ): Promise<{ items: DeliverySummary[]; total: number; next_cursor: string | null }> {
   const namespace = client.options.namespace;
   const query = deliveryQuery(search);
   const service = client.workflowService;
+  const nextPageToken = search.cursor === undefined ? undefined : decodeCursor(cursorKey, query, search.cursor);
   const [page, count] = await Promise.all([
-    service.listWorkflowExecutions({
-      namespace,
-      query,
-      pageSize: search.limit,
-      nextPageToken: decodeCursor(search.cursor),
+    service.listWorkflowExecutions({ namespace, query, pageSize: search.limit, nextPageToken }).catch((err: unknown) => {
+      // A token we made that Temporal no longer takes (its server was reset, say).
+      if (nextPageToken && (err as { code?: number }).code === GRPC_INVALID_ARGUMENT) throw invalidCursor();
+      throw err;
     }),
     service.countWorkflowExecutions({ namespace, query }),
   ]);
@@ -93,6 +117,6 @@ export async function searchDeliveries(
   return {
     items,
     total: Number(count.count ?? 0),
-    next_cursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null,
+    next_cursor: token && token.length > 0 ? encodeCursor(cursorKey, query, token) : null,
   };
 }

@@ -28,7 +28,7 @@ export async function ensureHousekeepingSchedule(
       spec,
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' },
-      memo: { purpose: 'purge anti-replay nonces, rate windows and old telemetry' },
+      memo: { purpose: 'purge anti-replay nonces, rate windows and old telemetry; start deliveries of stored events never dispatched' },
     });
     log.info({ scheduleId, everySeconds: options.intervalSeconds }, 'housekeeping schedule created');
   } catch (err) {

@@ -2,13 +2,13 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { ValueError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { parseMasterKey } from '../security/secret-box';
+import { AUTH_TAG_BYTES, parseKeyList, parseMasterKey } from '../security/secret-box';
 
 /** Metadata `encoding` of a payload this codec encrypted. */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
-const TAG_BYTES = 16;
+const TAG_BYTES = AUTH_TAG_BYTES;
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
@@ -31,7 +31,7 @@ export class EncryptionCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', this.current, iv);
+      const cipher = createCipheriv('aes-256-gcm', this.current, iv, { authTagLength: TAG_BYTES });
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return { metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID]: utf8(this.keyId) }, data: sealed };
@@ -46,7 +46,7 @@ export class EncryptionCodec implements PayloadCodec {
       if (!key) throw new ValueError(`payload encrypted with unknown key ${keyId}: add it to TEMPORAL_CODEC_PREVIOUS_KEYS`);
       const data = Buffer.from(payload.data ?? []);
       if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('encrypted payload is truncated');
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
       return temporal.api.common.v1.Payload.decode(plain);
@@ -62,8 +62,7 @@ export function codecKeyId(key: Buffer): string {
 /** The codec from configuration, or null when payload encryption is off (no TEMPORAL_CODEC_KEY). */
 export function payloadCodec(config: { TEMPORAL_CODEC_KEY?: string; TEMPORAL_CODEC_PREVIOUS_KEYS?: string }): EncryptionCodec | null {
   if (!config.TEMPORAL_CODEC_KEY) return null;
-  const previous = (config.TEMPORAL_CODEC_PREVIOUS_KEYS ?? '').split(',').filter((k) => k.trim() !== '');
-  return new EncryptionCodec(parseMasterKey(config.TEMPORAL_CODEC_KEY), previous.map(parseMasterKey));
+  return new EncryptionCodec(parseMasterKey(config.TEMPORAL_CODEC_KEY), parseKeyList(config.TEMPORAL_CODEC_PREVIOUS_KEYS));
 }
 
 /**

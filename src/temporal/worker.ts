@@ -64,13 +64,15 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     'egress policy for deliveries',
   );
   const http = egressAgent(egress, { connectTimeoutMs: config.DELIVERY_TIMEOUT_MS });
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.countQueriesOf(deps.db);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverter(config),
     taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics: deps.metrics ?? createMetrics(), http, egress, config }),
+    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, http, egress, config }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -8,7 +8,7 @@ import { Receiver } from './receiver';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
-import { SecretBox } from '../../src/security/secret-box';
+import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { dataConverter } from '../../src/temporal/payload-codec';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 
@@ -53,7 +53,7 @@ export async function startStack(
   const sink = options.logLines;
   const log = createLogger(config.LOG_LEVEL, 'test', sink ? { write: (line: string) => void sink.push(line) } : undefined);
   const db = openDatabase(config, log);
-  const box = new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex'));
+  const box = new SecretBox(parseMasterKey(config.MASTER_KEY!), parseKeyList(config.MASTER_KEY_PREVIOUS));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
   const { server, url } = await startApi({ config, db, box, temporal, log });

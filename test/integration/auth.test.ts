@@ -101,12 +101,14 @@ describe('when a JWT is presented', () => {
     expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: scoped })).status).toBe(200);
   });
 
-  it('then a wrong signature, an expired token, another issuer or an unknown tenant gets 401', async () => {
+  it('then a wrong signature, an expired token, a token without exp, another issuer or an unknown tenant gets 401', async () => {
     const bad = [
       await sign({ tenant_id: 'default', role: 'admin' }, 'another-secret-that-is-32-chars-long!!'),
       await sign({ tenant_id: 'default', role: 'admin' }, JWT_SECRET, '-1m'),
       await new SignJWT({ tenant_id: 'default', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET)),
       await sign({ tenant_id: 'nope', role: 'admin' }),
+      // No expiry: valid forever once leaked.
+      await new SignJWT({ tenant_id: 'default', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('test-issuer').setIssuedAt().sign(new TextEncoder().encode(JWT_SECRET)),
     ];
     for (const token of bad) expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token })).status).toBe(401);
   });
@@ -129,5 +131,46 @@ describe('when an opaque token is presented and introspection is configured', ()
     expect((await stack.call('POST', '/api/v1/events', { type: 'a.b', payload: {} }, { token: 'opaque-good' })).status).toBe(403);
     expect(introspected.filter((t) => t === 'opaque-good')).toHaveLength(1);
     expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: 'opaque-bad' })).status).toBe(401);
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: 'opaque-bad' })).status).toBe(401);
+    expect(introspected.filter((t) => t === 'opaque-bad')).toHaveLength(1); // the inactive answer is cached too
+  });
+
+  it("then the service's own API keys are never sent to the identity provider", async () => {
+    const unknownKey = `whk_${'x'.repeat(40)}`;
+    expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: unknownKey })).status).toBe(401);
+    expect(introspected).not.toContain(unknownKey);
+  });
+
+  it('then a flood of made-up tokens reaches the identity provider at INTROSPECTION_MAX_PER_SECOND at most; the rest get 503 with Retry-After', async () => {
+    const limited = await startStack({ worker: false, env: { INTROSPECTION_URL: stack.config.INTROSPECTION_URL!, INTROSPECTION_MAX_PER_SECOND: '3' } });
+    try {
+      const tokens = Array.from({ length: 10 }, (_, i) => `flood-${i}-${Date.now()}`);
+      const answers = await Promise.all(tokens.map((token) => limited.call('GET', '/api/v1/endpoints', undefined, { token })));
+      expect(introspected.filter((t) => t.startsWith('flood-')).length).toBeLessThanOrEqual(3);
+      const refused = answers.filter((a) => a.status === 503);
+      expect(refused.length).toBeGreaterThanOrEqual(7);
+      expect(refused[0]!.body).toMatchObject({ ok: false, err: 'unavailable' });
+      expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(answers.filter((a) => a.status !== 503).every((a) => a.status === 401)).toBe(true);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe('when a key with sources:write but not events:write manages sources', () => {
+  it('then it may create and change echo sources, but not give a source the relay handler (it emits events)', async () => {
+    const { key } = await newKey({ name: 'sources-only', scopes: ['sources:write', 'sources:read'] });
+    const echo = await stack.call('POST', '/api/v1/sources', { name: 'echo-src', allowed_handlers: ['echo'], default_handler: 'echo' }, { token: key });
+    expect(echo.status).toBe(201);
+    const relay = await stack.call('POST', '/api/v1/sources', { name: 'relay-src', allowed_handlers: ['relay'], default_handler: 'relay' }, { token: key });
+    expect(relay.status).toBe(403);
+    expect(relay.body).toMatchObject({ ok: false, err: 'forbidden', msg: expect.stringContaining('events:write') });
+    const widened = await stack.call('PATCH', `/api/v1/sources/${echo.body.data.id}`, { allowed_handlers: ['echo', 'relay'] }, { token: key });
+    expect(widened.status).toBe(403);
+    expect(await stack.db('inbound_sources').where({ name: 'relay-src' })).toHaveLength(0);
+
+    const { key: both } = await newKey({ name: 'sources-and-events', scopes: ['sources:write', 'events:write'] });
+    expect((await stack.call('POST', '/api/v1/sources', { name: 'relay-ok', allowed_handlers: ['relay'], default_handler: 'relay' }, { token: both })).status).toBe(201);
   });
 });

@@ -15,7 +15,7 @@ afterAll(async () => stack?.stop());
 const cli = (args: string[]) =>
   run(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, DATABASE_URL: stack.config.DATABASE_URL, LOG_LEVEL: 'silent', MASTER_KEY: 'ab'.repeat(32) },
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: stack.config.DATABASE_URL, LOG_LEVEL: 'silent', MASTER_KEY: 'ab'.repeat(32) },
   });
 
 describe('when the CLI makes an API key', () => {

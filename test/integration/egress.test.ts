@@ -69,3 +69,21 @@ describe('when an allowlist is set', () => {
     expect(receiver.requests.filter((r) => r.path === '/listed')).toHaveLength(1);
   });
 });
+
+describe('when NODE_ENV is not set at all', () => {
+  it('then the process has the production guard: a loopback destination is refused with 422', async () => {
+    const token = '4e9b2f7a1c6d3085be27f4a9c1d6e3b8';
+    const unset = await startStack({
+      worker: false,
+      env: { NODE_ENV: '', API_TOKEN: token, MASTER_KEY: '9c4e1a7f3b5d2086ce41a9f7b3d5e2c8064af1b9d3e7c5a28f0b6d4c2e1a3f5b', TEMPORAL_CODEC_KEY: 'e17a4c9f2b6d08351fa7c4e9b2d6f0837c5a1e9b4f2d6c08a3e7b1f5d9c2a4e6' },
+    });
+    try {
+      expect(unset.config.NODE_ENV).toBe('production');
+      const res = await unset.call('POST', '/api/v1/endpoints', { url: receiver.url + '/unset', events: ['egress.unset'] }, { token });
+      expect(res.status).toBe(422);
+      expect(res.body.details[0]).toMatchObject({ path: 'body.url', message: expect.stringContaining('non-public address') });
+    } finally {
+      await unset.stop();
+    }
+  });
+});

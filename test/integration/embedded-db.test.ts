@@ -18,7 +18,7 @@ import { generateSecret } from '../../src/security/signing';
 describe('when DATABASE_URL is unset', () => {
   it('then the embedded Postgres (PGlite) runs the same migrations and queries', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pglite-'));
-    const config = loadConfig({ PGLITE_DIR: dir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ NODE_ENV: 'test', PGLITE_DIR: dir, LOG_LEVEL: 'silent' });
     const db = openDatabase(config, createLogger('silent'));
     try {
       await migrate(db, 'default');

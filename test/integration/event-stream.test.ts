@@ -235,7 +235,7 @@ describe('when the stream is asked for badly', () => {
 describe('when the database is the embedded Postgres (PGlite)', () => {
   it('then the shared poller hands new rows over in id order, waiting a moment at a missing id', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pglite-stream-'));
-    const db = openDatabase(loadConfig({ PGLITE_DIR: dir, LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const db = openDatabase(loadConfig({ NODE_ENV: 'test', PGLITE_DIR: dir, LOG_LEVEL: 'silent' }), createLogger('silent'));
     const hub = new AttemptHub(db, createLogger('silent'), { intervalMs: 20, gapWaitMs: 1000 });
     try {
       await migrate(db, 'default');

@@ -1,5 +1,6 @@
 import { signInbound, sendInbound } from '../../src/inbound/sender';
 import { generateSecret } from '../../src/security/signing';
+import { REJECTED_ROWS_PER_SOURCE_MINUTE } from '../../src/inbound/recent-rejections';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, type Stack } from '../helpers/stack';
 
@@ -71,35 +72,36 @@ describe('when a webhook fails the guard', () => {
   const body = JSON.stringify({ n: 1 });
   const base = () => ({ 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body }) });
   const now = Math.floor(Date.now() / 1000);
-  const cases: Array<[string, number, string, () => { headers: Record<string, string>; body: string; path?: string }]> = [
-    ['no x-ts', 400, 'missing_x_ts', () => { const { 'x-ts': _, ...h } = base(); return { headers: h, body }; }],
-    ['no x-nonce', 400, 'missing_x_nonce', () => { const { 'x-nonce': _, ...h } = base(); return { headers: h, body }; }],
-    ['no x-signature', 400, 'missing_x_signature', () => { const { 'x-signature': _, ...h } = base(); return { headers: h, body }; }],
-    ['no source or key id', 400, 'missing_source', () => { const { 'x-source-id': _, ...h } = base(); return { headers: h, body }; }],
-    ['a malformed x-ts', 400, 'invalid_x_ts', () => ({ headers: { ...base(), 'x-ts': 'yesterday' }, body })],
-    ['a short nonce', 400, 'invalid_x_nonce', () => ({ headers: { ...base(), 'x-nonce': 'abc' }, body })],
-    ['a non-hex signature', 400, 'invalid_x_signature', () => ({ headers: { ...base(), 'x-signature': 'zz' }, body })],
-    ['a timestamp too old', 401, 'timestamp_too_old', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now - 301 }) }, body })],
-    ['a timestamp in the future', 401, 'timestamp_in_future', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now + 400 }) }, body })],
-    ['an unknown source', 401, 'unknown_source', () => ({ headers: { ...base(), 'x-source-id': 'src_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body })],
-    ['a key id that is not the source’s', 401, 'unknown_key', () => ({ headers: { ...base(), 'x-key-id': 'key_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body })],
-    ['a signature made with another secret', 401, 'bad_signature', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: generateSecret(), body }) }, body })],
-    ['a tampered body', 401, 'bad_signature', () => ({ headers: base(), body: JSON.stringify({ n: 2 }) })],
-    ['a body that is not JSON content', 415, 'unsupported_media_type', () => ({ headers: { ...base(), 'content-type': 'text/plain' }, body })],
-    ['an oversized body', 413, 'payload_too_large', () => { const big = JSON.stringify({ x: 'y'.repeat(300 * 1024) }); return { headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body: big }) }, body: big }; }],
-    ['an unknown handler', 404, 'unknown_handler', () => ({ headers: base(), body, path: '/webhook/guards/nope' })],
+  const cases: Array<[string, number, string, () => { headers: Record<string, string>; body: string; path?: string }, boolean]> = [
+    ['no x-ts', 400, 'missing_x_ts', () => { const { 'x-ts': _, ...h } = base(); return { headers: h, body }; }, false],
+    ['no x-nonce', 400, 'missing_x_nonce', () => { const { 'x-nonce': _, ...h } = base(); return { headers: h, body }; }, false],
+    ['no x-signature', 400, 'missing_x_signature', () => { const { 'x-signature': _, ...h } = base(); return { headers: h, body }; }, false],
+    ['no source or key id', 400, 'missing_source', () => { const { 'x-source-id': _, ...h } = base(); return { headers: h, body }; }, false],
+    ['a malformed x-ts', 400, 'invalid_x_ts', () => ({ headers: { ...base(), 'x-ts': 'yesterday' }, body }), false],
+    ['a short nonce', 400, 'invalid_x_nonce', () => ({ headers: { ...base(), 'x-nonce': 'abc' }, body }), false],
+    ['a non-hex signature', 400, 'invalid_x_signature', () => ({ headers: { ...base(), 'x-signature': 'zz' }, body }), false],
+    ['a timestamp too old', 401, 'timestamp_too_old', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now - 301 }) }, body }), true],
+    ['a timestamp in the future', 401, 'timestamp_in_future', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body, ts: now + 400 }) }, body }), true],
+    ['an unknown source', 401, 'unknown_source', () => ({ headers: { ...base(), 'x-source-id': 'src_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body }), false],
+    ['a key id that is not the source’s', 401, 'unknown_key', () => ({ headers: { ...base(), 'x-key-id': 'key_01aaaaaaaaaaaaaaaaaaaaaaaa' }, body }), true],
+    ['a signature made with another secret', 401, 'bad_signature', () => ({ headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: generateSecret(), body }) }, body }), true],
+    ['a tampered body', 401, 'bad_signature', () => ({ headers: base(), body: JSON.stringify({ n: 2 }) }), true],
+    ['a body that is not JSON content', 415, 'unsupported_media_type', () => ({ headers: { ...base(), 'content-type': 'text/plain' }, body }), false],
+    ['an oversized body', 413, 'payload_too_large', () => { const big = JSON.stringify({ x: 'y'.repeat(300 * 1024) }); return { headers: { 'content-type': 'application/json', 'x-source-id': source.id, ...signInbound({ secret: source.secret, body: big }) }, body: big }; }, false],
+    ['an unknown handler', 404, 'unknown_handler', () => ({ headers: base(), body, path: '/webhook/guards/nope' }), true],
   ];
 
-  it.each(cases)('then %s gets %i %s, and only telemetry is written', async (_name, status, code, make) => {
+  it.each(cases)('then %s gets %i %s, and nothing but telemetry of a known source is written', async (_name, status, code, make, sourceKnown) => {
     const before = await counts();
     const req = make();
     const res = await rawPost(req.headers, req.body, req.path);
     expect(res.status).toBe(status);
     expect(res.body).toMatchObject({ ok: false, err: code, msg: expect.any(String), trace_id: expect.any(String) });
     const after = await counts();
-    expect(after).toEqual({ ...before, telemetry: before.telemetry + 1 });
+    expect(after).toEqual({ ...before, telemetry: before.telemetry + (sourceKnown ? 1 : 0) });
+    if (!sourceKnown) return;
     const record = await stack.db('telemetry_events').where({ trace_id: res.body.trace_id }).first();
-    expect(record).toMatchObject({ result: code });
+    expect(record).toMatchObject({ result: code, tenant_id: 'default', source: source.id });
     expect(record.details.risk_score).toBeGreaterThan(0);
   });
 
@@ -117,6 +119,33 @@ describe('when a webhook fails the guard', () => {
       scores.push((await stack.db('telemetry_events').where({ trace_id: res.body.trace_id }).first()).details.risk_score);
     }
     expect(scores[3]).toBeGreaterThan(scores[0]!);
+  });
+});
+
+describe('when unauthenticated requests flood /webhook/in', () => {
+  it('then requests of unknown sources write no row (only a metric), and a known source gets a bounded number of rejection rows a minute', async () => {
+    const before = await counts();
+    const flood = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        rawPost({ 'content-type': 'application/json', 'x-source-id': `src_01flood${String(i).padStart(19, '0')}`, ...signInbound({ secret: generateSecret(), body: '{}' }) }, '{}'),
+      ),
+    );
+    expect(flood.every((r) => r.status === 401 && r.body.err === 'unknown_source')).toBe(true);
+    expect(await counts()).toEqual(before);
+    expect(await stack.db('telemetry_events').where({ tenant_id: 'unknown' }).count({ n: '*' }).first()).toEqual({ n: '0' });
+    const metrics = (await stack.call('GET', '/metrics', undefined, { token: null })).body as string;
+    expect(metrics).toMatch(/webhooks_inbound_requests_total\{result="unknown_source",source="unknown"\} (\d+)/);
+    expect(Number(/webhooks_inbound_requests_total\{result="unknown_source",source="unknown"\} (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(40);
+
+    const target = (await stack.call('POST', '/api/v1/sources', { name: 'targeted', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data;
+    const bad = { 'content-type': 'application/json', 'x-source-id': target.id };
+    for (let i = 0; i < 3; i++) {
+      await Promise.all(Array.from({ length: 30 }, () => rawPost({ ...bad, ...signInbound({ secret: generateSecret(), body: '{}' }) }, '{}')));
+    }
+    const rows = Number((await stack.db('telemetry_events').where({ source: target.id }).count({ n: '*' }).first())!.n);
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThanOrEqual(2 * REJECTED_ROWS_PER_SOURCE_MINUTE); // the flood may straddle a minute
+    expect((await send({ still: 'works' }, { sourceId: target.id, secret: target.secret })).status).toBe(200);
   });
 });
 

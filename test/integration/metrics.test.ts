@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi, startMetricsServer } from '../../src/bootstrap';
+import { openDatabase } from '../../src/db/knex';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { SecretBox } from '../../src/security/secret-box';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
+import { eventually, startStackWithReceiver, stopAll, testConfig, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 let receiver: Receiver;
@@ -144,9 +145,68 @@ describe('when an endpoint is created and one event delivered', () => {
   });
 });
 
+describe('when a process sends SQL statements', () => {
+  it('then its API and its worker each count theirs, by kind', async () => {
+    const api = (await stack.call('GET', '/metrics', undefined, { token: null })).body as string;
+    const count = (text: string, kind: string) => sample(text, 'webhooks_db_queries_total', { kind }) ?? 0;
+    // Creating the endpoint inserts it (and its key) in a transaction.
+    expect(count(api, 'insert')).toBeGreaterThanOrEqual(1);
+    expect(count(api, 'begin')).toBeGreaterThanOrEqual(1);
+    const worker = (await scrape(workerMetricsUrl)).text;
+    // The worker read what it sends, and recorded the attempt (an insert, or a CTE that inserts).
+    expect(count(worker, 'select')).toBeGreaterThanOrEqual(1);
+    expect(count(worker, 'insert') + count(worker, 'with')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('then each statement is counted once, BEGIN and COMMIT included, however often the pool is watched', async () => {
+    const metrics = createMetrics();
+    const db = openDatabase(stack.config, createLogger('silent', 'test'));
+    try {
+      // An API and a worker sharing one pool and one registry (as `npm start` runs them) watch it twice.
+      metrics.countQueriesOf(db);
+      metrics.countQueriesOf(db);
+      await db.raw('select 1');
+      await db.transaction(async (trx) => {
+        await trx.raw('select 2');
+      });
+      await db.raw('with one as (select 1 as n) select n from one');
+      await db.raw('show server_version');
+      const text = (await metrics.scrape()).body;
+      const count = (kind: string) => sample(text, 'webhooks_db_queries_total', { kind });
+      expect([count('select'), count('begin'), count('commit'), count('with'), count('other')]).toEqual([2, 1, 1, 1, 1]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
 describe("when the worker's listener is asked for anything but GET /metrics", () => {
   it('then it answers 404', async () => {
     expect((await fetch(`${workerMetricsUrl}/healthz`)).status).toBe(404);
     expect((await fetch(`${workerMetricsUrl}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('when METRICS_TOKEN is set', () => {
+  it('then /metrics of the API and of the worker listener need it as a bearer token', async () => {
+    const token = 'scrape-7f3a9c1e5b2d8046af13ce97b5d20e8c';
+    const config = testConfig({ METRICS_TOKEN: token });
+    const log = createLogger('silent', 'test');
+    const api = await startApi({ config, db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), temporal: stack.temporal, log });
+    const listener = await startMetricsServer(createMetrics(), '127.0.0.1', 0, token);
+    try {
+      for (const url of [api.url, listener.url]) {
+        expect((await fetch(`${url}/metrics`)).status).toBe(401);
+        expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+        const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toContain('process_cpu');
+      }
+      const refused = await fetch(`${api.url}/metrics`);
+      expect(await refused.json()).toMatchObject({ ok: false, err: 'unauthorized' });
+    } finally {
+      await closeServer(api.server);
+      await closeServer(listener.server);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { Client } from '@temporalio/client';
 import { ENCRYPTED_ENCODING } from '../../src/temporal/payload-codec';
 import { createApiKey } from '../../src/services/api-keys';
@@ -64,7 +65,7 @@ describe('when payload encryption is on', () => {
   it('then the codec endpoint decodes stored payloads for the local Web UI, and encode round-trips', async () => {
     const history = await rawHistory();
     const stored = attemptPayloads(history);
-    const decoded = await stack.call('POST', '/codec/decode', { payloads: stored.map(asJson) }, { token: null, headers: { 'x-namespace': stack.config.TEMPORAL_NAMESPACE } });
+    const decoded = await stack.call('POST', '/codec/decode', { payloads: stored.map(asJson) }, { token: null, headers: { 'x-namespace': stack.config.TEMPORAL_NAMESPACE, origin: 'http://127.0.0.1:8233' } });
     expect(decoded.status).toBe(200);
     const result = JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString());
     expect(result).toMatchObject({ kind: 'attempted', attempt: 1, result: { outcome: 'succeeded', responseExcerpt: MARKER } });
@@ -102,15 +103,34 @@ describe('when payload encryption is on', () => {
 
 describe('when payload encryption is off, or the service runs in production', () => {
   it('then the codec endpoint answers 404 codec_disabled, and production needs a credential even on loopback', async () => {
+    const strong = { API_TOKEN: '4e9b2f7a1c6d3085be27f4a9c1d6e3b8', MASTER_KEY: '9c4e1a7f3b5d2086ce41a9f7b3d5e2c8064af1b9d3e7c5a28f0b6d4c2e1a3f5b', TEMPORAL_CODEC_KEY: 'e17a4c9f2b6d08351fa7c4e9b2d6f0837c5a1e9b4f2d6c08a3e7b1f5d9c2a4e6' };
     const off = await startStack({ worker: false, env: { TEMPORAL_CODEC_KEY: '' } });
-    const prod = await startStack({ worker: false, env: { NODE_ENV: 'production' } });
+    const prod = await startStack({ worker: false, env: { NODE_ENV: 'production', ...strong } });
     try {
       expect((await off.call('POST', '/codec/decode', { payloads: [] })).body).toMatchObject({ ok: false, err: 'codec_disabled' });
-      expect((await prod.call('POST', '/codec/decode', { payloads: [] }, { token: null })).status).toBe(401);
-      expect((await prod.call('POST', '/codec/decode', { payloads: [] })).status).toBe(200);
+      const fromUi = { token: null, headers: { origin: 'http://127.0.0.1:8233' } };
+      expect((await prod.call('POST', '/codec/decode', { payloads: [] }, fromUi)).status).toBe(401);
+      expect((await prod.call('POST', '/codec/decode', { payloads: [] }, { token: strong.API_TOKEN })).status).toBe(200);
     } finally {
       await off.stop();
       await prod.stop();
     }
+  });
+});
+
+describe('when a request without a credential reaches the codec outside production', () => {
+  const decode = (headers: Record<string, string>) =>
+    request(`${stack.url}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"payloads":[]}' }).then(async (res) => {
+      await res.body.dump();
+      return res.statusCode;
+    });
+
+  it('then only the local Web UI passes: a loopback Host and a listed Origin; no Origin, another Origin or another Host is refused', async () => {
+    const host = new URL(stack.url).host;
+    expect(await decode({ host, origin: 'http://127.0.0.1:8233' })).toBe(200);
+    expect(await decode({ host: host.replace('127.0.0.1', 'localhost'), origin: 'http://localhost:8233' })).toBe(200);
+    expect(await decode({ host })).toBe(401); // a script or the CLI: give a token
+    expect(await decode({ host, origin: 'https://evil.example' })).toBe(401); // another page in the browser
+    expect(await decode({ host: 'rebound.evil.example', origin: 'http://127.0.0.1:8233' })).toBe(401); // DNS rebinding
   });
 });

@@ -1,25 +1,77 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config';
+import { egressPolicy } from '../../src/security/egress';
+
+/** What `openssl rand -hex 32` gives: secrets production accepts. */
+const STRONG_TOKEN = '3f9a1c7e5b2d8046af13ce97b5d20e8c4a6f1b3d9e7c5a2f8b0d4e6c1a3f5b7d';
+const STRONG_KEY = '9c4e1a7f3b5d2086ce41a9f7b3d5e2c8064af1b9d3e7c5a28f0b6d4c2e1a3f5b';
+const OTHER_KEY = 'e17a4c9f2b6d08351fa7c4e9b2d6f0837c5a1e9b4f2d6c08a3e7b1f5d9c2a4e6';
+const prod = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'production', API_TOKEN: STRONG_TOKEN, MASTER_KEY: STRONG_KEY, ...env });
 
 describe('loadConfig', () => {
-  it('when the environment is empty, then defaults apply and the result is frozen', () => {
-    const config = loadConfig({});
+  it('when the environment is empty but for development, then defaults apply and the result is frozen', () => {
+    const config = loadConfig({ NODE_ENV: 'development' });
     expect(config).toMatchObject({ PORT: 3000, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: 'webhooks' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('when a value is invalid, then the error names the variable', () => {
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
-    expect(() => loadConfig({ TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'test', PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ NODE_ENV: 'test', TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', MASTER_KEY: 'not-a-key' })).toThrow(/MASTER_KEY/);
   });
 
   it('when running in production, then API_TOKEN and MASTER_KEY are required', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/API_TOKEN/);
-    expect(() => loadConfig({ NODE_ENV: 'production', API_TOKEN: 't' })).toThrow(/MASTER_KEY/);
-    expect(loadConfig({ NODE_ENV: 'production', API_TOKEN: 't', MASTER_KEY: 'aa'.repeat(32) }).NODE_ENV).toBe('production');
+    expect(() => loadConfig({ NODE_ENV: 'production', API_TOKEN: STRONG_TOKEN })).toThrow(/MASTER_KEY/);
+    expect(prod().NODE_ENV).toBe('production');
+  });
+
+  it('when NODE_ENV is unset, then it is production: secrets are required and private destinations refused', () => {
+    expect(() => loadConfig({})).toThrow(/API_TOKEN is required when NODE_ENV=production/);
+    const config = loadConfig({ API_TOKEN: STRONG_TOKEN, MASTER_KEY: STRONG_KEY });
+    expect(config.NODE_ENV).toBe('production');
+    expect(egressPolicy(config).allowPrivate).toBe(false);
+    expect(egressPolicy(loadConfig({ API_TOKEN: STRONG_TOKEN, MASTER_KEY: STRONG_KEY, EGRESS_ALLOW_PRIVATE: 'true' })).allowPrivate).toBe(true);
+    expect(loadConfig({}, { NODE_ENV: 'development' }).NODE_ENV).toBe('development'); // npm start's own default
+    expect(egressPolicy(loadConfig({ NODE_ENV: 'test' })).allowPrivate).toBe(true);
+  });
+
+  it.each([
+    ['a compose placeholder token', { API_TOKEN: 'change-me-api-token' }, /API_TOKEN is a placeholder/],
+    ['a short token', { API_TOKEN: 'Zq3k9Lm2Xv7' }, /API_TOKEN is shorter than 32 characters/],
+    ['a long but repetitive token', { API_TOKEN: 'ab'.repeat(20) }, /API_TOKEN has too few distinct characters/],
+    ['an all-zero master key', { MASTER_KEY: '0'.repeat(64) }, /MASTER_KEY is all zeros/],
+    ['a patterned master key', { MASTER_KEY: '0123456789abcdef'.repeat(4) }, /MASTER_KEY has too little entropy/],
+    ['a placeholder previous master key', { MASTER_KEY_PREVIOUS: `${OTHER_KEY},${'6b'.repeat(32)}` }, /MASTER_KEY_PREVIOUS has too little entropy/],
+    ['an all-zero codec key', { TEMPORAL_CODEC_KEY: '0'.repeat(64) }, /TEMPORAL_CODEC_KEY is all zeros/],
+    ['a weak previous codec key', { TEMPORAL_CODEC_PREVIOUS_KEYS: '3c'.repeat(32) }, /TEMPORAL_CODEC_PREVIOUS_KEYS has too little entropy/],
+    ['a short metrics token', { METRICS_TOKEN: 'scrape-me' }, /METRICS_TOKEN is shorter/],
+    ['a placeholder JWT secret', { JWT_SECRET: 'change-me-change-me-change-me-change-me' }, /JWT_SECRET is a placeholder/],
+  ])('when production gets %s, then it refuses to start naming the variable, never its value', (_name, env, message) => {
+    let error: Error | null = null;
+    try {
+      prod(env as Record<string, string>);
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(message);
+    for (const value of Object.values(env as Record<string, string>)) for (const part of value.split(',')) expect(error!.message).not.toContain(part);
+  });
+
+  it('when production gets generated secrets, then it starts', () => {
+    expect(prod({ MASTER_KEY_PREVIOUS: OTHER_KEY, TEMPORAL_CODEC_KEY: OTHER_KEY, METRICS_TOKEN: STRONG_TOKEN.split('').reverse().join('') }).NODE_ENV).toBe('production');
+    // The same keys as base64 too.
+    expect(prod({ MASTER_KEY: Buffer.from(STRONG_KEY, 'hex').toString('base64') }).MASTER_KEY).toBeDefined();
+  });
+
+  it('when JWT_JWKS_URL is set without JWT_AUDIENCE, then the configuration is refused', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', JWT_JWKS_URL: 'https://idp.example.com/jwks' })).toThrow(/JWT_AUDIENCE is required with JWT_JWKS_URL/);
+    expect(loadConfig({ NODE_ENV: 'test', JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_AUDIENCE: 'webhooks' }).JWT_AUDIENCE).toBe('webhooks');
   });
 
   it('when PLATFORM_API_TOKEN is short or equals API_TOKEN, then it is refused', () => {
@@ -30,7 +82,7 @@ describe('loadConfig', () => {
   });
 
   it('when optional strings are blank, then they count as unset', () => {
-    expect(loadConfig({ DATABASE_URL: '  ', TEMPORAL_ADDRESS: '' })).toMatchObject({ DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined });
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: '  ', TEMPORAL_ADDRESS: '' })).toMatchObject({ DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined });
   });
 });
 

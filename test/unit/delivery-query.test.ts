@@ -10,7 +10,8 @@ describe('deliveryQuery', () => {
   it('when filters are given, then each adds a condition and quotes are escaped', () => {
     const q = deliveryQuery({ tenantId: "t'1", endpointId: 'ep_1', status: 'failed', eventType: 'a.b', since: new Date('2026-01-01T00:00:00Z') });
     expect(q).toContain("TenantId = 't\\'1'");
-    expect(q).toContain("DeliveryStatus = 'failed' AND EventType = 'a.b' AND StartTime >= '2026-01-01T00:00:00.000Z'");
+    // `failed` reads the search attribute together with the execution status (a dead letter ends Failed).
+    expect(q).toContain("(ExecutionStatus = 'TimedOut' OR (ExecutionStatus = 'Failed' AND DeliveryStatus != 'cancelled') OR (DeliveryStatus = 'failed' AND ExecutionStatus IN ('Completed', 'Running'))) AND EventType = 'a.b' AND StartTime >= '2026-01-01T00:00:00.000Z'");
   });
 });
 

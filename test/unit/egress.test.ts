@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { checkDestination, EgressBlockedError, egressPolicy, guardedLookup, isNonPublicAddress, parseAllowlist, refusedUrl } from '../../src/security/egress';
 
 const strict = egressPolicy({ NODE_ENV: 'production' });
@@ -26,8 +26,8 @@ describe('egressPolicy', () => {
   it('when the allowlist has a bad entry, then the configuration is refused naming it', () => {
     expect(() => parseAllowlist(['hooks.example.com', 'not a host'])).toThrow('"not a host"');
     expect(() => parseAllowlist(['10.0.0.0/33'])).toThrow('CIDR');
-    expect(() => loadConfig({ EGRESS_ALLOWLIST: 'ok.example.com,http://x' })).toThrow(ConfigError);
-    expect(loadConfig({ EGRESS_ALLOWLIST: 'ok.example.com, *.example.org, 10.0.0.0/8', EGRESS_ALLOW_PRIVATE: 'false' })).toMatchObject({ EGRESS_ALLOW_PRIVATE: false });
+    expect(() => loadConfig({ NODE_ENV: 'test', EGRESS_ALLOWLIST: 'ok.example.com,http://x' })).toThrow(/EGRESS_ALLOWLIST/);
+    expect(loadConfig({ NODE_ENV: 'test', EGRESS_ALLOWLIST: 'ok.example.com, *.example.org, 10.0.0.0/8', EGRESS_ALLOW_PRIVATE: 'false' })).toMatchObject({ EGRESS_ALLOW_PRIVATE: false });
   });
 });
 

@@ -1,5 +1,5 @@
 import { EncryptionCodec } from '../../src/temporal/payload-codec';
-import { createHmac } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { SecretBox, parseMasterKey } from '../../src/security/secret-box';
 import { signatureHeaders } from '../../src/security/schemes';
 import { generateSecret, secretKeyBytes } from '../../src/security/signing';
@@ -58,6 +58,44 @@ describe('SecretBox', () => {
     expect(() => box.open(sealed, 'endpoint:ep_2:key_1')).toThrow();
     const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
     expect(() => box.open(tampered, 'endpoint:ep_1:key_1')).toThrow();
+  });
+
+  it('when the authentication tag is cut short, then opening fails (the tag length is pinned to 16 bytes)', () => {
+    const key = parseMasterKey('11'.repeat(32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from('ctx'));
+    const ciphertext = Buffer.concat([cipher.update('whsec_abc'), cipher.final()]);
+    // A 4-byte tag: GCM without a pinned length accepts it, and 2^32 guesses forge one.
+    const short = [iv, cipher.getAuthTag().subarray(0, 4), ciphertext].map((b) => b.toString('base64url')).join('.');
+    expect(() => box.open(short, 'ctx')).toThrow();
+    const parts = box.seal('whsec_abc', 'ctx').split('.');
+    parts[parts.length - 2] = Buffer.from(parts[parts.length - 2]!, 'base64url').subarray(0, 4).toString('base64url');
+    expect(() => box.open(parts.join('.'), 'ctx')).toThrow();
+  });
+
+  it('when the master key is rotated, then secrets sealed under the previous key open by key id and re-seal under the new one', () => {
+    const oldKey = parseMasterKey('21'.repeat(32));
+    const newKey = parseMasterKey('43'.repeat(32));
+    const sealed = new SecretBox(oldKey).seal('whsec_rotate', 'ctx');
+    const rotated = new SecretBox(newKey, [oldKey]);
+    expect(rotated.open(sealed, 'ctx')).toBe('whsec_rotate');
+    expect(rotated.isCurrent(sealed)).toBe(false);
+    const resealed = rotated.reseal(sealed, 'ctx');
+    expect(resealed.startsWith(`${rotated.keyId}.`)).toBe(true);
+    expect(rotated.reseal(resealed, 'ctx')).toBe(resealed); // idempotent
+    expect(new SecretBox(newKey).open(resealed, 'ctx')).toBe('whsec_rotate');
+    expect(() => new SecretBox(newKey).open(sealed, 'ctx')).toThrow(/MASTER_KEY_PREVIOUS/);
+  });
+
+  it('when a secret was sealed before key ids were written, then every key is tried', () => {
+    const oldKey = parseMasterKey('21'.repeat(32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', oldKey, iv);
+    cipher.setAAD(Buffer.from('ctx'));
+    const ciphertext = Buffer.concat([cipher.update('whsec_legacy'), cipher.final()]);
+    const legacy = [iv, cipher.getAuthTag(), ciphertext].map((b) => b.toString('base64url')).join('.');
+    expect(new SecretBox(parseMasterKey('43'.repeat(32)), [oldKey]).open(legacy, 'ctx')).toBe('whsec_legacy');
   });
 
   it('when the master key is not 32 bytes, then it is refused', () => {

@@ -11,7 +11,9 @@ import * as endpointCounters from './009-endpoint-counters';
 import * as auditKeysetIndex from './010-audit-keyset-index';
 import * as eventRequestHash from './011-event-request-hash';
 import * as tenantsApi from './012-tenants-api';
-import * as fifoEndpoints from './013-fifo-endpoints';
+import * as eventOutbox from './013-event-outbox';
+import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
+import * as fifoEndpoints from './015-fifo-endpoints';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -29,7 +31,9 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['010-audit-keyset-index', auditKeysetIndex],
   ['011-event-request-hash', eventRequestHash],
   ['012-tenants-api', tenantsApi],
-  ['013-fifo-endpoints', fifoEndpoints],
+  ['013-event-outbox', eventOutbox],
+  ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
+  ['015-fifo-endpoints', fifoEndpoints],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

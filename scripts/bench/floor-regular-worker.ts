@@ -1,7 +1,7 @@
 /**
- * Worker of the bench's "floor" run, in its own process (so its RSS can be compared with the
- * service worker's): the one-activity floor workflow on TEMPORAL_TASK_QUEUE, with the same
- * concurrency limits and log level as the service worker.
+ * Worker of the bench's "floor-regular" run (the floor before issue 11: a regular activity,
+ * workflows started by the bench's own client), in its own process: `floorWorkflow` on
+ * TEMPORAL_TASK_QUEUE, with the same concurrency limits and log level as the service worker.
  */
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';

@@ -1,0 +1,86 @@
+/**
+ * The bench's floor: the least a Temporal delivery can cost, in ONE process. The client and the
+ * worker share one NativeConnection, workflows start eagerly (the server hands the first
+ * workflow task back in the start answer, to this very worker), and the workflow's one local
+ * activity POSTs the body. The process also generates its own load, as the bench tells it over
+ * IPC, so no HTTP ingest is charged to it; it reports each start's times in epoch ms, the clock
+ * the bench's receiver uses. Same concurrency limits and log level as the service worker.
+ */
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Agent } from 'undici';
+import { loadConfig } from '../../src/config';
+import { createFloorActivities } from './floor-activities';
+import type { FromFloor, ToFloor } from './floor-protocol';
+import type { floorLocalWorkflow } from './floor-workflows';
+import { generateLoad } from './load';
+
+function reply(message: FromFloor): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  if (!process.send) throw new Error('the floor process runs under the bench, with an IPC channel');
+  const config = loadConfig();
+  const level = config.LOG_LEVEL === 'silent' || config.LOG_LEVEL === 'fatal' ? 'ERROR' : config.LOG_LEVEL;
+  Runtime.install({ logger: new DefaultLogger(level.toUpperCase() as 'WARN') });
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  const connection = await NativeConnection.connect({ address });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const http = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 10_000 });
+  let posted = 0;
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue,
+    workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
+    activities: createFloorActivities(http, () => posted++),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  });
+
+  process.on('message', (message: ToFloor) => {
+    if (message.type === 'posted') {
+      reply({ type: 'posted', tag: message.tag, posted });
+      return;
+    }
+    const { tag, plan, url, workflowIdPrefix, items } = message;
+    let eager = 0;
+    const send = async (index: number): Promise<string> => {
+      const { id, body } = items[index]!;
+      const handle = await client.workflow.start<typeof floorLocalWorkflow>('floorLocalWorkflow', {
+        taskQueue,
+        workflowId: `${workflowIdPrefix}${id}`,
+        args: [{ url, id, body }],
+        requestEagerStart: true,
+      });
+      if (handle.eagerlyStarted) eager++;
+      return id;
+    };
+    generateLoad(plan, send).then(
+      ({ samples, maxLagMs }) => reply({ type: 'loaded', tag, samples, maxLagMs, eager }),
+      (err: unknown) => reply({ type: 'failed', tag, message: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+
+  const stop = () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.once('disconnect', stop);
+  const running = worker.run();
+  reply({ type: 'ready' });
+  await running;
+  await http.close();
+  await connection.close();
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+/** The bench's side of the floor process (scripts/bench/floor-process.ts): spawn, tell, listen. */
+import type { Client } from '@temporalio/client';
+import { newId } from '../../src/ids';
+import { eventBody } from '../../src/services/ingest';
+import type { FloorItem, FromFloor, ToFloor } from './floor-protocol';
+import { Cleanup, RUN_TAG } from './infra';
+import type { LoadOutcome, LoadPlan } from './load';
+import { BENCH_EVENT_TYPE, benchPayload } from './payload';
+import type { RunContext, Subject } from './measure';
+import { benchConfig, startProcess, workerEnv } from './service';
+import { connectClient } from '../../src/temporal/client';
+import type { ChildWorker } from './procs';
+
+/** The same body the service would send for this event (same shape and size), with a fresh id. */
+export function sameSizeBody(index: number): FloorItem {
+  const id = newId('evt');
+  return { id, body: eventBody(id, { type: BENCH_EVENT_TYPE, payload: benchPayload(index) }, new Date()) };
+}
+
+/** Size in bytes of the body every run sends (for the report). */
+export function bodyBytes(): number {
+  return Buffer.byteLength(sameSizeBody(0).body);
+}
+
+export class FloorProcess {
+  private tags = 0;
+  private readonly waiting = new Map<number, (message: FromFloor) => void>();
+  private readonly workflowIdPrefix = `bench-floor-${RUN_TAG}-`;
+
+  private constructor(
+    private readonly ctx: RunContext,
+    private readonly child: ChildWorker,
+    private readonly readyS: number,
+    private readonly client: Client,
+  ) {
+    child.ipc.on('message', (message: FromFloor) => {
+      if (message.type === 'ready') return;
+      this.waiting.get(message.tag)?.(message);
+      this.waiting.delete(message.tag);
+    });
+  }
+
+  /** Spawns the floor process on the run's Temporal server and waits until it polls; stopped by `scope`. */
+  static async start(ctx: RunContext, scope: Cleanup): Promise<FloorProcess> {
+    const taskQueue = `bench-floor-${RUN_TAG}`;
+    const client = await connectClient(benchConfig(ctx, ctx.temporal, taskQueue), ctx.temporal.address);
+    scope.add('close Temporal client', () => client.connection.close());
+    const { child, readyS } = await startProcess(ctx, scope, {
+      entry: 'scripts/bench/floor-process.ts',
+      label: 'floor-process',
+      env: workerEnv(ctx, ctx.temporal, taskQueue),
+      taskQueue,
+      client,
+      namespace: ctx.temporal.namespace,
+      ipc: true,
+    });
+    return new FloorProcess(ctx, child, readyS, client);
+  }
+
+  private ask(message: ToFloor): Promise<FromFloor> {
+    this.child.assertAlive();
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error(`the floor process exited; last output:\n${this.child.output()}`));
+      this.child.exited.then(onExit, onExit);
+      this.waiting.set(message.tag, resolve);
+      this.child.ipc.send(message);
+    });
+  }
+
+  private async load(plan: LoadPlan, firstIndex: number): Promise<LoadOutcome & { eager: number }> {
+    const items = Array.from({ length: plan.count }, (_, i) => sameSizeBody(firstIndex + i));
+    const url = `${this.ctx.receiver.url}/hooks/floor`;
+    const answer = await this.ask({ type: 'load', tag: ++this.tags, plan, url, workflowIdPrefix: this.workflowIdPrefix, items });
+    if (answer.type === 'failed') throw new Error(`floor process: ${answer.message}`);
+    if (answer.type !== 'loaded') throw new Error(`floor process answered ${answer.type} to load`);
+    return answer;
+  }
+
+  subject(): Subject {
+    return {
+      load: (plan, firstIndex) => this.load(plan, firstIndex),
+      processes: [this.child],
+      readyS: this.readyS,
+      temporal: this.ctx.temporal,
+      finished: async () => {
+        const answer = await this.ask({ type: 'posted', tag: ++this.tags });
+        return answer.type === 'posted' ? answer.posted : 0;
+      },
+      workflows: { client: this.client, workflowIdOf: (id) => `${this.workflowIdPrefix}${id}` },
+    };
+  }
+}

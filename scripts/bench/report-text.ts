@@ -1,0 +1,119 @@
+/** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
+import type { RunResult } from './measure';
+import type { ReportMeta } from './report';
+import { targets, type BenchResults } from './targets';
+
+const fmt = (value: number | null | undefined, decimals = 1): string =>
+  value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(decimals);
+
+type Row = [string, (r: RunResult) => string];
+
+const ROWS: Row[] = [
+  ['deliveries/s', (r) => fmt(r.throughput)],
+  ['e2e p50 (ms)', (r) => fmt(r.e2e.p50)],
+  ['e2e p99 (ms)', (r) => fmt(r.e2e.p99)],
+  ['ingest/start p50 (ms)', (r) => fmt(r.accept.p50)],
+  ['ingest/start p99 (ms)', (r) => fmt(r.accept.p99)],
+  ['per delivery:', () => ''],
+  ['  CPU ms: worker | floor process', (r) => fmt(r.perDelivery.cpuMs.worker, 2)],
+  ['  CPU ms: Temporal server', (r) => fmt(r.perDelivery.cpuMs.temporal, 2)],
+  ['  CPU ms: Postgres (bench db)', (r) => fmt(r.perDelivery.cpuMs.postgres, 2)],
+  ['  CPU ms: bench process', (r) => fmt(r.perDelivery.cpuMs.bench, 2)],
+  ['  SQL statements: worker', (r) => fmt(r.perDelivery.sqlWorker, 2)],
+  ['  SQL statements: API', (r) => fmt(r.perDelivery.sqlApi, 2)],
+  ['  history events (p50)', (r) => fmt(r.history?.events, 0)],
+  ['  workflow tasks (p50)', (r) => fmt(r.history?.workflowTasks, 0)],
+  ['worker peak RSS (MB)', (r) => fmt(r.workerPeakRssMb)],
+  ['', () => ''],
+  ['load', (r) => (r.load.kind === 'closed' ? `closed ${r.load.concurrency}` : `${fmt(r.load.ratePerS)}/s`)],
+  ['open loop: latest send behind (ms)', (r) => (r.load.kind === 'open' ? fmt(r.load.maxLagMs) : '—')],
+  ['measured deliveries', (r) => String(r.events)],
+  ['measured wall time (s)', (r) => fmt(r.durationS, 2)],
+  ['receiver requests', (r) => String(r.receiverRequests)],
+  ['eager starts', (r) => (r.eagerStarts === null ? '—' : String(r.eagerStarts))],
+  ['e2e max (ms)', (r) => fmt(r.e2e.max)],
+  ['worker RSS, life peak (MB)', (r) => fmt(r.workerLifetimePeakRssMb)],
+  ['worker ready after (s)', (r) => fmt(r.workerReadyS)],
+  ['CPU s: worker | floor process', (r) => fmt(r.cpu.worker, 2)],
+  ['CPU s: Temporal server', (r) => fmt(r.cpu.temporal, 2)],
+  ['CPU s: Postgres (bench db)', (r) => fmt(r.cpu.postgres, 2)],
+  ['CPU s: Postgres (all, shared)', (r) => fmt(r.cpu.postgresAll, 2)],
+  ['CPU s: bench process', (r) => fmt(r.cpu.bench, 2)],
+  ['history p50: WFT queue wait (ms)', (r) => fmt(r.history?.wftQueue)],
+  ['  WFT on worker (ms)', (r) => fmt(r.history?.wftRun)],
+  ['  activity queue wait (ms)', (r) => fmt(r.history?.activityQueue)],
+  ['  activity running (ms)', (r) => fmt(r.history?.activityRun)],
+  ['  workflow start->close (ms)', (r) => fmt(r.history?.total)],
+];
+
+const LABEL = Math.max(...ROWS.map(([l]) => l.length));
+const CELL = 14;
+
+function table(title: string, runs: readonly RunResult[]): string[] {
+  if (runs.length === 0) return [];
+  const line = (label: string, cells: string[]) => `${label.padEnd(LABEL)}  ${cells.map((c) => c.padStart(CELL)).join('')}`;
+  const out = [title, line('', runs.map((r) => r.name)), '-'.repeat(LABEL + 2 + CELL * runs.length)];
+  for (const [label, cell] of ROWS) out.push(label === '' ? '' : line(label, runs.map(cell)));
+  for (const run of runs) {
+    if (!run.sql) continue;
+    const per = (counts: Record<string, number>, n: number) => Object.entries(counts).sort().map(([k, v]) => `${k} ${fmt(v / n, 2)}`).join(', ') || 'none';
+    out.push(`${run.name} SQL per delivery: worker ${per(run.sql.worker, run.events)}; API ${per(run.sql.api, run.events)}`);
+  }
+  return [...out, ''];
+}
+
+export function textReport(meta: ReportMeta, results: BenchResults): string {
+  const o = meta.options;
+  const out: string[] = [
+    `webhook delivery benchmark — ${meta.date}`,
+    `machine: ${meta.cpus} cores (${meta.cpuModel}), ${meta.memoryGb} GB RAM, Node ${meta.node}`,
+    `Temporal: ${meta.temporal}`,
+    ...(results.fileStore ? [`file run: ${results.fileStore}`] : []),
+    `database: ${meta.database}`,
+    `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes${o.quick ? ' (--quick)' : ''}`,
+    '',
+  ];
+  const saturated = results.runs.filter((r) => r.load.kind === 'closed');
+  const steady = results.runs.filter((r) => r.load.kind === 'open');
+  out.push(...table('Saturated (closed loop)', saturated));
+  out.push(...table(`At a steady rate (open loop, ${o.latencySeconds} s)`, steady));
+
+  const { reads, fanout, rss } = results;
+  if (reads) {
+    const [small, large] = reads.tenants;
+    out.push(`Reads: tenant with ${small?.attempts} vs ${large?.attempts} stored attempts (${small?.auditEntries} vs ${large?.auditEntries} audit entries), ${o.readCalls} calls each`);
+    for (const p of reads.probes) {
+      out.push(`  ${p.read.padEnd(34)} p50 ${fmt(p.small.p50).padStart(7)} → ${fmt(p.large.p50).padStart(7)} ms (×${fmt(p.p50Ratio, 2)})   p99 ${fmt(p.small.p99).padStart(7)} → ${fmt(p.large.p99).padStart(7)} ms (×${fmt(p.p99Ratio, 2)})`);
+    }
+    for (const t of reads.tenants) {
+      if (t.visibleDeliveries !== t.attempts) out.push(`  WARNING: the ${t.label} tenant's list counts ${t.visibleDeliveries} finished deliveries of ${t.attempts} stored: the seeding bypasses something the list reads`);
+    }
+    out.push('');
+  }
+  if (fanout) {
+    out.push(`Fan-out: one event to ${fanout.endpoints} endpoints`);
+    out.push(`  ingest ${fmt(fanout.ingestMs)} ms, first delivery ${fmt(fanout.firstDeliveryMs)} ms, last ${fmt(fanout.lastDeliveryMs)} ms after the POST: ${fmt(fanout.deliveriesPerS)} deliveries/s`);
+    const c = fanout.perDelivery.cpuMs;
+    out.push(`  per delivery: CPU ms worker ${fmt(c.worker, 2)}, Temporal ${fmt(c.temporal, 2)}, Postgres ${fmt(c.postgres, 2)}, bench ${fmt(c.bench, 2)}; SQL worker ${fmt(fanout.perDelivery.sqlWorker, 2)}, API ${fmt(fanout.perDelivery.sqlApi, 2)}; worker peak RSS ${fmt(fanout.workerPeakRssMb)} MB`);
+    out.push('');
+  }
+  if (rss) {
+    out.push(`Worker RSS: ${rss.events} events accepted at once (in ${fmt(rss.acceptS, 1)} s), receiver holding each request ${rss.holdMs} ms`);
+    out.push(`  worker RSS ${fmt(rss.workerBaselineRssMb)} MB before, peak ${fmt(rss.workerPeakRssMb)} MB; peak in flight ${rss.peakInFlight} (accepted, not yet answered), ${rss.peakAtReceiver} held at the receiver at once; all done in ${fmt(rss.durationS, 1)} s`);
+    out.push('');
+  }
+
+  out.push('Targets (issue 11; ratios against this run\'s floor)');
+  for (const t of targets(results)) {
+    const value = t.value === null ? '—' : t.unit === '×' ? `${fmt(t.value, 3)}×` : `${fmt(t.value, 1)} ${t.unit}`;
+    const limit = t.op === null ? '' : `${t.op} ${t.limit}${t.unit === '×' ? '' : ` ${t.unit}`}`;
+    out.push(`  ${t.label.padEnd(52)} ${value.padStart(14)}  ${limit.padEnd(16)} ${t.verdict.padEnd(8)} (${t.basis})`);
+  }
+  for (const e of results.errors) out.push(`FAILED: ${e.run}: ${e.message}`);
+  out.push('');
+  out.push('e2e: accepted (202 / workflow started / direct: request sent) -> request at the receiver, one clock (epoch ms).');
+  out.push('deliveries/s: deliveries / (first accepted -> last received). CPU: from the first request until the last');
+  out.push('delivery was recorded. Postgres (bench db): the backends serving the bench database only.');
+  out.push('history: medians over up to 50 measured workflows, from server timestamps (WFT = workflow task).');
+  return out.join('\n');
+}

@@ -1,0 +1,87 @@
+/**
+ * rss: the worker's memory with many deliveries in flight. --in-flight events are accepted as
+ * fast as the API takes them while the receiver holds every request --hold-ms; the worker's RSS
+ * is sampled every 250 ms until the last delivery is recorded. How many were really in flight is
+ * reported beside it: accepted but not yet answered, and held at the receiver at once.
+ */
+import { epochMs } from './clock';
+import { Cleanup, progress } from './infra';
+import { generateLoad } from './load';
+import type { RunContext } from './measure';
+import { phaseTimeoutMs } from './options';
+import { BENCH_EVENT_TYPE, benchPayload } from './payload';
+import { createEndpoint, sendEvent, startServiceStack, waitForAttempts } from './service';
+
+export interface RssResult {
+  events: number;
+  holdMs: number;
+  /** Worker RSS just before the load (after its warm-up), MB. */
+  workerBaselineRssMb: number | null;
+  /** Worker peak RSS from the first request to the last recorded attempt, MB. */
+  workerPeakRssMb: number | null;
+  /** Most deliveries accepted (202) but not yet answered by the receiver, at one time (250 ms samples). */
+  peakInFlight: number;
+  /** Most requests held by the receiver at once. */
+  peakAtReceiver: number;
+  /** First request → all accepted, s. */
+  acceptS: number;
+  /** First request → last attempt recorded, s. */
+  durationS: number;
+}
+
+export async function runRss(ctx: RunContext): Promise<RssResult> {
+  const { opts, receiver } = ctx;
+  const n = opts.inFlight;
+  const scope = new Cleanup(ctx.log);
+  try {
+    const stack = await startServiceStack(ctx, scope, ctx.temporal, 'rss');
+    await createEndpoint(stack, {
+      url: `${receiver.url}/hold/${opts.holdMs}/hooks/rss`,
+      events: [BENCH_EVENT_TYPE],
+      retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: Math.min(120_000, opts.holdMs + 10_000) },
+    });
+    const send = async (i: number) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id;
+    if (opts.warmup > 0) {
+      progress(`rss: warm-up, ${opts.warmup} deliveries`);
+      receiver.reset();
+      const warm = await generateLoad({ kind: 'closed', count: opts.warmup, concurrency: opts.concurrency }, send);
+      await receiver.waitFor(warm.samples.map((s) => s.id), phaseTimeoutMs(opts, opts.warmup));
+      await waitForAttempts(stack, opts.warmup, phaseTimeoutMs(opts, opts.warmup));
+    }
+    receiver.reset();
+    const baseline = stack.worker.sample();
+    const from = performance.now();
+    let accepted = 0;
+    let peakInFlight = 0;
+    const watch = setInterval(() => {
+      peakInFlight = Math.max(peakInFlight, accepted - (receiver.arrived - receiver.open));
+    }, 250);
+    try {
+      progress(`rss: accepting ${n} events at once; the receiver holds each request ${opts.holdMs} ms`);
+      const started = epochMs();
+      const load = await generateLoad({ kind: 'closed', count: n, concurrency: Math.max(64, opts.concurrency) }, async (i) => {
+        const id = await send(opts.warmup + i);
+        accepted++;
+        return id;
+      });
+      const acceptS = (epochMs() - started) / 1000;
+      await receiver.waitFor(load.samples.map((s) => s.id), phaseTimeoutMs(opts, n) + (n * opts.holdMs) / 10);
+      await waitForAttempts(stack, opts.warmup + n, phaseTimeoutMs(opts, n));
+      stack.worker.sample();
+      return {
+        events: n,
+        holdMs: opts.holdMs,
+        workerBaselineRssMb: baseline,
+        workerPeakRssMb: stack.worker.peakMb(from, performance.now()),
+        peakInFlight,
+        peakAtReceiver: receiver.peakOpen,
+        acceptS,
+        durationS: (epochMs() - started) / 1000,
+      };
+    } finally {
+      clearInterval(watch);
+    }
+  } finally {
+    await scope.run();
+  }
+}

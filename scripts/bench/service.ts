@@ -1,0 +1,186 @@
+/**
+ * The service as a run sees it: the API in this process (its CPU is the bench process's), one
+ * worker per process (`src/worker.ts`, its own metrics listener), tenants and endpoints made
+ * through the API.
+ */
+import { request, Agent } from 'undici';
+import type { Client } from '@temporalio/client';
+import { closeServer, startApi } from '../../src/bootstrap';
+import { loadConfig, type Config } from '../../src/config';
+import { openDatabase, type Db } from '../../src/db/knex';
+import { findFreePort } from '../../src/dev/ports';
+import { SCOPES } from '../../src/domain/scopes';
+import { createMetrics, type Metrics } from '../../src/metrics';
+import { parseMasterKey, SecretBox } from '../../src/security/secret-box';
+import { createApiKey } from '../../src/services/api-keys';
+import { connectClient } from '../../src/temporal/client';
+import { housekeepingScheduleId } from '../../src/temporal/housekeeping-schedule';
+import { BENCH_API_TOKEN, BENCH_MASTER_KEY, Cleanup, progress, RUN_TAG, type TemporalTarget } from './infra';
+import type { RunContext } from './measure';
+import { waitForPollers } from './measure';
+import { scrapeUrl, serviceCounts, type ServiceCounts } from './prom';
+import { ChildWorker } from './procs';
+
+/** Environment of a worker process and base of the in-process configs. */
+export function workerEnv(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, extra: { metricsPort?: number; tenantId?: string; databaseUrl?: string } = {}): Record<string, string> {
+  return {
+    // The bootstrap token acts for this tenant: each service run has one of its own.
+    DEFAULT_TENANT_ID: extra.tenantId ?? 'default',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: extra.databaseUrl ?? ctx.database.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    MASTER_KEY: BENCH_MASTER_KEY,
+    API_TOKEN: BENCH_API_TOKEN,
+    // The receiver is on loopback.
+    EGRESS_ALLOW_PRIVATE: 'true',
+    WORKER_METRICS_PORT: String(extra.metricsPort ?? 0),
+  };
+}
+
+/** Config of the bench process's side of a run (env knobs such as WORKER_* and DATABASE_POOL_MAX still apply). */
+export function benchConfig(ctx: RunContext, temporal: TemporalTarget, taskQueue: string, extra: { tenantId?: string; databaseUrl?: string } = {}): Config {
+  return loadConfig({ ...process.env, ...workerEnv(ctx, temporal, taskQueue, extra), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: '0' });
+}
+
+/** Starts a worker-like process and waits until it polls its task queue; stopped by `scope` (and at exit). */
+export async function startProcess(
+  ctx: RunContext,
+  scope: Cleanup,
+  spec: { entry: string; label: string; env: Record<string, string>; taskQueue: string; client: Client; namespace: string; ipc?: boolean },
+): Promise<{ child: ChildWorker; readyS: number }> {
+  progress(`${spec.label}: starting (${spec.entry}, task queue ${spec.taskQueue}); it bundles its workflows first`);
+  const child = ChildWorker.spawn(spec.entry, spec.env, spec.label, { ipc: spec.ipc ?? false });
+  scope.add(`stop ${spec.label}`, () => child.stop());
+  ctx.cleanup.add(`stop ${spec.label}`, () => child.stop());
+  const readyS = await waitForPollers(spec.client, spec.namespace, spec.taskQueue, child);
+  progress(`${spec.label}: polling after ${readyS.toFixed(1)} s (pid ${child.pid})`);
+  return { child, readyS };
+}
+
+/** An HTTP client for the API: keep-alive, as many connections as requests in flight. */
+export function httpAgent(connections: number): Agent {
+  return new Agent({ connections, keepAliveTimeout: 30_000, pipelining: 1 });
+}
+
+/** The API side of a run: the API in this process, its database pool and Temporal client. */
+export interface ApiStack {
+  apiUrl: string;
+  /** The keep-alive HTTP client the bench calls the API with. */
+  agent: Agent;
+  client: Client;
+  db: Db;
+  taskQueue: string;
+  /** The tenant the bootstrap token acts for. */
+  tenantId: string;
+  /** Calls the API with `token` (default: the bootstrap token); the body parsed when it is JSON. */
+  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  apiCounts(): Promise<ServiceCounts>;
+}
+
+/** The API and one worker process. */
+export interface ServiceStack extends ApiStack {
+  worker: ChildWorker;
+  workerReadyS: number;
+  workerCounts(): Promise<ServiceCounts>;
+}
+
+/**
+ * API (in this process, its own registry) and one worker process on `temporal`, stopped by
+ * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
+ * no run's endpoints receive another run's events.
+ */
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack>;
+/** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
+  const taskQueue = `bench-${label}-${RUN_TAG}`;
+  const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
+  const config = benchConfig(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl });
+  const db = openDatabase(config, ctx.log);
+  scope.add('close database pool', () => db.destroy());
+  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
+  const client = await connectClient(config, temporal.address);
+  scope.add('close Temporal client', () => client.connection.close());
+  // The worker ensures a housekeeping Schedule on its task queue; none is left on the server.
+  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
+  const metrics: Metrics = createMetrics();
+  const box = new SecretBox(parseMasterKey(BENCH_MASTER_KEY));
+  const api = await startApi({ config, db, box, temporal: client, log: ctx.log, metrics });
+  scope.add('stop API', () => closeServer(api.server));
+  const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
+  scope.add('close HTTP agent', () => agent.close());
+  const call: ServiceStack['call'] = async (method, path, body, token = BENCH_API_TOKEN) => {
+    const res = await request(`${api.url}${path}`, {
+      method: method as 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      dispatcher: agent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.statusCode, body: parsed };
+  };
+  const apiStack: ApiStack = { apiUrl: api.url, agent, client, db, taskQueue, tenantId, call, apiCounts: async () => serviceCounts((await metrics.scrape()).body) };
+  if (options.worker === false) return apiStack;
+
+  const metricsPort = await findFreePort();
+  const { child, readyS } = await startProcess(ctx, scope, {
+    entry: 'src/worker.ts',
+    label: `${label}-worker`,
+    env: workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }),
+    taskQueue,
+    client,
+    namespace: temporal.namespace,
+  });
+  const stack: ServiceStack = {
+    ...apiStack,
+    worker: child,
+    workerReadyS: readyS,
+    workerCounts: async () => serviceCounts(await scrapeUrl(`http://127.0.0.1:${metricsPort}/metrics`)),
+  };
+  return stack;
+}
+
+/** A tenant of its own for a run (so its endpoints and data touch no other run's), with an API key. */
+export async function createTenant(db: Db, tenantId: string): Promise<string> {
+  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
+  const { key } = await createApiKey(db, null, { tenantId, name: 'npm run bench', scopes: [...SCOPES], expiresAt: null });
+  return key;
+}
+
+/** Creates an endpoint through the API; answers its id. */
+export async function createEndpoint(stack: ApiStack, body: Record<string, unknown>, token?: string): Promise<string> {
+  const res = await stack.call('POST', '/api/v1/endpoints', { description: 'npm run bench', ...body }, token);
+  if (res.status !== 201) throw new Error(`creating an endpoint failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { data: { id: string } }).data.id;
+}
+
+/** POST /api/v1/events; answers the 202's data (event id and deliveries). */
+export async function sendEvent(stack: ApiStack, type: string, payload: unknown, token?: string): Promise<{ event_id: string; deliveries: Array<{ id: string }> }> {
+  const res = await stack.call('POST', '/api/v1/events', { type, payload }, token);
+  if (res.status !== 202) throw new Error(`POST /api/v1/events answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return (res.body as { data: { event_id: string; deliveries: Array<{ id: string }> } }).data;
+}
+
+/** Attempts the worker has recorded so far, whatever their outcome. */
+export async function attemptsRecorded(stack: ServiceStack): Promise<number> {
+  return Object.values((await stack.workerCounts()).attempts).reduce((a, b) => a + b, 0);
+}
+
+/** Waits until the worker has recorded `total` attempts (they come just after the POSTs). */
+export async function waitForAttempts(stack: ServiceStack, total: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (let done = await attemptsRecorded(stack); done < total; done = await attemptsRecorded(stack)) {
+    stack.worker.assertAlive();
+    if (performance.now() > deadline) throw new Error(`the worker recorded ${done} of ${total} attempts`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
