@@ -53,6 +53,8 @@ export async function startStack(
   const sink = options.logLines;
   const log = createLogger(config.LOG_LEVEL, 'test', sink ? { write: (line: string) => void sink.push(line) } : undefined);
   const db = openDatabase(config, log);
+  // A stack may act for a tenant of its own (DEFAULT_TENANT_ID), so what it creates stays apart.
+  await db('tenants').insert({ id: config.DEFAULT_TENANT_ID, name: config.DEFAULT_TENANT_ID }).onConflict('id').ignore();
   const box = new SecretBox(parseMasterKey(config.MASTER_KEY!), parseKeyList(config.MASTER_KEY_PREVIOUS));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });

@@ -8,7 +8,8 @@ let endpointId: string;
 let source: { id: string; secret: string };
 
 beforeAll(async () => {
-  stack = await startStack({ worker: false });
+  // A tenant of its own: its endpoint for every event (`*`) must not receive other suites' events.
+  stack = await startStack({ worker: false, env: { DEFAULT_TENANT_ID: 'hardening' } });
   endpointId = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/hook', events: ['*'] })).body.data.id;
   source = (await stack.call('POST', '/api/v1/sources', { name: 'hardening', allowed_handlers: ['echo', 'relay'], default_handler: 'echo' })).body.data;
 });

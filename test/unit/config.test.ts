@@ -76,9 +76,9 @@ describe('loadConfig', () => {
 
   it('when PLATFORM_API_TOKEN is short or equals API_TOKEN, then it is refused', () => {
     const token = 'p'.repeat(32);
-    expect(() => loadConfig({ PLATFORM_API_TOKEN: 'short' })).toThrow(/PLATFORM_API_TOKEN must be at least 32/);
-    expect(() => loadConfig({ PLATFORM_API_TOKEN: token, API_TOKEN: token })).toThrow(/PLATFORM_API_TOKEN must differ from API_TOKEN/);
-    expect(loadConfig({ PLATFORM_API_TOKEN: token, API_TOKEN: 'other' }).PLATFORM_API_TOKEN).toBe(token);
+    expect(() => loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: 'short' })).toThrow(/PLATFORM_API_TOKEN must be at least 32/);
+    expect(() => loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: token, API_TOKEN: token })).toThrow(/PLATFORM_API_TOKEN must differ from API_TOKEN/);
+    expect(loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: token, API_TOKEN: 'other' }).PLATFORM_API_TOKEN).toBe(token);
   });
 
   it('when optional strings are blank, then they count as unset', () => {
