@@ -144,6 +144,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
       scheme: signatureSchemeOf(endpoint.scheme),
       keys,
       customHeaders: custom,
+      sequence: input.sequence,
     });
     const timeoutMs = endpoint.retryConfig?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
     // The real URL is opened here only; neither it nor a sensitive header value may come back in

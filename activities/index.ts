@@ -3,6 +3,7 @@ import { makeDispatchStoredEvents } from './dispatch-stored-events';
 import { makePurgeExpired } from './housekeeping';
 import { createKeyActivities } from './keys';
 import { makeDeliverAttempt } from './deliver-attempt';
+import { createFifoActivities } from './fifo';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
     dispatchStoredEvents: makeDispatchStoredEvents(deps),
+    ...createFifoActivities(deps),
     stopTenantWorkflows: makeStopTenantWorkflows(deps),
     deleteTenantSchedules: makeDeleteTenantSchedules(deps),
     purgeTenantData: makePurgeTenantData(deps),

@@ -112,6 +112,6 @@ export interface DeliveryPageIn {
 
 export interface DeliveryPage {
   /** `endpoint` is absent in the histories of fan-outs started before runs showed their receiver. */
-  deliveries: Array<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint }>;
+  deliveries: Array<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | null }>;
   lastDeliveryId: string | null;
 }

@@ -20,7 +20,7 @@ import { BenchReceiver } from './bench/receiver';
 import { jsonReport, reportMeta } from './bench/report';
 import { textReport } from './bench/report-text';
 import { runRss } from './bench/rss';
-import { runCoreRuns, runDirect, runFileStore, runFloorRegular } from './bench/runs';
+import { runCoreRuns, runDirect, runFifo, runFileStore, runFloorRegular } from './bench/runs';
 import type { BenchResults } from './bench/targets';
 
 /** Ctrl-C / SIGTERM: clean up, then exit; a second signal exits at once (children are still killed). */
@@ -51,6 +51,7 @@ async function runAll(ctx: RunContext, results: BenchResults): Promise<void> {
       results.runs.push(result);
       results.fileStore = temporal.description;
     }],
+    ['fifo', has('fifo'), async () => void results.runs.push(await runFifo(ctx))],
     ['reads', has('reads'), async () => void (results.reads = await runReads(ctx))],
     ['fanout', has('fanout'), async () => void (results.fanout = await runFanout(ctx))],
     ['rss', has('rss'), async () => void (results.rss = await runRss(ctx))],

@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench`. */
 
 /** The runs, in the order they run (see docs/benchmark.md). */
-export const RUN_NAMES = ['floor', 'service', 'latency', 'floor-regular', 'direct', 'file', 'reads', 'fanout', 'rss'] as const;
+export const RUN_NAMES = ['floor', 'service', 'latency', 'floor-regular', 'direct', 'file', 'fifo', 'reads', 'fanout', 'rss'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchOptions {
@@ -22,6 +22,8 @@ export interface BenchOptions {
   readCalls: number;
   /** Endpoints one event fans out to. */
   fanout: number;
+  /** Events sent to one FIFO endpoint in the fifo run. */
+  fifoEvents: number;
   /** Events accepted at once for the worker-RSS run. */
   inFlight: number;
   /** How long the receiver holds each request in the worker-RSS run, ms. */
@@ -44,10 +46,11 @@ const DEFAULTS = {
   attempts: 100_000,
   readCalls: 50,
   fanout: 1000,
+  fifoEvents: 300,
   inFlight: 1000,
   holdMs: 1500,
 };
-const QUICK: Partial<typeof DEFAULTS> = { events: 200, warmup: 20, latencySeconds: 10, attempts: 10_000, readCalls: 20, fanout: 200, inFlight: 200 };
+const QUICK: Partial<typeof DEFAULTS> = { events: 200, warmup: 20, latencySeconds: 10, attempts: 10_000, readCalls: 20, fanout: 200, inFlight: 200, fifoEvents: 100 };
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -65,6 +68,7 @@ docs/benchmark.md for what each run and figure is.
   --attempts N         attempts and audit entries stored for the reads run's large tenant (default ${DEFAULTS.attempts})
   --read-calls N       calls per measured read (default ${DEFAULTS.readCalls})
   --fanout N           endpoints one event fans out to (default ${DEFAULTS.fanout})
+  --fifo-events N      events sent to one FIFO endpoint in the fifo run (default ${DEFAULTS.fifoEvents})
   --in-flight N        events accepted at once in the worker-RSS run (default ${DEFAULTS.inFlight})
   --hold-ms MS         how long the receiver holds each request in that run (default ${DEFAULTS.holdMs})
   --timeout S          give up on a phase after S seconds (default: from its size)
@@ -100,6 +104,7 @@ const INT_FLAGS: Record<string, [keyof typeof DEFAULTS, number]> = {
   '--attempts': ['attempts', 1],
   '--read-calls': ['readCalls', 1],
   '--fanout': ['fanout', 1],
+  '--fifo-events': ['fifoEvents', 1],
   '--in-flight': ['inFlight', 1],
   '--hold-ms': ['holdMs', 0],
 };

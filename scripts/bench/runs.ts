@@ -18,11 +18,12 @@ import { benchConfig, createEndpoint, httpAgent, sendEvent, startProcess, startS
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** The service as a subject: POST /events to an endpoint pointing at the receiver. */
-async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: TemporalTarget, label: string): Promise<Subject> {
+async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: TemporalTarget, label: string, endpoint: Record<string, unknown> = {}): Promise<Subject> {
   const endpointId = await createEndpoint(stack, {
     url: `${ctx.receiver.url}/hooks/${label}`,
     events: [BENCH_EVENT_TYPE],
     retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 },
+    ...endpoint,
   });
   progress(`${label}: API on ${stack.apiUrl}, endpoint ${endpointId}`);
   return {
@@ -142,6 +143,23 @@ export async function runDirect(ctx: RunContext): Promise<RunResult> {
       acceptedAtSend: true,
     };
     return await measure(ctx, 'direct', subject, closed(ctx), ctx.opts.warmup, 0);
+  } finally {
+    await scope.run();
+  }
+}
+
+/**
+ * fifo: the service delivering to one FIFO endpoint (in ingest order, one at a time), with
+ * `--fifo-events` events sent at the usual concurrency: deliveries/s of an ordered endpoint, next
+ * to the unordered service run's.
+ */
+export async function runFifo(ctx: RunContext): Promise<RunResult> {
+  const scope = new Cleanup(ctx.log);
+  try {
+    const stack = await startServiceStack(ctx, scope, ctx.temporal, 'service-fifo');
+    const subject = await serviceSubject(ctx, stack, ctx.temporal, 'service-fifo', { ordering: 'fifo' });
+    const plan: LoadPlan = { kind: 'closed', count: ctx.opts.fifoEvents, concurrency: ctx.opts.concurrency };
+    return await measure(ctx, 'fifo', subject, plan, Math.min(ctx.opts.warmup, 10), 0);
   } finally {
     await scope.run();
   }

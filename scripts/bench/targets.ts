@@ -57,6 +57,17 @@ export function targets(results: BenchResults): Target[] {
     target('fileStore', 'file-backed store ÷ in-memory', ratio(file?.throughput, service?.throughput), '×', '>=', 0.8, `${fmt(file?.throughput)} / ${fmt(service?.throughput)} deliveries/s`),
     target('workerRss', `worker peak RSS with ${results.rss?.events ?? 1000} accepted at once`, results.rss?.workerPeakRssMb ?? null, 'MB', '<=', 300, results.rss ? `peak ${results.rss.peakInFlight} in flight, ${results.rss.peakAtReceiver} held at the receiver` : 'rss run'),
   ];
+  const fifo = by('fifo');
+  list.push({
+    id: 'fifo',
+    label: 'one FIFO endpoint (ordered, one at a time): deliveries/s ÷ unordered',
+    value: ratio(fifo?.throughput, service?.throughput),
+    unit: '×',
+    op: null,
+    limit: null,
+    verdict: fifo ? 'reported' : 'n/a',
+    basis: fifo ? `${fmt(fifo.throughput)} / ${fmt(service?.throughput)} deliveries/s` : 'fifo run',
+  });
   const fan = results.fanout;
   list.push({
     id: 'fanout',

@@ -24,6 +24,8 @@ export function deliveriesRoutes(deps: AppDeps): RouteTable {
       endpoint_id: delivery.endpoint_id,
       event_type: delivery.event_type,
       workflow_id: delivery.workflow_id,
+      // Its place in a FIFO endpoint's line (receivers get it as x-webhook-sequence); null when unordered.
+      sequence: delivery.sequence === null ? null : Number(delivery.sequence),
       created_at: delivery.created_at,
       status: history?.status ?? 'scheduled',
       reason: history?.reason ?? null,

@@ -5,6 +5,7 @@ import { deliveryStats, endpointSummary, successCounts, successRate } from '../d
 import { rangeStats } from '../db/endpoint-range-stats-repo';
 import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
 import type { AppDeps } from '../services/deps';
+import { skipBlockedHead } from '../services/deliveries';
 import { rotateEndpointSecret } from '../services/keys';
 import { testDelivery } from '../services/test-delivery';
 import { CURSOR_KEY_PURPOSE, searchDeliveries } from '../temporal/delivery-search';
@@ -100,6 +101,11 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
 
   table.add({ method: 'post', path: '/:id/test', summary: 'Send one signed test request now and report the answer', scope: 'endpoints:write', params, body: endpointTestIn }, async ({ params, body, res }) =>
     testDelivery(deps, caller(res), params.id, body),
+  );
+
+  table.add(
+    { method: 'post', path: '/:id/ordering/skip', summary: "Move a blocked FIFO line past the delivery it waits on", scope: 'deliveries:write', params, status: 202 },
+    async ({ params, res }) => skipBlockedHead(deps, caller(res), params.id),
   );
 
   table.add(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ATTEMPT_DELIVERY_STATES, DELIVERY_STATES } from '../domain/delivery';
-import type { HeaderInput } from '../domain/endpoint';
+import { ON_EXHAUSTED, ORDERINGS, type HeaderInput } from '../domain/endpoint';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
@@ -74,7 +74,7 @@ export const retryConfigSchema = z
   .strict();
 
 /** Headers the service sets itself; an endpoint cannot override them. */
-const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|webhook-.*)$/i;
+const RESERVED_HEADERS = /^(host|content-length|content-type|user-agent|x-ts|x-nonce|x-signature|x-key-id|x-delivery-id|x-event-id|x-event-type|x-attempt|x-webhook-signature|x-webhook-sequence|webhook-.*)$/i;
 
 /**
  * Headers of the connection, not of the request (RFC 9110 §7.6.1), and ones the HTTP client
@@ -124,6 +124,10 @@ const endpointFields = {
   rate_limit: z.number().int().min(1).max(10_000).optional(),
   /** Renders the body from a template (an integration: Slack, custom JSON); absent: the event body as it is. */
   template: templateSchema.optional(),
+  /** `fifo`: deliveries go out in ingest order, one at a time. */
+  ordering: z.enum(ORDERINGS).optional(),
+  /** FIFO only: when the head does not deliver, `skip` it or `block` the line until it is redelivered or skipped. */
+  on_exhausted: z.enum(ON_EXHAUSTED).optional(),
   is_active: z.boolean().optional(),
 };
 
@@ -155,6 +159,8 @@ export const endpointPatch = z
     scheme: endpointFields.scheme,
     rate_limit: endpointFields.rate_limit.nullable(),
     template: endpointFields.template.nullable(),
+    ordering: endpointFields.ordering,
+    on_exhausted: endpointFields.on_exhausted,
     is_active: endpointFields.is_active,
   })
   .strict()

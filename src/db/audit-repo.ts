@@ -23,7 +23,8 @@ export type AuditAction =
   | 'KeyExported'
   | 'KeyAutoRotationConfigured'
   | 'KeyAutoRotationDisabled'
-  | 'SettingsUpdated';
+  | 'SettingsUpdated'
+  | 'FifoHeadSkipped';
 
 export interface AuditEntry {
   tenantId: string;

@@ -1,4 +1,4 @@
-import type { EndpointTemplate, Filters, StoredHeader } from '../domain/endpoint';
+import type { EndpointTemplate, Filters, OnExhausted, Ordering, StoredHeader } from '../domain/endpoint';
 import type { RetryConfig } from '../domain/retry-config';
 import { NotFoundError } from '../errors';
 import type { Db } from './knex';
@@ -30,11 +30,18 @@ export interface EndpointRecord {
   disabled_reason: string | null;
   /** What its body is rendered from (an integration); null: the stored event body as it is. */
   template: EndpointTemplate | null;
+  ordering: Ordering;
+  on_exhausted: OnExhausted;
+  /** The sequence number of its latest FIFO delivery (0: none yet). */
+  fifo_last_sequence: number;
+  /** The delivery its FIFO line waits on (on_exhausted = block); null while the line moves. */
+  fifo_blocked_delivery_id: string | null;
 }
 
 const COLUMNS = [
   'id', 'tenant_id', 'name', 'url', 'url_sealed', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
+  'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id',
 ] as const;
 
 export type EndpointWrite = Partial<
@@ -54,6 +61,9 @@ export type EndpointWrite = Partial<
     | 'failing_since'
     | 'disabled_reason'
     | 'template'
+    | 'ordering'
+    | 'on_exhausted'
+    | 'fifo_blocked_delivery_id'
   > & { rate_next_slot_at: Date | null; rate_released_slots: null }
 >;
 

@@ -17,6 +17,8 @@ export interface DeliveryRecord {
   event_id: string;
   endpoint_id: string;
   workflow_id: string;
+  /** Its place in a FIFO endpoint's line (a bigint, as text from pg); null when unordered. */
+  sequence: string | number | null;
   created_at: Date;
 }
 
@@ -65,16 +67,26 @@ export async function insertEventWithDeliveries(
        on conflict do nothing
        returning ${EVENT_COLUMNS.join(', ')}
      ),
+     seq as (
+       ${deliveries.length === 0 ? 'select null::text as id, null::bigint as fifo_last_sequence where false' : `update endpoints set fifo_last_sequence = fifo_last_sequence + 1
+        where tenant_id = ? and ordering = 'fifo' and id in (${deliveries.map(() => '?').join(', ')}) and exists (select 1 from ev)
+       returning id, fifo_last_sequence`}
+     ),
      dl as (
-       ${deliveries.length === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
-       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id
+       ${deliveries.length === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id, sequence)
+       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id, seq.fifo_last_sequence
          from (values ${values}) as d(id, tenant_id, event_id, endpoint_id, workflow_id)
+         left join seq on seq.id = d.endpoint_id
         where exists (select 1 from ev)
        returning *`}
      )
      select (select row_to_json(ev) from ev) as event,
             ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`,
-    [input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null, ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId])],
+    [
+      input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null,
+      ...(deliveries.length === 0 ? [] : [tenantId, ...deliveries.map((d) => d.endpointId)]),
+      ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId]),
+    ],
   );
   const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
   if (row.event) {
@@ -127,17 +139,24 @@ export interface DeliveryPageRow {
   deliveryId: string;
   endpointId: string;
   endpoint: { url: string; retryConfig: RetryConfig | null };
+  /** Its place in a FIFO line (its endpoint's sequencer starts it); null when unordered. */
+  sequence: number | null;
 }
 
 /** A page of an event's deliveries in id order (the fan-out workflow starts them page by page). */
 export async function listDeliveryPage(db: Db, tenantId: string, eventId: string, afterDeliveryId: string | null, limit: number): Promise<DeliveryPageRow[]> {
   const query = db('deliveries as d')
     .join('endpoints as e', 'e.id', 'd.endpoint_id')
-    .select('d.id', 'd.endpoint_id', 'e.url', 'e.retry_config')
+    .select('d.id', 'd.endpoint_id', 'd.sequence', 'e.url', 'e.retry_config')
     .where({ 'd.tenant_id': tenantId, 'd.event_id': eventId });
   if (afterDeliveryId) query.andWhere('d.id', '>', afterDeliveryId);
-  const rows: Array<{ id: string; endpoint_id: string; url: string; retry_config: RetryConfig | null }> = await query.orderBy('d.id').limit(limit);
-  return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id, endpoint: { url: r.url, retryConfig: r.retry_config } }));
+  const rows: Array<{ id: string; endpoint_id: string; sequence: string | number | null; url: string; retry_config: RetryConfig | null }> = await query.orderBy('d.id').limit(limit);
+  return rows.map((r) => ({
+    deliveryId: r.id,
+    endpointId: r.endpoint_id,
+    endpoint: { url: r.url, retryConfig: r.retry_config },
+    sequence: r.sequence === null ? null : Number(r.sequence),
+  }));
 }
 
 /** Delivery ids of an endpoint's workflows (the delivery log reads workflows from visibility). */

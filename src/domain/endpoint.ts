@@ -53,3 +53,14 @@ export function displayTarget(url: string, sensitive = false): string {
     .join('/');
   return `${parsed.host}${path === '/' ? '' : path}`.slice(0, 160);
 }
+
+/**
+ * How an endpoint takes its deliveries: `unordered` (each as soon as it can, in parallel) or
+ * `fifo` (in ingest order, one at a time: a delivery goes out once the one before it is done).
+ */
+export const ORDERINGS = ['unordered', 'fifo'] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
+/** What a FIFO line does when its head does not deliver (a dead letter, or cancelled): move on, or wait. */
+export const ON_EXHAUSTED = ['skip', 'block'] as const;
+export type OnExhausted = (typeof ON_EXHAUSTED)[number];

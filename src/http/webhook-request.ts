@@ -18,6 +18,8 @@ export interface WebhookRequestIn {
   customHeaders: Record<string, string>;
   /** A request sent by `POST /endpoints/:id/test`, outside any delivery. */
   test?: boolean;
+  /** A FIFO delivery's place in its endpoint's line. */
+  sequence?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export function webhookHeaders(input: WebhookRequestIn, now = new Date()): Recor
     'x-event-type': input.eventType,
     'x-attempt': String(input.attempt),
     ...(input.test ? { 'x-webhook-test': 'true' } : {}),
+    ...(input.sequence === undefined ? {} : { 'x-webhook-sequence': String(input.sequence) }),
     ...signatureHeaders(input.scheme, input.keys, { messageId: input.deliveryId, body: input.body, now }),
   };
 }

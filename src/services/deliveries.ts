@@ -8,6 +8,7 @@ import { getDelivery } from '../db/events-repo';
 import { AppError } from '../errors';
 import { deliveryDisplay, deliveryInput, endpointTarget, startDelivery, type DeliveryReuse } from '../temporal/delivery-workflows';
 import { requestCancellation } from '../temporal/cancellation';
+import { resumeLine } from '../temporal/fifo-sequencers';
 import { DeliveryStatus } from '../temporal/search-attributes';
 import type { AppDeps } from './deps';
 
@@ -64,7 +65,7 @@ function redeliveryReuse(id: string, run: WorkflowExecutionDescription | null): 
  * deduplicate on stays the same, with attempt numbers continuing after the last recorded one and
  * the endpoint's retry schedule anew. A delivery that succeeded is never sent again (409).
  */
-export async function redeliver(deps: AppDeps, caller: Caller, id: string): Promise<{ id: string; run_id: string; first_attempt: number }> {
+export async function redeliver(deps: AppDeps, caller: Caller, id: string): Promise<{ id: string; run_id: string | null; first_attempt: number; in_line?: true }> {
   const delivery = await getDelivery(deps.db, caller.tenantId, id);
   const endpoint = await getEndpoint(deps.db, caller.tenantId, delivery.endpoint_id).catch(() => null);
   if (!endpoint) throw new AppError(409, 'endpoint_deleted', `endpoint ${delivery.endpoint_id} was deleted`);
@@ -72,9 +73,16 @@ export async function redeliver(deps: AppDeps, caller: Caller, id: string): Prom
   const reuse = redeliveryReuse(id, await latestRun(deps, delivery.workflow_id));
 
   const firstAttempt = (await lastAttemptNumber(deps.db, caller.tenantId, id)) + 1;
+  if (endpoint.fifo_blocked_delivery_id === id) {
+    // The head its FIFO line waits on: the line sends it again, in its place, then moves on.
+    await resumeLine(deps.temporal, { tenantId: caller.tenantId, endpointId: endpoint.id }, 'retry');
+    await recordAudit(deps.db, { ...audit(caller, id), action: 'DeliveryRedelivered', details: { in_line: true, first_attempt: firstAttempt } });
+    return { id, run_id: null, first_attempt: firstAttempt, in_line: true };
+  }
   const shown = { url: endpoint.url, retryConfig: endpoint.retry_config };
   const event = { tenantId: delivery.tenant_id, eventId: delivery.event_id, eventType: delivery.event_type };
-  const input = deliveryInput(event, { deliveryId: delivery.id, endpointId: delivery.endpoint_id, target: endpointTarget(shown) }, firstAttempt);
+  // A FIFO delivery sent again outside its line keeps its place's number for the receiver.
+  const input = deliveryInput(event, { deliveryId: delivery.id, endpointId: delivery.endpoint_id, target: endpointTarget(shown), sequence: delivery.sequence === null ? null : Number(delivery.sequence) }, firstAttempt);
   let runId: string;
   try {
     runId = await startDelivery(deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, input, reuse, deliveryDisplay(input, shown));
@@ -87,4 +95,17 @@ export async function redeliver(deps: AppDeps, caller: Caller, id: string): Prom
   await recordAudit(deps.db, { ...audit(caller, id), action: 'DeliveryRedelivered', details: { run_id: runId, first_attempt: firstAttempt } });
   deps.log.info({ deliveryId: id, runId, firstAttempt }, 'delivery redelivered');
   return { id, run_id: runId, first_attempt: firstAttempt };
+}
+
+/**
+ * Moves a blocked FIFO line past its head (the delivery it waits on stays as it ended: it can be
+ * redelivered later, outside the line). 409 `not_blocked` when the line waits on nothing.
+ */
+export async function skipBlockedHead(deps: AppDeps, caller: Caller, endpointId: string): Promise<{ endpoint_id: string; skipped: string }> {
+  const endpoint = await getEndpoint(deps.db, caller.tenantId, endpointId);
+  const head = endpoint.fifo_blocked_delivery_id;
+  if (!head) throw new AppError(409, 'not_blocked', `the FIFO line of endpoint ${endpointId} waits on no delivery`);
+  await resumeLine(deps.temporal, { tenantId: caller.tenantId, endpointId }, 'skip');
+  await recordAudit(deps.db, { ...auditedBy(caller), action: 'FifoHeadSkipped', resourceType: 'endpoint', resourceId: endpointId, details: { delivery_id: head } });
+  return { endpoint_id: endpointId, skipped: head };
 }

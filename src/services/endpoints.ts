@@ -13,6 +13,7 @@ import {
 import { insertActiveKey } from '../db/signing-keys-repo';
 import { ValidationError } from '../errors';
 import { newId } from '../ids';
+import { wakeSequencer } from '../temporal/fifo-sequencers';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
@@ -35,6 +36,12 @@ export function endpointOut(endpoint: EndpointRecord) {
     scheme: endpoint.scheme,
     rate_limit: endpoint.rate_limit,
     template: endpoint.template,
+    ordering: endpoint.ordering,
+    on_exhausted: endpoint.on_exhausted,
+    // A FIFO line: the last sequence number given, and the delivery it waits on (on_exhausted = block).
+    fifo: endpoint.ordering === 'fifo' || Number(endpoint.fifo_last_sequence) > 0
+      ? { last_sequence: Number(endpoint.fifo_last_sequence), blocked_on: endpoint.fifo_blocked_delivery_id }
+      : null,
     is_active: endpoint.is_active,
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
@@ -75,6 +82,8 @@ export async function createEndpoint(
       scheme: input.scheme ?? 'x-signature',
       rate_limit: input.rate_limit ?? null,
       template: input.template ?? null,
+      ordering: input.ordering ?? 'unordered',
+      on_exhausted: input.on_exhausted ?? 'skip',
       is_active: input.is_active ?? true,
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
@@ -102,13 +111,14 @@ function changedUrl(box: AppDeps['box'], current: EndpointRecord, input: Endpoin
  * ones (`null` clears). The secret is never part of an update: it is rotated.
  */
 export async function changeEndpoint(
-  { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
+  deps: Pick<AppDeps, 'db' | 'box' | 'config' | 'temporal' | 'log'>,
   caller: Caller,
   id: string,
   input: EndpointPatch,
   mode: 'replace' | 'patch',
 ): Promise<EndpointRecord> {
-  return db.transaction(async (trx) => {
+  const { db, box, config } = deps;
+  const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
     const url = changedUrl(box, current, input, mode);
     if (url && input.url) checkUrlAllowed(config, input.url);
@@ -123,11 +133,13 @@ export async function changeEndpoint(
             scheme: input.scheme ?? 'x-signature',
             rate_limit: input.rate_limit ?? null,
             template: input.template ?? null,
+            ordering: input.ordering ?? 'unordered',
+            on_exhausted: input.on_exhausted ?? 'skip',
             is_active: input.is_active ?? true,
           }
         : {};
     if (url) Object.assign(fields, url);
-    for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'is_active'] as const) {
+    for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
     }
     if (input.headers !== undefined) fields.headers = sealHeaders(box, id, input.headers, current.headers);
@@ -140,21 +152,37 @@ export async function changeEndpoint(
       Object.assign(fields, NO_SLOTS);
       if (fields.is_active) fields.failing_since = null;
     }
-    const updated = await updateEndpoint(trx, caller.tenantId, id, fields);
+    const changed = await updateEndpoint(trx, caller.tenantId, id, fields);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookUpdated', resourceId: id, details: { fields: Object.keys(input) } });
-    return updated;
+    return changed;
   });
+  // A FIFO line looks again: switched on or off, ordered or not, its policy changed.
+  await wakeLineOf(deps, updated);
+  return updated;
+}
+
+/** Wakes the sequencer of an endpoint that has (or had) a FIFO line; a failure only delays it. */
+async function wakeLineOf({ temporal, config, log }: Pick<AppDeps, 'temporal' | 'config' | 'log'>, endpoint: EndpointRecord): Promise<void> {
+  if (endpoint.ordering !== 'fifo' && Number(endpoint.fifo_last_sequence) === 0) return;
+  await wakeSequencer(temporal, config.TEMPORAL_TASK_QUEUE, { tenantId: endpoint.tenant_id, endpointId: endpoint.id }).catch((err) =>
+    log.warn({ err, endpointId: endpoint.id }, 'could not wake the FIFO line of a changed endpoint; it looks again within minutes'),
+  );
 }
 
 /**
  * Soft delete; deliveries in flight stop at their next attempt (`endpoint_deleted`), and the
  * endpoint's auto-rotation schedule, if any, is deleted.
  */
-export async function deleteEndpoint({ db, temporal, log }: Pick<AppDeps, 'db' | 'temporal' | 'log'>, caller: Caller, id: string): Promise<void> {
-  await db.transaction(async (trx) => {
+export async function deleteEndpoint(deps: Pick<AppDeps, 'db' | 'temporal' | 'log' | 'config'>, caller: Caller, id: string): Promise<void> {
+  const { db, temporal, log } = deps;
+  const endpoint = await db.transaction(async (trx) => {
+    const current = await getEndpoint(trx, caller.tenantId, id);
     await softDeleteEndpoint(trx, caller.tenantId, id);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookDeleted', resourceId: id });
+    return current;
   });
+  // Its FIFO line runs out: each delivery still in it ends at once, cancelled.
+  await wakeLineOf(deps, endpoint);
   await stopKeySchedule(temporal, caller.tenantId, { type: 'endpoint', id }, 'delete').catch((err) =>
     log.warn({ err, endpointId: id }, 'could not delete the key rotation schedule of a deleted endpoint'),
   );

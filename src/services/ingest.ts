@@ -98,7 +98,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
         deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
-        deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id) })),
+        deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
       );
     } catch (err) {
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');

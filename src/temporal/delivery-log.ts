@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { LoadedDataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
@@ -10,6 +10,9 @@ import { deliveryStateOf } from './delivery-status';
 import { visibilityString } from './search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** gRPC NOT_FOUND: no run of that workflow id. */
+const GRPC_NOT_FOUND = 5;
 type Payload = temporal.api.common.v1.IPayload;
 type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
 
@@ -202,7 +205,8 @@ export async function readDeliveryHistory(client: Client, workflowId: string): P
   try {
     [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
+    // Not started yet (a delivery waiting in its FIFO line, or in the outbox): no history.
+    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) return null;
     throw err;
   }
   const decode = decoderOf(client.options.loadedDataConverter);

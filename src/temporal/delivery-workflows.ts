@@ -3,6 +3,7 @@ import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/com
 import { displayTarget } from '../domain/endpoint';
 import type { RetryConfig } from '../domain/retry-config';
 import { attemptPlanText } from '../../workflows/retry-policy';
+import { wakeSequencer } from './fifo-sequencers';
 import { ignoreAlreadyStarted } from './idempotent-start';
 import { DeliveryStatus, EndpointId, EventId, EventType, TenantId } from './search-attributes';
 
@@ -33,6 +34,8 @@ export interface DeliveryIn {
   version?: typeof ONE_STEP_ATTEMPTS;
   /** The receiver as operators see it (`host/path`, tokens masked: {@link displayTarget}); never a secret. */
   target?: string;
+  /** Its place in a FIFO endpoint's line: receivers get it as `x-webhook-sequence`. */
+  sequence?: number;
 }
 
 /** What a delivery's run shows in the Temporal UI: a one-line summary and its details. */
@@ -64,7 +67,7 @@ export function deliveryDisplay(input: DeliveryIn, endpoint: DisplayedEndpoint):
     summary: `${input.eventType} → ${target.split('/')[0]}`,
     details: [
       `**Delivery** \`${input.deliveryId}\` of event \`${input.eventId}\` (\`${input.eventType}\`)`,
-      `**Endpoint** \`${input.endpointId}\` · **Tenant** \`${input.tenantId}\``,
+      `**Endpoint** \`${input.endpointId}\` · **Tenant** \`${input.tenantId}\`${input.sequence ? ` · **In line** #${input.sequence} (FIFO)` : ''}`,
       `**Receiver** POST ${target}`,
       `**Attempts** ${attemptPlanText(endpoint.retryConfig)}${first > 1 ? ` · a redelivery: attempts continue at ${first}` : ''}`,
     ].join('\n\n'),
@@ -105,7 +108,7 @@ export interface DeliveryEvent {
 /** A delivery's workflow input; a redelivery gives the number its first attempt continues from. */
 export function deliveryInput(
   event: DeliveryEvent,
-  delivery: { deliveryId: string; endpointId: string; target?: string },
+  delivery: { deliveryId: string; endpointId: string; target?: string; sequence?: number | null },
   firstAttempt?: number,
 ): DeliveryIn {
   return {
@@ -117,6 +120,7 @@ export function deliveryInput(
     ...(firstAttempt === undefined ? {} : { firstAttempt }),
     version: ONE_STEP_ATTEMPTS,
     ...(delivery.target === undefined ? {} : { target: delivery.target }),
+    ...(delivery.sequence === undefined || delivery.sequence === null ? {} : { sequence: delivery.sequence }),
   };
 }
 
@@ -168,13 +172,14 @@ export async function startDelivery(client: Client, taskQueue: string, input: De
 
 /**
  * Starts an event's deliveries: up to {@link INLINE_FAN_OUT_MAX} directly, more through one
- * fan-out workflow that pages through the stored deliveries. Safe to repeat.
+ * fan-out workflow that pages through the stored deliveries; a delivery to a FIFO endpoint by
+ * waking that endpoint's sequencer instead. Safe to repeat.
  */
 export async function dispatchDeliveries(
   client: Client,
   taskQueue: string,
   event: DeliveryEvent,
-  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint }>,
+  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null }>,
 ): Promise<void> {
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
     const input: FanOutIn = { ...event, afterDeliveryId: null };
@@ -188,10 +193,15 @@ export async function dispatchDeliveries(
       .catch(ignoreAlreadyStarted);
     return;
   }
-  await Promise.all(
-    deliveries.map((d) => {
-      const input = deliveryInput(event, { ...d, target: d.endpoint && endpointTarget(d.endpoint) });
-      return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint)).catch(ignoreAlreadyStarted);
-    }),
-  );
+  // A delivery in a FIFO line is started by its endpoint's sequencer, in order: wake it.
+  const lines = new Set(deliveries.filter((d) => d.sequence !== undefined && d.sequence !== null).map((d) => d.endpointId));
+  await Promise.all([
+    ...[...lines].map((endpointId) => wakeSequencer(client, taskQueue, { tenantId: event.tenantId, endpointId })),
+    ...deliveries
+      .filter((d) => !lines.has(d.endpointId))
+      .map((d) => {
+        const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
+        return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint)).catch(ignoreAlreadyStarted);
+      }),
+  ]);
 }

@@ -13,6 +13,7 @@ import * as eventRequestHash from './011-event-request-hash';
 import * as tenantsApi from './012-tenants-api';
 import * as eventOutbox from './013-event-outbox';
 import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
+import * as fifoEndpoints from './015-fifo-endpoints';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['012-tenants-api', tenantsApi],
   ['013-event-outbox', eventOutbox],
   ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
+  ['015-fifo-endpoints', fifoEndpoints],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
