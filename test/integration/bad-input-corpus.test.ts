@@ -190,16 +190,24 @@ async function rawRequest(text: string): Promise<Outcome> {
       resolve({ status, ms: performance.now() - started, body });
     };
     const timer = setTimeout(() => done('hang'), DEADLINE_MS);
-    socket.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-    });
-    socket.on('close', () => {
+    const answered = () => {
       clearTimeout(timer);
       const match = /^HTTP\/1\.1 (\d{3})/.exec(data);
       done(match ? Number(match[1]) : 'error');
+    };
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      // A whole answer (headers and a Content-Length body) is the answer, whether or not the
+      // server closes the connection after it.
+      const split = data.indexOf('\r\n\r\n');
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(data.slice(0, split))?.[1] ?? Number.NaN);
+      if (split >= 0 && !Number.isNaN(length) && Buffer.byteLength(data, 'latin1') >= split + 4 + length) answered();
     });
+    socket.on('close', answered);
     socket.on('error', () => undefined);
-    socket.end(text, 'latin1');
+    // Written, not ended: a client that half-closes its side has its request aborted by Node's
+    // HTTP server if the FIN is read before the answer is written (no real client does that).
+    socket.write(text, 'latin1');
   });
 }
 
