@@ -199,11 +199,13 @@ async function attemptsOfEarlierRuns(client: Client, workflowId: string, current
  * A redelivered delivery's earlier runs contribute their attempts too.
  */
 export async function readDeliveryHistory(client: Client, workflowId: string): Promise<DeliveryHistory | null> {
-  const handle = client.workflow.getHandle(workflowId);
   let description;
   let history;
   try {
-    [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+    // One after the other, the same run: a history read at the same time as the description
+    // could be older than it (a delivery shown succeeded without its last attempt).
+    description = await client.workflow.getHandle(workflowId).describe();
+    history = await client.workflow.getHandle(workflowId, description.runId).fetchHistory();
   } catch (err) {
     // Not started yet (a delivery waiting in its FIFO line, or in the outbox): no history.
     if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) return null;
