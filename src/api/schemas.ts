@@ -4,9 +4,9 @@ import { ON_EXHAUSTED, ORDERINGS, type HeaderInput } from '../domain/endpoint';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
-import { SIGNATURE_SCHEMES } from '../domain/signature-schemes';
+import { DEFAULT_SIGNATURE_SCHEME, keyKindOf, SIGNATURE_SCHEMES } from '../domain/signature-schemes';
 import { templateSchema } from '../integrations/catalog';
-import { secretKeyBytes } from '../security/signing';
+import { secretProblem } from '../security/signing';
 import { filtersSchema } from '../services/filters';
 
 /** Event type names: `order.created`, `invoice.paid.v2`. `*` subscribes to all. */
@@ -134,12 +134,14 @@ const endpointFields = {
 export const endpointIn = z
   .object({
     ...endpointFields,
-    secret: z
-      .string()
-      .refine((s) => secretKeyBytes(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes')
-      .optional(),
+    /** Given instead of generated: `whsec_…` for the HMAC schemes, `whsk_…` for `standard-webhooks-v1a`. */
+    secret: z.string().max(200).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    const problem = e.secret === undefined ? null : secretProblem(e.secret, keyKindOf(e.scheme ?? DEFAULT_SIGNATURE_SCHEME));
+    if (problem) ctx.addIssue({ code: 'custom', path: ['secret'], message: problem });
+  });
 export type EndpointIn = z.infer<typeof endpointIn>;
 
 /** PUT: the whole endpoint again (the secret is rotated, not replaced). */

@@ -1,5 +1,7 @@
 import type { EndpointTemplate, Filters, OnExhausted, Ordering, StoredHeader } from '../domain/endpoint';
 import type { RetryConfig } from '../domain/retry-config';
+import { keyKindOf, signatureSchemeOf, type KeyKind } from '../domain/signature-schemes';
+import type { KeyScope } from '../domain/keys';
 import { NotFoundError } from '../errors';
 import type { Db } from './knex';
 
@@ -169,6 +171,16 @@ export async function endpointSigningSettings(
 ): Promise<{ scheme: string; template: EndpointTemplate | null } | null> {
   const row = await db('endpoints').where({ tenant_id: tenantId, id }).first('scheme', 'template');
   return row ? { scheme: row.scheme as string, template: (row.template as EndpointTemplate | null) ?? null } : null;
+}
+
+/**
+ * The kind of key a keyring holds: an endpoint's follows its scheme (ed25519 for
+ * `standard-webhooks-v1a`), an inbound source's is always HMAC.
+ */
+export async function keyringKind(db: Db, tenantId: string, scope: KeyScope): Promise<KeyKind> {
+  if (scope.type === 'source') return 'hmac';
+  const settings = await endpointSigningSettings(db, tenantId, scope.id);
+  return keyKindOf(signatureSchemeOf(settings?.scheme));
 }
 
 /** What of an endpoint is sealed under the master key: its URL (when secret) and sensitive headers. */

@@ -11,14 +11,16 @@ import {
   type EndpointWrite,
 } from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
-import { ValidationError } from '../errors';
+import { AppError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import { wakeSequencer } from '../temporal/fifo-sequencers';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { sealUrl, type StoredUrl } from '../security/endpoint-url';
-import { generateSecret } from '../security/signing';
+import { keyKindOf, signatureSchemeOf } from '../domain/signature-schemes';
+import { publicKeyOf } from '../security/ed25519';
+import { generateSecretOf } from '../security/signing';
 import type { AppDeps } from './deps';
 
 /** Public view of an endpoint: never its secret, a sensitive header value or a secret URL (masked). */
@@ -59,14 +61,18 @@ function checkUrlAllowed(config: AppDeps['config'], url: string): void {
   if (reason) throw new ValidationError(`invalid body: url: ${reason}`, [{ path: 'body.url', message: reason }]);
 }
 
-/** Creates an endpoint with its first signing key; the secret is returned here and only here. */
+/**
+ * Creates an endpoint with its first signing key; the secret is returned here and only here
+ * (with its public key for `standard-webhooks-v1a`, which signs with ed25519).
+ */
 export async function createEndpoint(
   { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
   caller: Caller,
   input: EndpointIn,
-): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string }> {
+): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string; publicKey: string | null }> {
   checkUrlAllowed(config, input.url);
-  const secret = input.secret ?? generateSecret();
+  const kind = keyKindOf(signatureSchemeOf(input.scheme));
+  const secret = input.secret ?? generateSecretOf(kind);
   const id = newId('ep');
   const stored = sealUrl(box, id, input.url, input.url_sensitive);
   return db.transaction(async (trx) => {
@@ -88,8 +94,22 @@ export async function createEndpoint(
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
-    return { endpoint, secret, keyId };
+    return { endpoint, secret, keyId, publicKey: kind === 'ed25519' ? publicKeyOf(secret) : null };
   });
+}
+
+/**
+ * An endpoint's keys are HMAC secrets or ed25519 keys, never both: its scheme may change within
+ * a kind (x-signature ↔ standard-webhooks ↔ sha256), not across, or it would have no key to sign
+ * with (409 `scheme_key_mismatch`; create a new endpoint for the other kind).
+ */
+function checkSchemeKind(current: EndpointRecord, scheme: string | undefined): void {
+  if (scheme === undefined) return;
+  const from = keyKindOf(signatureSchemeOf(current.scheme));
+  const to = keyKindOf(signatureSchemeOf(scheme));
+  if (from !== to) {
+    throw new AppError(409, 'scheme_key_mismatch', `endpoint ${current.id} signs with ${from} keys; scheme ${scheme} needs ${to} keys: create a new endpoint for it`);
+  }
 }
 
 /**
@@ -120,6 +140,7 @@ export async function changeEndpoint(
   const { db, box, config } = deps;
   const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
+    checkSchemeKind(current, mode === 'replace' ? (input.scheme ?? 'x-signature') : input.scheme);
     const url = changedUrl(box, current, input, mode);
     if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
