@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from '../domain/delivery';
-import { checkDestination, urlHost, type EgressPolicy } from '../security/egress';
+import { checkDestination, checkResolvedDestination, urlHost, type EgressPolicy } from '../security/egress';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
 const MAX_ERROR_MESSAGE = 500;
@@ -30,11 +30,13 @@ export interface PostWebhookIn {
   timeoutMs: number;
   excerptBytes: number;
   /**
-   * An Agent from `egressAgent(egress)`: host names are checked on resolution there; IP literals
-   * (which sockets connect to without a lookup) are checked here.
+   * From `outboundDispatcher` (`src/http/dispatchers.ts`): without a proxy, host names are checked
+   * on resolution there; IP literals (which sockets connect to without a lookup) are checked here.
    */
   http: Dispatcher;
   egress: EgressPolicy;
+  /** The dispatcher tunnels through a proxy, which resolves names itself: resolve and check here first. */
+  proxied?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function postWebhook(input: PostWebhookIn): Promise<AttemptResult> 
   try {
     const host = urlHost(input.url);
     if (isIP(host)) checkDestination(input.egress, host, host);
+    else if (input.proxied) await checkResolvedDestination(input.egress, host);
     const res = await request(input.url, {
       method: 'POST',
       headers: input.headers,

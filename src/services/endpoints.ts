@@ -18,6 +18,7 @@ import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { sealUrl, type StoredUrl } from '../security/endpoint-url';
+import { inspectClientCertificate, sealClientCertificate } from '../security/client-tls';
 import { keyKindOf, signatureSchemeOf } from '../domain/signature-schemes';
 import { publicKeyOf } from '../security/ed25519';
 import { generateSecretOf } from '../security/signing';
@@ -50,6 +51,8 @@ export function endpointOut(endpoint: EndpointRecord) {
     last_triggered: endpoint.last_triggered_at,
     failing_since: endpoint.failing_since,
     disabled_reason: endpoint.disabled_reason,
+    // The certificate's public facts only: its key and the certificate itself stay sealed.
+    tls: { client_certificate: endpoint.client_tls_info, ca_bundle: endpoint.ca_bundle !== null },
   };
 }
 
@@ -91,11 +94,24 @@ export async function createEndpoint(
       ordering: input.ordering ?? 'unordered',
       on_exhausted: input.on_exhausted ?? 'skip',
       is_active: input.is_active ?? true,
+      ...tlsFields(box, id, input),
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
     return { endpoint, secret, keyId, publicKey: kind === 'ed25519' ? publicKeyOf(secret) : null };
   });
+}
+
+/** How the given client certificate and CA bundle are stored (`null` clears, absent leaves as is). */
+function tlsFields(box: AppDeps['box'], endpointId: string, input: Pick<EndpointPatch, 'client_certificate' | 'ca_bundle'>): EndpointWrite {
+  const fields: EndpointWrite = {};
+  if (input.client_certificate !== undefined) {
+    const given = input.client_certificate;
+    fields.client_tls_sealed = given ? sealClientCertificate(box, endpointId, given) : null;
+    fields.client_tls_info = given ? inspectClientCertificate(given) : null;
+  }
+  if (input.ca_bundle !== undefined) fields.ca_bundle = input.ca_bundle;
+  return fields;
 }
 
 /**
@@ -157,8 +173,9 @@ export async function changeEndpoint(
             ordering: input.ordering ?? 'unordered',
             on_exhausted: input.on_exhausted ?? 'skip',
             is_active: input.is_active ?? true,
+            ...tlsFields(box, id, { client_certificate: input.client_certificate ?? null, ca_bundle: input.ca_bundle ?? null }),
           }
-        : {};
+        : tlsFields(box, id, input);
     if (url) Object.assign(fields, url);
     for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];

@@ -5,7 +5,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { createMetrics, type Metrics } from '../metrics';
-import { egressAgent, egressPolicy } from '../security/egress';
+import { OutboundDispatchers } from '../http/dispatchers';
+import { egressPolicy } from '../security/egress';
 import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
@@ -48,6 +49,12 @@ export interface WorkerDeps {
   taskQueue?: string;
 }
 
+/** The proxy as logged: its credentials, if any, left out. */
+function proxyShown(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}`;
+}
+
 /** Asks a worker to drain and stop, whatever state it is in. */
 export function stopWorker(worker: Worker): void {
   if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -60,10 +67,10 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   const connection = await NativeConnection.connect(connectionOptions(config, deps.address));
   const egress = egressPolicy(config);
   deps.log[egress.allowPrivate && config.NODE_ENV === 'production' ? 'warn' : 'info'](
-    { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null },
+    { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null, proxy: config.EGRESS_PROXY_URL ? proxyShown(config.EGRESS_PROXY_URL) : null },
     'egress policy for deliveries',
   );
-  const http = egressAgent(egress, { connectTimeoutMs: config.DELIVERY_TIMEOUT_MS });
+  const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: config.DELIVERY_TIMEOUT_MS, proxyUrl: config.EGRESS_PROXY_URL });
   const metrics = deps.metrics ?? createMetrics();
   metrics.countQueriesOf(deps.db);
   const worker = await Worker.create({
@@ -72,7 +79,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     dataConverter: dataConverter(config),
     taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, http, egress, config }),
+    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -80,7 +87,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   return {
     worker,
     async close() {
-      await http.close();
+      await outbound.close();
       await connection.close();
     },
   };
