@@ -89,6 +89,10 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_METRICS_PORT: port.default(9464),
+
+  /** Set: traces are exported over OTLP/HTTP to `<this>/v1/traces`; unset: tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_SERVICE_NAME: z.string().default('temporal-webhooks'),
 });
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -169,7 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     throw new ConfigError(`EGRESS_ALLOWLIST: ${(err as Error).message}`);
   }
-  for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL', 'EGRESS_PROXY_URL'] as const) {
+  for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL', 'EGRESS_PROXY_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const) {
     const value = config[key];
     if (value && !/^https?:\/\//.test(value)) throw new ConfigError(`${key} must be an http(s) URL`);
   }

@@ -10,6 +10,8 @@ import { egressPolicy } from '../security/egress';
 import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
+import { tracingWorkerOptions } from './tracing';
+import type { Tracing } from '../tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
@@ -44,7 +46,12 @@ export interface WorkerDeps {
   log: Logger;
   /** Where activities record attempts; without it the worker gets a registry of its own. */
   metrics?: Metrics;
-  /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
+  /** Set: spans for workflows, activities and outbound requests (see src/tracing.ts). */
+  tracing?: Tracing | null;
+  /**
+   * A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start.
+   * With tracing, it must have been built with {@link TRACING_WORKFLOW_MODULE}.
+   */
   workflowBundle?: WorkflowBundleOption;
   taskQueue?: string;
 }
@@ -83,6 +90,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    ...tracingWorkerOptions(deps.tracing ?? null),
   });
   return {
     worker,
