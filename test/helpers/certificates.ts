@@ -5,7 +5,7 @@ import path from 'node:path';
 
 export interface TestPki {
   ca: string;
-  /** Server certificate for 127.0.0.1 (IP SAN), signed by `ca`. */
+  /** Server certificate for `serverIp` (IP SAN, default 127.0.0.1), signed by `ca`. */
   server: { cert: string; key: string };
   /** Client certificate (CN=webhook-client, clientAuth), signed by `ca`. */
   client: { cert: string; key: string };
@@ -14,7 +14,7 @@ export interface TestPki {
 }
 
 /** A throwaway PKI made with the openssl CLI: a CA, a server and a client certificate (P-256). */
-export function makeTestPki(): TestPki {
+export function makeTestPki(serverIp = '127.0.0.1'): TestPki {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pki-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const read = (name: string) => readFileSync(path.join(dir, name), 'utf8');
@@ -26,7 +26,7 @@ export function makeTestPki(): TestPki {
       run('req', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
       run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
     };
-    issue('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    issue('server', `/CN=${serverIp}`, `subjectAltName=IP:${serverIp}\nextendedKeyUsage=serverAuth\n`);
     issue('client', '/CN=webhook-client', 'extendedKeyUsage=clientAuth\n');
     return {
       ca: read('ca.crt'),

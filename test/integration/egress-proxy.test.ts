@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { makeTestPki } from '../helpers/certificates';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, stopAll, type Stack } from '../helpers/stack';
 
@@ -105,5 +106,22 @@ describe('when EGRESS_PROXY_URL is set', () => {
     const tested = await stack.call('POST', `/api/v1/endpoints/${created.body.data.id}/test`, {});
     expect(tested.body.data).toMatchObject({ status: 'succeeded', response_code: 200 });
     expect(proxy.tunnels.slice(before)).toEqual([new URL(receiver.url).host]);
+  });
+
+  it('then mutual TLS runs inside the tunnel: the receiver sees the client certificate, the proxy only host:port', async () => {
+    const pki = makeTestPki('127.0.0.2');
+    const tlsReceiver = await Receiver.start({ host: '127.0.0.2', tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, requestCert: true, rejectUnauthorized: true } });
+    try {
+      const created = await stack.call('POST', '/api/v1/endpoints', { url: tlsReceiver.url + '/mtls', events: ['proxy.mtls'], client_certificate: pki.client, ca_bundle: pki.ca, retry_config: ONCE });
+      expect(created.status).toBe(201);
+      const before = proxy.tunnels.length;
+      const sent = await stack.call('POST', '/api/v1/events', { type: 'proxy.mtls', payload: { n: 1 } });
+      expect((await endedDelivery(sent.body.data.deliveries[0].id)).status).toBe('succeeded');
+      const [request] = await tlsReceiver.waitForRequests(1, 10_000, '/mtls');
+      expect(request!.clientCN).toBe('webhook-client');
+      expect(proxy.tunnels.slice(before)).toEqual([new URL(tlsReceiver.url).host]);
+    } finally {
+      await tlsReceiver.close();
+    }
   });
 });
