@@ -10,6 +10,7 @@ import { attemptSummary } from '../src/http/attempt-summary';
 import { postWebhook } from '../src/http/post-webhook';
 import { webhookHeaders } from '../src/http/webhook-request';
 import { bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
+import { openClientCertificate } from '../src/security/client-tls';
 import { openHeaders } from '../src/security/endpoint-headers';
 import { openUrl } from '../src/security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../src/security/redact';
@@ -53,7 +54,7 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
  * could not be recorded says so, and the workflow records it in a step of its own.
  */
 export function makeDeliverAttempt(deps: ActivityDeps) {
-  const { db, box, http, egress, config, metrics, log } = deps;
+  const { db, box, outbound, egress, config, metrics, log } = deps;
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
     const heldBody = cachedEventBody(input.tenantId, input.eventId);
@@ -150,7 +151,8 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
     // The real URL is opened here only; neither it nor a sensitive header value may come back in
     // an error message or a receiver's answer (the step's result enters history and the log).
     const url = openUrl(box, endpoint.id, endpoint);
-    const result = await postWebhook({ http, egress, url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });
+    const http = outbound.forEndpoint(endpoint.id, { sealedClient: endpoint.clientTlsSealed, ca: endpoint.caBundle }, (sealed) => openClientCertificate(box, endpoint.id, sealed));
+    const result = await postWebhook({ http, proxied: outbound.proxied, egress, url, headers, body, timeoutMs, excerptBytes: config.RESPONSE_EXCERPT_BYTES });
     return redactAttempt(result, { url, shownUrl: endpoint.url, values: sensitiveValues(endpoint.headers, custom) });
   }
 }

@@ -1,5 +1,5 @@
-import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
+import type { OutboundDispatchers } from '../src/http/dispatchers';
 import type { Db } from '../src/db/knex';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
@@ -12,8 +12,11 @@ export interface ActivityDeps {
   box: SecretBox;
   log: Logger;
   metrics: Metrics;
-  /** Outbound HTTP, built with `egressAgent(egress)` so only allowed destinations are reached. */
-  http: Dispatcher;
+  /**
+   * Outbound HTTP: a shared dispatcher, and one per endpoint with TLS settings of its own; every
+   * one reaches only destinations the egress policy allows (through `EGRESS_PROXY_URL` when set).
+   */
+  outbound: OutboundDispatchers;
   egress: EgressPolicy;
   config: Pick<
     Config,

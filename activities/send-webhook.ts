@@ -3,6 +3,7 @@ import { eventBodyOf } from './event-bodies';
 import { NotFoundError } from '../src/errors';
 import { postWebhook } from '../src/http/post-webhook';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
+import { openClientCertificate } from '../src/security/client-tls';
 import { openHeaders } from '../src/security/endpoint-headers';
 import { openUrl } from '../src/security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../src/security/redact';
@@ -30,7 +31,7 @@ function notSent(outcome: AttemptOutcome, errorClass: string, errorMessage: stri
  * they never enter history, and taken out of the error message and the response excerpt. The body is the one `signRequest` signed: the stored event body, or the
  * endpoint's template rendered over it.
  */
-export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps) {
+export function makeSendWebhook({ db, outbound, egress, box, config }: ActivityDeps) {
   return async function sendWebhook(input: SendIn): Promise<AttemptResult> {
     const [endpoint, stored] = await Promise.all([
       getEndpoint(db, input.tenantId, input.endpointId).catch((err) => {
@@ -63,7 +64,8 @@ export function makeSendWebhook({ db, http, egress, box, config }: ActivityDeps)
     const url = openUrl(box, endpoint.id, endpoint);
     const custom = openHeaders(box, endpoint.id, endpoint.headers);
     const result = await postWebhook({
-      http,
+      http: outbound.forEndpoint(endpoint.id, { sealedClient: endpoint.client_tls_sealed, ca: endpoint.ca_bundle }, (sealed) => openClientCertificate(box, endpoint.id, sealed)),
+      proxied: outbound.proxied,
       egress,
       url,
       headers: { ...custom, ...input.headers },

@@ -78,6 +78,8 @@ const schema = z.object({
   /** Unset: allowed except in production. See src/security/egress.ts. */
   EGRESS_ALLOW_PRIVATE: bool.optional(),
   EGRESS_ALLOWLIST: optionalString,
+  /** Set: deliveries are tunnelled through this HTTP CONNECT proxy (`http://[user:pass@]host:port`). */
+  EGRESS_PROXY_URL: optionalString,
   /** An endpoint with no successful attempt for this long is disabled; 0 never disables. */
   ENDPOINT_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(5 * 86_400),
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -92,6 +94,10 @@ const schema = z.object({
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   WORKER_METRICS_PORT: port.default(9464),
+
+  /** Set: traces are exported over OTLP/HTTP to `<this>/v1/traces`; unset: tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_SERVICE_NAME: z.string().default('temporal-webhooks'),
 });
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -172,7 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     throw new ConfigError(`EGRESS_ALLOWLIST: ${(err as Error).message}`);
   }
-  for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL'] as const) {
+  for (const key of ['JWT_JWKS_URL', 'INTROSPECTION_URL', 'EGRESS_PROXY_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const) {
     const value = config[key];
     if (value && !/^https?:\/\//.test(value)) throw new ConfigError(`${key} must be an http(s) URL`);
   }

@@ -8,6 +8,7 @@ import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 import { egressPolicy } from './security/egress';
+import { startTracing } from './tracing';
 
 /**
  * Local all-in-one: a Temporal dev server (unless TEMPORAL_ADDRESS is set), the database
@@ -17,6 +18,7 @@ async function main() {
   loadDotEnv();
   const config = loadDevConfig();
   const log = createLogger(config.LOG_LEVEL);
+  const tracing = startTracing(config);
   const devServer = config.TEMPORAL_ADDRESS
     ? null
     : await startTemporalDevServer({
@@ -32,11 +34,11 @@ async function main() {
   const { db, box } = await openStorage(config, log);
   // One registry: the API's /metrics also serves the worker's metrics (no WORKER_METRICS_PORT here).
   const metrics = createMetrics();
-  const { worker, close } = await createWorker({ config, address, db, box, log, metrics });
+  const { worker, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
   const running = worker.run();
-  const temporal = await connectClient(config, address);
+  const temporal = await connectClient(config, address, tracing);
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
-  const { server, url } = await startApi({ config, db, box, temporal, log, metrics });
+  const { server, url } = await startApi({ config, db, box, temporal, log, metrics, tracing });
 
   const mode =
     config.NODE_ENV === 'production'
@@ -60,6 +62,7 @@ async function main() {
     await temporal.connection.close();
     await db.destroy();
     await devServer?.stop();
+    await tracing?.shutdown();
   });
   await running.catch((err) => {
     log.fatal({ err }, 'worker stopped');

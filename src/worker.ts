@@ -5,16 +5,18 @@ import { createMetrics } from './metrics';
 import { connectClient } from './temporal/client';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
+import { startTracing } from './tracing';
 
 /** The worker process: runs delivery workflows and their activities. */
 async function main() {
   loadDotEnv();
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
+  const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);
   const metrics = createMetrics();
-  const { worker, close } = await createWorker({ config, address, db, box, log, metrics });
+  const { worker, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
   // No API in this process, so the scraper gets a port of its own (0 turns it off).
   const metricsServer = config.WORKER_METRICS_PORT
     ? await startMetricsServer(metrics, config.HOST, config.WORKER_METRICS_PORT, config.METRICS_TOKEN)
@@ -28,6 +30,7 @@ async function main() {
   if (metricsServer) await closeServer(metricsServer.server);
   await close();
   await db.destroy();
+  await tracing?.shutdown();
   process.exit(0);
 }
 

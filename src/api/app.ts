@@ -10,6 +10,7 @@ import { eventsRoutes } from './events-router';
 import type { RouteTable } from './route-table';
 import { healthRouter } from './health-router';
 import { httpMetrics } from './http-metrics';
+import { tracingMiddleware } from './tracing-middleware';
 import { inboundOpenApiPaths, inboundRouter } from './inbound-router';
 import { integrationsRoutes } from './integrations-router';
 import { settingsRoutes } from './settings-router';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
     }),
   );
+  if (deps.tracing) app.use(tracingMiddleware(deps.tracing.tracer));
   app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   app.use(inboundRouter(deps));

@@ -4,6 +4,7 @@ import { deliveryIdsByWorkflow } from '../db/events-repo';
 import { deliveryStats, endpointSummary, successCounts, successRate } from '../db/endpoint-stats-repo';
 import { rangeStats } from '../db/endpoint-range-stats-repo';
 import { changeEndpoint, createEndpoint, deleteEndpoint, endpointOut } from '../services/endpoints';
+import { endpointPublicKeys } from '../services/public-keys';
 import type { AppDeps } from '../services/deps';
 import { skipBlockedHead } from '../services/deliveries';
 import { rotateEndpointSecret } from '../services/keys';
@@ -31,9 +32,9 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
   const table = new RouteTable('/endpoints', 'endpoints');
 
   table.add({ method: 'post', path: '/', summary: 'Create an endpoint (its secret is shown only here)', scope: 'endpoints:write', body: endpointIn, status: 201 }, async ({ body, res }) => {
-    const { endpoint, secret, keyId } = await createEndpoint(deps, caller(res), body);
+    const { endpoint, secret, keyId, publicKey } = await createEndpoint(deps, caller(res), body);
     deps.log.info({ endpointId: endpoint.id, tenantId: endpoint.tenant_id }, 'endpoint created');
-    return { ...endpointOut(endpoint), secret, key_id: keyId };
+    return { ...endpointOut(endpoint), secret, key_id: keyId, ...(publicKey ? { public_key: publicKey } : {}) };
   });
 
   table.add({ method: 'get', path: '/', summary: 'List endpoints with a summary', scope: 'endpoints:read', query: endpointListQuery }, async ({ query, res }) => {
@@ -57,6 +58,11 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
     const endpoint = await getEndpoint(deps.db, tenantId, params.id);
     return { ...endpointOut(endpoint), delivery_stats: await deliveryStats(deps.db, tenantId, params.id) };
   });
+
+  table.add(
+    { method: 'get', path: '/:id/public-key', summary: 'The whpk_ public keys a standard-webhooks-v1a endpoint signs with now (active first)', scope: 'endpoints:read', params },
+    async ({ params, res }) => endpointPublicKeys(deps, caller(res), params.id),
+  );
 
   table.add({ method: 'put', path: '/:id', summary: 'Replace an endpoint', scope: 'endpoints:write', params, body: endpointPut }, async ({ params, body, res }) =>
     endpointOut(await changeEndpoint(deps, caller(res), params.id, body, 'replace')),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyScope } from '../domain/keys';
+import { asymmetricSeed } from '../security/ed25519';
 import { secretKeyBytes } from '../security/signing';
 import {
   autoRotationState,
@@ -35,7 +36,8 @@ const interval = z
 const createIn = z
   .object({
     scope: keyScope,
-    secret: z.string().refine((s) => secretKeyBytes(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional(),
+    // whsec_ (HMAC) or whsk_ (ed25519): which one the keyring takes is checked against its scheme.
+    secret: z.string().max(200).refine((s) => secretKeyBytes(s) !== null || asymmetricSeed(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes, or whsk_ followed by base64 of a 32-byte ed25519 seed').optional(),
   })
   .strict();
 const rotateIn = z.object({ scope: keyScope, grace_seconds: graceSeconds.optional() }).strict();

@@ -4,9 +4,10 @@ import { ON_EXHAUSTED, ORDERINGS, type HeaderInput } from '../domain/endpoint';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
-import { SIGNATURE_SCHEMES } from '../domain/signature-schemes';
+import { DEFAULT_SIGNATURE_SCHEME, keyKindOf, SIGNATURE_SCHEMES } from '../domain/signature-schemes';
 import { templateSchema } from '../integrations/catalog';
-import { secretKeyBytes } from '../security/signing';
+import { checkCaBundle, inspectClientCertificate } from '../security/client-tls';
+import { secretProblem } from '../security/signing';
 import { filtersSchema } from '../services/filters';
 
 /** Event type names: `order.created`, `invoice.paid.v2`. `*` subscribes to all. */
@@ -105,6 +106,24 @@ export const headersSchema = z
     }
   }) satisfies z.ZodType<Record<string, HeaderInput>>;
 
+/** Runs a check that throws with a reason (never quoting the input) as a zod refinement. */
+const checkedBy = (check: (value: never) => unknown) => (value: unknown, ctx: z.RefinementCtx) => {
+  try {
+    check(value as never);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+};
+
+/** A client certificate (PEM, a chain may follow the leaf) and its unencrypted private key (PEM). */
+const clientCertificateSchema = z
+  .object({ cert: z.string().min(1).max(64 * 1024), key: z.string().min(1).max(16 * 1024) })
+  .strict()
+  .superRefine(checkedBy(inspectClientCertificate));
+
+/** PEM certificates of the CAs that alone are trusted for the receiver (pinning). */
+const caBundleSchema = z.string().min(1).max(256 * 1024).superRefine(checkedBy(checkCaBundle));
+
 const endpointFields = {
   name: label(128).optional(),
   url: httpUrl,
@@ -129,17 +148,23 @@ const endpointFields = {
   /** FIFO only: when the head does not deliver, `skip` it or `block` the line until it is redelivered or skipped. */
   on_exhausted: z.enum(ON_EXHAUSTED).optional(),
   is_active: z.boolean().optional(),
+  /** Mutual TLS: presented to receivers that ask for a client certificate. Sealed at rest, never returned. */
+  client_certificate: clientCertificateSchema.optional(),
+  /** Pins the receiver: its certificate must chain to one of these CAs (the system's are not used). */
+  ca_bundle: caBundleSchema.optional(),
 };
 
 export const endpointIn = z
   .object({
     ...endpointFields,
-    secret: z
-      .string()
-      .refine((s) => secretKeyBytes(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes')
-      .optional(),
+    /** Given instead of generated: `whsec_…` for the HMAC schemes, `whsk_…` for `standard-webhooks-v1a`. */
+    secret: z.string().max(200).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    const problem = e.secret === undefined ? null : secretProblem(e.secret, keyKindOf(e.scheme ?? DEFAULT_SIGNATURE_SCHEME));
+    if (problem) ctx.addIssue({ code: 'custom', path: ['secret'], message: problem });
+  });
 export type EndpointIn = z.infer<typeof endpointIn>;
 
 /** PUT: the whole endpoint again (the secret is rotated, not replaced). */
@@ -162,6 +187,8 @@ export const endpointPatch = z
     ordering: endpointFields.ordering,
     on_exhausted: endpointFields.on_exhausted,
     is_active: endpointFields.is_active,
+    client_certificate: endpointFields.client_certificate.nullable(),
+    ca_bundle: endpointFields.ca_bundle.nullable(),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');

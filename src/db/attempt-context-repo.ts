@@ -20,6 +20,9 @@ export interface AttemptContext {
     rateLimit: number | null;
     isActive: boolean;
     deleted: boolean;
+    /** Client certificate and key, sealed; null: none. */
+    clientTlsSealed: string | null;
+    caBundle: string | null;
   };
   /** Sealed under the master key; opened inside the activity only. */
   sealedKeys: Array<{ id: string; ciphertext: string }>;
@@ -36,7 +39,7 @@ export async function loadAttemptContext(
   event: { id: string; withBody: boolean },
 ): Promise<AttemptContext | null> {
   const result = await db.raw(
-    `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active,
+    `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
             e.deleted_at is not null as deleted,
             coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
                                       order by (k.state <> 'active'), k.created_at desc)
@@ -67,6 +70,8 @@ export async function loadAttemptContext(
       rateLimit: row.rate_limit === null ? null : Number(row.rate_limit),
       isActive: Boolean(row.is_active),
       deleted: Boolean(row.deleted),
+      clientTlsSealed: (row.client_tls_sealed ?? null) as string | null,
+      caBundle: (row.ca_bundle ?? null) as string | null,
     },
     sealedKeys: row.keys as Array<{ id: string; ciphertext: string }>,
     usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,

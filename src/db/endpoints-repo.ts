@@ -1,6 +1,9 @@
 import type { EndpointTemplate, Filters, OnExhausted, Ordering, StoredHeader } from '../domain/endpoint';
 import type { RetryConfig } from '../domain/retry-config';
+import { keyKindOf, signatureSchemeOf, type KeyKind } from '../domain/signature-schemes';
+import type { KeyScope } from '../domain/keys';
 import { NotFoundError } from '../errors';
+import type { ClientCertificateInfo } from '../security/client-tls';
 import type { Db } from './knex';
 
 /** An endpoint as stored, without its secret (that lives in `signing_keys`). */
@@ -36,12 +39,18 @@ export interface EndpointRecord {
   fifo_last_sequence: number;
   /** The delivery its FIFO line waits on (on_exhausted = block); null while the line moves. */
   fifo_blocked_delivery_id: string | null;
+  /** Its client certificate and key (mutual TLS), sealed together under the master key; null: none. */
+  client_tls_sealed: string | null;
+  /** What may be shown of that certificate. */
+  client_tls_info: ClientCertificateInfo | null;
+  /** PEM CAs that alone are trusted for the receiver's certificate; null: the system's. */
+  ca_bundle: string | null;
 }
 
 const COLUMNS = [
   'id', 'tenant_id', 'name', 'url', 'url_sealed', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
-  'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id',
+  'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id', 'client_tls_sealed', 'client_tls_info', 'ca_bundle',
 ] as const;
 
 export type EndpointWrite = Partial<
@@ -64,10 +73,13 @@ export type EndpointWrite = Partial<
     | 'ordering'
     | 'on_exhausted'
     | 'fifo_blocked_delivery_id'
+    | 'client_tls_sealed'
+    | 'client_tls_info'
+    | 'ca_bundle'
   > & { rate_next_slot_at: Date | null; rate_released_slots: null }
 >;
 
-const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config', 'template'] as const;
+const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config', 'template', 'client_tls_info'] as const;
 
 /** jsonb columns go to pg as JSON text (a JS array would otherwise become a Postgres array). */
 function toRow(fields: EndpointWrite): Record<string, unknown> {
@@ -171,17 +183,28 @@ export async function endpointSigningSettings(
   return row ? { scheme: row.scheme as string, template: (row.template as EndpointTemplate | null) ?? null } : null;
 }
 
+/**
+ * The kind of key a keyring holds: an endpoint's follows its scheme (ed25519 for
+ * `standard-webhooks-v1a`), an inbound source's is always HMAC.
+ */
+export async function keyringKind(db: Db, tenantId: string, scope: KeyScope): Promise<KeyKind> {
+  if (scope.type === 'source') return 'hmac';
+  const settings = await endpointSigningSettings(db, tenantId, scope.id);
+  return keyKindOf(signatureSchemeOf(settings?.scheme));
+}
+
 /** What of an endpoint is sealed under the master key: its URL (when secret) and sensitive headers. */
 export interface EndpointSecrets {
   id: string;
   url: string;
   url_sealed: string | null;
   headers: Record<string, StoredHeader>;
+  client_tls_sealed: string | null;
 }
 
 /** A page of every endpoint's secrets (all tenants, deleted ones too: they are still at rest), in id order. */
 export async function listEndpointSecrets(db: Db, afterId: string | null, limit: number): Promise<EndpointSecrets[]> {
-  const query = db('endpoints').select('id', 'url', 'url_sealed', 'headers');
+  const query = db('endpoints').select('id', 'url', 'url_sealed', 'headers', 'client_tls_sealed');
   if (afterId) query.where('id', '>', afterId);
   return query.orderBy('id').limit(limit);
 }
@@ -192,6 +215,7 @@ export async function replaceEndpointSecrets(db: Db, before: EndpointSecrets, af
     .where({ id: before.id, url: before.url })
     .andWhereRaw('url_sealed is not distinct from ?', [before.url_sealed])
     .andWhereRaw('headers is not distinct from ?::jsonb', [before.headers === null ? null : JSON.stringify(before.headers)])
-    .update({ url: after.url, url_sealed: after.url_sealed, headers: JSON.stringify(after.headers) });
+    .andWhereRaw('client_tls_sealed is not distinct from ?', [before.client_tls_sealed])
+    .update({ url: after.url, url_sealed: after.url_sealed, headers: JSON.stringify(after.headers), client_tls_sealed: after.client_tls_sealed });
   return changed > 0;
 }

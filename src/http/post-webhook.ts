@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from '../domain/delivery';
-import { checkDestination, urlHost, type EgressPolicy } from '../security/egress';
+import { checkDestination, checkResolvedDestination, urlHost, type EgressPolicy } from '../security/egress';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
+/** Spans of outbound requests are made under this tracer name (the service's). */
+const TRACER_NAME = 'temporal-webhooks';
 const MAX_ERROR_MESSAGE = 500;
 
 /** Reads at most `limit` bytes of a response body, then lets go of the rest. */
@@ -30,24 +33,54 @@ export interface PostWebhookIn {
   timeoutMs: number;
   excerptBytes: number;
   /**
-   * An Agent from `egressAgent(egress)`: host names are checked on resolution there; IP literals
-   * (which sockets connect to without a lookup) are checked here.
+   * From `outboundDispatcher` (`src/http/dispatchers.ts`): without a proxy, host names are checked
+   * on resolution there; IP literals (which sockets connect to without a lookup) are checked here.
    */
   http: Dispatcher;
   egress: EgressPolicy;
+  /** The dispatcher tunnels through a proxy, which resolves names itself: resolve and check here first. */
+  proxied?: boolean;
 }
 
 /**
  * POSTs one webhook and classifies the answer (or its absence); never throws for HTTP or network
  * failures. Redirects are not followed.
+ *
+ * Inside a trace (an activity run by a tracing worker), the request is a client span of its own
+ * and carries it to the receiver as W3C `traceparent`. Outside one (tracing off) nothing is made.
  */
 export async function postWebhook(input: PostWebhookIn): Promise<AttemptResult> {
+  if (trace.getSpan(context.active()) === undefined) return send(input);
+  const host = (() => {
+    try {
+      return urlHost(input.url);
+    } catch {
+      return 'invalid';
+    }
+  })();
+  // The host only: a URL may carry a secret in its path or query.
+  const span = trace.getTracer(TRACER_NAME).startSpan('POST', { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'POST', 'server.address': host } });
+  const traced = trace.setSpan(context.active(), span);
+  const headers = { ...input.headers };
+  propagation.inject(traced, headers);
+  const result = await context.with(traced, () => send({ ...input, headers }));
+  if (result.responseStatus !== null) span.setAttribute('http.response.status_code', result.responseStatus);
+  if (result.outcome !== 'succeeded') {
+    span.setAttribute('error.type', result.errorClass ?? 'error');
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+  return result;
+}
+
+async function send(input: PostWebhookIn): Promise<AttemptResult> {
   const started = new Date();
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   try {
     const host = urlHost(input.url);
     if (isIP(host)) checkDestination(input.egress, host, host);
+    else if (input.proxied) await checkResolvedDestination(input.egress, host);
     const res = await request(input.url, {
       method: 'POST',
       headers: input.headers,

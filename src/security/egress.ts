@@ -1,6 +1,5 @@
 import dns from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { Agent } from 'undici';
 
 /**
  * Where outbound webhooks may go. Without a check, anyone allowed to register an endpoint could
@@ -163,10 +162,14 @@ export function guardedLookup(policy: EgressPolicy): LookupFunction {
   };
 }
 
-/** An undici Agent whose connections go only where the policy allows (names checked on resolve). */
-export function egressAgent(policy: EgressPolicy, options: { connectTimeoutMs: number; keepAliveTimeoutMs?: number }): Agent {
-  return new Agent({
-    connect: { timeout: options.connectTimeoutMs, lookup: guardedLookup(policy) },
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
-  });
+/**
+ * For deliveries through a proxy, which resolves the destination itself: resolves `host` here and
+ * throws EgressBlockedError unless *every* address it has is allowed (the proxy may pick any of
+ * them). The proxy resolves again a moment later, so a name whose DNS answer changes in between
+ * (DNS rebinding) could still reach another address: the proxy's own rules are the last line.
+ */
+export async function checkResolvedDestination(policy: EgressPolicy, host: string): Promise<void> {
+  const addresses = await dns.promises.lookup(host, { all: true });
+  if (addresses.length === 0) throw new EgressBlockedError(`no address for ${host}`);
+  for (const { address } of addresses) checkDestination(policy, host.toLowerCase(), address);
 }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { SignatureScheme } from '../domain/signature-schemes';
+import { asymmetricSignature } from './ed25519';
 import { newNonce, secretKeyBytes, xSignature } from './signing';
 
 /**
@@ -47,6 +48,8 @@ export function sha256Signature(key: Buffer, body: string | Buffer): string {
  * - `x-signature`: `x-ts`, `x-nonce`, `x-signature` (hex HMAC-SHA512 of `ts.nonce.body`), `x-key-id`.
  * - `standard-webhooks`: `webhook-id`, `webhook-timestamp`, `webhook-signature` (`v1,<base64>`).
  * - `sha256`: `x-webhook-signature` (`sha256=<hex>` of the body).
+ * - `standard-webhooks-v1a`: the `webhook-*` headers, signed with ed25519 (`v1a,<base64>`); the
+ *   keys are `whsk_` secrets.
  *
  * Several signatures are separated by {@link SIGNATURE_SEPARATOR}.
  */
@@ -72,5 +75,11 @@ export function signatureHeaders(scheme: SignatureScheme, keys: readonly SignKey
       };
     case 'sha256':
       return { 'x-webhook-signature': join((key) => `sha256=${sha256Signature(key, input.body)}`) };
+    case 'standard-webhooks-v1a':
+      return {
+        'webhook-id': input.messageId,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': keys.map((k) => `v1a,${asymmetricSignature(k.secret, input.messageId, ts, input.body)}`).join(SIGNATURE_SEPARATOR),
+      };
   }
 }

@@ -1,4 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { KeyKind } from '../domain/signature-schemes';
+import { asymmetricSeed, generateAsymmetricSecret } from './ed25519';
 
 /** Prefix of endpoint secrets, as in Standard Webhooks and Svix. */
 export const SECRET_PREFIX = 'whsec_';
@@ -8,6 +10,17 @@ const MAX_SECRET_BYTES = 64;
 /** A new endpoint secret: `whsec_` followed by base64 of 32 random bytes. */
 export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** A new secret of a keyring's kind: `whsec_…` (HMAC) or `whsk_…` (ed25519). */
+export function generateSecretOf(kind: KeyKind): string {
+  return kind === 'ed25519' ? generateAsymmetricSecret() : generateSecret();
+}
+
+/** Why a given secret cannot sign for a keyring of `kind`, or null when it can. */
+export function secretProblem(secret: string, kind: KeyKind): string | null {
+  if (kind === 'ed25519') return asymmetricSeed(secret) ? null : 'must be whsk_ followed by base64 of a 32-byte ed25519 seed (this scheme signs with ed25519)';
+  return secretKeyBytes(secret) ? null : 'must be whsec_ followed by base64 of 24 to 64 bytes';
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { SignatureScheme } from '../domain/signature-schemes';
+import { publicKeyObject, verifyAsymmetric } from './ed25519';
 import { sha256Signature, standardSignature } from './schemes';
 import { secretKeyBytes } from './signing';
 
@@ -10,6 +11,7 @@ export type VerifyErrorCode =
   | 'invalid_timestamp'
   | 'timestamp_out_of_window'
   | 'invalid_secret'
+  | 'invalid_public_key'
   | 'signature_mismatch';
 
 /** Thrown by {@link verify}; `code` says why, `message` never holds a secret or a signature. */
@@ -70,9 +72,30 @@ function keyOf(secret: string): Buffer {
   return bytes;
 }
 
+/** `standard-webhooks-v1a`: any `v1a,` signature verifies under any of the `whpk_` public keys. */
+function verifyV1a(headers: HeaderSource, body: string | Buffer, publicKeys: readonly string[], toleranceSeconds: number, now: Date): VerifyOk {
+  const keys = publicKeys.map((text) => {
+    const key = publicKeyObject(text);
+    if (!key) throw new WebhookVerificationError('invalid_public_key', 'a public key is not whpk_ + base64 of 32 bytes');
+    return key;
+  });
+  const id = required(headers, 'webhook-id');
+  const ts = required(headers, 'webhook-timestamp');
+  const given = required(headers, 'webhook-signature')
+    .split(' ')
+    .filter((s) => s.startsWith('v1a,'))
+    .map((s) => Buffer.from(s.slice('v1a,'.length), 'base64'));
+  const timestamp = checkTimestamp(ts, toleranceSeconds, now);
+  for (const [index, key] of keys.entries()) {
+    if (given.some((sig) => verifyAsymmetric(key, id, timestamp, body, sig))) return { index, timestamp };
+  }
+  throw new WebhookVerificationError('signature_mismatch', 'no signature matches any of the given public keys');
+}
+
 /**
  * Verifies a received webhook signed under `scheme` against any of `secrets` (the endpoint's
- * `whsec_…` secrets; give old and new during a rotation). The signature headers may hold several
+ * `whsec_…` secrets; give old and new during a rotation). For `standard-webhooks-v1a` they are
+ * the endpoint's `whpk_…` public keys (`GET /endpoints/:id/public-key`). The signature headers may hold several
  * signatures separated by spaces: any one matching any secret is enough. Comparisons are
  * constant-time. `rawBody` must be the bytes exactly as received (not re-serialized JSON).
  *
@@ -90,6 +113,7 @@ export function verify(
   toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
   now: Date = new Date(),
 ): VerifyOk {
+  if (scheme === 'standard-webhooks-v1a') return verifyV1a(headers, rawBody, secrets, toleranceSeconds, now);
   const keys = secrets.map(keyOf);
   const body = rawBody;
   let timestamp: number | null = null;

@@ -4,6 +4,7 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { SecretBox } from '../security/secret-box';
+import type { Tracing } from '../tracing';
 
 /** The process wiring the API's use cases run against; built once at start. */
 export interface AppDeps {
@@ -13,4 +14,6 @@ export interface AppDeps {
   temporal: Client;
   log: Logger;
   metrics: Metrics;
+  /** Set when tracing is on: each request gets a server span (see src/tracing.ts). */
+  tracing?: Tracing | null;
 }

@@ -11,14 +11,17 @@ import {
   type EndpointWrite,
 } from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
-import { ValidationError } from '../errors';
+import { AppError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import { wakeSequencer } from '../temporal/fifo-sequencers';
 import { stopKeySchedule } from '../temporal/schedules';
 import { egressPolicy, refusedUrl } from '../security/egress';
 import { publicHeaders, sealHeaders } from '../security/endpoint-headers';
 import { sealUrl, type StoredUrl } from '../security/endpoint-url';
-import { generateSecret } from '../security/signing';
+import { inspectClientCertificate, sealClientCertificate } from '../security/client-tls';
+import { keyKindOf, signatureSchemeOf } from '../domain/signature-schemes';
+import { publicKeyOf } from '../security/ed25519';
+import { generateSecretOf } from '../security/signing';
 import type { AppDeps } from './deps';
 
 /** Public view of an endpoint: never its secret, a sensitive header value or a secret URL (masked). */
@@ -48,6 +51,8 @@ export function endpointOut(endpoint: EndpointRecord) {
     last_triggered: endpoint.last_triggered_at,
     failing_since: endpoint.failing_since,
     disabled_reason: endpoint.disabled_reason,
+    // The certificate's public facts only: its key and the certificate itself stay sealed.
+    tls: { client_certificate: endpoint.client_tls_info, ca_bundle: endpoint.ca_bundle !== null },
   };
 }
 
@@ -59,14 +64,18 @@ function checkUrlAllowed(config: AppDeps['config'], url: string): void {
   if (reason) throw new ValidationError(`invalid body: url: ${reason}`, [{ path: 'body.url', message: reason }]);
 }
 
-/** Creates an endpoint with its first signing key; the secret is returned here and only here. */
+/**
+ * Creates an endpoint with its first signing key; the secret is returned here and only here
+ * (with its public key for `standard-webhooks-v1a`, which signs with ed25519).
+ */
 export async function createEndpoint(
   { db, box, config }: Pick<AppDeps, 'db' | 'box' | 'config'>,
   caller: Caller,
   input: EndpointIn,
-): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string }> {
+): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string; publicKey: string | null }> {
   checkUrlAllowed(config, input.url);
-  const secret = input.secret ?? generateSecret();
+  const kind = keyKindOf(signatureSchemeOf(input.scheme));
+  const secret = input.secret ?? generateSecretOf(kind);
   const id = newId('ep');
   const stored = sealUrl(box, id, input.url, input.url_sensitive);
   return db.transaction(async (trx) => {
@@ -85,11 +94,38 @@ export async function createEndpoint(
       ordering: input.ordering ?? 'unordered',
       on_exhausted: input.on_exhausted ?? 'skip',
       is_active: input.is_active ?? true,
+      ...tlsFields(box, id, input),
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
-    return { endpoint, secret, keyId };
+    return { endpoint, secret, keyId, publicKey: kind === 'ed25519' ? publicKeyOf(secret) : null };
   });
+}
+
+/** How the given client certificate and CA bundle are stored (`null` clears, absent leaves as is). */
+function tlsFields(box: AppDeps['box'], endpointId: string, input: Pick<EndpointPatch, 'client_certificate' | 'ca_bundle'>): EndpointWrite {
+  const fields: EndpointWrite = {};
+  if (input.client_certificate !== undefined) {
+    const given = input.client_certificate;
+    fields.client_tls_sealed = given ? sealClientCertificate(box, endpointId, given) : null;
+    fields.client_tls_info = given ? inspectClientCertificate(given) : null;
+  }
+  if (input.ca_bundle !== undefined) fields.ca_bundle = input.ca_bundle;
+  return fields;
+}
+
+/**
+ * An endpoint's keys are HMAC secrets or ed25519 keys, never both: its scheme may change within
+ * a kind (x-signature ↔ standard-webhooks ↔ sha256), not across, or it would have no key to sign
+ * with (409 `scheme_key_mismatch`; create a new endpoint for the other kind).
+ */
+function checkSchemeKind(current: EndpointRecord, scheme: string | undefined): void {
+  if (scheme === undefined) return;
+  const from = keyKindOf(signatureSchemeOf(current.scheme));
+  const to = keyKindOf(signatureSchemeOf(scheme));
+  if (from !== to) {
+    throw new AppError(409, 'scheme_key_mismatch', `endpoint ${current.id} signs with ${from} keys; scheme ${scheme} needs ${to} keys: create a new endpoint for it`);
+  }
 }
 
 /**
@@ -120,6 +156,7 @@ export async function changeEndpoint(
   const { db, box, config } = deps;
   const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
+    checkSchemeKind(current, mode === 'replace' ? (input.scheme ?? 'x-signature') : input.scheme);
     const url = changedUrl(box, current, input, mode);
     if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
@@ -136,8 +173,9 @@ export async function changeEndpoint(
             ordering: input.ordering ?? 'unordered',
             on_exhausted: input.on_exhausted ?? 'skip',
             is_active: input.is_active ?? true,
+            ...tlsFields(box, id, { client_certificate: input.client_certificate ?? null, ca_bundle: input.ca_bundle ?? null }),
           }
-        : {};
+        : tlsFields(box, id, input);
     if (url) Object.assign(fields, url);
     for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];

@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Caller } from '../domain/caller';
 import { DEFAULT_GRACE_SECONDS, type KeyScope } from '../domain/keys';
 import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
-import { getEndpoint } from '../db/endpoints-repo';
+import { getEndpoint, keyringKind } from '../db/endpoints-repo';
 import { getSource } from '../db/inbound-repo';
 import { deleteKeyPolicy, getKeyPolicy, setKeyPolicyEnabled, upsertKeyPolicy } from '../db/key-policies-repo';
 import {
@@ -16,7 +16,7 @@ import {
 } from '../db/signing-keys-repo';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors';
 import { newId } from '../ids';
-import { generateSecret } from '../security/signing';
+import { generateSecretOf, secretProblem } from '../security/signing';
 import { keyRotationWorkflowId, startKeyRotation, type KeyRotationIn } from '../temporal/key-rotations';
 import { describeKeySchedule, stopKeySchedule, upsertKeySchedule, type KeyScheduleView } from '../temporal/schedules';
 import type { AppDeps } from './deps';
@@ -67,7 +67,10 @@ export async function createKey(
   input: { scope: KeyScope; secret?: string },
 ): Promise<{ key: ReturnType<typeof keyOut>; secret: string }> {
   await checkScope({ db }, caller.tenantId, input.scope);
-  const secret = input.secret ?? generateSecret();
+  const kind = await keyringKind(db, caller.tenantId, input.scope);
+  const problem = input.secret === undefined ? null : secretProblem(input.secret, kind);
+  if (problem) throw new ValidationError(`invalid body: secret: ${problem}`, [{ path: 'body.secret', message: problem }]);
+  const secret = input.secret ?? generateSecretOf(kind);
   return db.transaction(async (trx) => {
     // Serializes concurrent creates of one scope.
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${caller.tenantId}:${input.scope.type}:${input.scope.id}`]);

@@ -1,6 +1,7 @@
 import { listEndpointSecrets, replaceEndpointSecrets } from '../db/endpoints-repo';
 import type { Db } from '../db/knex';
 import { resealSigningKeys, type ResealFailure } from '../db/signing-keys-repo';
+import { resealClientCertificate } from '../security/client-tls';
 import { resealHeaders } from '../security/endpoint-headers';
 import { maskUrl, resealUrl, sealUrl } from '../security/endpoint-url';
 import type { SecretBox } from '../security/secret-box';
@@ -44,9 +45,10 @@ export async function resealSecrets(db: Db, box: SecretBox, options: { batch?: n
         const clearSecretUrl = endpoint.url_sealed === null && maskUrl(endpoint.url).secret;
         const url = clearSecretUrl ? sealUrl(box, endpoint.id, endpoint.url) : resealUrl(box, endpoint.id, endpoint);
         const headers = resealHeaders(box, endpoint.id, endpoint.headers ?? {});
-        const unchanged = url.url_sealed === endpoint.url_sealed && JSON.stringify(headers) === JSON.stringify(endpoint.headers ?? {});
+        const clientTls = endpoint.client_tls_sealed === null ? null : resealClientCertificate(box, endpoint.id, endpoint.client_tls_sealed);
+        const unchanged = url.url_sealed === endpoint.url_sealed && JSON.stringify(headers) === JSON.stringify(endpoint.headers ?? {}) && clientTls === endpoint.client_tls_sealed;
         if (unchanged) continue;
-        if (await replaceEndpointSecrets(db, endpoint, { ...url, headers })) {
+        if (await replaceEndpointSecrets(db, endpoint, { ...url, headers, client_tls_sealed: clientTls })) {
           out.endpoints++;
           if (clearSecretUrl) out.urlsSealed++;
         }

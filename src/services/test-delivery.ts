@@ -2,12 +2,14 @@ import type { Caller } from '../domain/caller';
 import { getEndpoint } from '../db/endpoints-repo';
 import { loadValidKeys } from '../db/signing-keys-repo';
 import { AppError } from '../errors';
+import { outboundDispatcher } from '../http/dispatchers';
 import { postWebhook } from '../http/post-webhook';
 import { webhookHeaders } from '../http/webhook-request';
 import { newId } from '../ids';
 import type { EndpointTemplate } from '../domain/endpoint';
 import { bodyOrRenderError, TemplateRenderError } from '../integrations/render';
-import { egressAgent, egressPolicy } from '../security/egress';
+import { openClientCertificate } from '../security/client-tls';
+import { egressPolicy } from '../security/egress';
 import { openHeaders } from '../security/endpoint-headers';
 import { openUrl } from '../security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../security/redact';
@@ -59,10 +61,12 @@ export async function testDelivery(
   });
   const timeoutMs = endpoint.retry_config?.timeout_ms ?? config.DELIVERY_TIMEOUT_MS;
   const egress = egressPolicy(config);
-  const http = egressAgent(egress, { connectTimeoutMs: timeoutMs });
+  const client = endpoint.client_tls_sealed ? openClientCertificate(box, endpoint.id, endpoint.client_tls_sealed) : null;
+  const http = outboundDispatcher({ egress, connectTimeoutMs: timeoutMs, proxyUrl: config.EGRESS_PROXY_URL }, { client, ca: endpoint.ca_bundle });
   const url = openUrl(box, endpoint.id, endpoint);
   const sent = await postWebhook({
     http,
+    proxied: config.EGRESS_PROXY_URL !== undefined,
     egress,
     url,
     headers,

@@ -1,6 +1,8 @@
 import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../config';
+import type { Tracing } from '../tracing';
 import { dataConverter } from './payload-codec';
+import { tracingClientInterceptors } from './tracing';
 
 /** Connection options shared by the client and the worker (TLS and API key for clusters/Cloud). */
 export function connectionOptions(config: Config, address: string) {
@@ -20,10 +22,13 @@ export function apiGrpcInterceptors() {
   return [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))];
 }
 
-/** Connects a Temporal client to `address` (the configured one, or the dev server's). */
-export async function connectClient(config: Config, address: string): Promise<Client> {
+/**
+ * Connects a Temporal client to `address` (the configured one, or the dev server's); with
+ * `tracing`, the workflows it starts continue the caller's trace.
+ */
+export async function connectClient(config: Config, address: string, tracing: Tracing | null = null): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(config, address), interceptors: apiGrpcInterceptors() });
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(tracing) });
 }
 
 /** gRPC status codes UNAVAILABLE (14) and DEADLINE_EXCEEDED (4). */

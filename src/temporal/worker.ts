@@ -4,10 +4,13 @@ import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import { createMetrics, type Metrics } from '../metrics';
-import { egressAgent, egressPolicy } from '../security/egress';
+import { OutboundDispatchers } from '../http/dispatchers';
+import { egressPolicy } from '../security/egress';
 import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
+import { tracingWorkerOptions } from './tracing';
+import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
 export { WORKFLOWS_PATH } from './workflows-path';
@@ -43,9 +46,20 @@ export interface WorkerDeps {
   log: Logger;
   /** Where activities record attempts; without it the worker gets a registry of its own. */
   metrics?: Metrics;
-  /** A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start. */
+  /** Set: spans for workflows, activities and outbound requests (see src/tracing.ts). */
+  tracing?: Tracing | null;
+  /**
+   * A prebuilt workflow bundle (tests build it once); otherwise workflows are bundled at start.
+   * With tracing, it must have been built with {@link TRACING_WORKFLOW_MODULE}.
+   */
   workflowBundle?: WorkflowBundleOption;
   taskQueue?: string;
+}
+
+/** The proxy as logged: its credentials, if any, left out. */
+function proxyShown(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}`;
 }
 
 /** Asks a worker to drain and stop, whatever state it is in. */
@@ -60,13 +74,14 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   const connection = await NativeConnection.connect(connectionOptions(config, deps.address));
   const egress = egressPolicy(config);
   deps.log[egress.allowPrivate && config.NODE_ENV === 'production' ? 'warn' : 'info'](
-    { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null },
+    { allowPrivate: egress.allowPrivate, allowlist: config.EGRESS_ALLOWLIST ?? null, proxy: config.EGRESS_PROXY_URL ? proxyShown(config.EGRESS_PROXY_URL) : null },
     'egress policy for deliveries',
   );
-  const http = egressAgent(egress, { connectTimeoutMs: config.DELIVERY_TIMEOUT_MS });
+  const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: config.DELIVERY_TIMEOUT_MS, proxyUrl: config.EGRESS_PROXY_URL });
   const metrics = deps.metrics ?? createMetrics();
   metrics.countQueriesOf(deps.db);
-  const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log);
+  const tracing = deps.tracing ?? null;
+  const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
   let worker: Worker;
   try {
     worker = await Worker.create({
@@ -75,11 +90,12 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       dataConverter: dataConverter(config),
       taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
-      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, http, egress, config }),
+      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
+      ...tracingWorkerOptions(tracing),
     });
   } finally {
     // Worker.create has read the bundle.
@@ -88,7 +104,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   return {
     worker,
     async close() {
-      await http.close();
+      await outbound.close();
       await connection.close();
     },
   };

@@ -14,16 +14,19 @@ export interface BuiltBundle {
 }
 
 /**
- * Bundles the workflows (webpack) in a child process and answers the file it wrote. Bundling in
+ * Bundles the workflows (webpack) in a child process and answers the file it wrote; with
+ * `tracing`, the SDK's OpenTelemetry workflow interceptors are bundled with them. Bundling in
  * the worker's own process leaves about 75 MB of resident memory behind for the life of the
  * worker, even after garbage collection; a child returns it to the system when it exits.
  */
-export async function bundleWorkflowsApart(log: Logger): Promise<BuiltBundle> {
+export async function bundleWorkflowsApart(log: Logger, options: { tracing: boolean }): Promise<BuiltBundle> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'webhooks-workflows-'));
   const codePath = path.join(dir, 'workflow-bundle.js');
   const started = Date.now();
-  // The child inherits this process's Node options (the tsx loader among them).
-  const child = fork(BUNDLER, [codePath], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // The bundler is TypeScript: the child runs with this process's Node options, plus tsx's loader
+  // when this process runs without it (a test runner, say).
+  const execArgv = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  const child = fork(BUNDLER, [codePath, ...(options.tracing ? ['--tracing'] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (exitCode) => resolve(exitCode));

@@ -1,7 +1,10 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
+  /** The client certificate's subject CN, when the receiver speaks TLS and the client sent one. */
+  clientCN?: string;
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
@@ -21,12 +24,14 @@ export class Receiver {
   private hanging = new Set<http.ServerResponse>();
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
-  static async start(): Promise<Receiver> {
-    const server = http.createServer();
+  /** `host`: the loopback address to listen on; `tls`: speak HTTPS with these server options. */
+  static async start(options: { host?: string; tls?: https.ServerOptions } = {}): Promise<Receiver> {
+    const host = options.host ?? '127.0.0.1';
+    const server = options.tls ? https.createServer(options.tls) : http.createServer();
     server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
     const { port } = server.address() as AddressInfo;
-    const receiver = new Receiver(server, `http://127.0.0.1:${port}`);
+    const receiver = new Receiver(server, `${options.tls ? 'https' : 'http'}://${host}:${port}`);
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,6 +46,11 @@ export class Receiver {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string) {
     const received: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, at: Date.now() };
+    const socket = req.socket as import('node:tls').TLSSocket;
+    if (typeof socket.getPeerCertificate === 'function') {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      if (cn) received.clientCN = Array.isArray(cn) ? cn[0] : cn;
+    }
     const index = this.requests.push(received) - 1;
     const answer = this.responder(received, index);
     if (answer === 'hang') this.hanging.add(res);

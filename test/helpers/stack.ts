@@ -10,7 +10,9 @@ import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { dataConverter } from '../../src/temporal/payload-codec';
+import { tracingClientInterceptors } from '../../src/temporal/tracing';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
+import type { Tracing } from '../../src/tracing';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_MASTER_KEY = '6b'.repeat(32);
@@ -47,7 +49,14 @@ export interface Stack {
 
 /** Starts the API (port 0) and, unless `worker: false`, an in-process worker on its own task queue. */
 export async function startStack(
-  options: { worker?: boolean; env?: Record<string, string>; logLines?: string[] } = {},
+  options: {
+    worker?: boolean;
+    env?: Record<string, string>;
+    logLines?: string[];
+    /** Tracing for the API, the client and the worker (with a bundle built with its workflow interceptors). */
+    tracing?: Tracing;
+    workflowBundlePath?: string;
+  } = {},
 ): Promise<Stack> {
   const config = testConfig(options.env);
   const sink = options.logLines;
@@ -57,8 +66,8 @@ export async function startStack(
   await db('tenants').insert({ id: config.DEFAULT_TENANT_ID, name: config.DEFAULT_TENANT_ID }).onConflict('id').ignore();
   const box = new SecretBox(parseMasterKey(config.MASTER_KEY!), parseKeyList(config.MASTER_KEY_PREVIOUS));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
-  const { server, url } = await startApi({ config, db, box, temporal, log });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(options.tracing ?? null) });
+  const { server, url } = await startApi({ config, db, box, temporal, log, tracing: options.tracing });
 
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
@@ -70,7 +79,8 @@ export async function startStack(
       db,
       box,
       log,
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      workflowBundle: { codePath: options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE! },
+      tracing: options.tracing,
     });
     worker = created.worker;
     closeWorker = created.close;

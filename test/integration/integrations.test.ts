@@ -4,7 +4,8 @@ import { makeSendWebhook } from '../../activities/send-webhook';
 import { makeSignRequest } from '../../activities/sign-request';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
-import { egressAgent, egressPolicy } from '../../src/security/egress';
+import { OutboundDispatchers } from '../../src/http/dispatchers';
+import { egressPolicy } from '../../src/security/egress';
 import { SecretBox } from '../../src/security/secret-box';
 import { eventually, startStackWithReceiver, stopAll, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
@@ -174,8 +175,8 @@ describe('when a template changes between signing and sending an attempt', () =>
     const { event_id, deliveries } = await sendEvent(path, { n: 1 });
     await receiver.waitForRequests(1, 30_000, path);
     const egress = egressPolicy(stack.config);
-    const http = egressAgent(egress, { connectTimeoutMs: 2000 });
-    const deps = { db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), log: createLogger('silent'), metrics: createMetrics(), http, egress, config: stack.config };
+    const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: 2000 });
+    const deps = { db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), log: createLogger('silent'), metrics: createMetrics(), outbound, egress, config: stack.config };
     const attempt = { tenantId: 'default', deliveryId: deliveries[0]!.id, eventId: event_id, endpointId: endpoint.id, eventType: typeFor(path), attempt: 9 };
     try {
       const signed = await makeSignRequest(deps)(attempt);
@@ -192,7 +193,7 @@ describe('when a template changes between signing and sending an attempt', () =>
       expect(JSON.parse(last.body)).toEqual({ text: 'v2 1' });
       expect(last.headers['x-signature']).toBe(xSignatureOf(last, endpoint.secret));
     } finally {
-      await http.close();
+      await outbound.close();
     }
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SIGNATURE_SCHEMES } from '../../src/domain/signature-schemes';
+import { HMAC_SCHEMES } from '../../src/domain/signature-schemes';
 import { signatureHeaders } from '../../src/security/schemes';
 import { generateSecret } from '../../src/security/signing';
 import { verify } from '../../src/security/verify';
@@ -18,7 +18,7 @@ const stranger = { id: 'key_x', secret: generateSecret() };
 const body = '{"id":"evt_1","type":"order.created","data":{"note":"héllo ✓"}}';
 
 /** One case per scheme and signer set, with what the service's verify() says about it. */
-const cases = SIGNATURE_SCHEMES.flatMap((scheme) =>
+const cases = HMAC_SCHEMES.flatMap((scheme) =>
   [[newKey, oldKey], [stranger], [newKey]].map((keys) => {
     const headers = signatureHeaders(scheme, keys, { messageId: 'dlv_1', body, now: new Date() });
     let expected = true;

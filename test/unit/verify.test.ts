@@ -1,5 +1,6 @@
 import { generateSecret } from '../../src/security/signing';
-import { SIGNATURE_SCHEMES, type SignatureScheme } from '../../src/domain/signature-schemes';
+import { HMAC_SCHEMES, type SignatureScheme } from '../../src/domain/signature-schemes';
+import { generateAsymmetricSecret, publicKeyOf } from '../../src/security/ed25519';
 import { signatureHeaders } from '../../src/security/schemes';
 import { verify, WebhookVerificationError } from '../../src/security/verify';
 
@@ -20,7 +21,7 @@ function failure(run: () => unknown): string {
   throw new Error('expected verification to fail');
 }
 
-describe.each(SIGNATURE_SCHEMES)('verify, scheme %s', (scheme) => {
+describe.each(HMAC_SCHEMES)('verify, scheme %s', (scheme) => {
   it('when the request is signed with the secret, then it verifies and names the secret', () => {
     expect(verify(scheme, sign(scheme), body, [newKey.secret], 300, now)).toMatchObject({ index: 0 });
     expect(verify(scheme, sign(scheme), Buffer.from(body), [oldKey.secret, newKey.secret], 300, now).index).toBe(1);
@@ -80,5 +81,42 @@ describe('verify, other input', () => {
   it('when the x-signature nonce was swapped, then it fails with signature_mismatch', () => {
     const headers = { ...sign('x-signature'), 'x-nonce': 'other' };
     expect(failure(() => verify('x-signature', headers, body, [newKey.secret], 300, now))).toBe('signature_mismatch');
+  });
+});
+
+describe('verify, scheme standard-webhooks-v1a (ed25519)', () => {
+  const scheme = 'standard-webhooks-v1a';
+  const oldSk = { id: 'key_old', secret: generateAsymmetricSecret() };
+  const newSk = { id: 'key_new', secret: generateAsymmetricSecret() };
+  const [oldPk, newPk] = [publicKeyOf(oldSk.secret), publicKeyOf(newSk.secret)];
+
+  it('when signed with the secret, then the public key verifies it and names the key', () => {
+    const headers = sign(scheme, [newSk]);
+    expect(headers['webhook-signature']).toMatch(/^v1a,/);
+    expect(verify(scheme, headers, body, [oldPk, newPk], 300, now)).toEqual({ index: 1, timestamp: 1_700_000_000 });
+  });
+
+  it('when a grace period sends one signature per key, then either public key verifies it', () => {
+    const headers = sign(scheme, [newSk, oldSk]);
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(verify(scheme, headers, body, [oldPk], 300, now).index).toBe(0);
+    expect(verify(scheme, headers, body, [newPk], 300, now).index).toBe(0);
+  });
+
+  it('when the body, the id or the key differ, then it fails with signature_mismatch', () => {
+    const headers = sign(scheme, [newSk]);
+    expect(failure(() => verify(scheme, headers, body.replace('1', '2'), [newPk], 300, now))).toBe('signature_mismatch');
+    expect(failure(() => verify(scheme, { ...headers, 'webhook-id': 'dlv_2' }, body, [newPk], 300, now))).toBe('signature_mismatch');
+    expect(failure(() => verify(scheme, headers, body, [oldPk], 300, now))).toBe('signature_mismatch');
+  });
+
+  it('when given an HMAC signature or a secret instead of a public key, then it refuses', () => {
+    expect(failure(() => verify(scheme, sign('standard-webhooks'), body, [newPk], 300, now))).toBe('signature_mismatch');
+    expect(failure(() => verify(scheme, sign(scheme, [newSk]), body, [newSk.secret], 300, now))).toBe('invalid_public_key');
+  });
+
+  it('when the timestamp is out of the window, then it fails with timestamp_out_of_window', () => {
+    const headers = sign(scheme, [newSk], new Date(now.getTime() - 301_000));
+    expect(failure(() => verify(scheme, headers, body, [newPk], 300, now))).toBe('timestamp_out_of_window');
   });
 });
