@@ -176,3 +176,23 @@ describe('when the portal calls the API with its session', () => {
     expect(res.body.msg).toContain('open a new portal link');
   });
 });
+
+describe('when a test event is sent to one endpoint', () => {
+  it('then it is stored and delivered to that endpoint alone, whatever its subscriptions, and an inactive endpoint gets 409', async () => {
+    const target = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/target', events: ['only.this'] })).body.data.id as string;
+    const bystander = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/all', events: ['*'] })).body.data.id as string;
+    const sent = await stack.call('POST', `/api/v1/endpoints/${target}/test-event`, { event: 'order.created', payload: { order_id: 1 } });
+    expect(sent.status).toBe(202);
+    expect(sent.body.data).toMatchObject({ endpoint_id: target, event_id: expect.stringMatching(/^evt_/), delivery_id: expect.stringMatching(/^dlv_/) });
+    const event = await stack.call('GET', `/api/v1/events/${sent.body.data.event_id}`);
+    expect(event.body.data.type).toBe('order.created');
+    expect(event.body.data.body.data).toEqual({ order_id: 1 });
+    expect(event.body.data.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id)).toEqual([target]);
+    expect(event.body.data.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id)).not.toContain(bystander);
+
+    await stack.call('PATCH', `/api/v1/endpoints/${target}`, { is_active: false });
+    const refused = await stack.call('POST', `/api/v1/endpoints/${target}/test-event`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.err).toBe('endpoint_inactive');
+  });
+});
