@@ -11,7 +11,10 @@ const SCHEMES = [
 
 /** The endpoint's stored headers as editable rows; a sensitive value is never sent back to us. */
 const headerRows = (headers) =>
-  Object.entries(headers || {}).map(([name, v]) => (typeof v === 'string' ? { name, value: v, sensitive: false, kept: false } : { name, value: '', sensitive: true, kept: true }));
+  Object.entries(headers || {}).map(([name, v]) =>
+    typeof v === 'string' ? { name, value: v, sensitive: false, kept: false }
+      : v.sensitive ? { name, value: '', sensitive: true, kept: true }
+      : { name, value: v.value ?? '', sensitive: false, kept: false });
 
 function headersOut(rows) {
   const out = {};

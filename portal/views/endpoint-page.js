@@ -22,7 +22,7 @@ function Details({ e }) {
     <dt>Ordering</dt><dd>${e.ordering === 'fifo' ? `FIFO (${e.on_exhausted === 'block' ? 'blocks on a failed delivery' : 'skips a failed delivery'})` : 'unordered'}${e.fifo?.blocked_on && html` — <strong>blocked on <a href=${`#/deliveries/${e.fifo.blocked_on}`}>${e.fifo.blocked_on}</a></strong>`}</dd>
     <dt>Rate limit</dt><dd>${e.rate_limit ? `${e.rate_limit} requests per second` : 'none'}</dd>
     <dt>Filters</dt><dd>${e.filters && Object.keys(e.filters).length > 0 ? html`<pre class="code">${JSON.stringify(e.filters, null, 2)}</pre>` : 'none: every event of these types'}</dd>
-    <dt>Custom headers</dt><dd>${headers.length === 0 ? 'none' : headers.map(([n, v]) => html`<div><code>${n}</code>: ${typeof v === 'string' ? v : html`<em>secret, not shown</em>`}</div>`)}</dd>
+    <dt>Custom headers</dt><dd>${headers.length === 0 ? 'none' : headers.map(([n, v]) => html`<div><code>${n}</code>: ${typeof v === 'string' ? v : v.sensitive ? html`<em>secret, not shown</em>` : v.value}</div>`)}</dd>
     <dt>Created</dt><dd>${fmtTime(e.created_at)}</dd>
     <dt>Last event</dt><dd>${fmtTime(e.last_triggered)}</dd>
     ${e.failing_since && html`<dt>Failing since</dt><dd>${fmtTime(e.failing_since)}</dd>`}

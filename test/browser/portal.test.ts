@@ -125,7 +125,7 @@ describe('when an endpoint owner opens a portal link', () => {
     expect(firstSecret).toMatch(/^whsec_/);
     endpointId = /#\/endpoints\/(ep_[0-9a-z]{26})/.exec(page.url())![1]!;
     const stored = await stack.call('GET', `/api/v1/endpoints/${endpointId}`);
-    expect(stored.body.data).toMatchObject({ name: 'Order service', events: ['order.created'], rate_limit: 50, scheme: 'standard-webhooks', headers: { 'X-Team': 'billing' } });
+    expect(stored.body.data).toMatchObject({ name: 'Order service', events: ['order.created'], rate_limit: 50, scheme: 'standard-webhooks', headers: { 'X-Team': { value: 'billing', sensitive: false } } });
     await shot(page, 'endpoint-created');
 
     // Shown once: the page again, without the secret.
