@@ -116,6 +116,8 @@ export function portalRouter(deps: AppDeps, api: (authenticate: RequestHandler) 
   router.get('/open', async (req, res, next) => {
     try {
       const code = typeof req.query.code === 'string' ? req.query.code : '';
+      // The request log line (written when the answer ends) shows the URL: not the code in it.
+      req.originalUrl = '/portal/open?code=[redacted]';
       const opened = await openLink(deps.db, code, String(req.id ?? ''));
       if (!opened.ok) {
         statusPage(res, opened.reason === 'unknown' ? 404 : 410, opened.reason === 'used' ? 'Link already used' : opened.reason === 'expired' ? 'Link expired' : 'Link not valid', REFUSALS[opened.reason]);

@@ -134,6 +134,21 @@ describe('when an endpoint owner opens a portal link', () => {
     expect(await page.getByTestId('secret').count()).toBe(0);
   }, LONG);
 
+  it('then the keyboard reaches the skip link, then the sections in order, and a new page puts the focus on its heading', async () => {
+    await page.goto(`${stack.url}/portal/#/endpoints`);
+    await page.getByRole('heading', { name: 'Endpoints' }).waitFor();
+    const focused = () => page.evaluate<string>('document.activeElement.textContent.trim()');
+    expect(await page.evaluate<string>("document.querySelector('a[href], button, input, select, textarea').textContent")).toBe('Skip to content');
+    await page.getByText('Skip to content').focus();
+    for (const name of ['Endpoints', 'Event catalog', 'Live attempts']) {
+      await page.keyboard.press('Tab');
+      expect(await focused()).toBe(name);
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live attempts' }).waitFor();
+    await eventually(async () => ((await focused()) === 'Live attempts' && (await page.evaluate<string>('document.activeElement.tagName')) === 'H1' ? true : undefined), 5_000, 'the heading to take the focus');
+  }, LONG);
+
   it('then a form mistake is shown in words next to the form, and nothing is saved', async () => {
     await page.goto(`${stack.url}/portal/#/endpoints/new`);
     await page.getByLabel('URL (required)').fill('ftp://nowhere');
@@ -263,6 +278,19 @@ describe("when another tenant's owner opens their own link", () => {
     await other.goto(await newLink({}, key));
     await other.getByText('No endpoints yet').waitFor();
     expect(await other.locator('header .tenant').textContent()).toBe('portal-b');
+
+    // Long lists come in pages of 20.
+    for (let i = 1; i <= 23; i++) {
+      const made = await stack.call('POST', '/api/v1/endpoints', { url: `https://b.example.com/hook-${String(i).padStart(2, '0')}`, events: ['*'] }, { token: key });
+      expect(made.status).toBe(201);
+    }
+    await other.reload();
+    await other.getByText('1–20 of 23').waitFor();
+    expect(await other.getByRole('row').count()).toBe(21);
+    await other.getByRole('button', { name: 'Next' }).click();
+    await other.getByText('21–23 of 23').waitFor();
+    expect(await other.getByRole('row').count()).toBe(4);
+    expect(await other.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
 
     await other.goto(`${stack.url}/portal/#/endpoints/${endpointId}`);
     const alert = other.getByRole('alert');

@@ -196,3 +196,21 @@ describe('when a test event is sent to one endpoint', () => {
     expect(refused.body.err).toBe('endpoint_inactive');
   });
 });
+
+describe('when a link is opened on a stack that logs every request', () => {
+  it('then the request log shows the URL without the code', async () => {
+    const lines: string[] = [];
+    const logged = await startStack({ worker: false, logLines: lines, env: { LOG_LEVEL: 'info' } });
+    try {
+      const res = await logged.call('POST', '/api/v1/portal/sessions', {});
+      const code = new URL(res.body.data.url).searchParams.get('code')!;
+      expect((await fetch(`${logged.url}/portal/open?code=${code}`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      const text = lines.join('\n');
+      expect(text).toContain('/portal/open?code=[redacted]');
+      expect(text).not.toContain(code);
+    } finally {
+      await logged.stop();
+    }
+  });
+});
