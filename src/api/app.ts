@@ -25,7 +25,7 @@ import { checkJsonInput, verifyUtf8 } from './json-input';
 import { platformAuditRoutes } from './platform-audit-router';
 import { platformKeysRoutes } from './platform-keys-router';
 import { tenantsRoutes } from './tenants-router';
-import { portalRouter } from './portal-app';
+import { portalRouter, withoutLinkCode } from './portal-app';
 import { portalRoutes } from './portal-router';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
@@ -71,6 +71,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      serializers: { req: withoutLinkCode },
     }),
   );
   app.use(httpMetrics(deps.metrics));

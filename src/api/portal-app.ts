@@ -53,6 +53,15 @@ function sessionCookie(req: Request): string | undefined {
   return undefined;
 }
 
+/**
+ * The request log's view of a request, without a portal link's code: the log line is bound when
+ * the request starts, before the code is used up.
+ */
+export function withoutLinkCode<R extends { url?: string; query?: Record<string, unknown> }>(req: R): R {
+  if (!req.url?.startsWith('/portal/open')) return req;
+  return { ...req, url: req.url.replace(/([?&]code=)[^&]*/g, '$1[redacted]'), query: req.query && { ...req.query, code: '[redacted]' } };
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A page of its own for the link outcome: readable without the app's scripts. */
@@ -116,8 +125,6 @@ export function portalRouter(deps: AppDeps, api: (authenticate: RequestHandler) 
   router.get('/open', async (req, res, next) => {
     try {
       const code = typeof req.query.code === 'string' ? req.query.code : '';
-      // The request log line (written when the answer ends) shows the URL: not the code in it.
-      req.originalUrl = '/portal/open?code=[redacted]';
       const opened = await openLink(deps.db, code, String(req.id ?? ''));
       if (!opened.ok) {
         statusPage(res, opened.reason === 'unknown' ? 404 : 410, opened.reason === 'used' ? 'Link already used' : opened.reason === 'expired' ? 'Link expired' : 'Link not valid', REFUSALS[opened.reason]);
