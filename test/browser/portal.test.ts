@@ -16,7 +16,8 @@ import { eventually, startStackWithReceiver, stopAll, type Stack } from '../help
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOTS === '1' ? path.resolve(__dirname, '../../docs/portal') : null;
-const LONG = 180_000;
+/** Per test: the machine may be busy (a browser, Temporal, Postgres and the API on a few cores). */
+const LONG = 300_000;
 
 let stack: Stack;
 let receiver: Receiver;
@@ -42,6 +43,8 @@ async function newLink(body: Record<string, unknown> = {}, token?: string): Prom
 
 async function newContext(width = 1280, height = 860): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width, height } });
+  // Waits are for things that do happen; under load they may take longer than Playwright's 30 s.
+  context.setDefaultTimeout(60_000);
   context.on('console', (msg) => {
     if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
   });
@@ -268,6 +271,21 @@ describe('when an endpoint owner opens a portal link', () => {
     await page.getByRole('button', { name: 'Disable' }).waitFor();
     expect((await stack.call('GET', `/api/v1/endpoints/${endpointId}`)).body.data.is_active).toBe(true);
   }, LONG);
+
+  it('then they delete an endpoint once they confirm it', async () => {
+    const doomed = (await stack.call('POST', '/api/v1/endpoints', { url: 'https://example.com/old', name: 'Old hook', events: ['order.created'] })).body.data.id as string;
+    await page.goto(`${stack.url}/portal/#/endpoints/${doomed}`);
+    await page.getByRole('heading', { name: 'Old hook' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    expect((await stack.call('GET', `/api/v1/endpoints/${doomed}`)).status).toBe(200);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(/#\/endpoints$/);
+    await page.getByRole('link', { name: 'Order service' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Old hook' }).count()).toBe(0);
+    expect((await stack.call('GET', `/api/v1/endpoints/${doomed}`)).status).toBe(404);
+  }, LONG);
 });
 
 describe("when another tenant's owner opens their own link", () => {
@@ -276,7 +294,9 @@ describe("when another tenant's owner opens their own link", () => {
     const { key } = await createApiKey(stack.db, null, { tenantId: 'portal-b', name: 'b', scopes: ['portal:write', 'endpoints:read', 'endpoints:write', 'deliveries:read', 'event-types:read'], expiresAt: null });
     const other = await (await newContext()).newPage();
     await other.goto(await newLink({}, key));
-    await other.getByText('No endpoints yet').waitFor();
+    await other.getByText('No endpoints yet').waitFor().catch(async (err: Error) => {
+      throw new Error(`${err.message}\npage text: ${await other.locator('body').innerText()}`);
+    });
     expect(await other.locator('header .tenant').textContent()).toBe('portal-b');
 
     // Long lists come in pages of 20.
