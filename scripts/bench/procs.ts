@@ -161,9 +161,14 @@ export class ChildWorker {
     this.timer.unref();
   }
 
-  /** Runs `node --import tsx <entry>` from the project root with `env` added to ours. */
+  /**
+   * Runs `node --import tsx <entry>` from the project root with `env` added to ours.
+   * `BENCH_NODE_ARGS` adds Node options Node refuses in NODE_OPTIONS, e.g.
+   * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the workers and the floor.
+   */
   static spawn(entry: string, env: Record<string, string>, label: string, options: { ipc?: boolean } = {}): ChildWorker {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const extra = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...extra, '--import', 'tsx', entry], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
