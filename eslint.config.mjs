@@ -21,6 +21,19 @@ export default tseslint.config(
     },
   },
   {
+    // The portal's browser code: plain ES modules served as they are, outside the TypeScript project.
+    files: ['portal/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'navigator', 'fetch', 'EventSource', 'EventTarget', 'CustomEvent', 'URLSearchParams', 'ResizeObserver',
+          'addEventListener', 'removeEventListener', 'confirm', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { '@typescript-eslint/no-floating-promises': 'off' },
+  },
+  {
     // Workflow code must stay deterministic: no I/O libraries, no Node built-ins.
     files: ['workflows/**/*.ts'],
     rules: {

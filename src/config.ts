@@ -72,6 +72,11 @@ const schema = z.object({
   /** Set: `/metrics` (the API's and a worker's own) needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: optionalString,
 
+  /** Origin portal links point at (`https://hooks.example.com`); unset: the origin the link request came to. */
+  PORTAL_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\/[^/?#\s]+\/?$/.test(v), 'must be an http(s) origin such as https://hooks.example.com'),
+  /** CSP frame-ancestors sources allowed to embed the portal (space-separated); unset: none. */
+  PORTAL_FRAME_ANCESTORS: optionalString.refine((v) => v === undefined || /^[\w\s:/.*'-]+$/.test(v), 'space-separated CSP sources (https://app.example.com, \'self\')'),
+
   DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   RESPONSE_EXCERPT_BYTES: z.coerce.number().int().min(0).max(65_536).default(2048),
   RETRY_AFTER_MAX_MS: z.coerce.number().int().min(0).default(6 * 60 * 60 * 1000),

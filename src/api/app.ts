@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
 import { deliveriesRoutes } from './deliveries-router';
@@ -26,6 +26,8 @@ import { checkJsonInput, verifyUtf8 } from './json-input';
 import { platformAuditRoutes } from './platform-audit-router';
 import { platformKeysRoutes } from './platform-keys-router';
 import { tenantsRoutes } from './tenants-router';
+import { portalRouter, withoutLinkCode } from './portal-app';
+import { portalRoutes } from './portal-router';
 import { errorHandler, notFound, requireJsonBody } from './middleware';
 
 /** Version of the HTTP API reported in its OpenAPI document. */
@@ -36,6 +38,7 @@ export function apiRoutes(deps: AppDeps): RouteTable[] {
   return [
     endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps),
     settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps), tenantsRoutes(deps), platformKeysRoutes(deps), platformAuditRoutes(deps),
+    portalRoutes(deps),
   ];
 }
 
@@ -69,6 +72,7 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      serializers: { req: withoutLinkCode },
     }),
   );
   if (deps.tracing) app.use(tracingMiddleware(deps.tracing.tracer));
@@ -91,13 +95,18 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   const resolvers = credentialResolvers(deps, apiToken);
   app.use('/codec', codecRouter(deps, resolvers));
 
-  const api = express.Router();
-  api.use(authenticate(resolvers));
-  api.use(requireJsonBody);
-  api.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }));
-  api.use(checkJsonInput);
-  for (const table of tables) api.use(table.base, table.router);
-  app.use('/api/v1', api);
+  // One JSON API, two ways in: bearer credentials at /api/v1, the portal's session cookie at /portal/api/v1.
+  const api = (auth: RequestHandler): Router => {
+    const router = express.Router();
+    router.use(auth);
+    router.use(requireJsonBody);
+    router.use(express.json({ limit: deps.config.MAX_BODY_BYTES, strict: true, verify: verifyUtf8 }));
+    router.use(checkJsonInput);
+    for (const table of tables) router.use(table.base, table.router);
+    return router;
+  };
+  app.use('/api/v1', api(authenticate(resolvers)));
+  app.use('/portal', portalRouter(deps, api));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

@@ -8,7 +8,7 @@ import { endpointPublicKeys } from '../services/public-keys';
 import type { AppDeps } from '../services/deps';
 import { skipBlockedHead } from '../services/deliveries';
 import { rotateEndpointSecret } from '../services/keys';
-import { testDelivery } from '../services/test-delivery';
+import { sendTestEvent, testDelivery } from '../services/test-delivery';
 import { CURSOR_KEY_PURPOSE, searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
 import { endpointStatsQuery } from './endpoint-stats-query';
@@ -107,6 +107,11 @@ export function endpointsRoutes(deps: AppDeps): RouteTable {
 
   table.add({ method: 'post', path: '/:id/test', summary: 'Send one signed test request now and report the answer', scope: 'endpoints:write', params, body: endpointTestIn }, async ({ params, body, res }) =>
     testDelivery(deps, caller(res), params.id, body),
+  );
+
+  table.add(
+    { method: 'post', path: '/:id/test-event', summary: 'Send a test event to this endpoint alone, through the delivery pipeline (logged, retried, streamed)', scope: 'endpoints:write', params, body: endpointTestIn, status: 202 },
+    async ({ params, body, res }) => sendTestEvent(deps, caller(res), params.id, body),
   );
 
   table.add(

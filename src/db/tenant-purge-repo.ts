@@ -43,6 +43,7 @@ export const PURGE_ORDER = [
   'key_policies',
   'event_types',
   'api_keys',
+  'portal_sessions',
   'inbound_nonces',
   'inbound_rate_windows',
   'inbound_sources',

@@ -15,6 +15,7 @@ export const SCOPES = [
   'sources:read',
   'sources:write',
   'telemetry:read',
+  'portal:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -46,3 +47,15 @@ export type RouteScope = Scope | PlatformScope;
 export function isPlatformScope(value: string): value is PlatformScope {
   return (PLATFORM_SCOPES as readonly string[]).includes(value);
 }
+
+/**
+ * What a portal session may hold: managing endpoints and reading their deliveries, never a
+ * credential-minting or tenant-wide setting scope. A link grants its creator's scopes within this
+ * list (or fewer). `keys:export` lets the portal show an endpoint's new secret after a rotation
+ * (each time audited as `KeyExported`).
+ */
+export const PORTAL_SCOPES = ['endpoints:read', 'endpoints:write', 'deliveries:read', 'deliveries:write', 'event-types:read', 'keys:manage', 'keys:export'] as const satisfies readonly Scope[];
+export type PortalScope = (typeof PORTAL_SCOPES)[number];
+
+/** The portal scopes a read-only link keeps. */
+export const PORTAL_READ_SCOPES: readonly PortalScope[] = ['endpoints:read', 'deliveries:read', 'event-types:read'];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EventIn } from '../api/schemas';
 import { canonicalJson } from '../domain/canonical-json';
-import { listSubscribedEndpoints } from '../db/endpoints-repo';
+import { listSubscribedEndpoints, type EndpointRecord } from '../db/endpoints-repo';
 import { getEventBody, insertEventWithDeliveries, markDispatched, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
@@ -70,16 +70,18 @@ function unstartedMessage(eventId: string, idempotencyKey: string | null): strin
  * workflows. A repeated idempotency key with the same request returns the stored event and starts
  * nothing new (unless its dispatch never completed, which is then finished); with a different
  * request it is refused (422 `idempotency_key_reused`). An event whose starts fail stays in the
- * outbox: the housekeeping sweep starts it (`dispatchStoredEvents`).
+ * outbox: the housekeeping sweep starts it (`dispatchStoredEvents`). With `only`, the event goes
+ * to that endpoint alone (a test event).
  */
-export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn): Promise<IngestOut> {
+export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn, only?: EndpointRecord): Promise<IngestOut> {
   // Independent reads, side by side: the payload's check against its type, and who subscribed.
   const [, subscribed] = await Promise.all([
     checkEventPayload(deps.db, tenantId, input.type, input.payload),
-    listSubscribedEndpoints(deps.db, tenantId, input.type),
+    only ? [only] : listSubscribedEndpoints(deps.db, tenantId, input.type),
   ]);
   const id = newId('evt');
-  const matching = subscribed.filter((e) => matchesFilters(e.filters, input.payload));
+  // A test event for one endpoint goes to it whatever its subscriptions and filters say.
+  const matching = only ? subscribed : subscribed.filter((e) => matchesFilters(e.filters, input.payload));
   const endpointIds = matching.map((e) => e.id);
   const byId = new Map(matching.map((e) => [e.id, { url: e.url, retryConfig: e.retry_config }]));
   const hash = requestHash(input);

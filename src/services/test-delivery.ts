@@ -15,7 +15,7 @@ import { openUrl } from '../security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../security/redact';
 import { signatureSchemeOf } from '../domain/signature-schemes';
 import type { AppDeps } from './deps';
-import { eventBody } from './ingest';
+import { eventBody, ingestEvent } from './ingest';
 
 /** The test event's body as the endpoint receives it (its template rendered); too large → 422. */
 function testBody(envelope: string, template: EndpointTemplate | null, maxBytes: number): string {
@@ -87,4 +87,16 @@ export async function testDelivery(
     headers_sent: { ...headers, ...masked },
     body_sent: body,
   };
+}
+
+/**
+ * Sends a test event to one active endpoint through the real pipeline: a stored event and one
+ * delivery workflow (signed, retried, in the delivery log and the live stream), whatever the
+ * endpoint's subscriptions and filters.
+ */
+export async function sendTestEvent(deps: AppDeps, caller: Caller, endpointId: string, input: { event: string; payload: Record<string, unknown> | unknown[] }) {
+  const endpoint = await getEndpoint(deps.db, caller.tenantId, endpointId);
+  if (!endpoint.is_active) throw new AppError(409, 'endpoint_inactive', `endpoint ${endpointId} is inactive; activate it first`);
+  const out = await ingestEvent(deps, caller.tenantId, { type: input.event, payload: input.payload }, endpoint);
+  return { event_id: out.event_id, delivery_id: out.deliveries[0]?.id ?? null, endpoint_id: endpointId };
 }

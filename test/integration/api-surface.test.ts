@@ -29,6 +29,7 @@ const BODIES: Record<string, unknown> = {
   'post /tenants/:id/disable': {},
   'post /tenants/:id/api-keys': { name: 'x', role: 'viewer' },
   'post /platform/api-keys/': { name: 'x', scopes: ['tenants:read'] },
+  'post /portal/sessions': {},
 };
 
 /** Routes of the platform API: platform scopes, no tenant. */
@@ -84,8 +85,11 @@ describe('when the OpenAPI document is fetched', () => {
     const documented = Object.values(res.body.paths as Record<string, object>).reduce((n, ops) => n + Object.keys(ops).length, 0);
     const app = createApp({ config: stack.config, db: stack.db, temporal: stack.temporal } as AppDeps, 'x');
     // Besides the documented routes: /healthz, /readyz, /metrics, the document itself, and
-    // /codec/decode and /codec/encode (Temporal's remote codec protocol, not this API's).
-    expect(countRoutes(app)).toBe(documented + 6);
+    // /codec/decode and /codec/encode (Temporal's remote codec protocol, not this API's). The
+    // portal serves every route of the tables again under /portal/api/v1 (session cookie instead
+    // of a bearer token), plus its own five: /portal/open, /portal/api/session,
+    // /portal/api/session/end, /portal/vendor/:file and the page itself.
+    expect(countRoutes(app)).toBe(documented + 6 + specs.length + 5);
   });
 });
 
