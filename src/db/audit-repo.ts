@@ -24,7 +24,9 @@ export type AuditAction =
   | 'KeyAutoRotationConfigured'
   | 'KeyAutoRotationDisabled'
   | 'SettingsUpdated'
-  | 'FifoHeadSkipped';
+  | 'FifoHeadSkipped'
+  | 'RecoveryStarted'
+  | 'RecoveryCancelled';
 
 export interface AuditEntry {
   tenantId: string;
