@@ -9,7 +9,6 @@ import {
   proxyActivities,
   setCurrentDetails,
   sleep,
-  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -21,8 +20,8 @@ import { deliveryWorkflow } from './delivery';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { countRecoverable, readFailedPage, noteRecovery, endRecovery, retryBlockedHead } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
+const { countRecoverable, recoverPage, noteRecovery, endRecovery, retryBlockedHead } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
@@ -38,11 +37,11 @@ const refused = (err: unknown) => err instanceof WorkflowExecutionAlreadyStarted
  * Redelivers every failed delivery (a dead letter) of an endpoint created in a time window: page
  * by page (keyset, so a window of millions costs the same per page as one of ten), continuing as
  * new every few pages. Each redelivery is a new run of the delivery's own workflow (same id,
- * attempts continuing), started as an abandoned child, so it outlives the recovery and shows its
- * parent in the Temporal UI. Unordered endpoints get a page started at once, then the recovery
- * waits as long as the endpoint's rate limit takes to send that page (each attempt still takes
- * its send slot). A FIFO endpoint's failed deliveries go one at a time, in line order, each
- * waited for; its blocked head is sent again by its own line. Progress is noted once a page;
+ * attempts continuing). Unordered endpoints get a page started at once by the page's activity
+ * (one history event per page, not per delivery), then the recovery waits as long as the
+ * endpoint's rate limit takes to send that page (each attempt still takes its send slot). A FIFO
+ * endpoint's failed deliveries go one at a time, in line order, each an abandoned child waited
+ * for; its blocked head is sent again by its own line. Progress is noted once a page;
  * cancelled (API or UI), it stops starting redeliveries: those started keep going.
  */
 export async function recoveryWorkflow(input: RecoveryIn): Promise<void> {
@@ -58,7 +57,7 @@ export async function recoveryWorkflow(input: RecoveryIn): Promise<void> {
   try {
     if (!input.progress) progress.found = await countRecoverable(window);
     for (let pages = 0; pages < PAGES_PER_RUN; pages++) {
-      const page = await readFailedPage({ ...window, after: cursor, limit: RECOVERY_PAGE });
+      const page = await recoverPage({ ...window, recoveryId: input.recoveryId, after: cursor, limit: RECOVERY_PAGE });
       const endpoint = page.endpoint;
       if (!endpoint || endpoint.deleted || !endpoint.isActive) {
         await end('failed', progress, endpoint && !endpoint.deleted ? 'the endpoint was deactivated' : 'the endpoint was deleted');
@@ -93,9 +92,8 @@ export async function recoveryWorkflow(input: RecoveryIn): Promise<void> {
           show();
         }
       } else {
-        const started = await Promise.all(page.items.map((d) => startChild(deliveryWorkflow, childOf(d)).then(() => true, (err) => (refused(err) ? false : Promise.reject(err)))));
-        progress.redelivered += started.filter(Boolean).length;
-        progress.skipped += started.length - started.filter(Boolean).length;
+        progress.redelivered += page.redelivered;
+        progress.skipped += page.skipped;
       }
       progress.found = Math.max(progress.found, progress.redelivered + progress.skipped);
       show();
@@ -105,7 +103,7 @@ export async function recoveryWorkflow(input: RecoveryIn): Promise<void> {
         await end('completed', progress, null);
         return;
       }
-      const started = endpoint.fifo ? 0 : page.items.length;
+      const started = page.redelivered;
       // The page's attempts take this long under the rate limit: the next page waits for it.
       if (endpoint.rateLimit && started > 0) await sleep(Math.ceil((started / endpoint.rateLimit) * 1000));
       if (workflowInfo().continueAsNewSuggested) break;

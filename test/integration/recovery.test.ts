@@ -43,15 +43,24 @@ describe('when a recovery runs over thousands of failed deliveries', () => {
     expect(second.status).toBe(409);
     expect(second.body).toMatchObject({ ok: false, err: 'recovery_running' });
 
+    const started = Date.now();
     const done = await ended(endpointId, res.body.data.id, 300_000);
+    process.stdout.write(`recovery of 2000: ended in ${Date.now() - started} ms\n`);
     expect(done).toMatchObject({ state: 'completed', found: 2000, redelivered: 2000, skipped: 0, remaining: 0, reason: null });
-    await eventually(async () => (new Set(eventIdsAt('/recover-many')).size >= 2000 ? true : undefined), 300_000, '2000 redeliveries to arrive');
+    await eventually(async () => (new Set(eventIdsAt('/recover-many')).size >= 2000 ? true : undefined), 600_000, '2000 redeliveries to arrive');
+    process.stdout.write(`recovery of 2000: all arrived after ${Date.now() - started} ms\n`);
     const got = new Set(eventIdsAt('/recover-many'));
     expect(got.size).toBe(2000);
     for (const d of failed) expect(got.has(d.eventId)).toBe(true);
     for (const d of [...before, ...after, ...delivered, ...retrying]) expect(got.has(d.eventId)).toBe(false);
-    // Attempts continue after the failed one: every redelivery is attempt 2.
-    expect(new Set(receiver.requests.filter((r) => r.path === '/recover-many').map((r) => r.headers['x-attempt']))).toEqual(new Set(['2']));
+    // Attempts continue after the failed one: each redelivery's first attempt is attempt 2 (a
+    // loaded machine may time one out and retry it as attempt 3).
+    const firstAttempt = new Map<string, number>();
+    for (const r of receiver.requests.filter((q) => q.path === '/recover-many')) {
+      const id = r.headers['x-event-id'] as string;
+      firstAttempt.set(id, Math.min(firstAttempt.get(id) ?? Infinity, Number(r.headers['x-attempt'])));
+    }
+    expect(new Set(firstAttempt.values())).toEqual(new Set([2]));
     // Successes of its redeliveries are counted on the recovery (the delivery.recovered hook).
     await eventually(async () => ((await recovery(endpointId, res.body.data.id)).delivered === 2000 ? true : undefined), 60_000, 'delivered to reach 2000');
 
@@ -63,7 +72,7 @@ describe('when a recovery runs over thousands of failed deliveries', () => {
     expect(audit.items[0].details).toMatchObject({ recovery_id: res.body.data.id });
     const run = await stack.temporal.workflow.getHandle(res.body.data.workflow_id).describe();
     expect(run.status.name).toBe('COMPLETED');
-  }, 600_000);
+  }, 900_000);
 });
 
 describe('when a recovery is cancelled', () => {
@@ -81,8 +90,8 @@ describe('when a recovery is cancelled', () => {
     const done = await ended(endpointId, rid, 60_000);
     expect(done).toMatchObject({ state: 'cancelled', found: 250, redelivered: 100, remaining: 150 });
     expect(done.cancel_requested_at).not.toBeNull();
-    const run = await stack.temporal.workflow.getHandle(res.body.data.workflow_id).describe();
-    expect(run.status.name).toBe('CANCELLED');
+    // It notes its end, then stops: Cancelled in Temporal, as the UI's Cancel leaves it.
+    await eventually(async () => ((await stack.temporal.workflow.getHandle(res.body.data.workflow_id).describe()).status.name === 'CANCELLED' ? true : undefined), 30_000, 'the run to end cancelled');
     const again = await stack.call('POST', `/api/v1/endpoints/${endpointId}/recoveries/${rid}/cancel`, {});
     expect(again.body).toMatchObject({ ok: false, err: 'not_running' });
     expect(again.status).toBe(409);
