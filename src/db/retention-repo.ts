@@ -33,14 +33,18 @@ function cutoffs(scope: PurgeScope): { sql: string; bindings: Array<string | num
 }
 
 /**
- * Notes, for each tenant in scope, that what was created before its cutoff is being purged: a
- * delivery or event id older than that which is not found answers 410, not 404. Call before a pass.
+ * Notes, for each tenant in scope, that what was created before its cutoff is being purged (a
+ * delivery or event id older than that which is not found answers 410, not 404). The scheduled
+ * pass moves the mark at most once a day per tenant (the current retention covers the rest: see
+ * {@link purgedBefore}), so it writes no row on most runs.
  */
 export async function markPurgeHorizon(db: Db, scope: PurgeScope): Promise<void> {
   const t = cutoffs(scope);
   await db.raw(
-    `update tenants set purged_before = greatest(coalesce(tenants.purged_before, '-infinity'::timestamptz), t.cutoff)
-       from (${t.sql}) t where tenants.id = t.id`,
+    `update tenants set purged_before = t.cutoff
+       from (${t.sql}) t
+      where tenants.id = t.id
+        and (tenants.purged_before is null or tenants.purged_before < t.cutoff - interval '${scope.before ? '0 seconds' : '1 day'}')`,
     t.bindings,
   );
 }
@@ -90,8 +94,18 @@ export function batchWasFull(c: PurgedCounts, limit: number): boolean {
   return c.deliveries >= limit || c.events >= limit || c.recoveries >= limit;
 }
 
-/** The time before which the tenant's data was purged, or null. */
+/**
+ * The time before which the tenant's data may have been purged: the later of the mark purges
+ * leave and the tenant's current retention cutoff. Null when the tenant does not exist.
+ */
 export async function purgedBefore(db: Db, tenantId: string): Promise<Date | null> {
-  const row = await db('tenants').select('purged_before').where({ id: tenantId }).first();
-  return (row?.purged_before as Date | null | undefined) ?? null;
+  const row = await db('tenants')
+    .where({ id: tenantId })
+    .first(
+      db.raw(
+        `greatest(purged_before, now() - make_interval(days => coalesce((settings->>'retention_days')::int, ?))) as horizon`,
+        [DEFAULT_RETENTION_DAYS],
+      ),
+    );
+  return (row?.horizon as Date | null | undefined) ?? null;
 }
