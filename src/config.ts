@@ -88,6 +88,11 @@ const schema = z.object({
   OUTBOX_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * Workflows a worker keeps in memory between their tasks (Temporal's sticky cache). A workflow
+   * evicted from it is replayed from its history at its next task: less memory, more CPU.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   WORKER_METRICS_PORT: port.default(9464),
 });
 

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
@@ -9,8 +8,9 @@ import { egressAgent, egressPolicy } from '../security/egress';
 import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
+import { bundleWorkflowsApart } from './workflow-bundle';
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
+export { WORKFLOWS_PATH } from './workflows-path';
 
 let runtimeInstalled = false;
 
@@ -66,17 +66,25 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   const http = egressAgent(egress, { connectTimeoutMs: config.DELIVERY_TIMEOUT_MS });
   const metrics = deps.metrics ?? createMetrics();
   metrics.countQueriesOf(deps.db);
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    dataConverter: dataConverter(config),
-    taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, http, egress, config }),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-  });
+  const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log);
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverter(config),
+      taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+      workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
+      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, http, egress, config }),
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
+    });
+  } finally {
+    // Worker.create has read the bundle.
+    await built?.remove();
+  }
   return {
     worker,
     async close() {

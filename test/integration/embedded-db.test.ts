@@ -57,5 +57,5 @@ describe('when DATABASE_URL is unset', () => {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 240_000); // migrating an embedded (WebAssembly) Postgres is slow on a busy machine
 });

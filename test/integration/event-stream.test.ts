@@ -275,5 +275,6 @@ describe('when the database is the embedded Postgres (PGlite)', () => {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Migrating an embedded (WebAssembly) Postgres takes most of this, and far longer on a busy machine.
+  }, 240_000);
 });
