@@ -47,7 +47,7 @@ module.exports = {
         pathNot: [
           '^workflows/',
           '^src/domain/',
-          '^src/temporal/(search-attributes|delivery-workflows|key-rotations|idempotent-start|tenant-deletions|fifo-sequencers)\\.ts$',
+          '^src/temporal/(search-attributes|delivery-workflows|key-rotations|idempotent-start|tenant-deletions|fifo-sequencers|recoveries)\\.ts$',
           '^activities/',
           'node_modules/@temporalio/(workflow|common)/',
         ],

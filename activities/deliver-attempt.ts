@@ -16,6 +16,7 @@ import { openUrl } from '../src/security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../src/security/redact';
 import { nextDelayMs, retryDelaysMs, withJitter } from '../workflows/retry-policy';
 import type { ActivityDeps } from './deps';
+import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
 import { cachedEventBody, rememberEventBody } from './event-bodies';
 import { rotateOnUsage } from './key-usage';
@@ -114,6 +115,7 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
         await disableIfUnhealthy(deps, input, result, stored.health);
         await rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold });
         metrics.observeDeliveryAttempt(result);
+        if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
       }
     } catch (err) {
       log.warn({ err, deliveryId: input.deliveryId, attempt: input.attempt }, 'could not record the attempt; the workflow records it');

@@ -4,10 +4,12 @@ import { makePurgeExpired } from './housekeeping';
 import { createKeyActivities } from './keys';
 import { makeDeliverAttempt } from './deliver-attempt';
 import { createFifoActivities } from './fifo';
+import { createRecoveryActivities } from './recovery';
 import { makeListDeliveryPage } from './list-delivery-page';
 import { makeLoadDeliveryPlan } from './load-delivery-plan';
 import { makeRecordAttempt } from './record-attempt';
 import { makeReleaseSendSlot } from './release-send-slot';
+import { makePurgeRetention } from './retention';
 import { makeSendWebhook } from './send-webhook';
 import { makeSignRequest } from './sign-request';
 import { makeDeleteTenantSchedules, makePurgeTenantData, makeStopTenantWorkflows } from './tenant-deletion';
@@ -26,8 +28,10 @@ export function createActivities(deps: ActivityDeps) {
     releaseSendSlot: makeReleaseSendSlot(deps),
     listDeliveryPage: makeListDeliveryPage(deps),
     purgeExpired: makePurgeExpired(deps),
+    purgeRetention: makePurgeRetention(deps),
     dispatchStoredEvents: makeDispatchStoredEvents(deps),
     ...createFifoActivities(deps),
+    ...createRecoveryActivities(deps),
     stopTenantWorkflows: makeStopTenantWorkflows(deps),
     deleteTenantSchedules: makeDeleteTenantSchedules(deps),
     purgeTenantData: makePurgeTenantData(deps),

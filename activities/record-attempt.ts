@@ -1,5 +1,6 @@
 import { storeAttempt } from '../src/db/attempts-repo';
 import type { ActivityDeps } from './deps';
+import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
 import type { RecordIn, RecordOut } from './types';
 
@@ -34,6 +35,7 @@ export function makeRecordAttempt(deps: ActivityDeps) {
       await disableIfUnhealthy(deps, input, result, stored.health);
       // Counted after the writes, so a recording that failed and is retried counts once.
       metrics.observeDeliveryAttempt(result);
+      if (input.deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
     }
     log.info(
       { deliveryId: input.deliveryId, endpointId: input.endpointId, eventId: input.eventId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass },

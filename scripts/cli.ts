@@ -4,6 +4,7 @@ import { openSecretBox } from '../src/bootstrap';
 import { loadConfig, loadDotEnv, type Config } from '../src/config';
 import { listApiKeys } from '../src/db/api-keys-repo';
 import { migrate, openDatabase, type Db } from '../src/db/knex';
+import { addCounts, batchWasFull, markPurgeHorizon, purgeBatch } from '../src/db/retention-repo';
 import { sendInbound } from '../src/inbound/sender';
 import { createLogger } from '../src/logger';
 import { listPlatformKeys } from '../src/db/platform-keys-repo';
@@ -25,6 +26,9 @@ const USAGE = `usage: npm run cli -- <command>
   inbound send --url URL --secret whsec_… (--source SRC_ID | --key-id KEY_ID) (--data JSON | --file PATH)
   keys reseal [--batch N]   re-seal every secret at rest under MASTER_KEY (after a master key rotation:
                             the old key in MASTER_KEY_PREVIOUS); safe to stop and run again
+  prune --before ISO [--tenant ID] [--batch N]
+                            delete deliveries (with their attempts), events and ended recoveries created
+                            before that time, of one tenant or all, in batches; safe to stop and run again
 
 The tenant defaults to DEFAULT_TENANT_ID. The database is the one the service uses (DATABASE_URL,
 or the embedded one); it is migrated first.`;
@@ -48,6 +52,7 @@ function options(args: string[]) {
       data: { type: 'string' },
       file: { type: 'string' },
       batch: { type: 'string' },
+      before: { type: 'string' },
     },
   });
 }
@@ -145,6 +150,31 @@ async function inbound(verb: string | undefined, args: string[]) {
   if (res.status >= 400) process.exitCode = 1;
 }
 
+/** `prune`: a one-off purge, as retention does on schedule, with a cutoff of one's own. */
+async function prune(db: Db, args: string[]) {
+  const { values } = options(args);
+  if (!values.before) throw new UsageError('--before is required (an ISO date or time)');
+  const before = new Date(values.before);
+  if (Number.isNaN(before.getTime())) throw new UsageError('--before must be an ISO date or time');
+  if (before.getTime() > Date.now()) throw new UsageError('--before must not be in the future');
+  const batch = values.batch === undefined ? 500 : Number(values.batch);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new UsageError('--batch must be a whole number from 1 to 10000');
+  if (values.tenant && !(await db('tenants').where({ id: values.tenant }).first())) throw new UsageError(`no tenant ${values.tenant}`);
+  const scope = { before, ...(values.tenant ? { tenantId: values.tenant } : {}) };
+  await markPurgeHorizon(db, scope);
+  let total = { deliveries: 0, attempts: 0, events: 0, recoveries: 0 };
+  for (;;) {
+    const counts = await purgeBatch(db, scope, batch);
+    total = addCounts(total, counts);
+    if (!batchWasFull(counts, batch)) break;
+    process.stderr.write(`… ${total.deliveries} deliveries, ${total.events} events so far\n`);
+  }
+  process.stdout.write(
+    `pruned ${values.tenant ? `tenant ${values.tenant}` : 'every tenant'} before ${before.toISOString()}: ` +
+      `${total.deliveries} deliveries, ${total.attempts} attempts, ${total.events} events, ${total.recoveries} recoveries\n`,
+  );
+}
+
 async function main() {
   const [group, verb, ...rest] = process.argv.slice(2);
   if (!group || group === '--help' || group === 'help') {
@@ -161,6 +191,7 @@ async function main() {
     else if (group === 'tenants') await tenants(db, verb, rest);
     else if (group === 'platform-keys') await platformKeys(db, verb, rest);
     else if (group === 'keys') await keys(db, config, verb, rest);
+    else if (group === 'prune') await prune(db, [verb, ...rest].filter((a): a is string => a !== undefined));
     else throw new UsageError(`unknown command: ${group}`);
   } finally {
     await db.destroy();

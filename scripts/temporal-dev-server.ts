@@ -49,6 +49,7 @@ async function runServer(log: Logger): Promise<number> {
     uiPort: config.TEMPORAL_UI_PORT,
     dbFile: config.TEMPORAL_DEV_DB,
     namespace: config.TEMPORAL_NAMESPACE,
+    retentionDays: config.TEMPORAL_RETENTION_DAYS,
     log,
   });
   print(`Temporal dev server: ${server.address} (namespace ${config.TEMPORAL_NAMESPACE})`);

@@ -42,6 +42,8 @@ const schema = z.object({
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Days closed workflows (delivery histories) are kept in the namespace the project creates (the dev server). */
+  TEMPORAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   TEMPORAL_TASK_QUEUE: z.string().default('webhooks'),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool.default(false),

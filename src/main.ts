@@ -26,6 +26,7 @@ async function main() {
         uiPort: config.TEMPORAL_UI_PORT,
         dbFile: config.TEMPORAL_DEV_DB,
         namespace: config.TEMPORAL_NAMESPACE,
+        retentionDays: config.TEMPORAL_RETENTION_DAYS,
         log,
         // The API serves the codec; the UI calls it from the browser to show encrypted payloads.
         uiCodecEndpoint: config.TEMPORAL_CODEC_KEY ? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/codec` : undefined,

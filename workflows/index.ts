@@ -4,3 +4,4 @@ export { housekeepingWorkflow } from './housekeeping';
 export { keyRotationWorkflow } from './key-rotation';
 export { tenantDeletionWorkflow } from './tenant-deletion';
 export { fifoSequencerWorkflow } from './fifo-sequencer';
+export { recoveryWorkflow } from './recovery';

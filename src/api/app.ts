@@ -4,6 +4,7 @@ import { pinoHttp } from 'pino-http';
 import type { AppDeps } from '../services/deps';
 import { deliveriesRoutes } from './deliveries-router';
 import { endpointsRoutes } from './endpoints-router';
+import { recoveriesRoutes } from './recoveries-router';
 import { keysRoutes } from './keys-router';
 import { eventTypesRoutes } from './event-types-router';
 import { eventsRoutes } from './events-router';
@@ -36,7 +37,7 @@ export const API_VERSION = '1.0.0';
 /** Every documented route of `/api/v1`, one table per resource. */
 export function apiRoutes(deps: AppDeps): RouteTable[] {
   return [
-    endpointsRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps),
+    endpointsRoutes(deps), recoveriesRoutes(deps), integrationsRoutes(deps), eventsRoutes(deps), deliveriesRoutes(deps), apiKeysRoutes(deps), eventTypesRoutes(deps),
     settingsRoutes(deps), auditRoutes(deps), keysRoutes(deps), sourcesRoutes(deps), telemetryRoutes(deps), tenantsRoutes(deps), platformKeysRoutes(deps), platformAuditRoutes(deps),
     portalRoutes(deps),
   ];

@@ -5,6 +5,7 @@ import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
 import { DEFAULT_SIGNATURE_SCHEME, keyKindOf, SIGNATURE_SCHEMES } from '../domain/signature-schemes';
+import { MAX_RETENTION_DAYS } from '../domain/tenant';
 import { templateSchema } from '../integrations/catalog';
 import { checkCaBundle, inspectClientCertificate } from '../security/client-tls';
 import { secretProblem } from '../security/signing';
@@ -266,7 +267,10 @@ export const graceSeconds = z.number().int().min(0).max(MAX_GRACE_SECONDS);
 export const cancelIn = z.object({ reason: z.string().max(500).optional() }).strict();
 
 /** A tenant's settings, any subset: `PATCH /settings` (the tenant) and `PATCH /tenants/:id` (the platform). */
-export const tenantSettingsPatch = z.object({ allow_untyped_events: z.boolean() }).partial().strict();
+export const tenantSettingsPatch = z
+  .object({ allow_untyped_events: z.boolean(), retention_days: z.number().int().min(1).max(MAX_RETENTION_DAYS) })
+  .partial()
+  .strict();
 
 /** A tenant API key to mint: by the tenant (`POST /api-keys`) or the platform (`POST /tenants/:id/api-keys`). */
 export const apiKeyIn = z

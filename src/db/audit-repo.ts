@@ -26,7 +26,9 @@ export type AuditAction =
   | 'SettingsUpdated'
   | 'FifoHeadSkipped'
   | 'PortalLinkCreated'
-  | 'PortalSessionOpened';
+  | 'PortalSessionOpened'
+  | 'RecoveryStarted'
+  | 'RecoveryCancelled';
 
 export interface AuditEntry {
   tenantId: string;

@@ -1,6 +1,8 @@
 import type { Db } from './knex';
 import type { RetryConfig } from '../domain/retry-config';
-import { NotFoundError } from '../errors';
+import { AppError, NotFoundError } from '../errors';
+import { idTime } from '../ids';
+import { purgedBefore } from './retention-repo';
 
 export interface EventRecord {
   id: string;
@@ -210,7 +212,7 @@ export async function listEvents(
 /** One event of the tenant with its stored body and its deliveries. */
 export async function getEvent(db: Db, tenantId: string, id: string): Promise<EventRecord & { body: string; deliveries: DeliveryRecord[] }> {
   const event = await db('events').select([...EVENT_COLUMNS, 'body']).where({ tenant_id: tenantId, id }).first();
-  if (!event) throw new NotFoundError('event', id);
+  if (!event) throw await missing(db, tenantId, 'event', id);
   const deliveries = await db('deliveries').where({ tenant_id: tenantId, event_id: id }).orderBy('id');
   return { ...(event as EventRecord & { body: string }), deliveries: deliveries as DeliveryRecord[] };
 }
@@ -226,6 +228,19 @@ export async function getDelivery(
     .select('d.*', 'e.type as event_type')
     .where({ 'd.tenant_id': tenantId, 'd.id': id })
     .first();
-  if (!row) throw new NotFoundError('delivery', id);
+  if (!row) throw await missing(db, tenantId, 'delivery', id);
   return row;
+}
+
+/**
+ * Why a delivery or event is not there: 410 `delivery_purged` / `event_purged` when its id was
+ * minted before the tenant's data was purged up to (retention, or a prune), else 404.
+ */
+async function missing(db: Db, tenantId: string, resource: 'delivery' | 'event', id: string): Promise<AppError> {
+  const minted = idTime(id);
+  const horizon = minted ? await purgedBefore(db, tenantId) : null;
+  if (minted && horizon && minted < horizon) {
+    return new AppError(410, `${resource}_purged`, `${resource} ${id} is older than the tenant's data retention and was purged`);
+  }
+  return new NotFoundError(resource, id);
 }

@@ -39,6 +39,7 @@ export const PURGE_ORDER = [
   'attempts',
   'deliveries',
   'events',
+  'recoveries',
   'signing_keys',
   'key_policies',
   'event_types',

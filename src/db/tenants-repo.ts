@@ -1,18 +1,20 @@
-import type { TenantState } from '../domain/tenant';
+import { DEFAULT_RETENTION_DAYS, type TenantState } from '../domain/tenant';
 import { AppError, NotFoundError } from '../errors';
 import { isUniqueViolation, type Db } from './knex';
 
 /**
  * A tenant's own settings, changed by the tenant (`PATCH /settings`) or the platform
- * (`PATCH /tenants/:id`). Tenant-wide policies belong here: data retention goes here when it
- * exists, so both routes and the tenant object carry it with no new plumbing.
+ * (`PATCH /tenants/:id`). Tenant-wide policies belong here (data retention is one), so both
+ * routes and the tenant object carry them with no new plumbing.
  */
 export interface TenantSettings {
   /** Accept events whose type is not in the catalog (no schema to check). */
   allow_untyped_events: boolean;
+  /** Deliveries, attempts and events older than this many days are purged. */
+  retention_days: number;
 }
 
-export const DEFAULT_SETTINGS: TenantSettings = { allow_untyped_events: true };
+export const DEFAULT_SETTINGS: TenantSettings = { allow_untyped_events: true, retention_days: DEFAULT_RETENTION_DAYS };
 
 export interface TenantRecord {
   id: string;

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { ensureNamespaceRetention } from '../temporal/namespace-retention';
 import { cliSearchAttributeType, ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { assertPortFree, findFreePort, hostForUrl, LOOPBACK } from './ports';
@@ -28,6 +29,8 @@ export interface StartTemporalDevServerOptions {
   readyTimeoutMs?: number;
   /** Codec endpoint the Web UI calls to show encrypted payloads (`--ui-codec-endpoint`). */
   uiCodecEndpoint?: string;
+  /** Days the namespace keeps closed workflows (the tenants' data retention); the server's default when omitted. */
+  retentionDays?: number;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
@@ -105,6 +108,7 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
     ]);
     try {
       await ensureSearchAttributes(connection, namespace, log);
+      if (opts.retentionDays) await ensureNamespaceRetention(connection, namespace, opts.retentionDays, log);
     } finally {
       await connection.close().catch(() => undefined);
     }

@@ -18,3 +18,10 @@ export type TenantState = (typeof TENANT_STATES)[number];
 export const METADATA_MAX_KEYS = 50;
 export const METADATA_KEY_MAX_LENGTH = 40;
 export const METADATA_VALUE_MAX_LENGTH = 500;
+
+/**
+ * How long a tenant's deliveries, their attempts and their events are kept, days (the tenant's
+ * `retention_days` setting); then the housekeeping schedule purges them.
+ */
+export const DEFAULT_RETENTION_DAYS = 30;
+export const MAX_RETENTION_DAYS = 3650;

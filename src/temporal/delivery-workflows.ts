@@ -36,6 +36,8 @@ export interface DeliveryIn {
   target?: string;
   /** Its place in a FIFO endpoint's line: receivers get it as `x-webhook-sequence`. */
   sequence?: number;
+  /** The recovery that redelivered it (its success is counted there). */
+  recoveryId?: string;
 }
 
 /** What a delivery's run shows in the Temporal UI: a one-line summary and its details. */

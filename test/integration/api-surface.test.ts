@@ -18,6 +18,8 @@ const BODIES: Record<string, unknown> = {
   'patch /endpoints/:id': { description: 'x' },
   'post /events/': { type: 'surface.x', payload: {} },
   'post /deliveries/:id/cancel': {},
+  'post /endpoints/:id/recover': { since: '2026-01-01T00:00:00Z' },
+  'post /endpoints/:id/recoveries/:rid/cancel': {},
   'post /api-keys/': { name: 'x', scopes: ['endpoints:read'] },
   'post /event-types/': { name: 'surface.y' },
   'put /event-types/:name': { name: 'surface.type' },
@@ -41,7 +43,7 @@ function url(spec: (typeof specs)[number]): string {
     '/tenants': ids.tenant, '/platform/api-keys': ids.platformKey,
   };
   const id = byBase[spec.base] ?? ids.eventType;
-  return '/api/v1' + spec.base + spec.path.replace(/:id|:name/, id!).replace(/\/$/, '');
+  return '/api/v1' + spec.base + spec.path.replace(/:id|:name/, id!).replace(':rid', ids.recovery!).replace(/\/$/, '');
 }
 
 const call = (spec: (typeof specs)[number], token: string | null) =>
@@ -56,6 +58,7 @@ beforeAll(async () => {
   ids.apiKey = (await stack.call('POST', '/api/v1/api-keys', { name: 'surface', role: 'viewer' })).body.data.id;
   ids.source = (await stack.call('POST', '/api/v1/sources', { name: 'surface', allowed_handlers: ['echo'], default_handler: 'echo' })).body.data.id;
   ids.eventType = 'surface.type';
+  ids.recovery = `rcv_${'0'.repeat(26)}`;
   await stack.call('POST', '/api/v1/event-types', { name: 'surface.type' });
   await stack.db('tenants').insert({ id: 'acme', name: 'Acme' }).onConflict('id').ignore();
   ids.tenant = 'surface-tenant';

@@ -59,7 +59,7 @@ describe('when a typed event is ingested', () => {
 
 describe('when the tenant refuses untyped events', () => {
   it('then an event type outside the catalog gets 422, and typed ones still pass', async () => {
-    expect((await stack.call('PATCH', '/api/v1/settings', { allow_untyped_events: false })).body.data).toEqual({ allow_untyped_events: false });
+    expect((await stack.call('PATCH', '/api/v1/settings', { allow_untyped_events: false })).body.data).toEqual({ allow_untyped_events: false, retention_days: 30 });
     const res = await stack.call('POST', '/api/v1/events', { type: 'not.in.catalog', payload: {} });
     expect(res.status).toBe(422);
     expect(res.body.err).toBe('unknown_event_type');

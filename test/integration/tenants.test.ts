@@ -94,7 +94,7 @@ describe('when a tenant is updated', () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ name: 'Renamed', external_id: null, metadata: { c: '3' }, settings: { allow_untyped_events: false } });
     const seen = await stack.call('GET', '/api/v1/settings', undefined, { token: t.admin_key.key });
-    expect(seen.body.data).toEqual({ allow_untyped_events: false });
+    expect(seen.body.data).toEqual({ allow_untyped_events: false, retention_days: 30 });
     const refused = await stack.call('POST', '/api/v1/events', { type: 'not.in.catalog', payload: {} }, { token: t.admin_key.key });
     expect(refused.body.err).toBe('unknown_event_type');
     const tenantAudit = await stack.call('GET', '/api/v1/audit?action=SettingsUpdated', undefined, { token: t.admin_key.key });

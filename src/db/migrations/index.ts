@@ -14,6 +14,7 @@ import * as tenantsApi from './012-tenants-api';
 import * as eventOutbox from './013-event-outbox';
 import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
 import * as fifoEndpoints from './015-fifo-endpoints';
+import * as recoveryRetention from './016-recovery-retention';
 import * as portalSessions from './018-portal-sessions';
 import * as endpointClientTls from './019-endpoint-client-tls';
 
@@ -36,6 +37,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['013-event-outbox', eventOutbox],
   ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
   ['015-fifo-endpoints', fifoEndpoints],
+  ['016-recovery-retention', recoveryRetention],
   ['018-portal-sessions', portalSessions],
   ['019-endpoint-client-tls', endpointClientTls],
 ];
