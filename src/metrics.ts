@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { CircuitState } from './domain/circuit';
 import type { AttemptResult } from './domain/delivery';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
@@ -39,6 +40,12 @@ export interface Metrics {
   countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  /** One operational event stored for its operational endpoints (`duplicate`: emitted again, sent once). */
+  countOperationalEvent(type: string, result: IngestResult): void;
+  /** An endpoint's circuit changed state (`open`, `half_open`: a probe taken, `closed`). */
+  countCircuitTransition(to: CircuitState): void;
+  /** An attempt waited on a circuit that was not closed, instead of sending. */
+  countCircuitWait(): void;
   /**
    * Counts every SQL statement `db` sends (transaction BEGIN/COMMIT included), by kind. Once per
    * database handle: an API and a worker sharing one handle and one registry count each once.
@@ -101,6 +108,23 @@ export function createMetrics(): Metrics {
     labelNames: ['kind'] as const,
     registers,
   });
+  const operational = new Counter({
+    name: 'webhooks_operational_events_total',
+    help: 'Operational events stored for operational endpoints, by type and result (duplicate: emitted again, sent once)',
+    labelNames: ['type', 'result'] as const,
+    registers,
+  });
+  const circuitTransitions = new Counter({
+    name: 'webhooks_circuit_transitions_total',
+    help: 'Endpoint circuits changing state, by the state entered (open, half_open: a probe taken, closed)',
+    labelNames: ['to'] as const,
+    registers,
+  });
+  const circuitWaits = new Counter({
+    name: 'webhooks_circuit_waits_total',
+    help: 'Attempts that waited on an open or half-open circuit instead of sending',
+    registers,
+  });
   const watched = new WeakSet<QueryEvents>();
 
   return {
@@ -118,6 +142,15 @@ export function createMetrics(): Metrics {
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
       attemptDuration.observe({ outcome }, durationMs / 1000);
+    },
+    countOperationalEvent(type, result) {
+      operational.inc({ type, result });
+    },
+    countCircuitTransition(to) {
+      circuitTransitions.inc({ to });
+    },
+    countCircuitWait() {
+      circuitWaits.inc();
     },
     countQueriesOf(db) {
       if (watched.has(db)) return;

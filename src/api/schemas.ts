@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ATTEMPT_DELIVERY_STATES, DELIVERY_STATES } from '../domain/delivery';
+import { MAX_COOLDOWN_SECONDS, MAX_FAILURE_THRESHOLD } from '../domain/circuit';
 import { ON_EXHAUSTED, ORDERINGS, type HeaderInput } from '../domain/endpoint';
+import { ENDPOINT_KINDS } from '../domain/operational-events';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
@@ -129,11 +131,24 @@ const endpointFields = {
   /** FIFO only: when the head does not deliver, `skip` it or `block` the line until it is redelivered or skipped. */
   on_exhausted: z.enum(ON_EXHAUSTED).optional(),
   is_active: z.boolean().optional(),
+  /**
+   * Circuit breaking: after `failure_threshold` consecutive failed attempts (0: never) deliveries
+   * wait `cooldown_seconds`, then one probe attempt goes out. Absent: the service defaults.
+   */
+  circuit_breaker: z
+    .object({
+      failure_threshold: z.number().int().min(0).max(MAX_FAILURE_THRESHOLD),
+      cooldown_seconds: z.number().int().min(1).max(MAX_COOLDOWN_SECONDS).optional(),
+    })
+    .strict()
+    .optional(),
 };
 
 export const endpointIn = z
   .object({
     ...endpointFields,
+    /** `operational`: receives the service's operational events (endpoint.failing, …) only; set at creation. */
+    kind: z.enum(ENDPOINT_KINDS).optional(),
     secret: z
       .string()
       .refine((s) => secretKeyBytes(s) !== null, 'must be whsec_ followed by base64 of 24 to 64 bytes')
@@ -162,6 +177,7 @@ export const endpointPatch = z
     ordering: endpointFields.ordering,
     on_exhausted: endpointFields.on_exhausted,
     is_active: endpointFields.is_active,
+    circuit_breaker: endpointFields.circuit_breaker.nullable(),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
@@ -171,6 +187,7 @@ export const endpointListQuery = z
   .object({
     status: z.enum(['active', 'inactive']).optional(),
     event: eventTypeName.optional(),
+    kind: z.enum(ENDPOINT_KINDS).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })

@@ -14,6 +14,7 @@ import * as tenantsApi from './012-tenants-api';
 import * as eventOutbox from './013-event-outbox';
 import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
 import * as fifoEndpoints from './015-fifo-endpoints';
+import * as operationalWebhooksCircuits from './017-operational-webhooks-circuits';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -34,6 +35,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['013-event-outbox', eventOutbox],
   ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
   ['015-fifo-endpoints', fifoEndpoints],
+  ['017-operational-webhooks-circuits', operationalWebhooksCircuits],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
