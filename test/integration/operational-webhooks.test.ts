@@ -74,6 +74,12 @@ describe('when the catalog is read and operational types are misused', () => {
     const badKind = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'alerts', events: ['*'] });
     expect(badKind.status).toBe(422);
 
+    const openapi = (await stack.call('GET', '/api/v1/openapi.json', undefined, { token: null })).body;
+    expect(Object.keys(openapi.webhooks).sort()).toEqual([...names].sort());
+    const endpointBody = openapi.paths['/endpoints'].post.requestBody.content['application/json'].schema.properties;
+    expect(endpointBody.kind.enum).toEqual(['standard', 'operational']);
+    expect(endpointBody.circuit_breaker).toBeDefined();
+
     const listed = await stack.call('GET', '/api/v1/endpoints?kind=operational');
     expect(listed.body.data.items.map((e: { id: string }) => e.id)).toContain(ops.id);
     expect(listed.body.data.items.every((e: { kind: string }) => e.kind === 'operational')).toBe(true);
