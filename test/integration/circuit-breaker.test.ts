@@ -61,7 +61,7 @@ describe('when an endpoint fails failure_threshold times in a row', () => {
     const created = await stack.call('POST', '/api/v1/endpoints', {
       url: receiver.url + '/breaker',
       events: ['circuit.test'],
-      retry_config: { schedule: Array(60).fill(200), jitter: 0 },
+      retry_config: { schedule: Array(40).fill(200), jitter: 0 },
       circuit_breaker: { failure_threshold: 3, cooldown_seconds: COOLDOWN_SECONDS },
     });
     expect(created.status).toBe(201);
