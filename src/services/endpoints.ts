@@ -68,10 +68,15 @@ export function endpointOut(endpoint: EndpointRecord) {
 const audit = (caller: Caller) => ({ ...auditedBy(caller), resourceType: 'endpoint' });
 
 /**
- * An operational endpoint subscribes to operational event types (or `*`: all of them); a standard
- * one to the tenant's own types only (its `*` never includes operational ones). 422 otherwise.
+ * An operational endpoint subscribes to operational event types (or `*`: all of them), without
+ * payload filters; a standard one to the tenant's own types only (its `*` never includes
+ * operational ones). 422 otherwise.
  */
-function checkKindEvents(kind: EndpointKind, events: readonly string[] | undefined): void {
+function checkKindEvents(kind: EndpointKind, events: readonly string[] | undefined, filters?: unknown): void {
+  if (kind === 'operational' && filters) {
+    const message = 'operational events are not filtered: subscribe to the operational types wanted instead';
+    throw new ValidationError(`invalid body: filters: ${message}`, [{ path: 'body.filters', message }]);
+  }
   const wrong = (events ?? []).filter((e) => e !== '*' && isOperationalEventType(e) !== (kind === 'operational'));
   if (wrong.length === 0) return;
   const message = kind === 'operational'
@@ -98,7 +103,7 @@ export async function createEndpoint(
   input: EndpointIn,
 ): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string }> {
   checkUrlAllowed(config, input.url);
-  checkKindEvents(input.kind ?? 'standard', input.events);
+  checkKindEvents(input.kind ?? 'standard', input.events, input.filters);
   const secret = input.secret ?? generateSecret();
   const id = newId('ep');
   const stored = sealUrl(box, id, input.url, input.url_sensitive);
@@ -155,7 +160,7 @@ export async function changeEndpoint(
   const { db, box, config } = deps;
   const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
-    checkKindEvents(current.kind, input.events);
+    checkKindEvents(current.kind, input.events, input.filters);
     const url = changedUrl(box, current, input, mode);
     if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =

@@ -71,6 +71,9 @@ describe('when the catalog is read and operational types are misused', () => {
     expect(standardOnOps.body.msg).toContain('"kind": "operational"');
     const opsOnTenantType = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'operational', events: ['order.created'] });
     expect(opsOnTenantType.status).toBe(422);
+    const filtered = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'operational', events: ['*'], filters: { percent: { gte: 90 } } });
+    expect(filtered.status).toBe(422);
+    expect(filtered.body.details[0].path).toBe('body.filters');
     const badKind = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'alerts', events: ['*'] });
     expect(badKind.status).toBe(422);
 
