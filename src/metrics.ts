@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { CircuitState } from './domain/circuit';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CIRCUIT_STATES, type CircuitState } from './domain/circuit';
 import type { AttemptResult } from './domain/delivery';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
@@ -46,6 +46,11 @@ export interface Metrics {
   countCircuitTransition(to: CircuitState): void;
   /** An attempt waited on a circuit that was not closed, instead of sending. */
   countCircuitWait(): void;
+  /**
+   * Serves `webhooks_endpoint_circuits` (endpoints whose circuit is open or half-open, all
+   * tenants), read with `count` at each scrape. Once per registry; a failed read leaves the last values.
+   */
+  gaugeCircuits(count: () => Promise<Partial<Record<CircuitState, number>>>): void;
   /**
    * Counts every SQL statement `db` sends (transaction BEGIN/COMMIT included), by kind. Once per
    * database handle: an API and a worker sharing one handle and one registry count each once.
@@ -125,6 +130,18 @@ export function createMetrics(): Metrics {
     help: 'Attempts that waited on an open or half-open circuit instead of sending',
     registers,
   });
+  let circuitCount: (() => Promise<Partial<Record<CircuitState, number>>>) | null = null;
+  new Gauge({
+    name: 'webhooks_endpoint_circuits',
+    help: 'Live endpoints whose circuit is open or half_open, by state, all tenants, read at each scrape',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      if (!circuitCount) return;
+      const counts = await circuitCount().catch(() => null);
+      if (counts) for (const state of CIRCUIT_STATES.filter((s) => s !== 'closed')) this.set({ state }, counts[state] ?? 0);
+    },
+  });
   const watched = new WeakSet<QueryEvents>();
 
   return {
@@ -151,6 +168,9 @@ export function createMetrics(): Metrics {
     },
     countCircuitWait() {
       circuitWaits.inc();
+    },
+    gaugeCircuits(count) {
+      circuitCount ??= count;
     },
     countQueriesOf(db) {
       if (watched.has(db)) return;

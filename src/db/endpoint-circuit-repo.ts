@@ -1,3 +1,4 @@
+import type { CircuitState } from '../domain/circuit';
 import type { Db } from './knex';
 
 /**
@@ -59,4 +60,15 @@ export async function advanceFailingAlert(db: Db, tenantId: string, endpointId: 
     .whereNotNull('failing_since')
     .update({ failing_alerted_percent: percent });
   return changed > 0;
+}
+
+/** Live endpoints whose circuit is open or half-open, by state, all tenants (a partial index holds just those). */
+export async function countCircuits(db: Db): Promise<Partial<Record<CircuitState, number>>> {
+  const rows = await db('endpoints')
+    .whereNot('circuit_state', 'closed')
+    .whereNull('deleted_at')
+    .select('circuit_state')
+    .count<Array<{ circuit_state: CircuitState; count: string | number }>>({ count: '*' })
+    .groupBy('circuit_state');
+  return Object.fromEntries(rows.map((r) => [r.circuit_state, Number(r.count)]));
 }

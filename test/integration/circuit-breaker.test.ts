@@ -138,6 +138,10 @@ describe('when a circuit is open for one tenant', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(at('/shared').map((r) => JSON.parse(r.body).data.tenant)).toEqual(['b']);
     expect((await stack.call('GET', `/api/v1/deliveries/${mine}`)).body.data.status).toBe('pending');
+    // The API's metrics count open circuits (this one is open for an hour).
+    const scraped = (await stack.call('GET', '/metrics', undefined, { token: null })).body as string;
+    const open = /^webhooks_endpoint_circuits\{state="open"\} (\d+)$/m.exec(scraped);
+    expect(Number(open?.[1])).toBeGreaterThanOrEqual(1);
     await stack.call('POST', `/api/v1/deliveries/${mine}/cancel`, {});
   });
 });
