@@ -137,7 +137,11 @@ describe('when a circuit is open for one tenant', () => {
     await eventually(async () => ((await stack.call('GET', `/api/v1/deliveries/${theirs}`, undefined, { token: key })).body.data?.status === 'succeeded' ? true : undefined), 60_000, "B's delivery");
     await new Promise((r) => setTimeout(r, 1_000));
     expect(at('/shared').map((r) => JSON.parse(r.body).data.tenant)).toEqual(['b']);
-    expect((await stack.call('GET', `/api/v1/deliveries/${mine}`)).body.data.status).toBe('pending');
+    const waiting = (await stack.call('GET', `/api/v1/deliveries/${mine}`)).body.data;
+    expect(waiting.status).toBe('pending');
+    // Operators read why in the Temporal UI (the run's current details).
+    const meta = await stack.temporal.workflow.getHandle(waiting.workflow_id).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toContain("the endpoint's circuit is open");
     // The API's metrics count open circuits (this one is open for an hour).
     const scraped = (await stack.call('GET', '/metrics', undefined, { token: null })).body as string;
     const open = /^webhooks_endpoint_circuits\{state="open"\} (\d+)$/m.exec(scraped);
