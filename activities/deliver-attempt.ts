@@ -15,6 +15,8 @@ import { openHeaders } from '../src/security/endpoint-headers';
 import { openUrl } from '../src/security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../src/security/redact';
 import { nextDelayMs, retryDelaysMs, withJitter } from '../workflows/retry-policy';
+import { reportAttempt } from './attempt-reports';
+import { circuitGate } from './circuit-gate';
 import type { ActivityDeps } from './deps';
 import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
@@ -45,9 +47,10 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
 /**
  * One delivery attempt in one step: prepare (the endpoint, its keys and the body, read in one
  * statement; the body from this worker's cache when it has it), wait for a rate-limit slot if
- * the endpoint has a limit, render, sign (the timestamp taken as the request leaves), send, and
- * record the attempt with its effects on the endpoint's health and the keys' usage in one more
- * statement. Secrets are opened here and never leave: the step returns the attempt's result
+ * the endpoint has a limit (or for its circuit's probe when the circuit is open), render, sign
+ * (the timestamp taken as the request leaves), send, and record the attempt with its effects on
+ * the endpoint's health and the keys' usage in one more statement (its circuit and operational
+ * events only when the attempt changes them). Secrets are opened here and never leave: the step returns the attempt's result
  * only, which the workflow's history keeps as this attempt's record.
  *
  * A failure to prepare throws (the step is retried); anything after the request left is
@@ -70,6 +73,11 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
       // Gone altogether (its tenant removed) while the delivery waited: no row left to record against.
       const result = notSent('failed', 'endpoint_deleted', 'the endpoint was deleted');
       return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus: 'failed', retryInMs: null, recorded: true };
+    }
+    if (usable && context.endpoint.circuitState !== 'closed') {
+      // An open circuit: wait for the probe, or be it. Checked before a rate-limit slot is taken.
+      const wait = await circuitGate(deps, input, context.endpoint);
+      if (wait) return wait;
     }
     if (usable && context.endpoint.rateLimit !== null && !input.slotReserved) {
       const slot = await reserveSendSlot(db, input.tenantId, input.endpointId);
@@ -112,7 +120,10 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
         { reachedReceiver: reachedReceiver(result), keyIds: signedBy },
       );
       if (stored.inserted) {
-        await disableIfUnhealthy(deps, input, result, stored.health);
+        const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
+        await reportAttempt(deps, input, { result, deliveryStatus, disabledFor }, stored).catch((err) =>
+          log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
+        );
         await rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold });
         metrics.observeDeliveryAttempt(result);
         if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);

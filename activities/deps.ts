@@ -25,6 +25,9 @@ export interface ActivityDeps {
     | 'RETRY_AFTER_MAX_MS'
     | 'TELEMETRY_RETENTION_DAYS'
     | 'ENDPOINT_DISABLE_AFTER_SECONDS'
+    | 'CIRCUIT_FAILURE_THRESHOLD'
+    | 'CIRCUIT_COOLDOWN_SECONDS'
+    | 'KEY_EXPIRING_NOTICE_SECONDS'
     | 'OUTBOX_GRACE_SECONDS'
     /** Also the cap on a body rendered from an endpoint's template. */
     | 'MAX_BODY_BYTES'

@@ -26,20 +26,22 @@ export function disableReason(result: Pick<AttemptResult, 'responseStatus'>, fai
 
 /**
  * Switches the endpoint off after an attempt when {@link disableReason} says so: once, with an
- * audit entry (actor `system`) and an `endpoint_disabled` telemetry event for operators.
+ * audit entry (actor `system`) and an `endpoint_disabled` telemetry event for operators. The
+ * reason when this call disabled it (the caller reports `endpoint.disabled`), else null.
  */
 export async function disableIfUnhealthy(
   { db, log, config }: Pick<ActivityDeps, 'db' | 'log' | 'config'>,
   attempt: { tenantId: string; endpointId: string; deliveryId: string },
   result: Pick<AttemptResult, 'responseStatus'>,
   health: { failingSince: Date | null; isActive: boolean } | null,
-): Promise<void> {
-  if (!health?.isActive) return;
+): Promise<string | null> {
+  if (!health?.isActive) return null;
   const reason = disableReason(result, health.failingSince, config.ENDPOINT_DISABLE_AFTER_SECONDS, new Date());
-  if (!reason) return;
-  if (!(await deactivateEndpoint(db, attempt.tenantId, attempt.endpointId, reason))) return;
+  if (!reason) return null;
+  if (!(await deactivateEndpoint(db, attempt.tenantId, attempt.endpointId, reason))) return null;
   const details = { reason, failing_since: health.failingSince?.toISOString() ?? null, delivery_id: attempt.deliveryId };
   await recordAudit(db, { tenantId: attempt.tenantId, actor: 'system', action: 'WebhookDisabled', resourceType: 'endpoint', resourceId: attempt.endpointId, traceId: null, details });
   await recordTelemetry(db, { tenantId: attempt.tenantId, kind: 'endpoint_disabled', source: attempt.endpointId, result: 'disabled', details });
   log.warn({ endpointId: attempt.endpointId, deliveryId: attempt.deliveryId, reason }, 'endpoint disabled');
+  return reason;
 }

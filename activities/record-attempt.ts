@@ -1,4 +1,5 @@
 import { storeAttempt } from '../src/db/attempts-repo';
+import { reportAttempt } from './attempt-reports';
 import type { ActivityDeps } from './deps';
 import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
@@ -32,7 +33,10 @@ export function makeRecordAttempt(deps: ActivityDeps) {
       delivery_status: input.deliveryStatus,
     }, { reachedReceiver: reached, keyIds: [] });
     if (stored.inserted) {
-      await disableIfUnhealthy(deps, input, result, stored.health);
+      const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
+      await reportAttempt(deps, input, { result, deliveryStatus: input.deliveryStatus, disabledFor }, stored).catch((err) =>
+        log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
+      );
       // Counted after the writes, so a recording that failed and is retried counts once.
       metrics.observeDeliveryAttempt(result);
       if (input.deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);

@@ -9,8 +9,9 @@ export interface DeliverAttemptIn extends AttemptIn {
 
 /**
  * What one attempt step did:
- * - `wait`: the endpoint's rate limit put this attempt's send slot `waitMs` ahead; nothing was
- *   sent; the workflow waits durably, then asks again with `slotReserved`;
+ * - `wait`: the endpoint's rate limit put this attempt's send slot `waitMs` ahead, or its circuit
+ *   is open; nothing was sent; the workflow waits durably, then asks again (with `slotReserved`
+ *   when a slot was reserved);
  * - `stopped`: the endpoint was switched off or deleted before this run sent anything;
  * - `attempted`: the request was made (or refused before leaving, with the reason as its error
  *   class), and the delivery's state after it, with the wait before the next attempt when it is
@@ -25,6 +26,8 @@ export type AttemptStep =
       slotMicros?: number;
       /** Nothing was reserved (the backlog is past the cap): ask again without `slotReserved`. */
       unreserved?: true;
+      /** `circuit`: the endpoint's circuit is open (or another attempt probes it); absent: its rate limit. */
+      reason?: 'circuit';
     }
   | { kind: 'stopped'; reason: string }
   | {

@@ -4,6 +4,7 @@ import { createApp } from './api/app';
 import { answerClientErrors } from './api/client-errors';
 import type { Config } from './config';
 import { resolveApiToken, resolveMasterKey } from './dev-secrets';
+import { countCircuits } from './db/endpoint-circuit-repo';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
 import { createMetrics, scrapeAllowed, type Metrics } from './metrics';
@@ -47,6 +48,7 @@ async function listen(server: Server, host: string, port: number): Promise<{ ser
 export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
   const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
   full.metrics.countQueriesOf(full.db);
+  full.metrics.gaugeCircuits(() => countCircuits(full.db));
   const app = createApp(full, resolveApiToken(full.config, full.log));
   const server = createServer(app);
   answerClientErrors(server);

@@ -89,6 +89,12 @@ const schema = z.object({
   EGRESS_PROXY_URL: optionalString,
   /** An endpoint with no successful attempt for this long is disabled; 0 never disables. */
   ENDPOINT_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(5 * 86_400),
+  /** Consecutive failed attempts that open an endpoint's circuit, for endpoints without their own; 0: off. */
+  CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(0).max(10_000).default(0),
+  /** How long an open circuit waits before its probe attempt, for endpoints without their own. */
+  CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** A `key.expiring` operational event goes out this long before keys in their grace period expire. */
+  KEY_EXPIRING_NOTICE_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(86_400),
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
   /** The outbox sweep starts the deliveries of events stored this long ago and still not dispatched. */

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CIRCUIT_STATES, type CircuitState } from './domain/circuit';
 import type { AttemptResult } from './domain/delivery';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
@@ -39,6 +40,17 @@ export interface Metrics {
   countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
   observeDeliveryAttempt(result: Pick<AttemptResult, 'outcome' | 'errorClass' | 'durationMs'>): void;
+  /** One operational event stored for its operational endpoints (`duplicate`: emitted again, sent once). */
+  countOperationalEvent(type: string, result: IngestResult): void;
+  /** An endpoint's circuit changed state (`open`, `half_open`: a probe taken, `closed`). */
+  countCircuitTransition(to: CircuitState): void;
+  /** An attempt waited on a circuit that was not closed, instead of sending. */
+  countCircuitWait(): void;
+  /**
+   * Serves `webhooks_endpoint_circuits` (endpoints whose circuit is open or half-open, all
+   * tenants), read with `count` at each scrape. Once per registry; a failed read leaves the last values.
+   */
+  gaugeCircuits(count: () => Promise<Partial<Record<CircuitState, number>>>): void;
   /**
    * Counts every SQL statement `db` sends (transaction BEGIN/COMMIT included), by kind. Once per
    * database handle: an API and a worker sharing one handle and one registry count each once.
@@ -101,6 +113,35 @@ export function createMetrics(): Metrics {
     labelNames: ['kind'] as const,
     registers,
   });
+  const operational = new Counter({
+    name: 'webhooks_operational_events_total',
+    help: 'Operational events stored for operational endpoints, by type and result (duplicate: emitted again, sent once)',
+    labelNames: ['type', 'result'] as const,
+    registers,
+  });
+  const circuitTransitions = new Counter({
+    name: 'webhooks_circuit_transitions_total',
+    help: 'Endpoint circuits changing state, by the state entered (open, half_open: a probe taken, closed)',
+    labelNames: ['to'] as const,
+    registers,
+  });
+  const circuitWaits = new Counter({
+    name: 'webhooks_circuit_waits_total',
+    help: 'Attempts that waited on an open or half-open circuit instead of sending',
+    registers,
+  });
+  let circuitCount: (() => Promise<Partial<Record<CircuitState, number>>>) | null = null;
+  new Gauge({
+    name: 'webhooks_endpoint_circuits',
+    help: 'Live endpoints whose circuit is open or half_open, by state, all tenants, read at each scrape',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      if (!circuitCount) return;
+      const counts = await circuitCount().catch(() => null);
+      if (counts) for (const state of CIRCUIT_STATES.filter((s) => s !== 'closed')) this.set({ state }, counts[state] ?? 0);
+    },
+  });
   const watched = new WeakSet<QueryEvents>();
 
   return {
@@ -118,6 +159,18 @@ export function createMetrics(): Metrics {
     observeDeliveryAttempt({ outcome, errorClass, durationMs }) {
       attempts.inc({ outcome, error_class: errorClass ?? 'none' });
       attemptDuration.observe({ outcome }, durationMs / 1000);
+    },
+    countOperationalEvent(type, result) {
+      operational.inc({ type, result });
+    },
+    countCircuitTransition(to) {
+      circuitTransitions.inc({ to });
+    },
+    countCircuitWait() {
+      circuitWaits.inc();
+    },
+    gaugeCircuits(count) {
+      circuitCount ??= count;
     },
     countQueriesOf(db) {
       if (watched.has(db)) return;

@@ -99,7 +99,11 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
       let next = await step(false);
       while (next.kind === 'wait') {
         const { slotMicros } = next;
-        setCurrentDetails(`attempt ${attempt} waits ${spokenDuration(next.waitMs)} for its slot under the endpoint's rate limit`);
+        setCurrentDetails(
+          next.reason === 'circuit'
+            ? `attempt ${attempt} waits ${spokenDuration(next.waitMs)}: the endpoint's circuit is open (it failed too often in a row); one probe attempt goes first`
+            : `attempt ${attempt} waits ${spokenDuration(next.waitMs)} for its slot under the endpoint's rate limit`,
+        );
         try {
           await sleep(next.waitMs);
         } catch (err) {

@@ -1,11 +1,11 @@
-import { proxyActivities, setHandler, sleep, uuid4, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, sleep, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { KeyRotationIn } from '../src/temporal/key-rotations';
 import { keyRotationStatusQuery, type KeyRotationOut, type KeyRotationPhase } from './key-rotation-definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { generateKey, activateKey, recordKeyRotation, retireKeys } = proxyActivities<Activities>({
+const { generateKey, activateKey, recordKeyRotation, retireKeys, noticeKeysExpiring } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
@@ -15,9 +15,13 @@ function newKeyId(): string {
   return `key_${uuid4().replace(/-/g, '').slice(0, 26)}`;
 }
 
+/** Rotations started before `key.expiring` wait out the grace period in one timer. */
+const KEY_EXPIRING_NOTICE = 'key-expiring-notice';
+
 /**
  * Rotates a scope's signing key: generate → activate (the old key enters its grace period) →
- * emit `key_rotation` → durable timer until the grace expiry → retire the old key. Only key ids
+ * emit `key_rotation` (and `key.rotated`) → durable timer until the notice before the grace
+ * expiry → `key.expiring` → timer until the expiry → retire the old key. Only key ids
  * pass through here; the material is generated and stored inside `generateKey`.
  */
 export async function keyRotationWorkflow(input: KeyRotationIn): Promise<KeyRotationOut> {
@@ -42,7 +46,7 @@ export async function keyRotationWorkflow(input: KeyRotationIn): Promise<KeyRota
   }
   oldKeyIds = activated.oldKeyIds;
   graceExpiresAt = activated.expiresAt;
-  await recordKeyRotation({
+  const recorded = await recordKeyRotation({
     tenantId: input.tenantId,
     scope: input.scope,
     trigger: input.trigger,
@@ -55,8 +59,19 @@ export async function keyRotationWorkflow(input: KeyRotationIn): Promise<KeyRota
   });
 
   phase = 'grace';
-  const wait = Date.parse(graceExpiresAt) - Date.now();
-  if (oldKeyIds.length > 0 && wait > 0) await sleep(wait);
+  const expiresAt = Date.parse(graceExpiresAt);
+  const wait = expiresAt - Date.now();
+  if (oldKeyIds.length > 0 && wait > 0) {
+    if (patched(KEY_EXPIRING_NOTICE)) {
+      const untilNotice = wait - (recorded?.expiringNoticeMs ?? 0);
+      if (untilNotice > 0) await sleep(untilNotice);
+      await noticeKeysExpiring({ tenantId: input.tenantId, scope: input.scope, keyIds: oldKeyIds, expiresAt: graceExpiresAt });
+      const rest = expiresAt - Date.now();
+      if (rest > 0) await sleep(rest);
+    } else {
+      await sleep(wait);
+    }
+  }
   phase = 'retiring';
   await retireKeys({ tenantId: input.tenantId, scope: input.scope, keyIds: oldKeyIds });
   phase = 'completed';

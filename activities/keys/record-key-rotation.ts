@@ -1,11 +1,17 @@
 import { recordAudit } from '../../src/db/audit-repo';
 import { recordTelemetry } from '../../src/db/telemetry-repo';
 import type { ActivityDeps } from '../deps';
-import type { RecordKeyRotationIn } from './types';
+import { emitOperationalEvent } from '../operational-events';
+import { keyEventsWanted } from './key-events';
+import type { RecordKeyRotationIn, RecordKeyRotationOut } from './types';
 
-/** Emits the `key_rotation` telemetry event: a structured log line, a telemetry row, an audit row. */
-export function makeRecordKeyRotation({ db, log }: ActivityDeps) {
-  return async function recordKeyRotation(input: RecordKeyRotationIn): Promise<void> {
+/**
+ * Emits the `key_rotation` telemetry event (a structured log line, a telemetry row, an audit
+ * row) and the `key.rotated` operational event; tells the workflow when to send `key.expiring`.
+ */
+export function makeRecordKeyRotation(deps: ActivityDeps) {
+  const { db, log, config } = deps;
+  return async function recordKeyRotation(input: RecordKeyRotationIn): Promise<RecordKeyRotationOut> {
     const details = {
       scope_type: input.scope.type,
       scope_id: input.scope.id,
@@ -29,5 +35,21 @@ export function makeRecordKeyRotation({ db, log }: ActivityDeps) {
       });
     });
     log.info({ telemetry: 'key_rotation', tenantId: input.tenantId, ...details }, 'key_rotation');
+    if (await keyEventsWanted(db, input.tenantId, input.scope)) {
+      await emitOperationalEvent(deps, {
+        tenantId: input.tenantId,
+        type: 'key.rotated',
+        key: `key_rotated:${input.newKeyId}`,
+        data: {
+          scope_type: input.scope.type,
+          scope_id: input.scope.id,
+          new_key_id: input.newKeyId,
+          old_key_ids: input.oldKeyIds,
+          trigger: input.trigger,
+          grace_expires_at: input.oldKeyIds.length > 0 ? input.graceExpiresAt : null,
+        },
+      });
+    }
+    return { expiringNoticeMs: config.KEY_EXPIRING_NOTICE_SECONDS * 1000 };
   };
 }

@@ -28,3 +28,16 @@ export interface RetireKeysIn {
   scope: KeyScope;
   keyIds: string[];
 }
+
+/** What the workflow needs from the recorded rotation (empty in histories written before `key.expiring`). */
+export interface RecordKeyRotationOut {
+  /** How long before the grace expiry `key.expiring` goes out. */
+  expiringNoticeMs: number;
+}
+
+export interface KeysExpiringIn {
+  tenantId: string;
+  scope: KeyScope;
+  keyIds: string[];
+  expiresAt: string;
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { eventTypeUsage, getEventType, listEventTypes, type EventTypeRecord } from '../db/event-types-repo';
 import type { AppDeps } from '../services/deps';
-import { createEventType, deleteEventType, replaceEventType } from '../services/event-types';
+import { createEventType, deleteEventType, operationalEventTypes, replaceEventType } from '../services/event-types';
 import { caller } from './auth';
 import { RouteTable } from './route-table';
 import { eventTypeName, label } from './schemas';
@@ -44,7 +44,11 @@ export function eventTypesRoutes(deps: AppDeps): RouteTable {
   );
 
   table.add({ method: 'get', path: '/', summary: 'The catalog, grouped by category with counts', scope: 'event-types:read', query: listQuery }, async ({ query, res }) => {
-    const types = await listEventTypes(db, caller(res).tenantId, { category: query.category, include_deprecated: query.include_deprecated === 'true' });
+    const tenantId = caller(res).tenantId;
+    const own = await listEventTypes(db, tenantId, { category: query.category, include_deprecated: query.include_deprecated === 'true' });
+    // The built-in operational types, listed for every tenant (operational endpoints receive them).
+    const builtIn = operationalEventTypes(tenantId).filter((t) => query.category === undefined || t.category === query.category);
+    const types = [...own, ...builtIn];
     const groups = new Map<string, EventTypeRecord[]>();
     for (const t of types) groups.set(t.category ?? 'uncategorized', [...(groups.get(t.category ?? 'uncategorized') ?? []), t]);
     return {
@@ -55,7 +59,7 @@ export function eventTypesRoutes(deps: AppDeps): RouteTable {
 
   table.add({ method: 'get', path: '/:name', summary: 'One event type with its subscribers and last use', scope: 'event-types:read', params }, async ({ params, res }) => {
     const tenantId = caller(res).tenantId;
-    const type = await getEventType(db, tenantId, params.name);
+    const type = operationalEventTypes(tenantId, params.name)[0] ?? (await getEventType(db, tenantId, params.name));
     return { ...eventTypeOut(type), ...(await eventTypeUsage(db, tenantId, params.name)) };
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPERATIONAL_EVENT_TYPES } from '../domain/operational-events';
 import type { RouteTable } from './route-table';
 
 type JsonSchema = Record<string, unknown>;
@@ -21,6 +22,24 @@ const envelopeError = {
     },
   },
 };
+
+/**
+ * The operational events (OpenAPI 3.1 `webhooks`): what an endpoint with `kind: "operational"`
+ * receives, signed like any delivery, as `{id, type, timestamp, data}`.
+ */
+function operationalWebhooks(): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(OPERATIONAL_EVENT_TYPES).map(([type, t]) => {
+      const { $schema: _draft, ...data } = t.schema as Record<string, unknown>;
+      const body = {
+        type: 'object',
+        required: ['id', 'type', 'timestamp', 'data'],
+        properties: { id: { type: 'string' }, type: { const: type }, timestamp: { type: 'string', format: 'date-time' }, data },
+      };
+      return [type, { post: { summary: t.description, tags: ['operational-webhooks'], requestBody: { required: true, content: { 'application/json': { schema: body, example: { id: 'evt_…', type, timestamp: '2026-01-01T00:00:00.000Z', data: t.example } } } }, responses: { '2XX': { description: 'Received' } } } }];
+    }),
+  );
+}
 
 /** `/endpoints/:id` → `/endpoints/{id}`. */
 const openApiPath = (base: string, path: string) => (base + (path === '/' ? '' : path)).replace(/:([A-Za-z_]+)/g, '{$1}');
@@ -73,5 +92,6 @@ export function buildOpenApi(tables: RouteTable[], version: string, extraPaths: 
     servers: [{ url: '/api/v1' }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Tenant routes: API key (whk_…), JWT, introspected token or the bootstrap token. Platform routes (x-required-scope tenants:* or platform-keys:manage): platform key (whp_…) or PLATFORM_API_TOKEN.' } } },
     paths,
+    webhooks: operationalWebhooks(),
   };
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ATTEMPT_DELIVERY_STATES, DELIVERY_STATES } from '../domain/delivery';
+import { MAX_COOLDOWN_SECONDS, MAX_FAILURE_THRESHOLD } from '../domain/circuit';
 import { ON_EXHAUSTED, ORDERINGS, type HeaderInput } from '../domain/endpoint';
+import { ENDPOINT_KINDS } from '../domain/operational-events';
 import { MAX_GRACE_SECONDS } from '../domain/keys';
 import { MAX_DELAY_LIMIT_MS, MAX_RETRIES_LIMIT } from '../domain/retry-config';
 import { ROLES, SCOPES } from '../domain/scopes';
@@ -153,11 +155,24 @@ const endpointFields = {
   client_certificate: clientCertificateSchema.optional(),
   /** Pins the receiver: its certificate must chain to one of these CAs (the system's are not used). */
   ca_bundle: caBundleSchema.optional(),
+  /**
+   * Circuit breaking: after `failure_threshold` consecutive failed attempts (0: never) deliveries
+   * wait `cooldown_seconds`, then one probe attempt goes out. Absent: the service defaults.
+   */
+  circuit_breaker: z
+    .object({
+      failure_threshold: z.number().int().min(0).max(MAX_FAILURE_THRESHOLD),
+      cooldown_seconds: z.number().int().min(1).max(MAX_COOLDOWN_SECONDS).optional(),
+    })
+    .strict()
+    .optional(),
 };
 
 export const endpointIn = z
   .object({
     ...endpointFields,
+    /** `operational`: receives the service's operational events (endpoint.failing, …) only; set at creation. */
+    kind: z.enum(ENDPOINT_KINDS).optional(),
     /** Given instead of generated: `whsec_…` for the HMAC schemes, `whsk_…` for `standard-webhooks-v1a`. */
     secret: z.string().max(200).optional(),
   })
@@ -190,6 +205,7 @@ export const endpointPatch = z
     is_active: endpointFields.is_active,
     client_certificate: endpointFields.client_certificate.nullable(),
     ca_bundle: endpointFields.ca_bundle.nullable(),
+    circuit_breaker: endpointFields.circuit_breaker.nullable(),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, 'give at least one field to change');
@@ -199,6 +215,7 @@ export const endpointListQuery = z
   .object({
     status: z.enum(['active', 'inactive']).optional(),
     event: eventTypeName.optional(),
+    kind: z.enum(ENDPOINT_KINDS).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })

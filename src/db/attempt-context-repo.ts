@@ -1,4 +1,6 @@
+import type { CircuitState } from '../domain/circuit';
 import type { EndpointTemplate, StoredHeader } from '../domain/endpoint';
+import type { EndpointKind } from '../domain/operational-events';
 import type { RetryConfig } from '../domain/retry-config';
 import type { Db } from './knex';
 
@@ -23,6 +25,11 @@ export interface AttemptContext {
     /** Client certificate and key, sealed; null: none. */
     clientTlsSealed: string | null;
     caBundle: string | null;
+    kind: EndpointKind;
+    /** Its circuit; `circuitWaitMs`: until the probe may go (open) or the probe's hold lapses (half-open). */
+    circuitState: CircuitState;
+    circuitWaitMs: number;
+    circuitCooldownSeconds: number | null;
   };
   /** Sealed under the master key; opened inside the activity only. */
   sealedKeys: Array<{ id: string; ciphertext: string }>;
@@ -40,7 +47,8 @@ export async function loadAttemptContext(
 ): Promise<AttemptContext | null> {
   const result = await db.raw(
     `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
-            e.deleted_at is not null as deleted,
+            e.deleted_at is not null as deleted, e.kind, e.circuit_state, e.circuit_cooldown_seconds,
+            greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint as circuit_wait_ms,
             coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
                                       order by (k.state <> 'active'), k.created_at desc)
                         from signing_keys k
@@ -72,6 +80,10 @@ export async function loadAttemptContext(
       deleted: Boolean(row.deleted),
       clientTlsSealed: (row.client_tls_sealed ?? null) as string | null,
       caBundle: (row.ca_bundle ?? null) as string | null,
+      kind: (row.kind ?? 'standard') as EndpointKind,
+      circuitState: (row.circuit_state ?? 'closed') as CircuitState,
+      circuitWaitMs: row.circuit_wait_ms === null ? 0 : Number(row.circuit_wait_ms),
+      circuitCooldownSeconds: row.circuit_cooldown_seconds === null || row.circuit_cooldown_seconds === undefined ? null : Number(row.circuit_cooldown_seconds),
     },
     sealedKeys: row.keys as Array<{ id: string; ciphertext: string }>,
     usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,

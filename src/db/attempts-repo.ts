@@ -1,3 +1,5 @@
+import type { CircuitState } from '../domain/circuit';
+import type { EndpointKind } from '../domain/operational-events';
 import type { Db } from './knex';
 
 /** One delivery attempt as recorded for telemetry and aggregates. */
@@ -25,11 +27,30 @@ export interface AttemptEffects {
   keyIds: readonly string[];
 }
 
+/** The endpoint as an attempt left it: what its health, circuit and operational events need. */
+export interface EndpointAfterAttempt {
+  kind: EndpointKind;
+  name: string | null;
+  /** As shown (masked when it carries a secret). */
+  url: string;
+  consecutiveFailures: number;
+  failingAlertedPercent: number;
+  circuitState: CircuitState;
+  circuitOpenedAt: Date | null;
+  /** Its own circuit setting; null: the service defaults. */
+  circuitFailureThreshold: number | null;
+  circuitCooldownSeconds: number | null;
+}
+
 export interface StoredAttempt {
   /** False when this attempt was already stored (a retried step): nothing else changed either. */
   inserted: boolean;
   /** The endpoint after this attempt, when it reached the receiver. */
   health: { failingSince: Date | null; isActive: boolean } | null;
+  /** The endpoint after this attempt (null when not inserted, or the endpoint is gone). */
+  endpoint: EndpointAfterAttempt | null;
+  /** The delivery's state as its previous attempt left it (null: this is its first). */
+  previousDeliveryStatus: string | null;
   /** Usage count of the first (active) signing key after this attempt. */
   activeKeyUsage: number | null;
 }
@@ -39,7 +60,9 @@ export interface StoredAttempt {
  * endpoint's running counts (attempts, answers and their time, and deliveries by the state their
  * latest attempt left them in: an attempt that follows a finished one moves its delivery across);
  * the endpoint's health when the attempt reached the receiver (a success clears `failing_since`,
- * a failure starts it unless it runs); the signing keys' usage counts. Idempotent: storing the
+ * a failure starts it unless it runs, and the count of consecutive failures follows); the signing
+ * keys' usage counts. Returns the endpoint as the attempt left it (its kind, circuit and failure
+ * streak) and the state the delivery's previous attempt left it in. Idempotent: storing the
  * same attempt again changes nothing.
  */
 export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffects): Promise<StoredAttempt> {
@@ -48,8 +71,10 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
   const ms = Math.max(0, Math.round(row.duration_ms));
   const delta = (state: 'succeeded' | 'failed') =>
     `${row.delivery_status === state ? 1 : 0} - (case when (select delivery_status from prev) = '${state}' then 1 else 0 end)`;
+  const succeeded = row.outcome === 'succeeded';
   const health = effects.reachedReceiver
-    ? `, last_triggered_at = now(), failing_since = ${row.outcome === 'succeeded' ? 'null' : 'coalesce(failing_since, now())'}`
+    ? `, last_triggered_at = now(), failing_since = ${succeeded ? 'null' : 'coalesce(failing_since, now())'},
+       consecutive_failures = ${succeeded ? '0' : 'consecutive_failures + 1'}${succeeded ? ', failing_alerted_percent = 0' : ''}`
     : '';
   const usage = effects.keyIds.length > 0
     ? `update signing_keys set usage_count = usage_count + 1
@@ -74,18 +99,43 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
               deliveries_succeeded = deliveries_succeeded + ${delta('succeeded')},
               deliveries_failed = deliveries_failed + ${delta('failed')}${health}
         where tenant_id = ? and id = ? and exists (select 1 from ins)
-        returning failing_since, is_active
+        returning failing_since, is_active, kind, name, url, consecutive_failures, failing_alerted_percent, circuit_state,
+                  circuit_opened_at, circuit_failure_threshold, circuit_cooldown_seconds
      ),
      usage as (${usage})
      select (select count(*) from ins) as inserted,
             (select failing_since from ep) as failing_since,
             (select is_active from ep) as is_active,
+            (select row_to_json(ep) from ep) as endpoint,
+            (select delivery_status from prev) as previous_status,
             (select usage_count from usage where id = ?) as active_usage`,
     [row.delivery_id, row.attempt, ...columns.map((c) => row[c]), row.tenant_id, row.endpoint_id, ...effects.keyIds, effects.keyIds[0] ?? null],
   );
-  const out = result.rows[0] as { inserted: string | number; failing_since: Date | null; is_active: boolean | null; active_usage: string | number | null };
+  const out = result.rows[0] as {
+    inserted: string | number;
+    failing_since: Date | null;
+    is_active: boolean | null;
+    endpoint: Record<string, unknown> | null;
+    previous_status: string | null;
+    active_usage: string | number | null;
+  };
+  const ep = out.endpoint;
   return {
     inserted: Number(out.inserted) > 0,
+    endpoint: ep
+      ? {
+          kind: ep.kind as EndpointKind,
+          name: (ep.name ?? null) as string | null,
+          url: ep.url as string,
+          consecutiveFailures: Number(ep.consecutive_failures),
+          failingAlertedPercent: Number(ep.failing_alerted_percent),
+          circuitState: ep.circuit_state as CircuitState,
+          circuitOpenedAt: ep.circuit_opened_at ? new Date(ep.circuit_opened_at as string) : null,
+          circuitFailureThreshold: ep.circuit_failure_threshold === null ? null : Number(ep.circuit_failure_threshold),
+          circuitCooldownSeconds: ep.circuit_cooldown_seconds === null ? null : Number(ep.circuit_cooldown_seconds),
+        }
+      : null,
+    previousDeliveryStatus: out.previous_status ?? null,
     health: effects.reachedReceiver && out.is_active !== null ? { failingSince: out.failing_since ?? null, isActive: Boolean(out.is_active) } : null,
     activeKeyUsage: out.active_usage === null ? null : Number(out.active_usage),
   };

@@ -1,4 +1,6 @@
+import type { CircuitState } from '../domain/circuit';
 import type { EndpointTemplate, Filters, OnExhausted, Ordering, StoredHeader } from '../domain/endpoint';
+import { isOperationalEventType, type EndpointKind } from '../domain/operational-events';
 import type { RetryConfig } from '../domain/retry-config';
 import { keyKindOf, signatureSchemeOf, type KeyKind } from '../domain/signature-schemes';
 import type { KeyScope } from '../domain/keys';
@@ -45,12 +47,23 @@ export interface EndpointRecord {
   client_tls_info: ClientCertificateInfo | null;
   /** PEM CAs that alone are trusted for the receiver's certificate; null: the system's. */
   ca_bundle: string | null;
+  /** `operational`: receives the service's operational events only; `standard`: the tenant's events only. */
+  kind: EndpointKind;
+  /** Failed attempts since its last success (attempts that reached the receiver). */
+  consecutive_failures: number;
+  /** Its own circuit breaker setting; null: the service defaults. */
+  circuit_failure_threshold: number | null;
+  circuit_cooldown_seconds: number | null;
+  circuit_state: CircuitState;
+  circuit_opened_at: Date | null;
+  circuit_next_probe_at: Date | null;
 }
 
 const COLUMNS = [
   'id', 'tenant_id', 'name', 'url', 'url_sealed', 'description', 'events', 'headers', 'filters', 'retry_config', 'scheme', 'rate_limit',
   'is_active', 'created_at', 'updated_at', 'last_triggered_at', 'failing_since', 'disabled_reason', 'template',
-  'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id', 'client_tls_sealed', 'client_tls_info', 'ca_bundle',
+  'ordering', 'on_exhausted', 'fifo_last_sequence', 'fifo_blocked_delivery_id', 'client_tls_sealed', 'client_tls_info', 'ca_bundle', 'kind', 'consecutive_failures',
+  'circuit_failure_threshold', 'circuit_cooldown_seconds', 'circuit_state', 'circuit_opened_at', 'circuit_next_probe_at',
 ] as const;
 
 export type EndpointWrite = Partial<
@@ -76,8 +89,14 @@ export type EndpointWrite = Partial<
     | 'client_tls_sealed'
     | 'client_tls_info'
     | 'ca_bundle'
-  > & { rate_next_slot_at: Date | null; rate_released_slots: null }
+    | 'kind'
+    | 'circuit_failure_threshold'
+    | 'circuit_cooldown_seconds'
+  > & { rate_next_slot_at: Date | null; rate_released_slots: null } & typeof CIRCUIT_RESET
 >;
+
+/** The circuit closed and the failure streak forgotten (switched back on, or its circuit setting changed). */
+export const CIRCUIT_RESET = { circuit_state: 'closed', circuit_next_probe_at: null, consecutive_failures: 0, failing_alerted_percent: 0 } as const;
 
 const JSON_COLUMNS = ['events', 'headers', 'filters', 'retry_config', 'template', 'client_tls_info'] as const;
 
@@ -135,6 +154,7 @@ export async function softDeleteEndpoint(db: Db, tenantId: string, id: string): 
 export interface EndpointListFilter {
   status?: 'active' | 'inactive';
   event?: string;
+  kind?: EndpointKind;
   limit: number;
   offset: number;
 }
@@ -144,6 +164,7 @@ export async function listEndpoints(db: Db, tenantId: string, filter: EndpointLi
     const q = live(db, tenantId);
     if (filter.status) q.andWhere('is_active', filter.status === 'active');
     if (filter.event) q.andWhere(subscribedTo(filter.event));
+    if (filter.kind) q.andWhere('kind', filter.kind);
     return q;
   };
   const [items, [{ count }]] = await Promise.all([
@@ -153,9 +174,13 @@ export async function listEndpoints(db: Db, tenantId: string, filter: EndpointLi
   return { items: items as EndpointRecord[], total: Number(count) };
 }
 
-/** Active, live endpoints of the tenant subscribed to `eventType` (directly or through `*`). */
+/**
+ * Active, live endpoints of the tenant subscribed to `eventType` (directly or through `*`): its
+ * operational endpoints for an operational event type, its standard ones for any other.
+ */
 export async function listSubscribedEndpoints(db: Db, tenantId: string, eventType: string): Promise<EndpointRecord[]> {
-  const rows = await live(db, tenantId).select(COLUMNS).andWhere('is_active', true).andWhere(subscribedTo(eventType)).orderBy('id');
+  const kind: EndpointKind = isOperationalEventType(eventType) ? 'operational' : 'standard';
+  const rows = await live(db, tenantId).select(COLUMNS).andWhere({ is_active: true, kind }).andWhere(subscribedTo(eventType)).orderBy('id');
   return rows as EndpointRecord[];
 }
 
@@ -218,4 +243,10 @@ export async function replaceEndpointSecrets(db: Db, before: EndpointSecrets, af
     .andWhereRaw('client_tls_sealed is not distinct from ?', [before.client_tls_sealed])
     .update({ url: after.url, url_sealed: after.url_sealed, headers: JSON.stringify(after.headers), client_tls_sealed: after.client_tls_sealed });
   return changed > 0;
+}
+
+/** What an endpoint is for (deleted ones too); null when the tenant has no such endpoint. */
+export async function endpointKind(db: Db, tenantId: string, id: string): Promise<EndpointKind | null> {
+  const row = await db('endpoints').where({ tenant_id: tenantId, id }).first('kind');
+  return row ? (row.kind as EndpointKind) : null;
 }

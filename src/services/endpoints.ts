@@ -2,6 +2,7 @@ import type { Caller } from '../domain/caller';
 import type { EndpointIn, EndpointPatch } from '../api/schemas';
 import { auditedBy, recordAudit } from '../db/audit-repo';
 import {
+  CIRCUIT_RESET,
   getEndpoint,
   insertEndpoint,
   NO_SLOTS,
@@ -11,6 +12,7 @@ import {
   type EndpointWrite,
 } from '../db/endpoints-repo';
 import { insertActiveKey } from '../db/signing-keys-repo';
+import { isOperationalEventType, type EndpointKind } from '../domain/operational-events';
 import { AppError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import { wakeSequencer } from '../temporal/fifo-sequencers';
@@ -46,6 +48,18 @@ export function endpointOut(endpoint: EndpointRecord) {
       ? { last_sequence: Number(endpoint.fifo_last_sequence), blocked_on: endpoint.fifo_blocked_delivery_id }
       : null,
     is_active: endpoint.is_active,
+    kind: endpoint.kind,
+    // Its own setting (null: the service's CIRCUIT_FAILURE_THRESHOLD and CIRCUIT_COOLDOWN_SECONDS), and the circuit now.
+    circuit_breaker: endpoint.circuit_failure_threshold === null
+      ? null
+      : { failure_threshold: endpoint.circuit_failure_threshold, cooldown_seconds: endpoint.circuit_cooldown_seconds },
+    circuit: {
+      state: endpoint.circuit_state,
+      consecutive_failures: endpoint.consecutive_failures,
+      opened_at: endpoint.circuit_opened_at,
+      // Open: when the probe attempt may go; half-open: when the probe's hold lapses.
+      next_probe_at: endpoint.circuit_next_probe_at,
+    },
     created_at: endpoint.created_at,
     updated_at: endpoint.updated_at,
     last_triggered: endpoint.last_triggered_at,
@@ -57,6 +71,29 @@ export function endpointOut(endpoint: EndpointRecord) {
 }
 
 const audit = (caller: Caller) => ({ ...auditedBy(caller), resourceType: 'endpoint' });
+
+/**
+ * An operational endpoint subscribes to operational event types (or `*`: all of them), without
+ * payload filters; a standard one to the tenant's own types only (its `*` never includes
+ * operational ones). 422 otherwise.
+ */
+function checkKindEvents(kind: EndpointKind, events: readonly string[] | undefined, filters?: unknown): void {
+  if (kind === 'operational' && filters) {
+    const message = 'operational events are not filtered: subscribe to the operational types wanted instead';
+    throw new ValidationError(`invalid body: filters: ${message}`, [{ path: 'body.filters', message }]);
+  }
+  const wrong = (events ?? []).filter((e) => e !== '*' && isOperationalEventType(e) !== (kind === 'operational'));
+  if (wrong.length === 0) return;
+  const message = kind === 'operational'
+    ? `an operational endpoint receives operational event types only (endpoint.disabled, endpoint.failing, …); not ${wrong.join(', ')}`
+    : `${wrong.join(', ')} ${wrong.length > 1 ? 'are operational event types' : 'is an operational event type'}: create an endpoint with "kind": "operational" to receive ${wrong.length > 1 ? 'them' : 'it'}`;
+  throw new ValidationError(`invalid body: events: ${message}`, [{ path: 'body.events', message }]);
+}
+
+/** The circuit setting as stored: both null to follow the service's defaults. */
+function circuitColumns(setting: { failure_threshold: number; cooldown_seconds?: number } | null | undefined) {
+  return { circuit_failure_threshold: setting?.failure_threshold ?? null, circuit_cooldown_seconds: setting ? (setting.cooldown_seconds ?? null) : null };
+}
 
 /** Refuses on save a URL the egress policy already refuses without resolving it (422 on `url`). */
 function checkUrlAllowed(config: AppDeps['config'], url: string): void {
@@ -74,6 +111,7 @@ export async function createEndpoint(
   input: EndpointIn,
 ): Promise<{ endpoint: EndpointRecord; secret: string; keyId: string; publicKey: string | null }> {
   checkUrlAllowed(config, input.url);
+  checkKindEvents(input.kind ?? 'standard', input.events, input.filters);
   const kind = keyKindOf(signatureSchemeOf(input.scheme));
   const secret = input.secret ?? generateSecretOf(kind);
   const id = newId('ep');
@@ -95,6 +133,8 @@ export async function createEndpoint(
       on_exhausted: input.on_exhausted ?? 'skip',
       is_active: input.is_active ?? true,
       ...tlsFields(box, id, input),
+      kind: input.kind ?? 'standard',
+      ...circuitColumns(input.circuit_breaker),
     });
     const keyId = await insertActiveKey(trx, box, caller.tenantId, { type: 'endpoint', id }, newId('key'), secret);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookCreated', resourceId: id, details: { url: stored.url, events: input.events } });
@@ -157,6 +197,7 @@ export async function changeEndpoint(
   const updated = await db.transaction(async (trx) => {
     const current = await getEndpoint(trx, caller.tenantId, id);
     checkSchemeKind(current, mode === 'replace' ? (input.scheme ?? 'x-signature') : input.scheme);
+    checkKindEvents(current.kind, input.events, input.filters);
     const url = changedUrl(box, current, input, mode);
     if (url && input.url) checkUrlAllowed(config, input.url);
     const fields: EndpointWrite =
@@ -174,8 +215,18 @@ export async function changeEndpoint(
             on_exhausted: input.on_exhausted ?? 'skip',
             is_active: input.is_active ?? true,
             ...tlsFields(box, id, { client_certificate: input.client_certificate ?? null, ca_bundle: input.ca_bundle ?? null }),
+            ...circuitColumns(input.circuit_breaker),
           }
         : tlsFields(box, id, input);
+    if (mode === 'patch' && input.circuit_breaker !== undefined) Object.assign(fields, circuitColumns(input.circuit_breaker));
+    // A new circuit setting starts closed, from no failures.
+    const circuit = circuitColumns(input.circuit_breaker);
+    if (
+      (mode === 'replace' || input.circuit_breaker !== undefined) &&
+      (circuit.circuit_failure_threshold !== current.circuit_failure_threshold || circuit.circuit_cooldown_seconds !== current.circuit_cooldown_seconds)
+    ) {
+      Object.assign(fields, CIRCUIT_RESET);
+    }
     if (url) Object.assign(fields, url);
     for (const key of ['name', 'events', 'description', 'filters', 'retry_config', 'scheme', 'rate_limit', 'template', 'ordering', 'on_exhausted', 'is_active'] as const) {
       if (input[key] !== undefined) (fields as Record<string, unknown>)[key] = input[key];
@@ -188,7 +239,7 @@ export async function changeEndpoint(
     if (fields.is_active !== undefined && fields.is_active !== current.is_active) {
       fields.disabled_reason = null;
       Object.assign(fields, NO_SLOTS);
-      if (fields.is_active) fields.failing_since = null;
+      if (fields.is_active) Object.assign(fields, { failing_since: null }, CIRCUIT_RESET);
     }
     const changed = await updateEndpoint(trx, caller.tenantId, id, fields);
     await recordAudit(trx, { ...audit(caller), action: 'WebhookUpdated', resourceId: id, details: { fields: Object.keys(input) } });

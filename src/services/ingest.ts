@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EventIn } from '../api/schemas';
 import { canonicalJson } from '../domain/canonical-json';
+import { isOperationalEventType } from '../domain/operational-events';
 import { listSubscribedEndpoints, type EndpointRecord } from '../db/endpoints-repo';
 import { getEventBody, insertEventWithDeliveries, markDispatched, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
@@ -74,6 +75,9 @@ function unstartedMessage(eventId: string, idempotencyKey: string | null): strin
  * to that endpoint alone (a test event).
  */
 export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventIn, only?: EndpointRecord): Promise<IngestOut> {
+  if (isOperationalEventType(input.type)) {
+    throw new AppError(422, 'reserved_event_type', `${input.type} is an operational event type: only the service sends it (to operational endpoints)`);
+  }
   // Independent reads, side by side: the payload's check against its type, and who subscribed.
   const [, subscribed] = await Promise.all([
     checkEventPayload(deps.db, tenantId, input.type, input.payload),

@@ -10,8 +10,9 @@ import { testConfig } from '../helpers/stack';
 /**
  * Histories recorded by the service before the one-step attempt (test/fixtures/histories, made
  * by the four-step deliveryWorkflow: a flaky receiver, a rate-limited wait, a template, a
- * cancellation, a dead letter, and a delivery still waiting to retry). Each must replay on
- * today's workflow code: a delivery started before an upgrade finishes after it.
+ * cancellation, a dead letter, and a delivery still waiting to retry), and a key rotation
+ * recorded before `key.expiring` (its grace period in one timer). Each must replay on today's
+ * workflow code: a workflow started before an upgrade finishes after it.
  */
 const DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 const histories = readdirSync(DIR).filter((f) => f.endsWith('.bin'));

@@ -15,6 +15,7 @@ import * as eventOutbox from './013-event-outbox';
 import * as sealedUrlsRateSlots from './014-sealed-urls-rate-slots';
 import * as fifoEndpoints from './015-fifo-endpoints';
 import * as recoveryRetention from './016-recovery-retention';
+import * as operationalWebhooksCircuits from './017-operational-webhooks-circuits';
 import * as portalSessions from './018-portal-sessions';
 import * as endpointClientTls from './019-endpoint-client-tls';
 
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['014-sealed-urls-rate-slots', sealedUrlsRateSlots],
   ['015-fifo-endpoints', fifoEndpoints],
   ['016-recovery-retention', recoveryRetention],
+  ['017-operational-webhooks-circuits', operationalWebhooksCircuits],
   ['018-portal-sessions', portalSessions],
   ['019-endpoint-client-tls', endpointClientTls],
 ];

@@ -1,0 +1,57 @@
+import { activityInfo, Context } from '@temporalio/activity';
+import { listSubscribedEndpoints } from '../src/db/endpoints-repo';
+import { insertEventWithDeliveries, markDispatched } from '../src/db/events-repo';
+import type { OperationalEventType } from '../src/domain/operational-events';
+import { newId } from '../src/ids';
+import { deliveryWorkflowId, dispatchDeliveries } from '../src/temporal/delivery-workflows';
+import type { ActivityDeps } from './deps';
+
+/**
+ * Idempotency keys of operational events start with a control character, which a tenant's key
+ * may not hold: a tenant can neither take nor replay one.
+ */
+const KEY_PREFIX = '\u001eop:';
+
+/** One operational event: its type, its data (no secrets) and what makes it unique (its idempotency key). */
+export interface OperationalEvent {
+  tenantId: string;
+  type: OperationalEventType;
+  data: Record<string, unknown>;
+  /** Names this occurrence: emitting it again (a retried step) stores and sends nothing new. */
+  key: string;
+}
+
+/**
+ * Ingests an operational event for the tenant through the normal pipeline: stored once (with its
+ * idempotency key) with one delivery per operational endpoint subscribed to its type, whose
+ * workflows are then started, signed, retried and logged like any other. Nothing is stored when
+ * no operational endpoint subscribes. Never throws: an event that could not be stored is logged
+ * (what it reports already happened); one stored but not started is started by the outbox sweep.
+ */
+export async function emitOperationalEvent({ db, log, metrics }: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>, event: OperationalEvent): Promise<void> {
+  try {
+    const endpoints = await listSubscribedEndpoints(db, event.tenantId, event.type);
+    if (endpoints.length === 0) return;
+    const id = newId('evt');
+    const body = JSON.stringify({ id, type: event.type, timestamp: new Date().toISOString(), data: event.data });
+    const stored = await insertEventWithDeliveries(
+      db,
+      event.tenantId,
+      { id, type: event.type, body, idempotencyKey: KEY_PREFIX + event.key },
+      endpoints.map((e) => ({ id: newId('dlv'), endpointId: e.id, workflowId: deliveryWorkflowId(id, e.id) })),
+    );
+    metrics.countOperationalEvent(event.type, stored.created ? 'created' : 'duplicate');
+    if (stored.event.dispatched_at || stored.deliveries.length === 0) return;
+    const byId = new Map(endpoints.map((e) => [e.id, { url: e.url, urlSensitive: e.url_sealed !== null, retryConfig: e.retry_config }]));
+    await dispatchDeliveries(
+      Context.current().client,
+      activityInfo().taskQueue,
+      { tenantId: event.tenantId, eventId: stored.event.id, eventType: event.type },
+      stored.deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
+    );
+    await markDispatched(db, stored.event.id);
+    log.info({ tenantId: event.tenantId, eventId: stored.event.id, type: event.type, deliveries: stored.deliveries.length }, 'operational event');
+  } catch (err) {
+    log.warn({ err, tenantId: event.tenantId, type: event.type }, 'could not emit an operational event');
+  }
+}

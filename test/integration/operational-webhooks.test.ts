@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { verify } from '../../src/security/verify';
+import type { ReceivedRequest, Receiver } from '../helpers/receiver';
+import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+
+/** Operational webhooks: the service's own events about a tenant's endpoints, deliveries and keys. */
+const PLATFORM_TOKEN = 'platform-token-opwebhooks-0123456789abcdef';
+const TENANT = `opwh-${randomBytes(4).toString('hex')}`;
+
+let stack: Stack;
+let receiver: Receiver;
+beforeAll(async () => {
+  ({ stack, receiver } = await startStackWithReceiver({
+    env: { DEFAULT_TENANT_ID: TENANT, ENDPOINT_DISABLE_AFTER_SECONDS: '4', PLATFORM_API_TOKEN: PLATFORM_TOKEN },
+  }));
+  receiver.respond((req) => answers.get(req.path)?.(req) ?? { status: 200, body: 'ok' });
+});
+afterAll(() => stopAll(stack, receiver));
+
+/** What each receiver path answers; the rest answer 200. */
+const answers = new Map<string, (req: ReceivedRequest) => { status: number }>();
+
+interface OperationalBody {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+const received = (path: string) => receiver.requests.filter((r) => r.path === path);
+const bodiesAt = (path: string) => received(path).map((r) => JSON.parse(r.body) as OperationalBody);
+const about = (path: string, key: string, value: unknown) => bodiesAt(path).filter((b) => b.data[key] === value);
+
+async function endpoint(body: Record<string, unknown>, token?: string) {
+  const res = await stack.call('POST', '/api/v1/endpoints', body, { token });
+  expect(res.status).toBe(201);
+  return res.body.data as { id: string; secret: string };
+}
+const operational = (path: string, extra: Record<string, unknown> = {}, token?: string) =>
+  endpoint({ url: receiver.url + path, kind: 'operational', events: ['*'], ...extra }, token);
+
+let ops: { id: string; secret: string };
+beforeAll(async () => {
+  ops = await operational('/ops');
+});
+
+describe('when the catalog is read and operational types are misused', () => {
+  it('then every operational type is listed with its JSON Schema, and no tenant may send, define or wrongly subscribe to one', async () => {
+    const catalog = await stack.call('GET', '/api/v1/event-types?category=operational');
+    expect(catalog.status).toBe(200);
+    const names = catalog.body.data.categories[0].event_types.map((t: { name: string }) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['endpoint.disabled', 'endpoint.failing', 'delivery.exhausted', 'delivery.recovered', 'key.rotated', 'key.expiring', 'endpoint.circuit_opened', 'endpoint.circuit_closed']));
+    const ajv = new Ajv({ strict: false });
+    addFormats(ajv);
+    for (const name of names) {
+      const one = await stack.call('GET', `/api/v1/event-types/${name}`);
+      expect(one.body.data).toMatchObject({ name, category: 'operational', payload_schema: expect.any(Object) });
+      expect(ajv.validate(one.body.data.payload_schema, one.body.data.example_payload)).toBe(true);
+    }
+
+    const sent = await stack.call('POST', '/api/v1/events', { type: 'endpoint.disabled', payload: { endpoint_id: 'ep_x' } });
+    expect(sent.status).toBe(422);
+    expect(sent.body).toMatchObject({ ok: false, err: 'reserved_event_type' });
+    const defined = await stack.call('POST', '/api/v1/event-types', { name: 'key.rotated' });
+    expect(defined.body).toMatchObject({ ok: false, err: 'reserved_event_type' });
+    expect((await stack.call('DELETE', '/api/v1/event-types/key.rotated')).status).toBe(422);
+
+    const standardOnOps = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', events: ['endpoint.failing'] });
+    expect(standardOnOps.status).toBe(422);
+    expect(standardOnOps.body.msg).toContain('"kind": "operational"');
+    const opsOnTenantType = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'operational', events: ['order.created'] });
+    expect(opsOnTenantType.status).toBe(422);
+    const filtered = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'operational', events: ['*'], filters: { percent: { gte: 90 } } });
+    expect(filtered.status).toBe(422);
+    expect(filtered.body.details[0].path).toBe('body.filters');
+    const badKind = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/x', kind: 'alerts', events: ['*'] });
+    expect(badKind.status).toBe(422);
+
+    const openapi = (await stack.call('GET', '/api/v1/openapi.json', undefined, { token: null })).body;
+    expect(Object.keys(openapi.webhooks).sort()).toEqual([...names].sort());
+    const endpointBody = openapi.paths['/endpoints'].post.requestBody.content['application/json'].schema.properties;
+    expect(endpointBody.kind.enum).toEqual(['standard', 'operational']);
+    expect(endpointBody.circuit_breaker).toBeDefined();
+
+    const listed = await stack.call('GET', '/api/v1/endpoints?kind=operational');
+    expect(listed.body.data.items.map((e: { id: string }) => e.id)).toContain(ops.id);
+    expect(listed.body.data.items.every((e: { kind: string }) => e.kind === 'operational')).toBe(true);
+  });
+});
+
+describe('when an endpoint keeps failing until it is disabled, and an operational endpoint fails too', () => {
+  it('then endpoint.failing comes at 50, 70, 90 and 100 % once each and endpoint.disabled once, signed and valid, and the failing operational endpoint causes nothing about itself', async () => {
+    answers.set('/down', () => ({ status: 503 }));
+    answers.set('/ops-down', () => ({ status: 500 }));
+    const opsDown = await operational('/ops-down', { retry_config: { schedule: Array(12).fill(200), jitter: 0 } });
+    const down = await endpoint({ url: receiver.url + '/down', events: ['opw.down'], retry_config: { schedule: Array(40).fill(250), jitter: 0 } });
+    // A tenant's catch-all never gets operational events.
+    const catchAll = await endpoint({ url: receiver.url + '/all', events: ['*'] });
+    expect((await stack.call('POST', '/api/v1/events', { type: 'opw.down', payload: { n: 1 } })).status).toBe(202);
+
+    const disabled = await eventually(async () => {
+      const reports = about('/ops', 'endpoint_id', down.id);
+      return reports.filter((b) => b.type === 'endpoint.failing').length >= 4 ? reports.find((b) => b.type === 'endpoint.disabled') : undefined;
+    }, 60_000, 'endpoint.failing four times and endpoint.disabled');
+    expect(disabled.data).toMatchObject({ endpoint_id: down.id, endpoint_url: receiver.url + '/down', reason: expect.stringContaining('no successful attempt') });
+    const failing = about('/ops', 'endpoint_id', down.id).filter((b) => b.type === 'endpoint.failing');
+    // Each share once (their deliveries are separate workflows: they may arrive in any order).
+    expect(failing.map((b) => b.data.percent as number).sort((a, b) => a - b)).toEqual([50, 70, 90, 100]);
+    expect(new Set(failing.map((b) => b.data.failing_since)).size).toBe(1);
+
+    // The failing operational endpoint has failed past half of the disable threshold by now, more than once.
+    await eventually(async () => {
+      const times = received('/ops-down').map((r) => r.at);
+      return times.length > 2 && times.at(-1)! - times[0] > 3_000 ? true : undefined;
+    }, 60_000, 'the operational endpoint to keep failing');
+    await new Promise((r) => setTimeout(r, 1_500));
+    const everything = [...bodiesAt('/ops'), ...bodiesAt('/ops-down')];
+    expect(everything.filter((b) => JSON.stringify(b.data).includes(opsDown.id))).toEqual([]);
+    expect(about('/ops', 'endpoint_id', down.id).filter((b) => b.type === 'endpoint.disabled')).toHaveLength(1);
+    expect(received('/all').length).toBeGreaterThan(0);
+    expect(bodiesAt('/all').filter((b) => b.type.startsWith('endpoint.') || b.type.startsWith('delivery.') || b.type.startsWith('key.'))).toEqual([]);
+    expect(catchAll.id).toBeDefined();
+
+    // Signed like any delivery, and valid against the catalog's schemas.
+    const ajv = new Ajv({ strict: false });
+    addFormats(ajv);
+    for (const r of received('/ops')) {
+      expect(() => verify('x-signature', r.headers as Record<string, string>, r.body, [ops.secret], 300)).not.toThrow();
+      const body = JSON.parse(r.body) as OperationalBody;
+      const schema = (await stack.call('GET', `/api/v1/event-types/${body.type}`)).body.data.payload_schema;
+      expect({ type: body.type, valid: ajv.validate(schema, body.data) }).toEqual({ type: body.type, valid: true });
+    }
+    // Logged like any event: listed, with a delivery per operational endpoint.
+    const listed = await stack.call('GET', '/api/v1/events?type=endpoint.failing');
+    expect(listed.body.data.items.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('when a delivery ends in the dead letter and is then redelivered with success', () => {
+  it('then delivery.exhausted and delivery.recovered come once each', async () => {
+    let calls = 0;
+    answers.set('/flaky', () => (++calls === 1 ? { status: 400 } : { status: 200 }));
+    const flaky = await endpoint({ url: receiver.url + '/flaky', events: ['opw.flaky'], retry_config: { max_retries: 0 } });
+    const sent = await stack.call('POST', '/api/v1/events', { type: 'opw.flaky', payload: { n: 1 } });
+    // The tenant's catch-all endpoint gets the event too: take the delivery to this one.
+    const deliveryId = sent.body.data.deliveries.find((d: { endpoint_id: string }) => d.endpoint_id === flaky.id).id as string;
+    const exhausted = await eventually(async () => about('/ops', 'delivery_id', deliveryId).find((b) => b.type === 'delivery.exhausted'), 60_000, 'delivery.exhausted');
+    expect(exhausted.data).toMatchObject({ event_type: 'opw.flaky', attempts: 1, last_response_status: 400 });
+
+    await eventually(async () => ((await stack.call('GET', `/api/v1/deliveries/${deliveryId}`)).body.data?.status === 'failed' ? true : undefined), 30_000, 'failed');
+    expect((await stack.call('POST', `/api/v1/deliveries/${deliveryId}/redeliver`)).status).toBe(202);
+    const recovered = await eventually(async () => about('/ops', 'delivery_id', deliveryId).find((b) => b.type === 'delivery.recovered'), 60_000, 'delivery.recovered');
+    expect(recovered.data).toMatchObject({ attempt: 2, event_type: 'opw.flaky' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(about('/ops', 'delivery_id', deliveryId).map((b) => b.type).sort()).toEqual(['delivery.exhausted', 'delivery.recovered']);
+  });
+});
+
+describe("when a standard endpoint's key is rotated, and an operational endpoint's own key is", () => {
+  it('then key.rotated and key.expiring come for the standard one only, without key material', async () => {
+    const target = await endpoint({ url: receiver.url + '/keyed', events: ['opw.keyed'] });
+    const rotated = await stack.call('POST', '/api/v1/keys/rotate', { scope: { type: 'endpoint', id: target.id }, grace_seconds: 3 });
+    expect(rotated.status).toBe(202);
+    expect((await stack.call('POST', '/api/v1/keys/rotate', { scope: { type: 'endpoint', id: ops.id }, grace_seconds: 3 })).status).toBe(202);
+    const rotatedEvent = await eventually(async () => about('/ops', 'scope_id', target.id).find((b) => b.type === 'key.rotated'), 60_000, 'key.rotated');
+    const expiring = await eventually(async () => about('/ops', 'scope_id', target.id).find((b) => b.type === 'key.expiring'), 60_000, 'key.expiring');
+    expect(rotatedEvent.data).toMatchObject({ scope_type: 'endpoint', trigger: expect.any(String), new_key_id: expect.stringMatching(/^key_/), old_key_ids: [expect.stringMatching(/^key_/)] });
+    expect(expiring.data).toMatchObject({ key_ids: rotatedEvent.data.old_key_ids, expires_at: rotatedEvent.data.grace_expires_at });
+    expect(JSON.stringify(bodiesAt('/ops'))).not.toContain(target.secret.replace(/^whsec_/, ''));
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(about('/ops', 'scope_id', ops.id)).toEqual([]);
+  });
+});
+
+describe('when another tenant has operational endpoints too', () => {
+  it("then each tenant's operational endpoints hear about that tenant only", async () => {
+    const tenant = await stack.call('POST', '/api/v1/tenants', { id: `opwh-b-${randomBytes(4).toString('hex')}`, name: 'B', admin_key: true }, { token: PLATFORM_TOKEN });
+    expect(tenant.status).toBe(201);
+    const key = tenant.body.data.admin_key.key as string;
+    await operational('/ops-b', {}, key);
+    answers.set('/b-down', () => ({ status: 400 }));
+    await endpoint({ url: receiver.url + '/b-down', events: ['opw.b'], retry_config: { max_retries: 0 } }, key);
+    const sent = await stack.call('POST', '/api/v1/events', { type: 'opw.b', payload: { n: 1 } }, { token: key });
+    const deliveryId = sent.body.data.deliveries[0].id as string;
+    await eventually(async () => about('/ops-b', 'delivery_id', deliveryId).find((b) => b.type === 'delivery.exhausted'), 60_000, "B's delivery.exhausted");
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(about('/ops', 'delivery_id', deliveryId)).toEqual([]);
+    const tenantA = new Set([...bodiesAt('/ops')].map((b) => b.id));
+    expect(bodiesAt('/ops-b').filter((b) => tenantA.has(b.id))).toEqual([]);
+    expect(bodiesAt('/ops-b').every((b) => b.data.delivery_id === deliveryId || b.data.endpoint_id !== undefined)).toBe(true);
+    // B's operational endpoint is not A's to read.
+    expect((await stack.call('GET', '/api/v1/events?type=delivery.exhausted', undefined, { token: key })).body.data.items).toHaveLength(1);
+  });
+});
