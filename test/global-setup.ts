@@ -45,6 +45,8 @@ export async function setupTestRun(temporal: 'dev' | 'cluster'): Promise<void> {
       retentionDays: 1,
       shards: Number(process.env.TEST_CLUSTER_SHARDS ?? 4),
       port: 0,
+      // The Postgres server may be shared: a small pool is plenty for the tests.
+      maxConns: 6,
       log,
     });
     globalThis.__TEST_TEMPORAL__ = { address: cluster.address, uiUrl: null, stop: () => cluster.destroy() };
