@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup(log);
   onSignal(cleanup);
   try {
-    const temporal = await startTemporal(log, cleanup);
+    const temporal = await startTemporal(log, cleanup, opts.temporal);
     const database = await prepareDatabase(log, cleanup);
     const receiver = await BenchReceiver.start();
     cleanup.add('close receiver', () => receiver.close());

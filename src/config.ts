@@ -50,6 +50,14 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_DEV_DB: z.string().default(path.join(PROJECT_ROOT, '.data', 'temporal.sqlite')),
+  /** `npm run cluster`: the Postgres server (an admin URL) that holds the cluster's databases. */
+  TEMPORAL_CLUSTER_POSTGRES_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  /** Main database of the cluster; visibility goes to `<name>_visibility`. */
+  TEMPORAL_CLUSTER_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/).default('temporal'),
+  /** History shards, fixed when the databases are created. */
+  TEMPORAL_CLUSTER_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
+  TEMPORAL_CLUSTER_PORT: port.default(7233),
+  /** Retention of closed workflows in the cluster's namespace, days. */
 
   MASTER_KEY: optionalString,
   /** Earlier master keys, comma-separated: secrets sealed under them still open (found by key id). */

@@ -6,6 +6,7 @@ import knexFactory from 'knex';
 import { migrate } from '../src/db/knex';
 import { createLogger } from '../src/logger';
 import type { RunningTemporal } from '../src/dev/running-temporal';
+import { startTemporalCluster } from '../src/dev/cluster/cluster';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 
@@ -14,10 +15,12 @@ declare global {
 }
 
 /**
- * Once per run: a database of our own on the real Postgres server, a Temporal dev server (unless
- * TEMPORAL_ADDRESS points at one) and one workflow bundle shared by every test's worker.
+ * Once per run: a database of our own on the real Postgres server, a Temporal server and one
+ * workflow bundle shared by every test's worker. The server is a dev server (unless
+ * TEMPORAL_ADDRESS points at one), or with `cluster` (`npm run test:cluster`) a Temporal server
+ * on that Postgres with databases of its own, created fresh and dropped at the end.
  */
-export default async function globalSetup(): Promise<void> {
+export async function setupTestRun(temporal: 'dev' | 'cluster'): Promise<void> {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'test-setup');
   const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `webhooks_test_${process.pid}_${Date.now()}`;
@@ -33,8 +36,22 @@ export default async function globalSetup(): Promise<void> {
   await migrate(db, 'default');
   await db.destroy();
 
-  let address = process.env.TEMPORAL_ADDRESS;
-  if (!address) {
+  let address = temporal === 'cluster' ? undefined : process.env.TEMPORAL_ADDRESS;
+  if (temporal === 'cluster') {
+    const cluster = await startTemporalCluster({
+      postgresUrl: adminUrl,
+      database: `temporal_test_${process.pid}_${Date.now()}`,
+      namespace: 'default',
+      retentionDays: 1,
+      shards: Number(process.env.TEST_CLUSTER_SHARDS ?? 4),
+      port: 0,
+      // The Postgres server may be shared: a small pool is plenty for the tests.
+      maxConns: 6,
+      log,
+    });
+    globalThis.__TEST_TEMPORAL__ = { address: cluster.address, uiUrl: null, stop: () => cluster.destroy() };
+    address = cluster.address;
+  } else if (!address) {
     const server = await startTemporalDevServer({ port: 0, uiPort: null, namespace: 'default', log });
     globalThis.__TEST_TEMPORAL__ = server;
     address = server.address;
@@ -52,4 +69,8 @@ export default async function globalSetup(): Promise<void> {
     TEST_TEMPORAL_ADDRESS: address,
     TEST_WORKFLOW_BUNDLE: bundlePath,
   });
+}
+
+export default function globalSetup(): Promise<void> {
+  return setupTestRun('dev');
 }

@@ -51,7 +51,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
     await waitForAttempts(stack, opts.warmup, phaseTimeoutMs(opts, opts.warmup));
     // Deliveries of one event share its event id: the receiver keys this run by delivery id.
     receiver.reset('x-delivery-id');
-    const pids = [stack.worker.pid];
+    const pids = stack.workers.map((w) => w.pid);
     const countsFrom = { worker: await stack.workerCounts(), api: await stack.apiCounts() };
     await ctx.pgCpu.begin();
     const cpuFrom = cpuSnapshot(pids, ctx.temporal.serverPids);
@@ -67,7 +67,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
     await waitForAttempts(stack, opts.warmup + n, phaseTimeoutMs(opts, n));
     const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, ctx.temporal.serverPids));
     const postgres = await ctx.pgCpu.end();
-    stack.worker.sample();
+    for (const w of stack.workers) w.sample();
     const rssTo = performance.now();
     const worker = countsUsed(countsFrom.worker, await stack.workerCounts());
     const api = countsUsed(countsFrom.api, await stack.apiCounts());

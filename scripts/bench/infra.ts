@@ -7,6 +7,8 @@ import pino from 'pino';
 import { migrate } from '../../src/db/knex';
 import { REDACTED_PATHS, type Logger } from '../../src/logger';
 import { findFreePort } from '../../src/dev/ports';
+import { startTemporalCluster } from '../../src/dev/cluster/cluster';
+import { TEMPORAL_SERVER_VERSION } from '../../src/dev/cluster/binaries';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { commandLine, findTemporalServerPid } from './procs';
 
@@ -66,7 +68,7 @@ export interface TemporalTarget {
   /** Processes of the server on this machine (their CPU is "Temporal"); [] for a server elsewhere. */
   serverPids: number[];
   /** What the store is, for the report. */
-  store: 'in-memory' | 'file' | 'external';
+  store: 'in-memory' | 'file' | 'cluster' | 'external';
   description: string;
 }
 
@@ -79,11 +81,30 @@ async function devServer(log: Logger, cleanup: Cleanup, dbFile?: string, uiPort:
   return { server, pid, args: pid === null ? [] : commandLine(pid) };
 }
 
-/** TEMPORAL_ADDRESS when set; otherwise an in-memory dev server, stopped by `cleanup`. */
-export async function startTemporal(log: Logger, cleanup: Cleanup): Promise<TemporalTarget> {
+/**
+ * The Temporal server `npm run cluster` runs (on BENCH_DATABASE_URL's Postgres), with databases
+ * of its own (`temporal_bench_<pid>`), stopped and dropped by `cleanup`.
+ */
+async function startCluster(log: Logger, cleanup: Cleanup): Promise<TemporalTarget> {
+  const shards = Number(process.env.TEMPORAL_CLUSTER_SHARDS?.trim() || 4);
+  progress(`starting a Temporal ${TEMPORAL_SERVER_VERSION} server on Postgres (${shards} history shards; builds it first if needed)`);
+  const cluster = await startTemporalCluster({ postgresUrl: adminUrl(), database: `temporal_bench_${process.pid}`, namespace: 'default', retentionDays: 1, shards, port: 0, log });
+  cleanup.add(`stop Temporal server ${cluster.address} and drop its databases`, () => cluster.destroy());
+  return {
+    address: cluster.address,
+    namespace: 'default',
+    serverPids: cluster.pid === undefined ? [] : [cluster.pid],
+    store: 'cluster',
+    description: `Temporal server ${TEMPORAL_SERVER_VERSION} ${cluster.address} (Postgres, SQL visibility, ${shards} history shards)`,
+  };
+}
+
+/** TEMPORAL_ADDRESS when set; otherwise an in-memory dev server or a cluster (`kind`), stopped by `cleanup`. */
+export async function startTemporal(log: Logger, cleanup: Cleanup, kind: 'dev' | 'cluster' = 'dev'): Promise<TemporalTarget> {
   const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
   const external = process.env.TEMPORAL_ADDRESS?.trim();
   if (external) return { address: external, namespace, serverPids: [], store: 'external', description: `external ${external}` };
+  if (kind === 'cluster') return startCluster(log, cleanup);
   progress('starting an in-memory Temporal dev server');
   const { server, pid } = await devServer(log, cleanup);
   return {

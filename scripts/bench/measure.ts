@@ -79,8 +79,8 @@ export interface RunResult {
   history: Breakdown | null;
 }
 
-/** Waits until both the workflow and the activity task queue have a poller; returns seconds waited. */
-export async function waitForPollers(client: Client, namespace: string, taskQueue: string, worker: ChildWorker, timeoutMs = 180_000): Promise<number> {
+/** Waits until both the workflow and the activity task queue have `minPollers` pollers; returns seconds waited. */
+export async function waitForPollers(client: Client, namespace: string, taskQueue: string, worker: ChildWorker, timeoutMs = 180_000, minPollers = 1): Promise<number> {
   const started = performance.now();
   const { TaskQueueType, TaskQueueKind } = proto.api.enums.v1;
   const types = [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
@@ -91,7 +91,7 @@ export async function waitForPollers(client: Client, namespace: string, taskQueu
         client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }, taskQueueType }),
       ),
     );
-    if (answers.every((a) => (a.pollers?.length ?? 0) > 0)) return (performance.now() - started) / 1000;
+    if (answers.every((a) => (a.pollers?.length ?? 0) >= minPollers)) return (performance.now() - started) / 1000;
     if (performance.now() - started > timeoutMs) throw new Error(`${worker.label} did not poll ${taskQueue} within ${timeoutMs / 1000} s; output:\n${worker.output()}`);
     await delay(250);
   }

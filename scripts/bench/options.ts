@@ -30,6 +30,10 @@ export interface BenchOptions {
   holdMs: number;
   /** How long a measured phase may take before the bench gives up, ms (0: derived from its size). */
   timeoutMs: number;
+  /** The Temporal server of the delivery runs: an in-memory dev server, or a server on Postgres. */
+  temporal: 'dev' | 'cluster';
+  /** Worker processes of each service stack. */
+  workers: number;
   quick: boolean;
   json: boolean;
   help: boolean;
@@ -72,15 +76,18 @@ docs/benchmark.md for what each run and figure is.
   --in-flight N        events accepted at once in the worker-RSS run (default ${DEFAULTS.inFlight})
   --hold-ms MS         how long the receiver holds each request in that run (default ${DEFAULTS.holdMs})
   --timeout S          give up on a phase after S seconds (default: from its size)
+  --temporal KIND      dev (default: an in-memory dev server) or cluster (Temporal on Postgres,
+                       as \`npm run cluster\` runs it, with databases of its own, dropped after)
+  --workers N          worker processes of each service stack, on one task queue (default 1)
   --quick              smaller sizes: ${Object.entries(QUICK).map(([k, v]) => `${k} ${v}`).join(', ')}
                        (explicit options still win)
   --json               print machine-readable JSON on stdout instead of the tables
   -h, --help           this text
 
-Environment: TEMPORAL_ADDRESS (use that server instead of starting an in-memory dev server; the
-file run always starts its own), DATABASE_URL (use that database instead of creating
-webhooks_bench_<pid> on BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres),
-BENCH_LOG_LEVEL (bench and API log level, default warn; logs go to stderr). Settings such as
+Environment: TEMPORAL_ADDRESS (use that server instead of starting one; the file run always
+starts its own), TEMPORAL_CLUSTER_SHARDS (history shards of --temporal cluster, default 4),
+DATABASE_URL (use that database instead of creating webhooks_bench_<pid> on BENCH_DATABASE_URL,
+default postgres://postgres@127.0.0.1:5432/postgres), BENCH_LOG_LEVEL (bench and API log level, default warn; logs go to stderr). Settings such as
 WORKER_MAX_CONCURRENT_ACTIVITIES apply to the service worker and the floor process alike.
 `;
 
@@ -115,6 +122,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let rate: number | null = null;
   let timeoutS: number | null = null;
   let quick = false;
+  let temporal: BenchOptions['temporal'] = 'dev';
+  let workers = 1;
   let json = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -144,6 +153,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--quick':
         quick = true;
         break;
+      case '--temporal': {
+        const kind = value();
+        if (kind !== 'dev' && kind !== 'cluster') throw new UsageError(`--temporal takes dev or cluster (got ${kind ?? 'nothing'})`);
+        temporal = kind;
+        break;
+      }
+      case '--workers':
+        workers = number(flag, value(), 1);
+        break;
       case '--json':
         json = true;
         break;
@@ -159,7 +177,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     throw new UsageError('--runs latency needs the service run (its throughput sets the rate) or --rate R');
   }
   const sizes = { ...DEFAULTS, ...(quick ? QUICK : {}), ...given };
-  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, quick, json, help };
+  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, quick, json, help };
 }
 
 /** How long a phase of `deliveries` may take: the --timeout, or 60 s + 100 ms per delivery. */

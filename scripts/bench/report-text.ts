@@ -70,7 +70,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     `Temporal: ${meta.temporal}`,
     ...(results.fileStore ? [`file run: ${results.fileStore}`] : []),
     `database: ${meta.database}`,
-    `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes${o.quick ? ' (--quick)' : ''}`,
+    `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes, ${o.workers} worker process${o.workers === 1 ? '' : 'es'}${o.quick ? ' (--quick)' : ''}`,
     '',
   ];
   const saturated = results.runs.filter((r) => r.load.kind === 'closed');

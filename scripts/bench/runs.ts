@@ -28,7 +28,7 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
   progress(`${label}: API on ${stack.apiUrl}, endpoint ${endpointId}`);
   return {
     load: (plan, first) => generateLoad(plan, async (i) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id, first),
-    processes: [stack.worker],
+    processes: stack.workers,
     readyS: stack.workerReadyS,
     temporal,
     finished: async () => total((await stack.workerCounts()).attempts),

@@ -49,13 +49,13 @@ export function benchConfig(ctx: RunContext, temporal: TemporalTarget, taskQueue
 export async function startProcess(
   ctx: RunContext,
   scope: Cleanup,
-  spec: { entry: string; label: string; env: Record<string, string>; taskQueue: string; client: Client; namespace: string; ipc?: boolean },
+  spec: { entry: string; label: string; env: Record<string, string>; taskQueue: string; client: Client; namespace: string; ipc?: boolean; minPollers?: number },
 ): Promise<{ child: ChildWorker; readyS: number }> {
   progress(`${spec.label}: starting (${spec.entry}, task queue ${spec.taskQueue}); it bundles its workflows first`);
   const child = ChildWorker.spawn(spec.entry, spec.env, spec.label, { ipc: spec.ipc ?? false });
   scope.add(`stop ${spec.label}`, () => child.stop());
   ctx.cleanup.add(`stop ${spec.label}`, () => child.stop());
-  const readyS = await waitForPollers(spec.client, spec.namespace, spec.taskQueue, child);
+  const readyS = await waitForPollers(spec.client, spec.namespace, spec.taskQueue, child, undefined, spec.minPollers);
   progress(`${spec.label}: polling after ${readyS.toFixed(1)} s (pid ${child.pid})`);
   return { child, readyS };
 }
@@ -80,15 +80,29 @@ export interface ApiStack {
   apiCounts(): Promise<ServiceCounts>;
 }
 
-/** The API and one worker process. */
+/** The API and its worker processes (`--workers`, default one). */
 export interface ServiceStack extends ApiStack {
+  /** The first worker process. */
   worker: ChildWorker;
+  /** Every worker process, on one task queue. */
+  workers: ChildWorker[];
+  /** Seconds until the first worker polled. */
   workerReadyS: number;
+  /** The workers' counters, summed. */
   workerCounts(): Promise<ServiceCounts>;
 }
 
+function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
+  const add = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [key, value] of Object.entries(y)) out[key] = (out[key] ?? 0) + value;
+    return out;
+  };
+  return { statements: add(a.statements, b.statements), attempts: add(a.attempts, b.attempts) };
+}
+
 /**
- * API (in this process, its own registry) and one worker process on `temporal`, stopped by
+ * API (in this process, its own registry) and `--workers` worker processes on `temporal`, stopped by
  * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
  * no run's endpoints receive another run's events.
  */
@@ -131,20 +145,29 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
   const apiStack: ApiStack = { apiUrl: api.url, agent, client, db, taskQueue, tenantId, call, apiCounts: async () => serviceCounts((await metrics.scrape()).body) };
   if (options.worker === false) return apiStack;
 
-  const metricsPort = await findFreePort();
-  const { child, readyS } = await startProcess(ctx, scope, {
-    entry: 'src/worker.ts',
-    label: `${label}-worker`,
-    env: workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }),
-    taskQueue,
-    client,
-    namespace: temporal.namespace,
-  });
+  const workers: Array<{ child: ChildWorker; readyS: number; metricsPort: number }> = [];
+  for (let n = 1; n <= ctx.opts.workers; n++) {
+    const metricsPort = await findFreePort();
+    const { child, readyS } = await startProcess(ctx, scope, {
+      entry: 'src/worker.ts',
+      label: ctx.opts.workers === 1 ? `${label}-worker` : `${label}-worker-${n}`,
+      env: workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }),
+      taskQueue,
+      client,
+      namespace: temporal.namespace,
+      minPollers: n,
+    });
+    workers.push({ child, readyS, metricsPort });
+  }
   const stack: ServiceStack = {
     ...apiStack,
-    worker: child,
-    workerReadyS: readyS,
-    workerCounts: async () => serviceCounts(await scrapeUrl(`http://127.0.0.1:${metricsPort}/metrics`)),
+    worker: workers[0]!.child,
+    workers: workers.map((w) => w.child),
+    workerReadyS: workers[0]!.readyS,
+    workerCounts: async () => {
+      const counts = await Promise.all(workers.map(async (w) => serviceCounts(await scrapeUrl(`http://127.0.0.1:${w.metricsPort}/metrics`))));
+      return counts.reduce(addCounts);
+    },
   };
   return stack;
 }

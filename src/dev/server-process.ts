@@ -19,6 +19,10 @@ export interface ServerProcess {
   readonly output: OutputTail;
   /** SIGTERM, then SIGKILL after 10 s; resolves once it is gone. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL at once, as a crash would end it (`stop()` then waits for it). */
+  kill(): void;
+  /** Its process id (undefined when it could not be spawned). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -81,5 +85,10 @@ export function startServerProcess(command: string, args: readonly string[], log
       unguardChild(child);
     })());
 
-  return { exitInfo: () => exit, exited, spawnFailed, output, stop };
+  const kill = (): void => {
+    stopping = true;
+    if (exit === null) child.kill('SIGKILL');
+  };
+
+  return { exitInfo: () => exit, exited, spawnFailed, output, stop, kill, pid: child.pid };
 }
