@@ -56,12 +56,12 @@ async function pastAttempts(id: string): Promise<void> {
   const now = Date.now();
   for (let h = 30; h >= 1; h--) {
     const eventId = newId('evt');
-    const { event, deliveries } = await insertEventWithDeliveries(stack.db, 'default', { id: eventId, type: 'order.created', body: '{}', idempotencyKey: null }, newDeliveries(eventId, [id]));
+    const { event, deliveries } = await insertEventWithDeliveries(stack.db, stack.config.DEFAULT_TENANT_ID, { id: eventId, type: 'order.created', body: '{}', idempotencyKey: null }, newDeliveries(eventId, [id]));
     const failing = h % 7 === 0 || h % 11 === 0;
     for (let a = 1; a <= (failing ? 2 : 1); a++) {
       const ok = !failing || a === 2;
       await storeAttempt(stack.db, {
-        tenant_id: 'default', delivery_id: deliveries[0]!.id, endpoint_id: id, event_id: event.id, attempt: a,
+        tenant_id: stack.config.DEFAULT_TENANT_ID, delivery_id: deliveries[0]!.id, endpoint_id: id, event_id: event.id, attempt: a,
         outcome: ok ? 'succeeded' : 'retryable', started_at: new Date(now - h * 3600_000 + a * 60_000),
         duration_ms: 40 + ((h * 37) % 90) + (ok ? 0 : 200), response_status: ok ? 200 : 503, error_class: ok ? null : 'http_5xx',
         error_message: null, response_excerpt: null, delivery_status: ok ? 'succeeded' : 'retrying',
@@ -73,7 +73,8 @@ async function pastAttempts(id: string): Promise<void> {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
-  ({ stack, receiver } = await startStackWithReceiver());
+  // A tenant of its own: other test files of the run create endpoints for the default one.
+  ({ stack, receiver } = await startStackWithReceiver({ env: { DEFAULT_TENANT_ID: 'portal_owner' } }));
   receiver.respond((req) => (req.path.startsWith('/flaky') && !receiver.requests.some((r) => r.path === '/flaky/fixed') ? { status: 503, body: 'maintenance' } : { status: 200, body: 'ok' }));
   await stack.call('POST', '/api/v1/event-types', {
     name: 'order.created', category: 'orders', version: '1', description: 'An order was placed',
