@@ -40,6 +40,6 @@ export function EndpointList({ session, query }) {
             </tr>`)}
         </tbody>
       </table>
-      <${Pager} offset=${offset} limit=${PAGE} total=${data.total} onPage=${(o) => go('/endpoints', { status, offset: o })} />`}
+      <${Pager} offset=${data.offset ?? offset} limit=${PAGE} total=${data.total} onPage=${(o) => go('/endpoints', { status, offset: o })} />`}
   `;
 }
