@@ -2,7 +2,7 @@ import type { Db } from './knex';
 import type { RetryConfig } from '../domain/retry-config';
 import { AppError, NotFoundError } from '../errors';
 import { idTime } from '../ids';
-import { purgedBefore } from './retention-repo';
+import { purgedSpan } from './retention-repo';
 
 export interface EventRecord {
   id: string;
@@ -234,12 +234,13 @@ export async function getDelivery(
 
 /**
  * Why a delivery or event is not there: 410 `delivery_purged` / `event_purged` when its id was
- * minted before the tenant's data was purged up to (retention, or a prune), else 404.
+ * minted while the tenant existed and before its data was purged up to (retention, or a prune),
+ * else 404 (an id older than the tenant was never its own).
  */
 async function missing(db: Db, tenantId: string, resource: 'delivery' | 'event', id: string): Promise<AppError> {
   const minted = idTime(id);
-  const horizon = minted ? await purgedBefore(db, tenantId) : null;
-  if (minted && horizon && minted < horizon) {
+  const span = minted ? await purgedSpan(db, tenantId) : null;
+  if (minted && span && minted >= span.from && minted < span.before) {
     return new AppError(410, `${resource}_purged`, `${resource} ${id} is older than the tenant's data retention and was purged`);
   }
   return new NotFoundError(resource, id);

@@ -36,7 +36,7 @@ function cutoffs(scope: PurgeScope): { sql: string; bindings: Array<string | num
  * Notes, for each tenant in scope, that what was created before its cutoff is being purged (a
  * delivery or event id older than that which is not found answers 410, not 404). The scheduled
  * pass moves the mark at most once a day per tenant (the current retention covers the rest: see
- * {@link purgedBefore}), so it writes no row on most runs.
+ * {@link purgedSpan}), so it writes no row on most runs.
  */
 export async function markPurgeHorizon(db: Db, scope: PurgeScope): Promise<void> {
   const t = cutoffs(scope);
@@ -95,17 +95,19 @@ export function batchWasFull(c: PurgedCounts, limit: number): boolean {
 }
 
 /**
- * The time before which the tenant's data may have been purged: the later of the mark purges
- * leave and the tenant's current retention cutoff. Null when the tenant does not exist.
+ * The span of time whose data the tenant may have had purged: from its creation (nothing of it
+ * is older) to the later of the mark purges leave and its current retention cutoff. Null when
+ * the tenant does not exist.
  */
-export async function purgedBefore(db: Db, tenantId: string): Promise<Date | null> {
+export async function purgedSpan(db: Db, tenantId: string): Promise<{ from: Date; before: Date } | null> {
   const row = await db('tenants')
     .where({ id: tenantId })
     .first(
+      'created_at',
       db.raw(
         `greatest(purged_before, now() - make_interval(days => coalesce((settings->>'retention_days')::int, ?))) as horizon`,
         [DEFAULT_RETENTION_DAYS],
       ),
     );
-  return (row?.horizon as Date | null | undefined) ?? null;
+  return row ? { from: row.created_at as Date, before: row.horizon as Date } : null;
 }

@@ -45,6 +45,8 @@ describe('when a tenant sets retention_days', () => {
 describe('when the housekeeping run purges past retention', () => {
   it('then old deliveries, attempts and events go in batches, recent and still-active ones stay, and a purged one answers 410', async () => {
     await stack.call('PATCH', '/api/v1/settings', { retention_days: 7 });
+    // A tenant two months old: data ten days old can be its own (an id older than the tenant is not).
+    await stack.db('tenants').where({ id: tenant() }).update({ created_at: days(60) });
     const endpointId = await endpoint();
     const seed = (n: number, createdAt: Date, attemptAt?: Date) => seedDeliveries(stack.db, { tenantId: tenant(), endpointId, count: n, ending: 'failed', createdAt, ...(attemptAt ? { attemptAt } : {}) });
     const old = await seed(1200, days(10));
@@ -66,8 +68,10 @@ describe('when the housekeeping run purges past retention', () => {
     expect((await stack.call('POST', `/api/v1/deliveries/${old[0]!.deliveryId}/redeliver`)).status).toBe(410);
     const event = await stack.call('GET', `/api/v1/events/${old[0]!.eventId}`);
     expect(event).toMatchObject({ status: 410, body: { err: 'event_purged' } });
-    // An id newer than the purge that does not exist is simply not found.
+    // An id newer than the purge that does not exist is simply not found, and so is one minted
+    // before the tenant existed (it was never the tenant's).
     expect((await stack.call('GET', `/api/v1/deliveries/dlv_${'7'.repeat(26)}`)).status).toBe(404);
+    expect((await stack.call('GET', `/api/v1/deliveries/dlv_01aaaaaaaaaaaaaaaaaaaaaaaa`)).status).toBe(404);
     expect((await stack.call('GET', `/api/v1/deliveries/${recent[0]!.deliveryId}`)).status).toBe(200);
   }, 180_000);
 });
@@ -90,7 +94,7 @@ describe('when an operator prunes with the CLI', () => {
   it('then everything of the tenant before the date goes, and nothing of another tenant', async () => {
     const endpointId = await endpoint();
     const other = `ret3-${randomBytes(4).toString('hex')}`;
-    await stack.db('tenants').insert({ id: other, name: other });
+    await stack.db('tenants').insert({ id: other, name: other, created_at: days(60) });
     const otherEndpoint = `ep_${randomBytes(13).toString('hex')}`;
     await stack.db('endpoints').insert({ id: otherEndpoint, tenant_id: other, url: 'http://127.0.0.1:9/x', events: JSON.stringify(['*']) });
     const mine = await seedDeliveries(stack.db, { tenantId: tenant(), endpointId, count: 30, ending: 'succeeded', createdAt: days(2) });
