@@ -1,10 +1,12 @@
 import { createApiKey } from '../../src/services/api-keys';
 import { startStack, type Stack } from '../helpers/stack';
 
+const TENANT = 'portal_sessions';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ worker: false });
+  // A tenant of its own: the endpoints it makes (a catch-all among them) reach no other file's events.
+  stack = await startStack({ worker: false, env: { DEFAULT_TENANT_ID: TENANT } });
   await stack.db('tenants').insert({ id: 'portal-other', name: 'Other' }).onConflict('id').ignore();
 });
 afterAll(async () => stack?.stop());
@@ -40,7 +42,7 @@ describe('when a portal link is made', () => {
   });
 
   it('then scopes the creator does not hold are refused with 403, and bad input with 422', async () => {
-    const { key } = await createApiKey(stack.db, null, { tenantId: 'default', name: 'viewer-portal', scopes: ['portal:write', 'endpoints:read'], expiresAt: null });
+    const { key } = await createApiKey(stack.db, null, { tenantId: TENANT, name: 'viewer-portal', scopes: ['portal:write', 'endpoints:read'], expiresAt: null });
     const refused = await stack.call('POST', '/api/v1/portal/sessions', { scopes: ['endpoints:write'] }, { token: key });
     expect(refused.status).toBe(403);
     expect(refused.body.msg).toContain('endpoints:write');
@@ -51,7 +53,7 @@ describe('when a portal link is made', () => {
   });
 
   it('then a key without portal:write gets 403', async () => {
-    const { key } = await createApiKey(stack.db, null, { tenantId: 'default', name: 'no-portal', scopes: ['endpoints:read'], expiresAt: null });
+    const { key } = await createApiKey(stack.db, null, { tenantId: TENANT, name: 'no-portal', scopes: ['endpoints:read'], expiresAt: null });
     expect((await stack.call('POST', '/api/v1/portal/sessions', {}, { token: key })).status).toBe(403);
   });
 });
@@ -63,7 +65,7 @@ describe('when a portal link is opened', () => {
     expect(opened.setCookie).toMatch(/^portal_session=[A-Za-z0-9_-]{43}; Path=\/portal; Expires=.+; HttpOnly; SameSite=Strict$/);
     expect(opened.html).toContain('url=/portal/');
     const who = await session(opened.cookie!);
-    expect(who).toMatchObject({ tenant_id: 'default', read_only: false });
+    expect(who).toMatchObject({ tenant_id: TENANT, read_only: false });
     expect(who.csrf_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
@@ -200,7 +202,7 @@ describe('when a test event is sent to one endpoint', () => {
 describe('when a link is opened on a stack that logs every request', () => {
   it('then the request log shows the URL without the code', async () => {
     const lines: string[] = [];
-    const logged = await startStack({ worker: false, logLines: lines, env: { LOG_LEVEL: 'info' } });
+    const logged = await startStack({ worker: false, logLines: lines, env: { LOG_LEVEL: 'info', DEFAULT_TENANT_ID: TENANT } });
     try {
       const res = await logged.call('POST', '/api/v1/portal/sessions', {});
       const code = new URL(res.body.data.url).searchParams.get('code')!;
