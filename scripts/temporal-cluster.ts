@@ -5,8 +5,9 @@
  * `npm run cluster -- --install-only`: only builds (or finds) the server and its schema tool.
  */
 import path from 'node:path';
-import { loadDevConfig, loadDotEnv, PROJECT_ROOT } from '../src/config';
-import { createLogger, type Logger } from '../src/logger';
+import { loadDevConfig, PROJECT_ROOT } from '../src/config';
+import type { Logger } from '../src/logger';
+import { print, serverScript, serveUntilStopped } from '../src/dev/server-script';
 import { findOrBuildClusterBinaries, TEMPORAL_SERVER_VERSION } from '../src/dev/cluster/binaries';
 import { startTemporalCluster } from '../src/dev/cluster/cluster';
 
@@ -19,10 +20,6 @@ const USAGE = `usage: npm run cluster [-- --install-only]
                   TEMPORAL_RETENTION_DAYS) and the search attributes; run until Ctrl-C
   --install-only  build (or find) the server and the schema tool in .tools/bin, print their paths
 `;
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 async function runCluster(log: Logger): Promise<number> {
   const config = loadDevConfig();
@@ -41,51 +38,14 @@ async function runCluster(log: Logger): Promise<number> {
   print(`Use it:          TEMPORAL_ADDRESS=${cluster.address} npm run start:worker (and start:api)`);
   print('Press Ctrl-C to stop.');
 
-  const outcome = await new Promise<'signal' | 'exited'>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) return; // under npm run, one Ctrl-C arrives twice
-      stopping = true;
-      log.info({ signal }, 'stopping the Temporal server');
-      resolve('signal');
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void cluster.exited.then(() => resolve('exited'));
-  });
-  if (outcome === 'exited') {
-    log.error({ address: cluster.address }, 'the Temporal server stopped unexpectedly');
-    return 1;
-  }
-  await cluster.stop();
-  log.info('Temporal server stopped');
+  return serveUntilStopped(cluster, 'the Temporal server', log);
+}
+
+async function installOnly(log: Logger): Promise<number> {
+  const binaries = await findOrBuildClusterBinaries(log);
+  print(binaries.server);
+  print(binaries.sqlTool);
   return 0;
 }
 
-async function main(): Promise<void> {
-  loadDotEnv();
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const unknown = args.filter((arg) => arg !== '--install-only');
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const log = createLogger(loadDevConfig().LOG_LEVEL, 'temporal-cluster');
-  if (args.includes('--install-only')) {
-    const binaries = await findOrBuildClusterBinaries(log);
-    print(binaries.server);
-    print(binaries.sqlTool);
-    return;
-  }
-  process.exitCode = await runCluster(log);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`temporal-cluster: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+serverScript('temporal-cluster', USAGE, { install: installOnly, run: runCluster });

@@ -4,8 +4,9 @@
  * `npm run temporal:install`: only makes sure the Temporal CLI is there (finds it, or builds it with
  * `go install` into `.tools/bin`), prints its path and version.
  */
-import { loadDevConfig, loadDotEnv } from '../src/config';
-import { createLogger, type Logger } from '../src/logger';
+import { loadDevConfig } from '../src/config';
+import type { Logger } from '../src/logger';
+import { print, serverScript, serveUntilStopped } from '../src/dev/server-script';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { findOrInstallTemporalCli, getTemporalCliVersion, TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
 
@@ -16,10 +17,6 @@ const USAGE = `usage: tsx scripts/temporal-dev-server.ts [--install-only]
   --install-only  make sure the Temporal CLI is available (build it with Go if needed),
                   print its path and version, and exit
 `;
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 async function installOnly(log: Logger): Promise<number> {
   const cli = await findOrInstallTemporalCli(log);
@@ -57,47 +54,7 @@ async function runServer(log: Logger): Promise<number> {
   print(`State file:          ${config.TEMPORAL_DEV_DB}`);
   print('Press Ctrl-C to stop.');
 
-  const outcome = await new Promise<'signal' | 'exited'>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      // Under `npm run`, one Ctrl-C arrives twice (from the terminal and relayed by tsx); stop()
-      // is bounded anyway (SIGKILL after 10 s), so repeats are only acknowledged.
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping the Temporal dev server');
-      resolve('signal');
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void server.exited?.then(() => resolve('exited'));
-  });
-  if (outcome === 'exited') {
-    log.error({ address: server.address }, 'the Temporal dev server stopped unexpectedly');
-    return 1;
-  }
-  await server.stop();
-  log.info('Temporal dev server stopped');
-  return 0;
+  return serveUntilStopped(server, 'the Temporal dev server', log);
 }
 
-async function main(): Promise<void> {
-  loadDotEnv();
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const unknown = args.filter((arg) => arg !== '--install-only');
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument(s): ${unknown.join(' ')}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const log = createLogger(loadDevConfig().LOG_LEVEL, 'temporal-dev-server');
-  process.exitCode = args.includes('--install-only') ? await installOnly(log) : await runServer(log);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`temporal-dev-server: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+serverScript('temporal-dev-server', USAGE, { install: installOnly, run: runServer });
