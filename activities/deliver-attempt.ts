@@ -3,7 +3,6 @@ import { displayTarget } from '../src/domain/endpoint';
 import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
 import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
-import { storeAttempt } from '../src/db/attempts-repo';
 import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { openKey } from '../src/db/signing-keys-repo';
 import { attemptSummary } from '../src/http/attempt-summary';
@@ -15,13 +14,12 @@ import { openHeaders } from '../src/security/endpoint-headers';
 import { openUrl } from '../src/security/endpoint-url';
 import { redactAttempt, sensitiveValues } from '../src/security/redact';
 import { nextDelayMs, retryDelaysMs, withJitter } from '../workflows/retry-policy';
-import { reportAttempt } from './attempt-reports';
 import { circuitGate } from './circuit-gate';
 import type { ActivityDeps } from './deps';
-import { deliveryRecovered, isRecovery } from './delivery-recovered';
-import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
+import { reachedReceiver } from './endpoint-health';
 import { cachedEventBody, rememberEventBody } from './event-bodies';
 import { rotateOnUsage } from './key-usage';
+import { storeAttemptAndEffects } from './stored-attempt';
 import type { AttemptStep, DeliverAttemptIn } from './types';
 
 /** A rate-limit slot this close is taken at once: a durable timer would cost more than it saves. */
@@ -58,7 +56,7 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
  * could not be recorded says so, and the workflow records it in a step of its own.
  */
 export function makeDeliverAttempt(deps: ActivityDeps) {
-  const { db, box, outbound, egress, config, metrics, log } = deps;
+  const { db, box, outbound, egress, config, log } = deps;
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
     const heldBody = cachedEventBody(input.tenantId, input.eventId);
@@ -100,34 +98,9 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
     let recorded = true;
     try {
-      const stored = await storeAttempt(
-        db,
-        {
-          tenant_id: input.tenantId,
-          delivery_id: input.deliveryId,
-          endpoint_id: input.endpointId,
-          event_id: input.eventId,
-          attempt: input.attempt,
-          outcome: result.outcome,
-          started_at: new Date(result.startedAt),
-          duration_ms: result.durationMs,
-          response_status: result.responseStatus,
-          error_class: result.errorClass,
-          error_message: result.errorMessage,
-          response_excerpt: result.responseExcerpt,
-          delivery_status: deliveryStatus,
-        },
-        { reachedReceiver: reachedReceiver(result), keyIds: signedBy },
+      await storeAttemptAndEffects(deps, input, { result, deliveryStatus, keyIds: signedBy }, (stored) =>
+        rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold }),
       );
-      if (stored.inserted) {
-        const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
-        await reportAttempt(deps, input, { result, deliveryStatus, disabledFor }, stored).catch((err) =>
-          log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
-        );
-        await rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold });
-        metrics.observeDeliveryAttempt(result);
-        if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
-      }
     } catch (err) {
       log.warn({ err, deliveryId: input.deliveryId, attempt: input.attempt }, 'could not record the attempt; the workflow records it');
       recorded = false;

@@ -1,8 +1,5 @@
-import { storeAttempt } from '../src/db/attempts-repo';
-import { reportAttempt } from './attempt-reports';
 import type { ActivityDeps } from './deps';
-import { deliveryRecovered, isRecovery } from './delivery-recovered';
-import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
+import { storeAttemptAndEffects } from './stored-attempt';
 import type { RecordIn, RecordOut } from './types';
 
 /**
@@ -13,34 +10,10 @@ import type { RecordIn, RecordOut } from './types';
  * before the one-step attempt.
  */
 export function makeRecordAttempt(deps: ActivityDeps) {
-  const { db, log, metrics } = deps;
+  const { log } = deps;
   return async function recordAttempt(input: RecordIn): Promise<RecordOut> {
     const { result } = input;
-    const reached = reachedReceiver(result);
-    const stored = await storeAttempt(db, {
-      tenant_id: input.tenantId,
-      delivery_id: input.deliveryId,
-      endpoint_id: input.endpointId,
-      event_id: input.eventId,
-      attempt: input.attempt,
-      outcome: result.outcome,
-      started_at: new Date(result.startedAt),
-      duration_ms: result.durationMs,
-      response_status: result.responseStatus,
-      error_class: result.errorClass,
-      error_message: result.errorMessage,
-      response_excerpt: result.responseExcerpt,
-      delivery_status: input.deliveryStatus,
-    }, { reachedReceiver: reached, keyIds: [] });
-    if (stored.inserted) {
-      const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
-      await reportAttempt(deps, input, { result, deliveryStatus: input.deliveryStatus, disabledFor }, stored).catch((err) =>
-        log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
-      );
-      // Counted after the writes, so a recording that failed and is retried counts once.
-      metrics.observeDeliveryAttempt(result);
-      if (input.deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
-    }
+    await storeAttemptAndEffects(deps, input, { result, deliveryStatus: input.deliveryStatus, keyIds: [] });
     log.info(
       { deliveryId: input.deliveryId, endpointId: input.endpointId, eventId: input.eventId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass },
       'delivery attempt',
