@@ -5,9 +5,8 @@ import { endpointSigningSettings } from '../src/db/endpoints-repo';
 import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { activeUsageThreshold } from '../src/db/key-policies-repo';
 import { incrementKeyUsage, loadValidKeys } from '../src/db/signing-keys-repo';
-import { USER_AGENT } from '../src/http/webhook-request';
+import { webhookHeaders } from '../src/http/webhook-request';
 import { bodyDigest, bodyOrRenderError, TemplateRenderError } from '../src/integrations/render';
-import { signatureHeaders } from '../src/security/schemes';
 import type { ActivityDeps } from './deps';
 import { eventBodyOf } from './event-bodies';
 import { rotateOnUsage } from './key-usage';
@@ -55,19 +54,17 @@ export function makeSignRequest({ db, box, log, config }: ActivityDeps) {
       keyIds,
       // A rendered body is computed again when sent: the digest proves it is the same bytes.
       ...(settings?.template ? { bodyDigest: bodyDigest(body) } : {}),
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        'x-delivery-id': input.deliveryId,
-        'x-event-id': input.eventId,
-        'x-event-type': input.eventType,
-        'x-attempt': String(input.attempt),
-        ...signatureHeaders(signatureSchemeOf(scheme), keys, {
-          messageId: input.deliveryId,
-          body,
-          now: new Date(),
-        }),
-      },
+      // The legacy send step adds the endpoint's custom headers itself.
+      headers: webhookHeaders({
+        deliveryId: input.deliveryId,
+        eventId: input.eventId,
+        eventType: input.eventType,
+        attempt: input.attempt,
+        body,
+        scheme: signatureSchemeOf(scheme),
+        keys,
+        customHeaders: {},
+      }),
     };
   };
 }
