@@ -15,6 +15,18 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** A new key: `prefix` and 24 random bytes. Answers the key (shown once), what may be shown of it, and its hash. */
+export function mintKey(prefix: string): { key: string; prefix: string; hash: string } {
+  const key = prefix + randomBytes(24).toString('base64url');
+  return { key, prefix: key.slice(0, DISPLAY_PREFIX_LENGTH), hash: hashApiKey(key) };
+}
+
+/** A key may carry only scopes its granter holds (null: the command line, which may grant any). */
+export function checkGrantable(held: ReadonlySet<string> | null, wanted: readonly string[]): void {
+  const missing = held ? wanted.filter((s) => !held.has(s)) : [];
+  if (missing.length > 0) throw new ForbiddenError(`cannot grant scopes you do not hold: ${missing.join(', ')}`);
+}
+
 /** The public view: never the key or its hash. */
 export function apiKeyOut(key: ApiKeyRecord) {
   return {
@@ -49,17 +61,15 @@ export async function createApiKey(
   caller: KeyGrantor,
   input: { tenantId: string; name: string; scopes: Scope[]; expiresAt: Date | null },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
-  const tenantCaller = caller !== null && caller.tenantId !== null ? caller : null;
-  const missing = tenantCaller ? input.scopes.filter((s) => !tenantCaller.scopes.has(s)) : [];
-  if (missing.length > 0) throw new ForbiddenError(`cannot grant scopes you do not hold: ${missing.join(', ')}`);
-  const key = API_KEY_PREFIX + randomBytes(24).toString('base64url');
+  checkGrantable(caller !== null && caller.tenantId !== null ? caller.scopes : null, input.scopes);
+  const { key, prefix, hash } = mintKey(API_KEY_PREFIX);
   return db.transaction(async (trx) => {
     const record = await insertApiKey(trx, {
       id: newId('ak'),
       tenant_id: input.tenantId,
       name: input.name,
-      prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
-      hash: hashApiKey(key),
+      prefix,
+      hash,
       scopes: input.scopes,
       created_by: caller?.actor ?? 'cli',
       expires_at: input.expiresAt,

@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { PlatformCaller } from '../domain/caller';
 import type { PlatformScope } from '../domain/scopes';
 import type { Db } from '../db/knex';
 import { recordPlatformAudit } from '../db/platform-audit-repo';
 import { insertPlatformKey, revokePlatformKey, type PlatformKeyRecord } from '../db/platform-keys-repo';
-import { ForbiddenError } from '../errors';
 import { newId } from '../ids';
-import { hashApiKey } from './api-keys';
+import { checkGrantable, mintKey } from './api-keys';
 
 /** Platform keys look like `whp_<32 base64url chars>`: told apart from tenant keys (`whk_`) at a glance. */
 export const PLATFORM_KEY_PREFIX = 'whp_';
-const DISPLAY_PREFIX_LENGTH = 12;
 
 /** The public view: never the key or its hash. */
 export function platformKeyOut(key: PlatformKeyRecord) {
@@ -37,15 +34,14 @@ export async function createPlatformKey(
   caller: PlatformCaller | null,
   input: { name: string; scopes: PlatformScope[]; expiresAt: Date | null },
 ): Promise<{ key: string; record: PlatformKeyRecord }> {
-  const missing = caller ? input.scopes.filter((s) => !caller.scopes.has(s)) : [];
-  if (missing.length > 0) throw new ForbiddenError(`cannot grant scopes you do not hold: ${missing.join(', ')}`);
-  const key = PLATFORM_KEY_PREFIX + randomBytes(24).toString('base64url');
+  checkGrantable(caller ? caller.scopes : null, input.scopes);
+  const { key, prefix, hash } = mintKey(PLATFORM_KEY_PREFIX);
   return db.transaction(async (trx) => {
     const record = await insertPlatformKey(trx, {
       id: newId('pk'),
       name: input.name,
-      prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
-      hash: hashApiKey(key),
+      prefix,
+      hash,
       scopes: input.scopes,
       created_by: caller?.actor ?? 'cli',
       expires_at: input.expiresAt,
