@@ -1,6 +1,7 @@
 import type { Db } from './knex';
 import { ConflictError, NotFoundError } from '../errors';
 import { isUniqueViolation } from './knex';
+import { DEFAULT_SETTINGS, type TenantSettings } from './tenants-repo';
 
 export interface EventTypeRecord {
   id: string;
@@ -42,6 +43,22 @@ export async function insertEventType(db: Db, tenantId: string, id: string, w: E
 
 export async function findEventType(db: Db, tenantId: string, name: string): Promise<EventTypeRecord | null> {
   return ((await live(db, tenantId).select(COLUMNS).where({ name }).first()) as EventTypeRecord | undefined) ?? null;
+}
+
+/**
+ * What ingest checks an event against, in one statement: the tenant's live event type of that
+ * name (null when it is not in the catalog) and whether the tenant accepts untyped events.
+ */
+export async function eventTypeForIngest(db: Db, tenantId: string, name: string): Promise<{ eventType: EventTypeRecord | null; allowUntyped: boolean }> {
+  const row = (await db('tenants as t')
+    .leftJoin('event_types as et', (on) => on.on('et.tenant_id', 't.id').andOn('et.name', db.raw('?', [name])).andOnNull('et.deleted_at'))
+    .select([...COLUMNS.map((c) => `et.${c}`), 't.settings as tenant_settings'])
+    .where('t.id', tenantId)
+    .first()) as (Omit<EventTypeRecord, 'id'> & { id: string | null; tenant_settings: Partial<TenantSettings> | null }) | undefined;
+  const allowUntyped = { ...DEFAULT_SETTINGS, ...(row?.tenant_settings ?? {}) }.allow_untyped_events;
+  if (!row || row.id === null) return { eventType: null, allowUntyped };
+  const { tenant_settings: _settings, ...eventType } = row;
+  return { eventType: eventType as EventTypeRecord, allowUntyped };
 }
 
 export async function getEventType(db: Db, tenantId: string, name: string): Promise<EventTypeRecord> {

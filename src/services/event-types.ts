@@ -2,7 +2,7 @@ import type { Caller } from '../domain/caller';
 import { isOperationalEventType, OPERATIONAL_CATEGORY, OPERATIONAL_EVENT_TYPES } from '../domain/operational-events';
 import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
 import {
-  findEventType,
+  eventTypeForIngest,
   insertEventType,
   softDeleteEventType,
   updateEventType,
@@ -10,7 +10,6 @@ import {
   type EventTypeWrite,
 } from '../db/event-types-repo';
 import type { Db } from '../db/knex';
-import { tenantSettings } from '../db/tenants-repo';
 import { AppError } from '../errors';
 import { newId } from '../ids';
 import type { AppDeps } from './deps';
@@ -21,9 +20,9 @@ import { compilePayloadSchema, storedPayloadSchema } from './payload-schemas';
  * an untyped event is accepted only when the tenant allows it.
  */
 export async function checkEventPayload(db: Db, tenantId: string, type: string, payload: unknown): Promise<EventTypeRecord | null> {
-  const eventType = await findEventType(db, tenantId, type);
+  const { eventType, allowUntyped } = await eventTypeForIngest(db, tenantId, type);
   if (!eventType) {
-    if (!(await tenantSettings(db, tenantId)).allow_untyped_events) {
+    if (!allowUntyped) {
       throw new AppError(422, 'unknown_event_type', `event type ${type} is not in the catalog and this tenant does not accept untyped events`);
     }
     return null;
