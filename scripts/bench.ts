@@ -43,7 +43,7 @@ function onSignal(cleanup: Cleanup): void {
 async function runAll(ctx: RunContext, results: BenchResults): Promise<void> {
   const has = (...names: RunName[]) => names.some((n) => ctx.opts.runs.includes(n));
   const steps: Array<[string, boolean, () => Promise<void>]> = [
-    ['floor, service, latency', has('floor', 'service', 'latency'), async () => void results.runs.push(...(await runCoreRuns(ctx)))],
+    ['floor, service, latency, one-process', has('floor', 'service', 'latency', 'one-process'), async () => void results.runs.push(...(await runCoreRuns(ctx)))],
     ['floor-regular', has('floor-regular'), async () => void results.runs.push(await runFloorRegular(ctx))],
     ['direct', has('direct'), async () => void results.runs.push(await runDirect(ctx))],
     ['file', has('file'), async () => {

@@ -114,6 +114,11 @@ const schema = z.object({
    * evicted from it is replayed from its history at its next task: less memory, more CPU.
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /**
+   * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
+   * that worker (the first workflow task comes back in the start's answer). No effect elsewhere.
+   */
+  EAGER_DELIVERY_START: bool.default(true),
   WORKER_METRICS_PORT: port.default(9464),
 
   /** Set: traces are exported over OTLP/HTTP to `<this>/v1/traces`; unset: tracing is off. */

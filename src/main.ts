@@ -3,7 +3,7 @@ import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { connectClient } from './temporal/client';
+import { clientOn, connectClient } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
@@ -35,11 +35,14 @@ async function main() {
   const { db, box } = await openStorage(config, log);
   // One registry: the API's /metrics also serves the worker's metrics (no WORKER_METRICS_PORT here).
   const metrics = createMetrics();
-  const { worker, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
+  const { worker, connection, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
   const running = worker.run();
   const temporal = await connectClient(config, address, tracing);
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
-  const { server, url } = await startApi({ config, db, box, temporal, log, metrics, tracing });
+  // Deliveries start eagerly on this process's worker (EAGER_DELIVERY_START); everything else
+  // goes through the API's own client, with its short gRPC retries.
+  const eagerClient = config.EAGER_DELIVERY_START ? clientOn(config, connection, tracing) : null;
+  const { server, url } = await startApi({ config, db, box, temporal, eagerClient, log, metrics, tracing });
 
   const mode =
     config.NODE_ENV === 'production'

@@ -36,6 +36,8 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
+  /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to this process's worker). */
+  countDeliveryStarts(started: number, eager: number): void;
   /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
   countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
@@ -86,6 +88,12 @@ export function createMetrics(): Metrics {
     name: 'webhooks_events_ingested_total',
     help: 'Events accepted by ingest: created (stored now) or duplicate (same idempotency key as an earlier event)',
     labelNames: ['result'] as const,
+    registers,
+  });
+  const deliveryStarts = new Counter({
+    name: 'webhooks_delivery_starts_total',
+    help: "Delivery workflows started by ingest, by how their first workflow task reached a worker: eager (in the start's answer, to this process's worker) or queued (through the task queue)",
+    labelNames: ['first_task'] as const,
     registers,
   });
   const inbound = new Counter({
@@ -152,6 +160,10 @@ export function createMetrics(): Metrics {
     },
     countIngestedEvent(result) {
       eventsIngested.inc({ result });
+    },
+    countDeliveryStarts(started, eager) {
+      if (eager > 0) deliveryStarts.inc({ first_task: 'eager' }, eager);
+      if (started > eager) deliveryStarts.inc({ first_task: 'queued' }, started - eager);
     },
     countInboundRequest(result, sourceKnown) {
       inbound.inc({ result, source: sourceKnown ? 'known' : 'unknown' });

@@ -12,7 +12,7 @@ import {
 import type { createActivities } from '../activities';
 import type { AttemptStep } from '../activities/types';
 import type { DeliveryState } from '../src/domain/delivery';
-import { ONE_STEP_ATTEMPTS, type DeliveryIn } from '../src/temporal/delivery-workflows';
+import { ONE_STEP_ATTEMPTS, SUCCESS_BY_CLOSE, type DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
 import { cancelSignal, DELIVERY_FAILED, statusQuery, type DeliveryFailure, type DeliveryOut } from './definitions';
 import { legacyDeliveryWorkflow } from './delivery-v1';
@@ -73,7 +73,7 @@ function failedStep(input: DeliveryIn, attempt: number, err: unknown): Attempted
  * cancellation (the API's cancel and the UI's Cancel alike), after the attempt in flight.
  */
 export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> {
-  if (input.version !== ONE_STEP_ATTEMPTS) return legacyDeliveryWorkflow(input);
+  if (input.version !== ONE_STEP_ATTEMPTS && input.version !== SUCCESS_BY_CLOSE) return legacyDeliveryWorkflow(input);
 
   let status: DeliveryState = 'pending';
   let attempts = 0;
@@ -84,6 +84,8 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
   const setStatus = (next: DeliveryState) => {
     if (next === status) return;
     status = next;
+    // A success is said by the run completing (it does in this same task), not by an upsert.
+    if (next === 'succeeded' && input.version === SUCCESS_BY_CLOSE) return;
     upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
   };
   setHandler(statusQuery, () => view());

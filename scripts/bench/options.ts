@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench`. */
 
 /** The runs, in the order they run (see docs/benchmark.md). */
-export const RUN_NAMES = ['floor', 'service', 'latency', 'floor-regular', 'direct', 'file', 'fifo', 'reads', 'fanout', 'rss'] as const;
+export const RUN_NAMES = ['floor', 'service', 'latency', 'one-process', 'floor-regular', 'direct', 'file', 'fifo', 'reads', 'fanout', 'rss'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchOptions {
@@ -63,7 +63,7 @@ Measures the webhook service against the least a Temporal delivery costs on the 
 docs/benchmark.md for what each run and figure is.
 
   --runs LIST          comma-separated subset of ${RUN_NAMES.join(',')}
-                       (default all; latency needs service or --rate)
+                       (default all; latency and one-process need service or --rate)
   --events N           measured deliveries per saturated run (default ${DEFAULTS.events})
   --concurrency C      requests / workflow starts in flight in saturated runs (default ${DEFAULTS.concurrency})
   --warmup W           warm-up deliveries before each measured phase (default ${DEFAULTS.warmup})
@@ -173,8 +173,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new UsageError(`unknown argument: ${arg}`);
     }
   }
-  if (runs.includes('latency') && !runs.includes('service') && rate === null) {
-    throw new UsageError('--runs latency needs the service run (its throughput sets the rate) or --rate R');
+  if ((runs.includes('latency') || runs.includes('one-process')) && !runs.includes('service') && rate === null) {
+    throw new UsageError('--runs latency and one-process need the service run (its throughput sets the rate) or --rate R');
   }
   const sizes = { ...DEFAULTS, ...(quick ? QUICK : {}), ...given };
   return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, quick, json, help };

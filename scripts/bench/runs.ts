@@ -13,7 +13,7 @@ import { generateLoad, type LoadPlan } from './load';
 import { measure, type RunContext, type RunResult, type Subject } from './measure';
 import { LATENCY_LOAD_SHARE } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
-import { benchConfig, createEndpoint, httpAgent, sendEvent, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
+import { benchConfig, createEndpoint, httpAgent, sendEvent, startOneProcessStack, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -41,8 +41,10 @@ const closed = (ctx: RunContext): LoadPlan => ({ kind: 'closed', count: ctx.opts
 const open = (ctx: RunContext, ratePerS: number): LoadPlan => ({ kind: 'open', ratePerS, count: Math.max(10, Math.ceil(ratePerS * ctx.opts.latencySeconds)) });
 
 /**
- * floor, service, latency: the floor first (on the freshest server), then the service
- * saturated; then both at one steady rate, 50 % of the service's throughput (or --rate).
+ * floor, service, latency, one-process: the floor first (on the freshest server), then the
+ * service saturated; then both at one steady rate, 50 % of the service's throughput (or --rate);
+ * then the service as `npm start` runs it (API and worker in one process, eager starts),
+ * saturated and at that same rate.
  */
 export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
   const { runs } = ctx.opts;
@@ -79,6 +81,17 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
     if (floor && runs.includes('latency')) {
       const warmup = runs.includes('floor') ? 0 : ctx.opts.warmup;
       results.push(await measure(ctx, 'floor@50%', floor.subject(), open(ctx, rate!), warmup, floorIndex));
+    }
+    if (runs.includes('one-process')) {
+      const inner = new Cleanup(ctx.log);
+      try {
+        const stack = await startOneProcessStack(ctx, inner, ctx.temporal, 'one-process');
+        const subject = await serviceSubject(ctx, stack, ctx.temporal, 'one-process');
+        results.push(await measure(ctx, 'one-process', subject, closed(ctx), ctx.opts.warmup, 0));
+        results.push(await measure(ctx, 'one-process@50%', subject, open(ctx, rate!), 0, ctx.opts.warmup + ctx.opts.events));
+      } finally {
+        await inner.run();
+      }
     }
   } finally {
     await scope.run();

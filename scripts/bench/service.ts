@@ -92,6 +92,26 @@ export interface ServiceStack extends ApiStack {
   workerCounts(): Promise<ServiceCounts>;
 }
 
+/** Calls the API at `apiUrl` with `token` (default: the bootstrap token); the body parsed when it is JSON. */
+function apiCaller(apiUrl: string, agent: Agent): ApiStack['call'] {
+  return async (method, path, body, token = BENCH_API_TOKEN) => {
+    const res = await request(`${apiUrl}${path}`, {
+      method: method as 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      dispatcher: agent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.statusCode, body: parsed };
+  };
+}
+
 function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
   const add = (x: Record<string, number>, y: Record<string, number>) => {
     const out = { ...x };
@@ -126,23 +146,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
   scope.add('stop API', () => closeServer(api.server));
   const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
   scope.add('close HTTP agent', () => agent.close());
-  const call: ServiceStack['call'] = async (method, path, body, token = BENCH_API_TOKEN) => {
-    const res = await request(`${api.url}${path}`, {
-      method: method as 'GET',
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      dispatcher: agent,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.statusCode, body: parsed };
-  };
-  const apiStack: ApiStack = { apiUrl: api.url, agent, client, db, taskQueue, tenantId, call, apiCounts: async () => serviceCounts((await metrics.scrape()).body) };
+  const apiStack: ApiStack = { apiUrl: api.url, agent, client, db, taskQueue, tenantId, call: apiCaller(api.url, agent), apiCounts: async () => serviceCounts((await metrics.scrape()).body) };
   if (options.worker === false) return apiStack;
 
   const workers: Array<{ child: ChildWorker; readyS: number; metricsPort: number }> = [];
@@ -170,6 +174,62 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
     },
   };
   return stack;
+}
+
+/**
+ * The service as `npm start` runs it, in ONE child process (`src/main.ts` on this run's Temporal
+ * and database): the API and a worker sharing the process, deliveries started eagerly on that
+ * worker (EAGER_DELIVERY_START). Its one registry counts the statements of both, so they are all
+ * the worker's here (the API's count is empty). Stopped by `scope`.
+ */
+export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack> {
+  const taskQueue = `bench-${label}-${RUN_TAG}`;
+  const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
+  const config = benchConfig(ctx, temporal, taskQueue, { tenantId });
+  const db = openDatabase(config, ctx.log);
+  scope.add('close database pool', () => db.destroy());
+  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
+  const client = await connectClient(config, temporal.address);
+  scope.add('close Temporal client', () => client.connection.close());
+  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
+  const port = await findFreePort();
+  const { child, readyS } = await startProcess(ctx, scope, {
+    entry: 'src/main.ts',
+    label,
+    env: { ...workerEnv(ctx, temporal, taskQueue, { tenantId }), HOST: '127.0.0.1', PORT: String(port) },
+    taskQueue,
+    client,
+    namespace: temporal.namespace,
+  });
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
+  scope.add('close HTTP agent', () => agent.close());
+  // The worker polls before the API listens (src/main.ts starts it first).
+  for (const deadline = performance.now() + 60_000; ; ) {
+    child.assertAlive();
+    const up = await request(`${apiUrl}/healthz`, { dispatcher: agent }).then(
+      async (res) => (await res.body.dump(), res.statusCode === 200),
+      () => false,
+    );
+    if (up) break;
+    if (performance.now() > deadline) throw new Error(`${label} did not answer ${apiUrl}/healthz within 60 s; output:\n${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const processCounts = async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`));
+  return {
+    apiUrl,
+    agent,
+    client,
+    db,
+    taskQueue,
+    tenantId,
+    call: apiCaller(apiUrl, agent),
+    apiCounts: async () => ({ statements: {}, attempts: {} }),
+    worker: child,
+    workers: [child],
+    workerReadyS: readyS,
+    workerCounts: processCounts,
+  };
 }
 
 /** A tenant of its own for a run (so its endpoints and data touch no other run's), with an API key. */

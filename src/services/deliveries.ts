@@ -10,6 +10,7 @@ import { deliveryDisplay, deliveryInput, endpointTarget, startDelivery, type Del
 import { requestCancellation } from '../temporal/cancellation';
 import { resumeLine } from '../temporal/fifo-sequencers';
 import { DeliveryStatus } from '../temporal/search-attributes';
+import { deliveryStateOf } from '../temporal/delivery-status';
 import type { AppDeps } from './deps';
 
 const audit = (caller: Caller, deliveryId: string) => ({ ...auditedBy(caller), resourceType: 'delivery', resourceId: deliveryId });
@@ -54,8 +55,7 @@ function redeliveryReuse(id: string, run: WorkflowExecutionDescription | null): 
   if (!run) return 'after-failure';
   if (run.status.name === 'RUNNING') throw inProgress(id);
   if (run.status.name !== 'COMPLETED') return 'after-failure';
-  const status = run.typedSearchAttributes.get(DeliveryStatus);
-  if (status === 'succeeded' || status === undefined) throw alreadySucceeded(id);
+  if (deliveryStateOf('COMPLETED', run.typedSearchAttributes.get(DeliveryStatus)) === 'succeeded') throw alreadySucceeded(id);
   return 'after-close';
 }
 
@@ -85,7 +85,7 @@ export async function redeliver(deps: AppDeps, caller: Caller, id: string): Prom
   const input = deliveryInput(event, { deliveryId: delivery.id, endpointId: delivery.endpoint_id, target: endpointTarget(shown), sequence: delivery.sequence === null ? null : Number(delivery.sequence) }, firstAttempt);
   let runId: string;
   try {
-    runId = await startDelivery(deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, input, reuse, deliveryDisplay(input, shown));
+    ({ runId } = await startDelivery(deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, input, reuse, deliveryDisplay(input, shown)));
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // Refused by the reuse policy: another run started meanwhile, or the latest one succeeded.

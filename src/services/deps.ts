@@ -12,6 +12,11 @@ export interface AppDeps {
   db: Db;
   box: SecretBox;
   temporal: Client;
+  /**
+   * Set where a worker of this process polls the delivery task queue (`npm start`, `src/main.ts`):
+   * a client on that worker's connection, through which ingest starts deliveries eagerly.
+   */
+  eagerClient?: Client | null;
   log: Logger;
   metrics: Metrics;
   /** Set when tracing is on: each request gets a server span (see src/tracing.ts). */

@@ -100,17 +100,22 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   const { event, deliveries } = stored;
   if (!event.dispatched_at && deliveries.length > 0) {
     try {
-      await dispatchDeliveries(
-        deps.temporal,
+      const { started, eager } = await dispatchDeliveries(
+        deps.eagerClient ? { client: deps.eagerClient, eager: true } : deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
         deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
       );
+      deps.metrics.countDeliveryStarts(started, eager);
     } catch (err) {
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');
       throw new UnavailableError(unstartedMessage(event.id, event.idempotency_key));
     }
-    await markDispatched(deps.db, event.id);
+    // The answer does not wait for the outbox mark: left unmarked (this process died, the
+    // database refused), the event is dispatched again by the sweep, which finds it started.
+    markDispatched(deps.db, event.id).catch((err: unknown) =>
+      deps.log.warn({ err, eventId: event.id }, 'could not mark the event dispatched; the outbox sweep will find its deliveries started'),
+    );
   }
   return {
     event_id: event.id,

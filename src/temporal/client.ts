@@ -1,4 +1,4 @@
-import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, type ConnectionLike } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Tracing } from '../tracing';
 import { dataConverter } from './payload-codec';
@@ -28,6 +28,14 @@ export function apiGrpcInterceptors() {
  */
 export async function connectClient(config: Config, address: string, tracing: Tracing | null = null): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(config, address), interceptors: apiGrpcInterceptors() });
+  return clientOn(config, connection, tracing);
+}
+
+/**
+ * A client on a connection of the caller's: a worker's `NativeConnection` gives one that can
+ * start workflows eagerly on that worker (see `DeliveryStarter`).
+ */
+export function clientOn(config: Config, connection: ConnectionLike, tracing: Tracing | null = null): Client {
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(tracing) });
 }
 

@@ -19,7 +19,10 @@ export function deliveryStateOf(executionStatus: string, searchStatus: unknown):
       // A dead letter (failed), or a delivery its endpoint was switched off for (cancelled).
       return kept === 'cancelled' ? 'cancelled' : 'failed';
     case 'COMPLETED':
-      return kept ?? 'succeeded';
+      // A run completes when it delivered; one that completed without delivering (before dead
+      // letters ended as failures) says so in its attribute. A success keeps the attribute it
+      // had while running (`pending`, `retrying`): the run's close says it (SUCCESS_BY_CLOSE).
+      return kept === 'failed' || kept === 'cancelled' ? kept : 'succeeded';
     default:
       return kept ?? 'pending';
   }
@@ -49,7 +52,7 @@ export function deliveryStateCondition(state: DeliveryState, quote: (value: stri
     case 'retrying':
       return `(${attribute(state)} AND ${among('RUNNING', 'CONTINUED_AS_NEW')})`;
     case 'succeeded':
-      return `(${attribute('succeeded')} AND ${among('COMPLETED', 'RUNNING')})`;
+      return `((${attribute('succeeded')} AND ${among('COMPLETED', 'RUNNING')}) OR (${is('COMPLETED')} AND DeliveryStatus IN (${quote('pending')}, ${quote('retrying')})))`;
     case 'terminated':
       return is('TERMINATED');
     case 'cancelled':

@@ -21,6 +21,17 @@ import { DeliveryStatus, EndpointId, EventId, EventType, TenantId } from './sear
  */
 export const ONE_STEP_ATTEMPTS = 2;
 
+/**
+ * Deliveries started with this version make their attempts as {@link ONE_STEP_ATTEMPTS} does and
+ * end a success by completing alone: no `DeliveryStatus = succeeded` upsert before the close (the
+ * run's Completed status says it, see `deliveryStateOf`), one history event and one visibility
+ * write fewer per delivery. Version-2 runs keep the upsert until they finish.
+ */
+export const SUCCESS_BY_CLOSE = 3;
+
+/** The versions that run `deliveryWorkflow`'s one-step attempts. */
+export type OneStepVersion = typeof ONE_STEP_ATTEMPTS | typeof SUCCESS_BY_CLOSE;
+
 /** Ids only: everything else (body, secret, URL) is loaded inside activities. */
 export interface DeliveryIn {
   tenantId: string;
@@ -30,8 +41,8 @@ export interface DeliveryIn {
   eventType: string;
   /** Number of the first attempt: a redelivery continues the count of the runs before it. */
   firstAttempt?: number;
-  /** How this delivery's workflow makes its attempts: {@link ONE_STEP_ATTEMPTS}, or absent (before it). */
-  version?: typeof ONE_STEP_ATTEMPTS;
+  /** How this delivery's workflow makes its attempts: {@link SUCCESS_BY_CLOSE} now, {@link ONE_STEP_ATTEMPTS}, or absent (before both). */
+  version?: OneStepVersion;
   /** The receiver as operators see it (`host/path`, tokens masked: {@link displayTarget}); never a secret. */
   target?: string;
   /** Its place in a FIFO endpoint's line: receivers get it as `x-webhook-sequence`. */
@@ -120,7 +131,7 @@ export function deliveryInput(
     endpointId: delivery.endpointId,
     eventType: event.eventType,
     ...(firstAttempt === undefined ? {} : { firstAttempt }),
-    version: ONE_STEP_ATTEMPTS,
+    version: SUCCESS_BY_CLOSE,
     ...(delivery.target === undefined ? {} : { target: delivery.target }),
     ...(delivery.sequence === undefined || delivery.sequence === null ? {} : { sequence: delivery.sequence }),
   };
@@ -164,25 +175,47 @@ export function deliveryStartOptions(input: DeliveryIn, reuse: DeliveryReuse, di
 }
 
 /**
- * Starts one delivery's workflow and answers its run id. Throws WorkflowExecutionAlreadyStartedError
- * when the reuse policy refuses: the delivery was already started (`first`), runs, or succeeded.
+ * Starts one delivery's workflow and answers its run id, and whether the server handed its first
+ * task back in the answer (an eager start, asked for with `eager`). Throws
+ * WorkflowExecutionAlreadyStartedError when the reuse policy refuses: the delivery was already
+ * started (`first`), runs, or succeeded.
  */
-export async function startDelivery(client: Client, taskQueue: string, input: DeliveryIn, reuse: DeliveryReuse, display?: DeliveryDisplay): Promise<string> {
-  const handle = await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, ...deliveryStartOptions(input, reuse, display) });
-  return handle.firstExecutionRunId;
+export async function startDelivery(
+  client: Client,
+  taskQueue: string,
+  input: DeliveryIn,
+  reuse: DeliveryReuse,
+  display?: DeliveryDisplay,
+  eager = false,
+): Promise<{ runId: string; eagerlyStarted: boolean }> {
+  const handle = await client.workflow.start(DELIVERY_WORKFLOW, { taskQueue, ...deliveryStartOptions(input, reuse, display), ...(eager ? { requestEagerStart: true } : {}) });
+  return { runId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted ?? false };
+}
+
+/**
+ * Who starts deliveries: a client, and whether it shares its connection with a worker of this
+ * process that polls their task queue. Then starts ask for an eager start: the server hands the
+ * first workflow task back in the start's answer, straight to that worker (no task-queue match,
+ * no poll); when the worker has no free slot, the task is queued as usual.
+ */
+export interface DeliveryStarter {
+  client: Client;
+  eager: boolean;
 }
 
 /**
  * Starts an event's deliveries: up to {@link INLINE_FAN_OUT_MAX} directly, more through one
  * fan-out workflow that pages through the stored deliveries; a delivery to a FIFO endpoint by
- * waking that endpoint's sequencer instead. Safe to repeat.
+ * waking that endpoint's sequencer instead. Safe to repeat. Answers how many deliveries it
+ * started directly, and how many of those the server started eagerly.
  */
 export async function dispatchDeliveries(
-  client: Client,
+  starter: Client | DeliveryStarter,
   taskQueue: string,
   event: DeliveryEvent,
   deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null }>,
-): Promise<void> {
+): Promise<{ started: number; eager: number }> {
+  const { client, eager } = 'workflow' in starter ? { client: starter, eager: false } : starter;
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
     const input: FanOutIn = { ...event, afterDeliveryId: null };
     await client.workflow
@@ -193,17 +226,21 @@ export async function dispatchDeliveries(
         args: [input],
       })
       .catch(ignoreAlreadyStarted);
-    return;
+    return { started: 0, eager: 0 };
   }
   // A delivery in a FIFO line is started by its endpoint's sequencer, in order: wake it.
   const lines = new Set(deliveries.filter((d) => d.sequence !== undefined && d.sequence !== null).map((d) => d.endpointId));
-  await Promise.all([
+  const [starts] = await Promise.all([
+    Promise.all(
+      deliveries
+        .filter((d) => !lines.has(d.endpointId))
+        .map((d) => {
+          const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
+          return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint), eager).catch(ignoreAlreadyStarted);
+        }),
+    ),
     ...[...lines].map((endpointId) => wakeSequencer(client, taskQueue, { tenantId: event.tenantId, endpointId })),
-    ...deliveries
-      .filter((d) => !lines.has(d.endpointId))
-      .map((d) => {
-        const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
-        return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint)).catch(ignoreAlreadyStarted);
-      }),
   ]);
+  const started = starts.filter((s) => s !== undefined);
+  return { started: started.length, eager: started.filter((s) => s.eagerlyStarted).length };
 }

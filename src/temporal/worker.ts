@@ -68,7 +68,7 @@ export function stopWorker(worker: Worker): void {
 }
 
 /** Creates the worker that runs deliveries; `run()` it and `stopWorker()` it on exit. */
-export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close(): Promise<void> }> {
+export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
   installRuntimeLogger(deps.log);
   const { config } = deps;
   const connection = await NativeConnection.connect(connectionOptions(config, deps.address));
@@ -103,6 +103,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   }
   return {
     worker,
+    connection,
     async close() {
       await outbound.close();
       await connection.close();

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
+import { clientOn } from '../../src/temporal/client';
 import { dataConverter } from '../../src/temporal/payload-codec';
 import { tracingClientInterceptors } from '../../src/temporal/tracing';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
@@ -56,6 +57,8 @@ export async function startStack(
     /** Tracing for the API, the client and the worker (with a bundle built with its workflow interceptors). */
     tracing?: Tracing;
     workflowBundlePath?: string;
+    /** The API starts deliveries eagerly on the in-process worker, as `npm start` does. */
+    eager?: boolean;
   } = {},
 ): Promise<Stack> {
   const config = testConfig(options.env);
@@ -67,11 +70,10 @@ export async function startStack(
   const box = new SecretBox(parseMasterKey(config.MASTER_KEY!), parseKeyList(config.MASTER_KEY_PREVIOUS));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(options.tracing ?? null) });
-  const { server, url } = await startApi({ config, db, box, temporal, log, tracing: options.tracing });
-
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
   let closeWorker: (() => Promise<void>) | null = null;
+  let eagerClient: Client | null = null;
   if (options.worker !== false) {
     const created = await createWorker({
       config,
@@ -85,7 +87,10 @@ export async function startStack(
     worker = created.worker;
     closeWorker = created.close;
     running = worker.run();
+    // As `npm start` does: the API starts deliveries eagerly on this worker.
+    if (options.eager) eagerClient = clientOn(config, created.connection, options.tracing ?? null);
   }
+  const { server, url } = await startApi({ config, db, box, temporal, eagerClient, log, tracing: options.tracing });
 
   const call: Stack['call'] = async (method, path, body, init = {}) => {
     const token = init.token === undefined ? TEST_TOKEN : init.token;

@@ -39,6 +39,8 @@ describe('when an event was stored but its deliveries were never started', () =>
     // Delivered normally, then made to look undispatched (the API stopped before marking it).
     const delivered = (await stack.call('POST', '/api/v1/events', { type: 'outbox.single', payload: { n: 1 } })).body.data.event_id as string;
     await eventually(async () => (receivedFor(delivered).length === 1 ? true : undefined), 30_000, 'the normal delivery');
+    // The API marks it dispatched after answering: wait for the mark before undoing it.
+    await eventually(async () => ((await stack.db('events').where({ id: delivered }).first()).dispatched_at ? true : undefined), 10_000, 'the dispatch mark');
     await stack.db('events').where({ id: delivered }).update({ dispatched_at: null, created_at: new Date(Date.now() - 120_000) });
 
     const result = await runHousekeeping();
