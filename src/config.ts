@@ -109,6 +109,15 @@ const schema = z.object({
   OUTBOX_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Workflow-task polls a worker keeps open at once (sticky and normal queue together). */
+  WORKER_WORKFLOW_TASK_POLLERS: z.coerce.number().int().min(2).max(1_000).default(10),
+  /**
+   * Share of those polls on the task queue itself (the rest wait on the worker's sticky queue).
+   * A new workflow's first task comes from the task queue, later ones from the sticky queue; a
+   * delivery that succeeds at once has only a first task, so most polls wait on the task queue
+   * (the SDK's default, 0.2, leaves 2 of 10 there, and new deliveries queue behind them).
+   */
+  WORKER_NONSTICKY_POLL_RATIO: z.coerce.number().gt(0).lt(1).default(0.8),
   /**
    * Workflows a worker keeps in memory between their tasks (Temporal's sticky cache). A workflow
    * evicted from it is replayed from its history at its next task: less memory, more CPU.

@@ -11,6 +11,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
+import { workerCapacity } from '../../src/temporal/worker-capacity';
 import { createFloorActivities } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
 import type { floorLocalWorkflow } from './floor-workflows';
@@ -37,9 +38,7 @@ async function main(): Promise<void> {
     taskQueue,
     workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
     activities: createFloorActivities(http, () => posted++),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    ...workerCapacity(config),
   });
 
   process.on('message', (message: ToFloor) => {

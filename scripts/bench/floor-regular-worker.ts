@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
+import { workerCapacity } from '../../src/temporal/worker-capacity';
 import { createFloorActivities } from './floor-activities';
 
 async function main(): Promise<void> {
@@ -22,9 +23,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
     activities: createFloorActivities(http),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    ...workerCapacity(config),
   });
   const stop = () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -47,7 +47,7 @@ const ROWS: Row[] = [
 ];
 
 const LABEL = Math.max(...ROWS.map(([l]) => l.length));
-const CELL = 14;
+const CELL = 17;
 
 function table(title: string, runs: readonly RunResult[]): string[] {
   if (runs.length === 0) return [];
@@ -58,6 +58,9 @@ function table(title: string, runs: readonly RunResult[]): string[] {
     if (!run.sql) continue;
     const per = (counts: Record<string, number>, n: number) => Object.entries(counts).sort().map(([k, v]) => `${k} ${fmt(v / n, 2)}`).join(', ') || 'none';
     out.push(`${run.name} SQL per delivery: worker ${per(run.sql.worker, run.events)}; API ${per(run.sql.api, run.events)}`);
+  }
+  if (runs.some((r) => r.name.startsWith('one-process'))) {
+    out.push('one-process: the API and the worker are one process (npm start), so its "worker" CPU, RSS and SQL are both\'s');
   }
   return [...out, ''];
 }

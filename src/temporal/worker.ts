@@ -10,6 +10,7 @@ import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
 import { tracingWorkerOptions } from './tracing';
+import { workerCapacity } from './worker-capacity';
 import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
@@ -91,10 +92,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
       activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
-      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-      ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
+      ...workerCapacity(config),
       ...tracingWorkerOptions(tracing),
     });
   } finally {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config';
 import { egressPolicy } from '../../src/security/egress';
+import { workerCapacity } from '../../src/temporal/worker-capacity';
 
 /** What `openssl rand -hex 32` gives: secrets production accepts. */
 const STRONG_TOKEN = '3f9a1c7e5b2d8046af13ce97b5d20e8c4a6f1b3d9e7c5a2f8b0d4e6c1a3f5b7d';
@@ -22,6 +23,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'test', PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ NODE_ENV: 'test', TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
     expect(() => loadConfig({ NODE_ENV: 'test', MASTER_KEY: 'not-a-key' })).toThrow(/MASTER_KEY/);
+  });
+
+  it('when worker polls are not set, then most wait on the task queue, where a new delivery’s first task comes from', () => {
+    expect(workerCapacity(loadConfig({ NODE_ENV: 'test' }))).toMatchObject({
+      workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 10 },
+      nonStickyToStickyPollRatio: 0.8,
+    });
+    expect(workerCapacity(loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_TASK_POLLERS: '4', WORKER_NONSTICKY_POLL_RATIO: '0.5' }))).toMatchObject({
+      workflowTaskPollerBehavior: { maximum: 4 },
+      nonStickyToStickyPollRatio: 0.5,
+    });
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_NONSTICKY_POLL_RATIO: '0' })).toThrow(/WORKER_NONSTICKY_POLL_RATIO/);
+    // Every poll on the task queue would leave the sticky queue unpolled.
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_NONSTICKY_POLL_RATIO: '1' })).toThrow(/WORKER_NONSTICKY_POLL_RATIO/);
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_TASK_POLLERS: '1' })).toThrow(/WORKER_WORKFLOW_TASK_POLLERS/);
   });
 
   it('when running in production, then API_TOKEN and MASTER_KEY are required', () => {
