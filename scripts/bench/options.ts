@@ -34,6 +34,8 @@ export interface BenchOptions {
   temporal: 'dev' | 'cluster';
   /** Worker processes of each service stack. */
   workers: number;
+  /** Rounds of the saturated floor, service and one-process phases (targets take the median round). */
+  repeat: number;
   quick: boolean;
   json: boolean;
   help: boolean;
@@ -79,6 +81,8 @@ docs/benchmark.md for what each run and figure is.
   --temporal KIND      dev (default: an in-memory dev server) or cluster (Temporal on Postgres,
                        as \`npm run cluster\` runs it, with databases of its own, dropped after)
   --workers N          worker processes of each service stack, on one task queue (default 1)
+  --repeat N           rounds of the saturated floor, service and one-process phases, measured in
+                       turn; each target takes the median of its per-round ratios (default 1)
   --quick              smaller sizes: ${Object.entries(QUICK).map(([k, v]) => `${k} ${v}`).join(', ')}
                        (explicit options still win)
   --json               print machine-readable JSON on stdout instead of the tables
@@ -124,6 +128,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let quick = false;
   let temporal: BenchOptions['temporal'] = 'dev';
   let workers = 1;
+  let repeat = 1;
   let json = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -162,6 +167,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--workers':
         workers = number(flag, value(), 1);
         break;
+      case '--repeat':
+        repeat = number(flag, value(), 1);
+        break;
       case '--json':
         json = true;
         break;
@@ -177,7 +185,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     throw new UsageError('--runs latency and one-process need the service run (its throughput sets the rate) or --rate R');
   }
   const sizes = { ...DEFAULTS, ...(quick ? QUICK : {}), ...given };
-  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, quick, json, help };
+  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, repeat, quick, json, help };
 }
 
 /** How long a phase of `deliveries` may take: the --timeout, or 60 s + 100 ms per delivery. */

@@ -1,7 +1,7 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
 import type { RunResult } from './measure';
 import type { ReportMeta } from './report';
-import { targets, type BenchResults } from './targets';
+import { roundsOf, targets, type BenchResults } from './targets';
 
 const fmt = (value: number | null | undefined, decimals = 1): string =>
   value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(decimals);
@@ -76,9 +76,14 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes, ${o.workers} worker process${o.workers === 1 ? '' : 'es'}${o.quick ? ' (--quick)' : ''}`,
     '',
   ];
-  const saturated = results.runs.filter((r) => r.load.kind === 'closed');
+  const later = (r: RunResult) => / \(\d+\)$/.test(r.name);
+  const saturated = results.runs.filter((r) => r.load.kind === 'closed' && !later(r));
   const steady = results.runs.filter((r) => r.load.kind === 'open');
-  out.push(...table('Saturated (closed loop)', saturated));
+  out.push(...table(`Saturated (closed loop)${o.repeat > 1 ? ', round 1' : ''}`, saturated));
+  if (o.repeat > 1) {
+    const rounds = ['floor', 'service', 'one-process'].flatMap((name) => roundsOf(results.runs, name));
+    out.push(...table(`Saturated, every round (--repeat ${o.repeat}; the targets take the median of the rounds' ratios)`, rounds));
+  }
   out.push(...table(`At a steady rate (open loop, ${o.latencySeconds} s)`, steady));
 
   const { reads, fanout, rss } = results;

@@ -11,6 +11,7 @@ import type { floorWorkflow } from './floor-workflows';
 import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, type TemporalTarget } from './infra';
 import { generateLoad, type LoadPlan } from './load';
 import { measure, type RunContext, type RunResult, type Subject } from './measure';
+import { median } from './stats';
 import { LATENCY_LOAD_SHARE } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
 import { benchConfig, createEndpoint, httpAgent, sendEvent, startOneProcessStack, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
@@ -40,59 +41,47 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
 const closed = (ctx: RunContext): LoadPlan => ({ kind: 'closed', count: ctx.opts.events, concurrency: ctx.opts.concurrency });
 const open = (ctx: RunContext, ratePerS: number): LoadPlan => ({ kind: 'open', ratePerS, count: Math.max(10, Math.ceil(ratePerS * ctx.opts.latencySeconds)) });
 
+/** The name of a saturated run in round `round` of `--repeat`: `service`, then `service (2)`, … */
+export function roundName(name: string, round: number): string {
+  return round === 1 ? name : `${name} (${round})`;
+}
+
 /**
- * floor, service, latency, one-process: the floor first (on the freshest server), then the
- * service saturated; then both at one steady rate, 50 % of the service's throughput (or --rate);
- * then the service as `npm start` runs it (API and worker in one process, eager starts),
- * saturated and at that same rate.
+ * floor, service, latency, one-process. The saturated phases run in rounds (`--repeat`, default
+ * one): each round measures the floor, the service, then the service as `npm start` runs it (API
+ * and worker in one process, eager starts), each subject started once and kept, so drift of the
+ * machine or of the Temporal server over the run falls on all of them alike. Then the service and
+ * the floor (and the one-process service) at one steady rate, 50 % of the service's median
+ * throughput (or --rate).
  */
 export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
-  const { runs } = ctx.opts;
+  const { runs, repeat } = ctx.opts;
   const results: RunResult[] = [];
   const scope = new Cleanup(ctx.log);
   try {
-    let floor: FloorProcess | null = null;
-    let floorIndex = 0;
-    if (runs.includes('floor') || runs.includes('latency')) floor = await FloorProcess.start(ctx, scope);
-    if (floor && runs.includes('floor')) {
-      results.push(await measure(ctx, 'floor', floor.subject(), closed(ctx), ctx.opts.warmup, floorIndex));
-      floorIndex += ctx.opts.warmup + ctx.opts.events;
+    const floor = runs.includes('floor') || runs.includes('latency') ? (await FloorProcess.start(ctx, scope)).subject() : null;
+    const service = runs.includes('service') || runs.includes('latency') ? await serviceSubject(ctx, await startServiceStack(ctx, scope, ctx.temporal, 'service'), ctx.temporal, 'service') : null;
+    const one = runs.includes('one-process') ? await serviceSubject(ctx, await startOneProcessStack(ctx, scope, ctx.temporal, 'one-process'), ctx.temporal, 'one-process') : null;
+    // Each subject numbers its deliveries on from where its last phase stopped; it warms up once.
+    const next = new Map<Subject, number>();
+    const phase = async (name: string, subject: Subject, plan: LoadPlan) => {
+      const first = next.get(subject);
+      const warmup = first === undefined ? ctx.opts.warmup : 0;
+      const result = await measure(ctx, name, subject, plan, warmup, first ?? 0);
+      next.set(subject, (first ?? 0) + warmup + plan.count);
+      results.push(result);
+      return result;
+    };
+    const throughputs: number[] = [];
+    for (let round = 1; round <= repeat; round++) {
+      if (floor && runs.includes('floor')) await phase(roundName('floor', round), floor, closed(ctx));
+      if (service && runs.includes('service')) throughputs.push((await phase(roundName('service', round), service, closed(ctx))).throughput);
+      if (one) await phase(roundName('one-process', round), one, closed(ctx));
     }
-    let rate = ctx.opts.rate;
-    if (runs.includes('service') || runs.includes('latency')) {
-      const inner = new Cleanup(ctx.log);
-      try {
-        const stack = await startServiceStack(ctx, inner, ctx.temporal, 'service');
-        const subject = await serviceSubject(ctx, stack, ctx.temporal, 'service');
-        let index = 0;
-        let warmup = ctx.opts.warmup;
-        if (runs.includes('service')) {
-          const saturated = await measure(ctx, 'service', subject, closed(ctx), warmup, index);
-          results.push(saturated);
-          index += warmup + ctx.opts.events;
-          warmup = 0;
-          rate ??= saturated.throughput * LATENCY_LOAD_SHARE;
-        }
-        if (runs.includes('latency')) results.push(await measure(ctx, 'service@50%', subject, open(ctx, rate!), warmup, index));
-      } finally {
-        await inner.run();
-      }
-    }
-    if (floor && runs.includes('latency')) {
-      const warmup = runs.includes('floor') ? 0 : ctx.opts.warmup;
-      results.push(await measure(ctx, 'floor@50%', floor.subject(), open(ctx, rate!), warmup, floorIndex));
-    }
-    if (runs.includes('one-process')) {
-      const inner = new Cleanup(ctx.log);
-      try {
-        const stack = await startOneProcessStack(ctx, inner, ctx.temporal, 'one-process');
-        const subject = await serviceSubject(ctx, stack, ctx.temporal, 'one-process');
-        results.push(await measure(ctx, 'one-process', subject, closed(ctx), ctx.opts.warmup, 0));
-        results.push(await measure(ctx, 'one-process@50%', subject, open(ctx, rate!), 0, ctx.opts.warmup + ctx.opts.events));
-      } finally {
-        await inner.run();
-      }
-    }
+    const rate = ctx.opts.rate ?? median(throughputs) * LATENCY_LOAD_SHARE;
+    if (service && runs.includes('latency')) await phase('service@50%', service, open(ctx, rate));
+    if (floor && runs.includes('latency')) await phase('floor@50%', floor, open(ctx, rate));
+    if (one) await phase('one-process@50%', one, open(ctx, rate));
   } finally {
     await scope.run();
   }

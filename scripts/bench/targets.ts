@@ -3,7 +3,7 @@ import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import type { ReadsResult } from './reads';
 import type { RssResult } from './rss';
-import { ratio } from './stats';
+import { median, ratio } from './stats';
 
 export interface Target {
   /** Stable key for machines (`--json`). */
@@ -39,51 +39,77 @@ function target(id: string, label: string, value: number | null, unit: Target['u
   return { id, label, value, unit, op, limit, verdict, basis };
 }
 
+/** The runs of a saturated subject, one per `--repeat` round, in order: `service`, `service (2)`, … */
+export function roundsOf(runs: readonly RunResult[], name: string): RunResult[] {
+  return runs.filter((r) => r.name === name || r.name.startsWith(`${name} (`));
+}
+
+/**
+ * A figure of `subject` ÷ the same figure of `base`, round by round (each round's runs were
+ * measured back to back): the median of the rounds' ratios, and what it is made of.
+ */
+function roundRatio(subject: readonly RunResult[], base: readonly RunResult[], figure: (r: RunResult) => number | null, unit: string): { value: number | null; basis: string } {
+  const pairs = subject.map((s, i) => [figure(s), base[i] ? figure(base[i]) : null] as const);
+  const ratios = pairs.map(([a, b]) => ratio(a, b)).filter((r): r is number => r !== null);
+  if (ratios.length === 0) return { value: null, basis: `— / — ${unit}` };
+  const [a, b] = pairs[0]!;
+  if (ratios.length === 1) return { value: ratios[0]!, basis: `${fmt(a)} / ${fmt(b)} ${unit}` };
+  return { value: median(ratios), basis: `median of ${ratios.length} rounds: ${ratios.map((r) => fmt(r, 3)).join(', ')}` };
+}
+
 export function targets(results: BenchResults): Target[] {
   const by = (name: string) => results.runs.find((r) => r.name === name);
-  const service = by('service');
-  const floor = by('floor');
+  const services = roundsOf(results.runs, 'service');
+  const floors = roundsOf(results.runs, 'floor');
+  // The service as `npm start` runs it: API and worker in one process, eager starts.
+  const ones = roundsOf(results.runs, 'one-process');
+  const serviceThroughput = services.length ? median(services.map((r) => r.throughput)) : null;
   const file = by('service-file');
   const s50 = by('service@50%');
   const f50 = by('floor@50%');
-  // The service as `npm start` runs it: API and worker in one process, eager starts.
-  const one = by('one-process');
   const o50 = by('one-process@50%');
-  const cpu = (r: RunResult | undefined, key: 'worker' | 'temporal') => r?.perDelivery.cpuMs[key] ?? null;
+  const throughput = (r: RunResult) => r.throughput;
+  const cpu = (key: 'worker' | 'temporal') => (r: RunResult) => r.perDelivery.cpuMs[key];
+  const against = (subject: RunResult[], figure: (r: RunResult) => number | null, unit: string) => roundRatio(subject, floors, figure, unit);
+  const ratioTarget = (id: string, label: string, subject: RunResult[], figure: (r: RunResult) => number | null, unit: string, op: '>=' | '<=', limit: number) => {
+    const { value, basis } = against(subject, figure, unit);
+    return target(id, label, value, '×', op, limit, basis);
+  };
+  const oneCpu = against(ones, cpu('worker'), 'ms');
   const list: Target[] = [
-    target('throughput', 'service deliveries/s ÷ floor', ratio(service?.throughput, floor?.throughput), '×', '>=', 0.6, `${fmt(service?.throughput)} / ${fmt(floor?.throughput)} deliveries/s`),
-    target('throughputOneProcess', '  one process: deliveries/s ÷ floor', ratio(one?.throughput, floor?.throughput), '×', '>=', 0.6, `${fmt(one?.throughput)} / ${fmt(floor?.throughput)} deliveries/s`),
-    target('workerCpu', 'worker CPU per delivery ÷ floor process', ratio(cpu(service, 'worker'), cpu(floor, 'worker')), '×', '<=', 1.3, `${fmt(cpu(service, 'worker'))} / ${fmt(cpu(floor, 'worker'))} ms`),
+    ratioTarget('throughput', 'service deliveries/s ÷ floor', services, throughput, 'deliveries/s', '>=', 0.6),
+    ratioTarget('throughputOneProcess', '  one process: deliveries/s ÷ floor', ones, throughput, 'deliveries/s', '>=', 0.6),
+    ratioTarget('workerCpu', 'worker CPU per delivery ÷ floor process', services, cpu('worker'), 'ms', '<=', 1.3),
     {
       id: 'processCpuOneProcess',
       label: '  one process: API+worker CPU ÷ floor process',
-      value: ratio(cpu(one, 'worker'), cpu(floor, 'worker')),
+      value: oneCpu.value,
       unit: '×',
       op: null,
       limit: null,
-      verdict: one && floor ? 'reported' : 'n/a',
-      basis: `${fmt(cpu(one, 'worker'))} / ${fmt(cpu(floor, 'worker'))} ms (the API's share cannot be told apart)`,
+      verdict: oneCpu.value === null ? 'n/a' : 'reported',
+      basis: `${oneCpu.basis} (the API's share cannot be told apart)`,
     },
-    target('temporalCpu', 'Temporal CPU per delivery ÷ floor', ratio(cpu(service, 'temporal'), cpu(floor, 'temporal')), '×', '<=', 1.3, `${fmt(cpu(service, 'temporal'))} / ${fmt(cpu(floor, 'temporal'))} ms`),
-    target('temporalCpuOneProcess', '  one process: Temporal CPU per delivery ÷ floor', ratio(cpu(one, 'temporal'), cpu(floor, 'temporal')), '×', '<=', 1.3, `${fmt(cpu(one, 'temporal'))} / ${fmt(cpu(floor, 'temporal'))} ms`),
-    target('workerSql', 'worker SQL statements per successful delivery', service?.perDelivery.sqlWorker ?? null, 'statements', '<=', 5, 'service run, webhooks_db_queries_total of the worker'),
+    ratioTarget('temporalCpu', 'Temporal CPU per delivery ÷ floor', services, cpu('temporal'), 'ms', '<=', 1.3),
+    ratioTarget('temporalCpuOneProcess', '  one process: Temporal CPU per delivery ÷ floor', ones, cpu('temporal'), 'ms', '<=', 1.3),
+    target('workerSql', 'worker SQL statements per successful delivery', services[0]?.perDelivery.sqlWorker ?? null, 'statements', '<=', 5, 'service run, webhooks_db_queries_total of the worker'),
     target('latencyE2eP50', 'at 50 % load: e2e p50 ÷ floor', ratio(s50?.e2e.p50, f50?.e2e.p50), '×', '<=', 1.5, `${fmt(s50?.e2e.p50)} / ${fmt(f50?.e2e.p50)} ms`),
     target('latencyE2eP50OneProcess', '  one process at 50 % load: e2e p50 ÷ floor', ratio(o50?.e2e.p50, f50?.e2e.p50), '×', '<=', 1.5, `${fmt(o50?.e2e.p50)} / ${fmt(f50?.e2e.p50)} ms`),
     target('latencyIngestP99', 'at 50 % load: API ingest p99', s50?.accept.p99 ?? null, 'ms', '<=', 50, 'service@50%, POST /events'),
     target('latencyIngestP99OneProcess', '  one process at 50 % load: API ingest p99', o50?.accept.p99 ?? null, 'ms', '<=', 50, 'one-process@50%, POST /events'),
-    target('fileStore', 'file-backed store ÷ in-memory', ratio(file?.throughput, service?.throughput), '×', '>=', 0.8, `${fmt(file?.throughput)} / ${fmt(service?.throughput)} deliveries/s`),
+    target('fileStore', 'file-backed store ÷ in-memory', ratio(file?.throughput, serviceThroughput), '×', '>=', 0.8, `${fmt(file?.throughput)} / ${fmt(serviceThroughput)} deliveries/s`),
     target('workerRss', `worker peak RSS with ${results.rss?.events ?? 1000} accepted at once`, results.rss?.workerPeakRssMb ?? null, 'MB', '<=', 300, results.rss ? `peak ${results.rss.peakInFlight} in flight, ${results.rss.peakAtReceiver} held at the receiver` : 'rss run'),
   ];
   const fifo = by('fifo');
   list.push({
     id: 'fifo',
     label: 'one FIFO endpoint (ordered, one at a time): deliveries/s ÷ unordered',
-    value: ratio(fifo?.throughput, service?.throughput),
+    value: ratio(fifo?.throughput, serviceThroughput),
     unit: '×',
     op: null,
     limit: null,
     verdict: fifo ? 'reported' : 'n/a',
-    basis: fifo ? `${fmt(fifo.throughput)} / ${fmt(service?.throughput)} deliveries/s` : 'fifo run',
+    basis: fifo ? `${fmt(fifo.throughput)} / ${fmt(serviceThroughput)} deliveries/s` : 'fifo run',
   });
   const fan = results.fanout;
   list.push({
