@@ -8,7 +8,7 @@ import { deliveryWorkflowId } from '../../src/temporal/delivery-workflows';
 import { connectClient } from '../../src/temporal/client';
 import { FloorProcess, sameSizeBody } from './floor';
 import type { floorWorkflow } from './floor-workflows';
-import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, type TemporalTarget } from './infra';
+import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, startTemporal, type TemporalTarget } from './infra';
 import { generateLoad, type LoadPlan } from './load';
 import { measure, type RunContext, type RunResult, type Subject } from './measure';
 import { median } from './stats';
@@ -59,9 +59,15 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
   const results: RunResult[] = [];
   const scope = new Cleanup(ctx.log);
   try {
-    const floor = runs.includes('floor') || runs.includes('latency') ? (await FloorProcess.start(ctx, scope)).subject() : null;
-    const service = runs.includes('service') || runs.includes('latency') ? await serviceSubject(ctx, await startServiceStack(ctx, scope, ctx.temporal, 'service'), ctx.temporal, 'service') : null;
-    const one = runs.includes('one-process') ? await serviceSubject(ctx, await startOneProcessStack(ctx, scope, ctx.temporal, 'one-process'), ctx.temporal, 'one-process') : null;
+    // On dev servers, each subject gets one of its own: a server slows as its history and
+    // visibility grow, and none should run on what another left behind.
+    const ownServer = async () => (ctx.temporal.store === 'in-memory' ? startTemporal(ctx.log, scope, 'dev') : ctx.temporal);
+    const floorServer = runs.includes('floor') || runs.includes('latency') ? await ownServer() : null;
+    const floor = floorServer ? (await FloorProcess.start({ ...ctx, temporal: floorServer }, scope)).subject() : null;
+    const serviceServer = runs.includes('service') || runs.includes('latency') ? await ownServer() : null;
+    const service = serviceServer ? await serviceSubject(ctx, await startServiceStack(ctx, scope, serviceServer, 'service'), serviceServer, 'service') : null;
+    const oneServer = runs.includes('one-process') ? await ownServer() : null;
+    const one = oneServer ? await serviceSubject(ctx, await startOneProcessStack(ctx, scope, oneServer, 'one-process'), oneServer, 'one-process') : null;
     // Each subject numbers its deliveries on from where its last phase stopped; it warms up once.
     const next = new Map<Subject, number>();
     const phase = async (name: string, subject: Subject, plan: LoadPlan) => {
