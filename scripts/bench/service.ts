@@ -122,6 +122,24 @@ function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
 }
 
 /**
+ * What every service stack has: its task queue, a tenant of its own (`bench_<label>_<tag>`, so no
+ * run's endpoints receive another run's events), the bench's config, database pool and Temporal
+ * client for it; closed by `scope`, which also deletes the housekeeping Schedule its worker makes.
+ */
+async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, databaseUrl?: string) {
+  const taskQueue = `bench-${label}-${RUN_TAG}`;
+  const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
+  const config = benchConfig(ctx, temporal, taskQueue, { tenantId, databaseUrl });
+  const db = openDatabase(config, ctx.log);
+  scope.add('close database pool', () => db.destroy());
+  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
+  const client = await connectClient(config, temporal.address);
+  scope.add('close Temporal client', () => client.connection.close());
+  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
+  return { taskQueue, tenantId, config, db, client };
+}
+
+/**
  * API (in this process, its own registry) and `--workers` worker processes on `temporal`, stopped by
  * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
  * no run's endpoints receive another run's events.
@@ -130,16 +148,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
 /** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
-  const taskQueue = `bench-${label}-${RUN_TAG}`;
-  const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
-  const config = benchConfig(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl });
-  const db = openDatabase(config, ctx.log);
-  scope.add('close database pool', () => db.destroy());
-  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
-  const client = await connectClient(config, temporal.address);
-  scope.add('close Temporal client', () => client.connection.close());
-  // The worker ensures a housekeeping Schedule on its task queue; none is left on the server.
-  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
+  const { taskQueue, tenantId, config, db, client } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
   const metrics: Metrics = createMetrics();
   const box = new SecretBox(parseMasterKey(BENCH_MASTER_KEY));
   const api = await startApi({ config, db, box, temporal: client, log: ctx.log, metrics });
@@ -183,15 +192,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
  * the worker's here (the API's count is empty). Stopped by `scope`.
  */
 export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack> {
-  const taskQueue = `bench-${label}-${RUN_TAG}`;
-  const tenantId = `bench_${label}_${RUN_TAG}`.replace(/[^a-z0-9_-]/g, '_');
-  const config = benchConfig(ctx, temporal, taskQueue, { tenantId });
-  const db = openDatabase(config, ctx.log);
-  scope.add('close database pool', () => db.destroy());
-  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
-  const client = await connectClient(config, temporal.address);
-  scope.add('close Temporal client', () => client.connection.close());
-  scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
+  const { taskQueue, tenantId, db, client } = await stackBase(ctx, scope, temporal, label);
   const port = await findFreePort();
   const { child, readyS } = await startProcess(ctx, scope, {
     entry: 'src/main.ts',
