@@ -106,7 +106,56 @@ const asEvent = (r: Record<string, unknown>): EventRecord => ({ ...(r as unknown
 const asDelivery = (r: Record<string, unknown>): DeliveryRecord => ({ ...(r as unknown as DeliveryRecord), created_at: asDate(r.created_at)! });
 
 export async function markDispatched(db: Db, eventId: string): Promise<void> {
-  await db('events').where({ id: eventId }).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
+  await markAllDispatched(db, [eventId]);
+}
+
+async function markAllDispatched(db: Db, eventIds: readonly string[]): Promise<void> {
+  await db('events').whereIn('id', eventIds).whereNull('dispatched_at').update({ dispatched_at: db.fn.now() });
+}
+
+/** How long marks wait to share one statement; at most this many share it. */
+const MARK_BATCH_MS = 100;
+const MARK_BATCH_MAX = 500;
+
+/**
+ * The outbox marks of one process, written together: a mark waits up to {@link MARK_BATCH_MS}
+ * for others, then one UPDATE sets them all. For marks nobody waits for (ingest answers first):
+ * one lost with its process only sends the outbox sweep to start deliveries already started.
+ */
+class DispatchMarks {
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: unknown, eventIds: string[]) => void,
+  ) {}
+
+  add(eventId: string): void {
+    this.pending.add(eventId);
+    if (this.pending.size >= MARK_BATCH_MAX) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), MARK_BATCH_MS).unref();
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const ids = [...this.pending];
+    this.pending.clear();
+    if (ids.length > 0) markAllDispatched(this.db, ids).catch((err: unknown) => this.onError(err, ids));
+  }
+}
+
+const marksByDb = new WeakMap<Db, DispatchMarks>();
+
+/**
+ * Marks an event dispatched soon, in one statement with the other marks of the next
+ * {@link MARK_BATCH_MS}; `onError` hears of a batch the database refused.
+ */
+export function markDispatchedSoon(db: Db, eventId: string, onError: (err: unknown, eventIds: string[]) => void): void {
+  let marks = marksByDb.get(db);
+  if (!marks) marksByDb.set(db, (marks = new DispatchMarks(db, onError)));
+  marks.add(eventId);
 }
 
 /** An event whose deliveries may never have been started. */

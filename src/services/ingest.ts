@@ -3,7 +3,7 @@ import type { EventIn } from '../api/schemas';
 import { canonicalJson } from '../domain/canonical-json';
 import { isOperationalEventType } from '../domain/operational-events';
 import { listSubscribedEndpoints, type EndpointRecord } from '../db/endpoints-repo';
-import { getEventBody, insertEventWithDeliveries, markDispatched, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
+import { getEventBody, insertEventWithDeliveries, markDispatchedSoon, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
 import { deliveryWorkflowId, dispatchDeliveries } from '../temporal/delivery-workflows';
@@ -111,10 +111,11 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');
       throw new UnavailableError(unstartedMessage(event.id, event.idempotency_key));
     }
-    // The answer does not wait for the outbox mark: left unmarked (this process died, the
-    // database refused), the event is dispatched again by the sweep, which finds it started.
-    markDispatched(deps.db, event.id).catch((err: unknown) =>
-      deps.log.warn({ err, eventId: event.id }, 'could not mark the event dispatched; the outbox sweep will find its deliveries started'),
+    // The answer does not wait for the outbox mark, which shares one statement with the marks of
+    // the next 100 ms: left unmarked (this process died, the database refused), the event is
+    // dispatched again by the sweep, which finds its deliveries started.
+    markDispatchedSoon(deps.db, event.id, (err, eventIds) =>
+      deps.log.warn({ err, eventIds }, 'could not mark events dispatched; the outbox sweep will find their deliveries started'),
     );
   }
   return {

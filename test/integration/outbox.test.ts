@@ -58,3 +58,25 @@ describe('when an event was stored but its deliveries were never started', () =>
     expect([receivedFor(lost).length, receivedFor(fanned).length, receivedFor(delivered).length, receivedFor(fresh).length]).toEqual([1, 10, 1, 0]);
   });
 });
+
+describe('when many events are accepted at once', () => {
+  it('then their outbox marks share a few statements, and every event is marked', async () => {
+    const endpoint = await stack.call('POST', '/api/v1/endpoints', { url: `${receiver.url}/batch`, events: ['outbox.batch'] });
+    expect(endpoint.status).toBe(201);
+    let marks = 0;
+    const count = (query: { sql: string }) => {
+      if (/^update "events" set "dispatched_at"/.test(query.sql)) marks++;
+    };
+    stack.db.on('query', count);
+    try {
+      const accepted = await Promise.all(Array.from({ length: 20 }, (_, n) => stack.call('POST', '/api/v1/events', { type: 'outbox.batch', payload: { n } })));
+      const ids = accepted.map((res) => res.body.data.event_id as string);
+      await eventually(async () => ((await stack.db('events').whereIn('id', ids).whereNull('dispatched_at')).length === 0 ? true : undefined), 10_000, 'every mark');
+      // One statement per 100 ms of marks, not one per event.
+      expect(marks).toBeGreaterThan(0);
+      expect(marks).toBeLessThan(10);
+    } finally {
+      stack.db.removeListener('query', count);
+    }
+  });
+});
