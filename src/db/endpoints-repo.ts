@@ -115,7 +115,7 @@ export const NO_SLOTS = { rate_next_slot_at: null, rate_released_slots: null } a
 const live = (db: Db, tenantId: string) => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
 
 /** Rows whose `events` include `eventType` directly or through `*`. */
-function subscribedTo(eventType: string) {
+export function subscribedTo(eventType: string) {
   return (q: import('knex').Knex.QueryBuilder) =>
     q.whereRaw('events @> ?::jsonb', [JSON.stringify([eventType])]).orWhereRaw('events @> ?::jsonb', [JSON.stringify(['*'])]);
 }

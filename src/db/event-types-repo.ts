@@ -1,7 +1,6 @@
 import type { Db } from './knex';
 import { ConflictError, NotFoundError } from '../errors';
 import { isUniqueViolation } from './knex';
-import { DEFAULT_SETTINGS, type TenantSettings } from './tenants-repo';
 
 export interface EventTypeRecord {
   id: string;
@@ -19,7 +18,7 @@ export interface EventTypeRecord {
 
 export type EventTypeWrite = Pick<EventTypeRecord, 'name' | 'description' | 'category' | 'version' | 'deprecated' | 'payload_schema' | 'example_payload'>;
 
-const COLUMNS = ['id', 'tenant_id', 'name', 'description', 'category', 'version', 'deprecated', 'payload_schema', 'example_payload', 'created_at', 'updated_at'] as const;
+export const EVENT_TYPE_COLUMNS = ['id', 'tenant_id', 'name', 'description', 'category', 'version', 'deprecated', 'payload_schema', 'example_payload', 'created_at', 'updated_at'] as const;
 const live = (db: Db, tenantId: string) => db('event_types').where({ tenant_id: tenantId }).whereNull('deleted_at');
 const toRow = (w: EventTypeWrite) => ({
   ...w,
@@ -37,28 +36,12 @@ async function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> 
 }
 
 export async function insertEventType(db: Db, tenantId: string, id: string, w: EventTypeWrite): Promise<EventTypeRecord> {
-  const [row] = await uniqueName(w.name, () => db('event_types').insert({ ...toRow(w), id, tenant_id: tenantId }).returning(COLUMNS));
+  const [row] = await uniqueName(w.name, () => db('event_types').insert({ ...toRow(w), id, tenant_id: tenantId }).returning(EVENT_TYPE_COLUMNS));
   return row as EventTypeRecord;
 }
 
 export async function findEventType(db: Db, tenantId: string, name: string): Promise<EventTypeRecord | null> {
-  return ((await live(db, tenantId).select(COLUMNS).where({ name }).first()) as EventTypeRecord | undefined) ?? null;
-}
-
-/**
- * What ingest checks an event against, in one statement: the tenant's live event type of that
- * name (null when it is not in the catalog) and whether the tenant accepts untyped events.
- */
-export async function eventTypeForIngest(db: Db, tenantId: string, name: string): Promise<{ eventType: EventTypeRecord | null; allowUntyped: boolean }> {
-  const row = (await db('tenants as t')
-    .leftJoin('event_types as et', (on) => on.on('et.tenant_id', 't.id').andOn('et.name', db.raw('?', [name])).andOnNull('et.deleted_at'))
-    .select([...COLUMNS.map((c) => `et.${c}`), 't.settings as tenant_settings'])
-    .where('t.id', tenantId)
-    .first()) as (Omit<EventTypeRecord, 'id'> & { id: string | null; tenant_settings: Partial<TenantSettings> | null }) | undefined;
-  const allowUntyped = { ...DEFAULT_SETTINGS, ...(row?.tenant_settings ?? {}) }.allow_untyped_events;
-  if (!row || row.id === null) return { eventType: null, allowUntyped };
-  const { tenant_settings: _settings, ...eventType } = row;
-  return { eventType: eventType as EventTypeRecord, allowUntyped };
+  return ((await live(db, tenantId).select(EVENT_TYPE_COLUMNS).where({ name }).first()) as EventTypeRecord | undefined) ?? null;
 }
 
 export async function getEventType(db: Db, tenantId: string, name: string): Promise<EventTypeRecord> {
@@ -69,7 +52,7 @@ export async function getEventType(db: Db, tenantId: string, name: string): Prom
 
 export async function updateEventType(db: Db, tenantId: string, name: string, w: EventTypeWrite): Promise<EventTypeRecord> {
   const [row] = await uniqueName(w.name, () =>
-    live(db, tenantId).where({ name }).update({ ...toRow(w), updated_at: db.fn.now() }).returning(COLUMNS),
+    live(db, tenantId).where({ name }).update({ ...toRow(w), updated_at: db.fn.now() }).returning(EVENT_TYPE_COLUMNS),
   );
   if (!row) throw new NotFoundError('event type', name);
   return row as EventTypeRecord;
@@ -81,7 +64,7 @@ export async function softDeleteEventType(db: Db, tenantId: string, name: string
 }
 
 export async function listEventTypes(db: Db, tenantId: string, filter: { category?: string; include_deprecated: boolean }): Promise<EventTypeRecord[]> {
-  const q = live(db, tenantId).select(COLUMNS).orderBy('category').orderBy('name');
+  const q = live(db, tenantId).select(EVENT_TYPE_COLUMNS).orderBy('category').orderBy('name');
   if (filter.category) q.andWhere({ category: filter.category });
   if (!filter.include_deprecated) q.andWhere({ deprecated: false });
   return (await q) as EventTypeRecord[];

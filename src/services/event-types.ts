@@ -2,14 +2,12 @@ import type { Caller } from '../domain/caller';
 import { isOperationalEventType, OPERATIONAL_CATEGORY, OPERATIONAL_EVENT_TYPES } from '../domain/operational-events';
 import { auditedBy, recordAudit, type AuditAction } from '../db/audit-repo';
 import {
-  eventTypeForIngest,
   insertEventType,
   softDeleteEventType,
   updateEventType,
   type EventTypeRecord,
   type EventTypeWrite,
 } from '../db/event-types-repo';
-import type { Db } from '../db/knex';
 import { AppError } from '../errors';
 import { newId } from '../ids';
 import type { AppDeps } from './deps';
@@ -19,8 +17,8 @@ import { compilePayloadSchema, storedPayloadSchema } from './payload-schemas';
  * Ingest check: a typed event's payload must match its schema (422 listing every error's path);
  * an untyped event is accepted only when the tenant allows it.
  */
-export async function checkEventPayload(db: Db, tenantId: string, type: string, payload: unknown): Promise<EventTypeRecord | null> {
-  const { eventType, allowUntyped } = await eventTypeForIngest(db, tenantId, type);
+export function checkEventPayload(tenantId: string, type: string, payload: unknown, found: { eventType: EventTypeRecord | null; allowUntyped: boolean }): EventTypeRecord | null {
+  const { eventType, allowUntyped } = found;
   if (!eventType) {
     if (!allowUntyped) {
       throw new AppError(422, 'unknown_event_type', `event type ${type} is not in the catalog and this tenant does not accept untyped events`);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { EventIn } from '../api/schemas';
 import { canonicalJson } from '../domain/canonical-json';
 import { isOperationalEventType } from '../domain/operational-events';
-import { listSubscribedEndpoints, type EndpointRecord } from '../db/endpoints-repo';
+import type { EndpointRecord } from '../db/endpoints-repo';
+import { loadIngestContext } from '../db/ingest-context-repo';
 import { getEventBody, insertEventWithDeliveries, markDispatchedSoon, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
@@ -78,11 +79,10 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   if (isOperationalEventType(input.type)) {
     throw new AppError(422, 'reserved_event_type', `${input.type} is an operational event type: only the service sends it (to operational endpoints)`);
   }
-  // Independent reads, side by side: the payload's check against its type, and who subscribed.
-  const [, subscribed] = await Promise.all([
-    checkEventPayload(deps.db, tenantId, input.type, input.payload),
-    only ? [only] : listSubscribedEndpoints(deps.db, tenantId, input.type),
-  ]);
+  // One statement: the type to check the payload against, and who subscribed.
+  const context = await loadIngestContext(deps.db, tenantId, input.type, { endpoints: !only });
+  checkEventPayload(tenantId, input.type, input.payload, context);
+  const subscribed = only ? [only] : context.endpoints;
   const id = newId('evt');
   // A test event for one endpoint goes to it whatever its subscriptions and filters say.
   const matching = only ? subscribed : subscribed.filter((e) => matchesFilters(e.filters, input.payload));
