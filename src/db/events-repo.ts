@@ -150,7 +150,8 @@ const marksByDb = new WeakMap<Db, DispatchMarks>();
 
 /**
  * Marks an event dispatched soon, in one statement with the other marks of the next
- * {@link MARK_BATCH_MS}; `onError` hears of a batch the database refused.
+ * {@link MARK_BATCH_MS} on the same pool. A batch the database refused is reported to the
+ * `onError` of the pool's first call (one process, one logger).
  */
 export function markDispatchedSoon(db: Db, eventId: string, onError: (err: unknown, eventIds: string[]) => void): void {
   let marks = marksByDb.get(db);
