@@ -115,7 +115,7 @@ export const NO_SLOTS = { rate_next_slot_at: null, rate_released_slots: null } a
 const live = (db: Db, tenantId: string) => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
 
 /** Rows whose `events` include `eventType` directly or through `*`. */
-export function subscribedTo(eventType: string) {
+function subscribedTo(eventType: string) {
   return (q: import('knex').Knex.QueryBuilder) =>
     q.whereRaw('events @> ?::jsonb', [JSON.stringify([eventType])]).orWhereRaw('events @> ?::jsonb', [JSON.stringify(['*'])]);
 }
@@ -176,12 +176,17 @@ export async function listEndpoints(db: Db, tenantId: string, filter: EndpointLi
 
 /**
  * Active, live endpoints of the tenant subscribed to `eventType` (directly or through `*`): its
- * operational endpoints for an operational event type, its standard ones for any other.
+ * operational endpoints for an operational event type, its standard ones for any other. A query
+ * to select from.
  */
-export async function listSubscribedEndpoints(db: Db, tenantId: string, eventType: string): Promise<EndpointRecord[]> {
+export function subscribedEndpoints(db: Db, tenantId: string, eventType: string) {
   const kind: EndpointKind = isOperationalEventType(eventType) ? 'operational' : 'standard';
-  const rows = await live(db, tenantId).select(COLUMNS).andWhere({ is_active: true, kind }).andWhere(subscribedTo(eventType)).orderBy('id');
-  return rows as EndpointRecord[];
+  return live(db, tenantId).andWhere({ is_active: true, kind }).andWhere(subscribedTo(eventType));
+}
+
+/** {@link subscribedEndpoints}, in id order. */
+export async function listSubscribedEndpoints(db: Db, tenantId: string, eventType: string): Promise<EndpointRecord[]> {
+  return (await subscribedEndpoints(db, tenantId, eventType).select(COLUMNS).orderBy('id')) as EndpointRecord[];
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { EndpointRecord } from './endpoints-repo';
-import { subscribedTo } from './endpoints-repo';
+import { subscribedEndpoints } from './endpoints-repo';
 import { EVENT_TYPE_COLUMNS, type EventTypeRecord } from './event-types-repo';
 import type { Db } from './knex';
 import { DEFAULT_SETTINGS, type TenantSettings } from './tenants-repo';
@@ -10,8 +10,8 @@ export type SubscribedEndpoint = Pick<EndpointRecord, 'id' | 'url' | 'filters' |
 /**
  * Everything ingest reads before it stores an event, in one statement: the tenant's live event
  * type of that name (null when it is not in the catalog), whether the tenant accepts untyped
- * events, and, with `endpoints`, its active standard endpoints subscribed to the type, in id
- * order (their filters are applied by the caller).
+ * events, and, with `endpoints`, the endpoints subscribed to the type ({@link subscribedEndpoints}),
+ * in id order (their filters are applied by the caller).
  */
 export async function loadIngestContext(
   db: Db,
@@ -20,11 +20,7 @@ export async function loadIngestContext(
   options: { endpoints: boolean },
 ): Promise<{ eventType: EventTypeRecord | null; allowUntyped: boolean; endpoints: SubscribedEndpoint[] }> {
   const type = db('event_types').select(EVENT_TYPE_COLUMNS).where({ tenant_id: tenantId, name: eventType }).whereNull('deleted_at').limit(1);
-  const endpoints = db('endpoints')
-    .select('id', 'url', 'filters', 'retry_config')
-    .where({ tenant_id: tenantId, is_active: true, kind: 'standard' })
-    .whereNull('deleted_at')
-    .andWhere(subscribedTo(eventType));
+  const endpoints = subscribedEndpoints(db, tenantId, eventType).select('id', 'url', 'filters', 'retry_config');
   const row = (await db('tenants as t')
     .select('t.settings')
     .select(db.raw('(select row_to_json(et) from ? as et) as event_type', [type]))
