@@ -33,7 +33,7 @@ export async function connectClient(config: Config, address: string, tracing: Tr
 
 /**
  * A client on a connection of the caller's: a worker's `NativeConnection` gives one that can
- * start workflows eagerly on that worker (see `DeliveryStarter`).
+ * start workflows eagerly on that worker (see `dispatchDeliveries`).
  */
 export function clientOn(config: Config, connection: ConnectionLike, tracing: Tracing | null = null): Client {
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(tracing) });

@@ -193,29 +193,23 @@ export async function startDelivery(
 }
 
 /**
- * Who starts deliveries: a client, and whether it shares its connection with a worker of this
- * process that polls their task queue. Then starts ask for an eager start: the server hands the
- * first workflow task back in the start's answer, straight to that worker (no task-queue match,
- * no poll); when the worker has no free slot, the task is queued as usual.
- */
-export interface DeliveryStarter {
-  client: Client;
-  eager: boolean;
-}
-
-/**
  * Starts an event's deliveries: up to {@link INLINE_FAN_OUT_MAX} directly, more through one
  * fan-out workflow that pages through the stored deliveries; a delivery to a FIFO endpoint by
  * waking that endpoint's sequencer instead. Safe to repeat. Answers how many deliveries it
  * started directly, and how many of those the server started eagerly.
+ *
+ * `eager`: `client` shares its connection with a worker of this process that polls `taskQueue`,
+ * so direct starts ask for an eager start: the server hands the first workflow task back in the
+ * start's answer, straight to that worker (no task-queue match, no poll); when the worker has no
+ * free slot, the task is queued as usual.
  */
 export async function dispatchDeliveries(
-  starter: Client | DeliveryStarter,
+  client: Client,
   taskQueue: string,
   event: DeliveryEvent,
   deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null }>,
+  eager = false,
 ): Promise<{ started: number; eager: number }> {
-  const { client, eager } = 'workflow' in starter ? { client: starter, eager: false } : starter;
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
     const input: FanOutIn = { ...event, afterDeliveryId: null };
     await client.workflow

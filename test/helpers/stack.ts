@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/bootstrap';
@@ -10,8 +10,6 @@ import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { clientOn } from '../../src/temporal/client';
-import { dataConverter } from '../../src/temporal/payload-codec';
-import { tracingClientInterceptors } from '../../src/temporal/tracing';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 import type { Tracing } from '../../src/tracing';
 
@@ -69,7 +67,7 @@ export async function startStack(
   await db('tenants').insert({ id: config.DEFAULT_TENANT_ID, name: config.DEFAULT_TENANT_ID }).onConflict('id').ignore();
   const box = new SecretBox(parseMasterKey(config.MASTER_KEY!), parseKeyList(config.MASTER_KEY_PREVIOUS));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS! });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(options.tracing ?? null) });
+  const temporal = clientOn(config, connection, options.tracing ?? null);
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
   let closeWorker: (() => Promise<void>) | null = null;
