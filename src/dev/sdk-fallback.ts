@@ -5,6 +5,7 @@ import { ensureSearchAttributes } from '../temporal/register-search-attributes';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { hostForUrl } from './ports';
 import type { RunningTemporal } from './running-temporal';
+import { devServerDynamicConfigArgs } from './server-tuning';
 
 /** Last resort when there is no CLI and no Go: the SDK downloads the CLI (machines with internet only). */
 export async function startWithSdkDownload(opts: {
@@ -31,6 +32,7 @@ export async function startWithSdkDownload(opts: {
       namespace,
       searchAttributes: [...SEARCH_ATTRIBUTES],
       log: { format: 'pretty', level: 'warn' },
+      extraArgs: devServerDynamicConfigArgs(),
     },
   });
   try {

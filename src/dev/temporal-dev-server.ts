@@ -9,6 +9,7 @@ import { waitUntilReady } from './readiness';
 import type { RunningTemporal } from './running-temporal';
 import { startWithSdkDownload } from './sdk-fallback';
 import { startServerProcess } from './server-process';
+import { devServerDynamicConfigArgs } from './server-tuning';
 import { findOrInstallTemporalCli } from './temporal-cli';
 
 /** Options of {@link startTemporalDevServer}. */
@@ -52,6 +53,7 @@ function devServerArgs(ip: string, port: number, uiPort: number | null, opts: St
   // "default" is always created; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliSearchAttributeType(key.type)}`);
+  args.push(...devServerDynamicConfigArgs());
   args.push('--log-level', 'warn', '--color', 'never');
   return args;
 }

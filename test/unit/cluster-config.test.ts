@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { TEMPORAL_SERVER_VERSION } from '../../src/dev/cluster/binaries';
 import { clusterDatabases } from '../../src/dev/cluster/cluster';
 import { postgresTarget } from '../../src/dev/cluster/databases';
-import { clusterConfig, type ClusterPorts } from '../../src/dev/cluster/server-config';
+import { clusterConfig, writeClusterConfig, type ClusterPorts } from '../../src/dev/cluster/server-config';
+import { LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
@@ -13,6 +16,18 @@ describe('when docker-compose.yml pins Temporal images', () => {
     const tags = [...compose.matchAll(/image:\s*temporalio\/(server|admin-tools|auto-setup):(\S+)/g)].map((m) => [m[1], m[2]]);
     expect(tags.map(([name]) => name).sort()).toEqual(['admin-tools', 'admin-tools', 'server']);
     for (const [, tag] of tags) expect(tag === TEMPORAL_SERVER_VERSION || tag!.startsWith(`${TEMPORAL_SERVER_VERSION}-`)).toBe(true);
+  });
+
+  it('then its Temporal server reads the latency tuning npm run cluster and the dev server get', () => {
+    const mount = /-\s*\.\/(deploy\/temporal\/[\w.-]+\.yaml):(\S+?)(?::ro)?\s*$/m.exec(compose);
+    expect(mount).not.toBeNull();
+    expect(compose).toContain(`DYNAMIC_CONFIG_FILE_PATH: ${mount![2]}`);
+    const file = readFileSync(path.resolve(__dirname, '../..', mount![1]!), 'utf8');
+    const keys = [...file.matchAll(/^([\w.]+):\s*$/gm)].map((m) => m[1]);
+    expect(keys.sort()).toEqual(Object.keys(LATENCY_DYNAMIC_CONFIG).sort());
+    for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) {
+      expect(file).toMatch(new RegExp(String.raw`^${key.replace(/\./g, '\\.')}:\s*\n\s*- value: ${value}\s*$`, 'm'));
+    }
   });
 
   it('then its setup job registers exactly the search attributes the service uses', () => {
@@ -34,6 +49,18 @@ describe('when the cluster config is rendered', () => {
     expect(config.persistence.datastores['postgres-visibility'].sql).toMatchObject({ databaseName: 'temporal_x_visibility', maxConns: 10 });
     expect(config.services.frontend.rpc).toMatchObject({ grpcPort: 7233, httpPort: 7243, bindOnIP: '127.0.0.1' });
     expect(config.clusterMetadata.clusterInformation.active.rpcAddress).toBe('127.0.0.1:7233');
+  });
+
+  it('then its dynamic config file carries the latency tuning', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cluster-config-'));
+    try {
+      const configDir = await writeClusterConfig(dir, { ip: '127.0.0.1', ports, databases: clusterDatabases('postgres://127.0.0.1/postgres', 'temporal_x'), shards: 4, maxConns: 20 });
+      const dynamic = JSON.parse(await readFile(path.join(configDir, 'dynamic.yaml'), 'utf8'));
+      for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) expect(dynamic[key]).toEqual([{ value, constraints: {} }]);
+      expect(dynamic['system.forceSearchAttributesCacheRefreshOnRead']).toEqual([{ value: true, constraints: {} }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('then a URL without user or port means postgres on 5432', () => {

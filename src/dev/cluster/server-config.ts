@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
 import { findFreePort } from '../ports';
+import { dynamicConfigEntries } from '../server-tuning';
 import { postgresTarget, type ClusterDatabases } from './databases';
 
 /** The ports one server process listens on (all four services run in it). */
@@ -67,10 +68,11 @@ export interface ClusterConfigIn {
 /** The environment name the server loads: `<config dir>/<env>.yaml`. */
 export const CLUSTER_CONFIG_ENV = 'cluster';
 
-/** Dynamic config: what this project's tests and deployments rely on, nothing else. */
+/** Dynamic config: what this project's tests and deployments rely on, and the latency tuning every server it runs gets. */
 const DYNAMIC_CONFIG = {
   // Search attributes registered a moment ago are known to every frontend call at once.
   'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }],
+  ...dynamicConfigEntries(),
 };
 
 /**

@@ -1,0 +1,25 @@
+/**
+ * Dynamic config for delivery latency, given to every Temporal server this project runs: the dev
+ * server (`npm start`, the tests, the bench), `npm run cluster` and docker-compose (its file
+ * `deploy/temporal/dynamic-config.yaml`, kept equal by a unit test).
+ *
+ * A history shard reads the tasks it hands to matching (a new workflow's first workflow task
+ * among them) at most `history.transferProcessorMaxPollRPS` times a second: 20 by default, made
+ * for servers with hundreds of shards. A dev server has one shard and a small cluster a few, so
+ * there a started delivery's first task waited 25 ms on average before a worker could get it
+ * (measured at 20 deliveries/s: 23–26 ms of a 54 ms median e2e; 5.8 ms with the limit at 500).
+ * Under load each read takes many tasks at once, so the raised limit costs few extra reads.
+ */
+export const LATENCY_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 500,
+};
+
+/** `--dynamic-config-value key=value` arguments of `temporal server start-dev`. */
+export function devServerDynamicConfigArgs(): string[] {
+  return Object.entries(LATENCY_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
+
+/** The same as a server's dynamic config file entries (`key: [{value, constraints}]`). */
+export function dynamicConfigEntries(): Record<string, Array<{ value: number; constraints: Record<string, never> }>> {
+  return Object.fromEntries(Object.entries(LATENCY_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value, constraints: {} }]]));
+}
