@@ -28,7 +28,7 @@ export interface FanoutResult {
   /** Per delivery: 202 → request at the receiver. */
   e2e: Summary;
   receiverRequests: number;
-  perDelivery: { cpuMs: { bench: number; worker: number | null; temporal: number | null; postgres: number | null }; sqlWorker: number; sqlApi: number };
+  perDelivery: { cpuMs: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null }; sqlWorker: number; sqlApi: number };
   workerPeakRssMb: number | null;
 }
 
@@ -54,7 +54,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
     const pids = stack.workers.map((w) => w.pid);
     const countsFrom = { worker: await stack.workerCounts(), api: await stack.apiCounts() };
     await ctx.pgCpu.begin();
-    const cpuFrom = cpuSnapshot(pids, ctx.temporal.serverPids);
+    const cpuFrom = cpuSnapshot(pids, ctx.temporal.serverPids, [stack.api.pid]);
     const rssFrom = performance.now();
 
     progress(`fanout: one event to ${n} endpoints`);
@@ -65,7 +65,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
     await receiver.waitFor(deliveries.map((d) => d.id), phaseTimeoutMs(opts, n));
     const arrivals = deliveries.map((d) => receiver.arrivalOf(d.id)!);
     await waitForAttempts(stack, opts.warmup + n, phaseTimeoutMs(opts, n));
-    const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, ctx.temporal.serverPids));
+    const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, ctx.temporal.serverPids, [stack.api.pid]));
     const postgres = await ctx.pgCpu.end();
     for (const w of stack.workers) w.sample();
     const rssTo = performance.now();
@@ -82,7 +82,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
       e2e: summarize(arrivals.map((a) => a - acceptedAt)),
       receiverRequests: receiver.requests,
       perDelivery: {
-        cpuMs: { bench: perMs(cpu.bench)!, worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
+        cpuMs: { bench: perMs(cpu.bench)!, api: perMs(cpu.api), worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
         sqlWorker: worker.statementsTotal / Math.max(1, worker.attempts.succeeded ?? 0),
         sqlApi: api.statementsTotal / n,
       },

@@ -33,6 +33,8 @@ export interface Subject {
   load(plan: LoadPlan, firstIndex: number): Promise<LoadOutcome & { eager?: number }>;
   /** The delivering processes (service workers, the floor process): their CPU and RSS. */
   processes: ChildWorker[];
+  /** The service's API processes, apart from the delivering ones: their CPU. */
+  apiProcesses?: ChildWorker[];
   /** Seconds from spawning the delivering process until it polled. */
   readyS: number | null;
   temporal: TemporalTarget;
@@ -66,10 +68,10 @@ export interface RunResult {
   workerLifetimePeakRssMb: number | null;
   workerReadyS: number | null;
   /** CPU from the first request to the last delivery's recorded end. */
-  cpu: { bench: number; worker: number | null; temporal: number | null; postgres: number | null; postgresAll: number | null };
+  cpu: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null; postgresAll: number | null };
   /** Per delivery: CPU ms by process, and the service's SQL statements. */
   perDelivery: {
-    cpuMs: { bench: number; worker: number | null; temporal: number | null; postgres: number | null };
+    cpuMs: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null };
     /** Worker statements per successful delivery. */
     sqlWorker: number | null;
     /** API statements per accepted event. */
@@ -137,10 +139,11 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
 
   const countsFrom = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
   const pids = subject.processes.map((p) => p.pid);
+  const apiPids = (subject.apiProcesses ?? []).map((p) => p.pid);
   await ctx.pgCpu.begin();
-  const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids);
+  const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids, apiPids);
   const outcome = await deliver(ctx, subject, plan, firstIndex + warmup);
-  const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids));
+  const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids, apiPids));
   const postgres = await ctx.pgCpu.end();
   for (const p of subject.processes) p.sample();
   const rssTo = performance.now();
@@ -168,7 +171,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     workerReadyS: subject.readyS,
     cpu: { ...cpu, postgres },
     perDelivery: {
-      cpuMs: { bench: perMs(cpu.bench)!, worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
+      cpuMs: { bench: perMs(cpu.bench)!, api: perMs(cpu.api), worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
       sqlWorker: worker ? worker.statementsTotal / Math.max(1, succeeded) : null,
       sqlApi: api ? api.statementsTotal / n : null,
     },

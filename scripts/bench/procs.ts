@@ -76,8 +76,10 @@ export function findTemporalServerPid(port: number): number | null {
 
 /** CPU seconds used so far by the processes of a run. */
 export interface CpuSnapshot {
-  /** This process: load generator, receiver and, for the service, the API. */
+  /** This process: load generator and receiver. */
   bench: number;
+  /** The service's API processes (null: none apart, e.g. the floor or the one-process service). */
+  api: number | null;
   /** The delivering processes: service workers or the floor process (null: none). */
   worker: number | null;
   /** The Temporal server processes (null: not on this machine). */
@@ -97,12 +99,13 @@ function sumOf(pids: readonly number[]): number | null {
   return sum;
 }
 
-export function cpuSnapshot(workerPids: readonly number[], temporalPids: readonly number[]): CpuSnapshot {
+export function cpuSnapshot(workerPids: readonly number[], temporalPids: readonly number[], apiPids: readonly number[] = []): CpuSnapshot {
   const postgres = allStats()
     .filter((s) => s.comm === 'postgres')
     .reduce((sum, s) => sum + (readStat(s.pid, true)?.cpuS ?? 0), 0);
   return {
     bench: cpuSecondsOf(process.pid) ?? 0,
+    api: sumOf(apiPids),
     worker: sumOf(workerPids),
     temporal: sumOf(temporalPids),
     postgresAll: postgres > 0 ? postgres : null,
@@ -114,6 +117,7 @@ export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot): CpuSnapshot {
   const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.max(0, b - a));
   return {
     bench: to.bench - from.bench,
+    api: diff(from.api, to.api),
     worker: diff(from.worker, to.worker),
     temporal: diff(from.temporal, to.temporal),
     postgresAll: diff(from.postgresAll, to.postgresAll),

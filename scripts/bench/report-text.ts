@@ -18,6 +18,7 @@ const ROWS: Row[] = [
   ['  CPU ms: worker | floor process', (r) => fmt(r.perDelivery.cpuMs.worker, 2)],
   ['  CPU ms: Temporal server', (r) => fmt(r.perDelivery.cpuMs.temporal, 2)],
   ['  CPU ms: Postgres (bench db)', (r) => fmt(r.perDelivery.cpuMs.postgres, 2)],
+  ['  CPU ms: API process', (r) => fmt(r.perDelivery.cpuMs.api, 2)],
   ['  CPU ms: bench process', (r) => fmt(r.perDelivery.cpuMs.bench, 2)],
   ['  SQL statements: worker', (r) => fmt(r.perDelivery.sqlWorker, 2)],
   ['  SQL statements: API', (r) => fmt(r.perDelivery.sqlApi, 2)],
@@ -38,6 +39,7 @@ const ROWS: Row[] = [
   ['CPU s: Temporal server', (r) => fmt(r.cpu.temporal, 2)],
   ['CPU s: Postgres (bench db)', (r) => fmt(r.cpu.postgres, 2)],
   ['CPU s: Postgres (all, shared)', (r) => fmt(r.cpu.postgresAll, 2)],
+  ['CPU s: API process', (r) => fmt(r.cpu.api, 2)],
   ['CPU s: bench process', (r) => fmt(r.cpu.bench, 2)],
   ['history p50: WFT queue wait (ms)', (r) => fmt(r.history?.wftQueue)],
   ['  WFT on worker (ms)', (r) => fmt(r.history?.wftRun)],
@@ -102,7 +104,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     out.push(`Fan-out: one event to ${fanout.endpoints} endpoints`);
     out.push(`  ingest ${fmt(fanout.ingestMs)} ms, first delivery ${fmt(fanout.firstDeliveryMs)} ms, last ${fmt(fanout.lastDeliveryMs)} ms after the POST: ${fmt(fanout.deliveriesPerS)} deliveries/s`);
     const c = fanout.perDelivery.cpuMs;
-    out.push(`  per delivery: CPU ms worker ${fmt(c.worker, 2)}, Temporal ${fmt(c.temporal, 2)}, Postgres ${fmt(c.postgres, 2)}, bench ${fmt(c.bench, 2)}; SQL worker ${fmt(fanout.perDelivery.sqlWorker, 2)}, API ${fmt(fanout.perDelivery.sqlApi, 2)}; worker peak RSS ${fmt(fanout.workerPeakRssMb)} MB`);
+    out.push(`  per delivery: CPU ms worker ${fmt(c.worker, 2)}, Temporal ${fmt(c.temporal, 2)}, Postgres ${fmt(c.postgres, 2)}, API ${fmt(c.api, 2)}, bench ${fmt(c.bench, 2)}; SQL worker ${fmt(fanout.perDelivery.sqlWorker, 2)}, API ${fmt(fanout.perDelivery.sqlApi, 2)}; worker peak RSS ${fmt(fanout.workerPeakRssMb)} MB`);
     out.push('');
   }
   if (rss) {

@@ -30,6 +30,8 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
   return {
     load: (plan, first) => generateLoad(plan, async (i) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id, first),
     processes: stack.workers,
+    // In the one-process shape the API is the worker process, whose CPU is counted as the worker's.
+    apiProcesses: stack.workers.includes(stack.api) ? [] : [stack.api],
     readyS: stack.workerReadyS,
     temporal,
     finished: async () => total((await stack.workerCounts()).attempts),

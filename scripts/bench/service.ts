@@ -1,17 +1,13 @@
 /**
- * The service as a run sees it: the API in this process (its CPU is the bench process's), one
- * worker per process (`src/worker.ts`, its own metrics listener), tenants and endpoints made
- * through the API.
+ * The service as a run sees it: the API in a process of its own (`src/server.ts`), one worker per
+ * process (`src/worker.ts`, its own metrics listener), tenants and endpoints made through the API.
  */
 import { request, Agent } from 'undici';
 import type { Client } from '@temporalio/client';
-import { closeServer, startApi } from '../../src/bootstrap';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { findFreePort } from '../../src/dev/ports';
 import { SCOPES } from '../../src/domain/scopes';
-import { createMetrics, type Metrics } from '../../src/metrics';
-import { parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { createApiKey } from '../../src/services/api-keys';
 import { connectClient } from '../../src/temporal/client';
 import { housekeepingScheduleId } from '../../src/temporal/housekeeping-schedule';
@@ -65,9 +61,11 @@ export function httpAgent(connections: number): Agent {
   return new Agent({ connections, keepAliveTimeout: 30_000, pipelining: 1 });
 }
 
-/** The API side of a run: the API in this process, its database pool and Temporal client. */
+/** The API side of a run: the API process, and the bench's own database pool and Temporal client. */
 export interface ApiStack {
   apiUrl: string;
+  /** The process serving the API (in the one-process shape, also the worker). */
+  api: ChildWorker;
   /** The keep-alive HTTP client the bench calls the API with. */
   agent: Agent;
   client: Client;
@@ -140,7 +138,7 @@ async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarg
 }
 
 /**
- * API (in this process, its own registry) and `--workers` worker processes on `temporal`, stopped by
+ * The API process and `--workers` worker processes on `temporal`, stopped by
  * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
  * no run's endpoints receive another run's events.
  */
@@ -148,14 +146,34 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
 /** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
-  const { taskQueue, tenantId, config, db, client } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
-  const metrics: Metrics = createMetrics();
-  const box = new SecretBox(parseMasterKey(BENCH_MASTER_KEY));
-  const api = await startApi({ config, db, box, temporal: client, log: ctx.log, metrics });
-  scope.add('stop API', () => closeServer(api.server));
+  const { taskQueue, tenantId, db, client } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
+  // The API runs as it is deployed: `src/server.ts` in a process of its own, so its event loop
+  // and CPU are its own, not shared with the bench's load generator and receiver.
+  const port = await findFreePort();
+  const apiLabel = `${label}-api`;
+  progress(`${apiLabel}: starting (src/server.ts)`);
+  const api = ChildWorker.spawn(
+    'src/server.ts',
+    { ...workerEnv(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl }), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: String(port) },
+    apiLabel,
+  );
+  scope.add(`stop ${apiLabel}`, () => api.stop());
+  ctx.cleanup.add(`stop ${apiLabel}`, () => api.stop());
+  const apiUrl = `http://127.0.0.1:${port}`;
   const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
   scope.add('close HTTP agent', () => agent.close());
-  const apiStack: ApiStack = { apiUrl: api.url, agent, client, db, taskQueue, tenantId, call: apiCaller(api.url, agent), apiCounts: async () => serviceCounts((await metrics.scrape()).body) };
+  await waitForHealthz(api, apiUrl, agent);
+  const apiStack: ApiStack = {
+    apiUrl,
+    api,
+    agent,
+    client,
+    db,
+    taskQueue,
+    tenantId,
+    call: apiCaller(apiUrl, agent),
+    apiCounts: async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`)),
+  };
   if (options.worker === false) return apiStack;
 
   const workers: Array<{ child: ChildWorker; readyS: number; metricsPort: number }> = [];
@@ -206,19 +224,11 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
   const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
   scope.add('close HTTP agent', () => agent.close());
   // The worker polls before the API listens (src/main.ts starts it first).
-  for (const deadline = performance.now() + 60_000; ; ) {
-    child.assertAlive();
-    const up = await request(`${apiUrl}/healthz`, { dispatcher: agent }).then(
-      async (res) => (await res.body.dump(), res.statusCode === 200),
-      () => false,
-    );
-    if (up) break;
-    if (performance.now() > deadline) throw new Error(`${label} did not answer ${apiUrl}/healthz within 60 s; output:\n${child.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForHealthz(child, apiUrl, agent);
   const processCounts = async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`));
   return {
     apiUrl,
+    api: child,
     agent,
     client,
     db,
@@ -231,6 +241,20 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
     workerReadyS: readyS,
     workerCounts: processCounts,
   };
+}
+
+/** Waits until the API in `child` answers `GET /healthz` with 200 (60 s at most). */
+async function waitForHealthz(child: ChildWorker, apiUrl: string, agent: Agent): Promise<void> {
+  for (const deadline = performance.now() + 60_000; ; ) {
+    child.assertAlive();
+    const up = await request(`${apiUrl}/healthz`, { dispatcher: agent }).then(
+      async (res) => (await res.body.dump(), res.statusCode === 200),
+      () => false,
+    );
+    if (up) return;
+    if (performance.now() > deadline) throw new Error(`${child.label} did not answer ${apiUrl}/healthz within 60 s; output:\n${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A tenant of its own for a run (so its endpoints and data touch no other run's), with an API key. */
