@@ -15,25 +15,46 @@ import { PLATFORM_KEY_PREFIX } from '../services/platform-keys';
 import type { Caller } from '../domain/caller';
 import { admitTenant, type CredentialResolver } from './auth';
 
+/** How long a process skips recording a key's use after it recorded it: `last_used_at` is kept to the minute. */
+const USE_RECORD_INTERVAL_MS = 60_000;
+
+/**
+ * Records a key's use (`touch`, in the background) at most once a minute per key in this process,
+ * instead of one UPDATE statement per request; a failed record is tried again on the next use.
+ */
+function useRecorder(touch: (id: string) => Promise<void>, onError: (err: unknown, id: string) => void): (id: string) => void {
+  const recent = new LRUCache<string, true>({ max: 10_000, ttl: USE_RECORD_INTERVAL_MS });
+  return (id) => {
+    if (recent.has(id)) return;
+    recent.set(id, true);
+    touch(id).catch((err) => {
+      recent.delete(id);
+      onError(err, id);
+    });
+  };
+}
+
 /** `whk_…` API keys, looked up by SHA-256 hash; revoked or expired keys do not resolve. */
 export function apiKeyResolver(db: Db, log: Logger): CredentialResolver {
+  const recordUse = useRecorder((id) => touchApiKey(db, id), (err, id) => log.warn({ err, apiKeyId: id }, 'could not record API key use'));
   return async (token, traceId) => {
     if (!token.startsWith(API_KEY_PREFIX)) return null;
     const key = await findUsableApiKey(db, hashApiKey(token));
     if (!key) return null;
     const admitted = admitTenant({ tenantId: key.tenant_id, actor: `api-key:${key.id}`, scopes: new Set(key.scopes), traceId }, key.tenant_status);
-    if (admitted) touchApiKey(db, key.id).catch((err) => log.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
+    if (admitted) recordUse(key.id);
     return admitted;
   };
 }
 
 /** `whp_…` platform keys: platform scopes only, no tenant. */
 export function platformKeyResolver(db: Db, log: Logger): CredentialResolver {
+  const recordUse = useRecorder((id) => touchPlatformKey(db, id), (err, id) => log.warn({ err, platformKeyId: id }, 'could not record platform key use'));
   return async (token, traceId) => {
     if (!token.startsWith(PLATFORM_KEY_PREFIX)) return null;
     const key = await findUsablePlatformKey(db, hashApiKey(token));
     if (!key) return null;
-    touchPlatformKey(db, key.id).catch((err) => log.warn({ err, platformKeyId: key.id }, 'could not record platform key use'));
+    recordUse(key.id);
     return { tenantId: null, actor: `platform-key:${key.id}`, scopes: new Set(key.scopes), traceId };
   };
 }

@@ -63,6 +63,23 @@ describe('when an API key is created', () => {
     expect(listed.body.data.last_used_at).toEqual(expect.any(String));
   });
 
+  it('then its use is written once a minute at most, not on every request', async () => {
+    const { key, id } = await newKey({ name: 'busy', role: 'viewer' });
+    const touches: string[] = [];
+    const onQuery = (q: { sql: string }) => {
+      if (/^update "api_keys"/i.test(q.sql)) touches.push(q.sql);
+    };
+    stack.db.on('query', onQuery);
+    try {
+      for (let i = 0; i < 5; i++) expect((await stack.call('GET', '/api/v1/endpoints', undefined, { token: key })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      stack.db.off('query', onQuery);
+    }
+    expect(touches).toHaveLength(1);
+    expect((await stack.db('api_keys').where({ id }).first()).last_used_at).toEqual(expect.any(Date));
+  });
+
   it('then a key cannot grant scopes it does not hold', async () => {
     const { key } = await newKey({ name: 'manager', scopes: ['api-keys:manage', 'endpoints:read'] });
     const res = await stack.call('POST', '/api/v1/api-keys', { name: 'escalate', role: 'admin' }, { token: key });
