@@ -71,9 +71,9 @@ export interface ApiStack {
   client: Client;
   db: Db;
   taskQueue: string;
-  /** The tenant the bootstrap token acts for. */
+  /** The stack's tenant (its API key is the default credential; the bootstrap token acts for it too). */
   tenantId: string;
-  /** Calls the API with `token` (default: the bootstrap token); the body parsed when it is JSON. */
+  /** Calls the API with `token` (default: an API key of the stack's tenant); the body parsed when it is JSON. */
   call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
   apiCounts(): Promise<ServiceCounts>;
 }
@@ -90,9 +90,9 @@ export interface ServiceStack extends ApiStack {
   workerCounts(): Promise<ServiceCounts>;
 }
 
-/** Calls the API at `apiUrl` with `token` (default: the bootstrap token); the body parsed when it is JSON. */
-function apiCaller(apiUrl: string, agent: Agent): ApiStack['call'] {
-  return async (method, path, body, token = BENCH_API_TOKEN) => {
+/** Calls the API at `apiUrl` with `token` (default: the stack tenant's API key); the body parsed when it is JSON. */
+function apiCaller(apiUrl: string, agent: Agent, tenantKey: string): ApiStack['call'] {
+  return async (method, path, body, token = tenantKey) => {
     const res = await request(`${apiUrl}${path}`, {
       method: method as 'GET',
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -130,11 +130,12 @@ async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarg
   const config = benchConfig(ctx, temporal, taskQueue, { tenantId, databaseUrl });
   const db = openDatabase(config, ctx.log);
   scope.add('close database pool', () => db.destroy());
-  await db('tenants').insert({ id: tenantId, name: tenantId }).onConflict('id').ignore();
+  // The API is called as a tenant's own backend calls it: with an API key of that tenant.
+  const token = await createTenant(db, tenantId);
   const client = await connectClient(config, temporal.address);
   scope.add('close Temporal client', () => client.connection.close());
   scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
-  return { taskQueue, tenantId, config, db, client };
+  return { taskQueue, tenantId, config, db, client, token };
 }
 
 /**
@@ -146,7 +147,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
 /** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
-  const { taskQueue, tenantId, db, client } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
+  const { taskQueue, tenantId, db, client, token } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
   // The API runs as it is deployed: `src/server.ts` in a process of its own, so its event loop
   // and CPU are its own, not shared with the bench's load generator and receiver.
   const port = await findFreePort();
@@ -171,7 +172,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
     db,
     taskQueue,
     tenantId,
-    call: apiCaller(apiUrl, agent),
+    call: apiCaller(apiUrl, agent, token),
     apiCounts: async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`)),
   };
   if (options.worker === false) return apiStack;
@@ -210,7 +211,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
  * the worker's here (the API's count is empty). Stopped by `scope`.
  */
 export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack> {
-  const { taskQueue, tenantId, db, client } = await stackBase(ctx, scope, temporal, label);
+  const { taskQueue, tenantId, db, client, token } = await stackBase(ctx, scope, temporal, label);
   const port = await findFreePort();
   const { child, readyS } = await startProcess(ctx, scope, {
     entry: 'src/main.ts',
@@ -234,7 +235,7 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
     db,
     taskQueue,
     tenantId,
-    call: apiCaller(apiUrl, agent),
+    call: apiCaller(apiUrl, agent, token),
     apiCounts: async () => ({ statements: {}, attempts: {} }),
     worker: child,
     workers: [child],
