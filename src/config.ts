@@ -120,7 +120,8 @@ const schema = z.object({
   WORKER_NONSTICKY_POLL_RATIO: z.coerce.number().gt(0).lt(1).default(0.8),
   /**
    * Workflows a worker keeps in memory between their tasks (Temporal's sticky cache). A workflow
-   * evicted from it is replayed from its history at its next task: less memory, more CPU.
+   * evicted from it is replayed from its history at its next task: less memory, more CPU. Unset:
+   * the SDK's heap-sized default, at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (`cachedWorkflows`).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   /**

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config';
 import { egressPolicy } from '../../src/security/egress';
-import { workerCapacity } from '../../src/temporal/worker-capacity';
+import v8 from 'node:v8';
+import { DefaultLogger } from '@temporalio/worker';
+import { noopMetricMeter } from '@temporalio/common/lib/metrics';
+import { compileWorkerOptions } from '@temporalio/worker/lib/worker-options';
+import { cachedWorkflows, sdkDefaultCachedWorkflows, workerCapacity } from '../../src/temporal/worker-capacity';
 
 /** What `openssl rand -hex 32` gives: secrets production accepts. */
 const STRONG_TOKEN = '3f9a1c7e5b2d8046af13ce97b5d20e8c4a6f1b3d9e7c5a2f8b0d4e6c1a3f5b7d';
@@ -38,6 +42,21 @@ describe('loadConfig', () => {
     // Every poll on the task queue would leave the sticky queue unpolled.
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_NONSTICKY_POLL_RATIO: '1' })).toThrow(/WORKER_NONSTICKY_POLL_RATIO/);
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_TASK_POLLERS: '1' })).toThrow(/WORKER_WORKFLOW_TASK_POLLERS/);
+  });
+
+  it('when the heap is small, then the workflow cache still holds a workflow per workflow-task slot', () => {
+    const config = loadConfig({ NODE_ENV: 'test' });
+    // The SDK's own rule gives 32 for a 256 MiB heap, which would hold 32 tasks in progress, not 100.
+    expect(sdkDefaultCachedWorkflows(256)).toBe(32);
+    expect(cachedWorkflows(config, 256)).toBe(100);
+    expect(cachedWorkflows(config, 4096)).toBe(sdkDefaultCachedWorkflows(4096));
+    expect(cachedWorkflows(loadConfig({ NODE_ENV: 'test', WORKER_MAX_CACHED_WORKFLOWS: '20' }), 4096)).toBe(20);
+    expect(workerCapacity(config, 256).maxCachedWorkflows).toBe(100);
+  });
+
+  it('when the SDK picks its own cache size, then it is the size sdkDefaultCachedWorkflows says', () => {
+    const compiled = compileWorkerOptions({ taskQueue: 'q', workflowBundle: { code: '' } }, new DefaultLogger('ERROR'), noopMetricMeter);
+    expect(compiled.maxCachedWorkflows).toBe(sdkDefaultCachedWorkflows(v8.getHeapStatistics().heap_size_limit / 1024 / 1024));
   });
 
   it('when running in production, then API_TOKEN and MASTER_KEY are required', () => {
