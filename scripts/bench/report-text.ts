@@ -1,5 +1,6 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
 import type { RunResult } from './measure';
+import type { RssPhase } from './rss';
 import type { ReportMeta } from './report';
 import { roundsOf, targets, type BenchResults } from './targets';
 
@@ -109,7 +110,10 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
   }
   if (rss) {
     out.push(`Worker RSS: ${rss.events} events accepted at once (in ${fmt(rss.acceptS, 1)} s), receiver holding each request ${rss.holdMs} ms`);
-    out.push(`  worker RSS ${fmt(rss.workerBaselineRssMb)} MB before, peak ${fmt(rss.workerPeakRssMb)} MB; peak in flight ${rss.peakInFlight} (accepted, not yet answered), ${rss.peakAtReceiver} held at the receiver at once; all done in ${fmt(rss.durationS, 1)} s`);
+    const phase = (p: RssPhase) =>
+      `worker RSS ${fmt(p.workerBaselineRssMb)} MB before, peak ${fmt(p.workerPeakRssMb)} MB; peak in flight ${p.peakInFlight} (accepted, not yet answered), ${p.peakAtReceiver} held at the receiver at once; all done in ${fmt(p.durationS, 1)} s`;
+    out.push(`  as started: ${phase(rss)}`);
+    if (rss.capped) out.push(`  NODE_OPTIONS="${rss.capped.nodeOptions}": ${phase(rss.capped)}`);
     out.push('');
   }
 

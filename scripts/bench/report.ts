@@ -4,6 +4,7 @@ import type { RunResult } from './measure';
 import type { BenchOptions } from './options';
 import { round, type Summary } from './stats';
 import { targets, type BenchResults } from './targets';
+import type { RssPhase } from './rss';
 
 export interface ReportMeta {
   date: string;
@@ -59,6 +60,11 @@ function runJson(x: RunResult) {
   };
 }
 
+function rssPhase(p: RssPhase) {
+  const { events, holdMs, peakInFlight, peakAtReceiver } = p;
+  return { events, holdMs, peakInFlight, peakAtReceiver, workerBaselineRssMb: r(p.workerBaselineRssMb), workerPeakRssMb: r(p.workerPeakRssMb), acceptS: r(p.acceptS, 2), durationS: r(p.durationS, 2) };
+}
+
 /** The `--json` document. */
 export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
   const { reads, fanout, rss } = results;
@@ -84,7 +90,7 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       },
       workerPeakRssMb: r(fanout.workerPeakRssMb),
     },
-    rss: rss && { ...rss, workerBaselineRssMb: r(rss.workerBaselineRssMb), workerPeakRssMb: r(rss.workerPeakRssMb), acceptS: r(rss.acceptS, 2), durationS: r(rss.durationS, 2) },
+    rss: rss && { ...rssPhase(rss), capped: rss.capped && { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions } },
     errors: results.errors,
     targets: targets(results).map((t) => ({ ...t, value: r(t.value, t.unit === '×' ? 3 : 1) })),
   };

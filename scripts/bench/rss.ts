@@ -2,7 +2,9 @@
  * rss: the worker's memory with many deliveries in flight. --in-flight events are accepted as
  * fast as the API takes them while the receiver holds every request --hold-ms; the worker's RSS
  * is sampled every 250 ms until the last delivery is recorded. How many were really in flight is
- * reported beside it: accepted but not yet answered, and held at the receiver at once.
+ * reported beside it: accepted but not yet answered, and held at the receiver at once. Measured
+ * twice: the worker as started by default, then with its heap capped through NODE_OPTIONS
+ * ({@link CAPPED_HEAP_NODE_OPTIONS}), as docs/deploy.md advises for memory-limited workers.
  */
 import { epochMs } from './clock';
 import { Cleanup, progress } from './infra';
@@ -12,7 +14,15 @@ import { phaseTimeoutMs } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
 import { createEndpoint, sendEvent, startServiceStack, waitForAttempts } from './service';
 
-export interface RssResult {
+/** The Node options of the capped phase: old space 192 MB, young generation 2 × 8 MB per isolate. */
+export const CAPPED_HEAP_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
+
+export interface RssResult extends RssPhase {
+  /** The same with NODE_OPTIONS={@link CAPPED_HEAP_NODE_OPTIONS} for the worker (null: not measured). */
+  capped: (RssPhase & { nodeOptions: string }) | null;
+}
+
+export interface RssPhase {
   events: number;
   holdMs: number;
   /** Worker RSS just before the load (after its warm-up), MB. */
@@ -30,11 +40,17 @@ export interface RssResult {
 }
 
 export async function runRss(ctx: RunContext): Promise<RssResult> {
+  const plain = await rssPhase(ctx, 'rss', {});
+  const capped = await rssPhase(ctx, 'rss-capped', { NODE_OPTIONS: CAPPED_HEAP_NODE_OPTIONS });
+  return { ...plain, capped: { ...capped, nodeOptions: CAPPED_HEAP_NODE_OPTIONS } };
+}
+
+async function rssPhase(ctx: RunContext, label: string, workerEnv: Record<string, string>): Promise<RssPhase> {
   const { opts, receiver } = ctx;
   const n = opts.inFlight;
   const scope = new Cleanup(ctx.log);
   try {
-    const stack = await startServiceStack(ctx, scope, ctx.temporal, 'rss');
+    const stack = await startServiceStack(ctx, scope, ctx.temporal, label, { workerEnv });
     await createEndpoint(stack, {
       url: `${receiver.url}/hold/${opts.holdMs}/hooks/rss`,
       events: [BENCH_EVENT_TYPE],
@@ -42,7 +58,7 @@ export async function runRss(ctx: RunContext): Promise<RssResult> {
     });
     const send = async (i: number) => (await sendEvent(stack, BENCH_EVENT_TYPE, benchPayload(i))).event_id;
     if (opts.warmup > 0) {
-      progress(`rss: warm-up, ${opts.warmup} deliveries`);
+      progress(`${label}: warm-up, ${opts.warmup} deliveries`);
       receiver.reset();
       const warm = await generateLoad({ kind: 'closed', count: opts.warmup, concurrency: opts.concurrency }, send);
       await receiver.waitFor(warm.samples.map((s) => s.id), phaseTimeoutMs(opts, opts.warmup));
@@ -57,7 +73,7 @@ export async function runRss(ctx: RunContext): Promise<RssResult> {
       peakInFlight = Math.max(peakInFlight, accepted - (receiver.arrived - receiver.open));
     }, 250);
     try {
-      progress(`rss: accepting ${n} events at once; the receiver holds each request ${opts.holdMs} ms`);
+      progress(`${label}: accepting ${n} events at once; the receiver holds each request ${opts.holdMs} ms`);
       const started = epochMs();
       const load = await generateLoad({ kind: 'closed', count: n, concurrency: Math.max(64, opts.concurrency) }, async (i) => {
         const id = await send(opts.warmup + i);

@@ -143,10 +143,16 @@ async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarg
  * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
  * no run's endpoints receive another run's events.
  */
-export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string): Promise<ServiceStack>;
+export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options?: { workerEnv?: Record<string, string> }): Promise<ServiceStack>;
 /** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker: false; databaseUrl?: string }): Promise<ApiStack>;
-export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options: { worker?: false; databaseUrl?: string } = {}): Promise<ApiStack> {
+export async function startServiceStack(
+  ctx: RunContext,
+  scope: Cleanup,
+  temporal: TemporalTarget,
+  label: string,
+  options: { worker?: false; databaseUrl?: string; workerEnv?: Record<string, string> } = {},
+): Promise<ApiStack> {
   const { taskQueue, tenantId, db, client, token } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
   // The API runs as it is deployed: `src/server.ts` in a process of its own, so its event loop
   // and CPU are its own, not shared with the bench's load generator and receiver.
@@ -183,7 +189,7 @@ export async function startServiceStack(ctx: RunContext, scope: Cleanup, tempora
     const { child, readyS } = await startProcess(ctx, scope, {
       entry: 'src/worker.ts',
       label: ctx.opts.workers === 1 ? `${label}-worker` : `${label}-worker-${n}`,
-      env: workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }),
+      env: { ...workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }), ...options.workerEnv },
       taskQueue,
       client,
       namespace: temporal.namespace,
