@@ -166,21 +166,7 @@ export async function startServiceStack(
   );
   scope.add(`stop ${apiLabel}`, () => api.stop());
   ctx.cleanup.add(`stop ${apiLabel}`, () => api.stop());
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
-  scope.add('close HTTP agent', () => agent.close());
-  await waitForHealthz(api, apiUrl, agent);
-  const apiStack: ApiStack = {
-    apiUrl,
-    api,
-    agent,
-    client,
-    db,
-    taskQueue,
-    tenantId,
-    call: apiCaller(apiUrl, agent, token),
-    apiCounts: async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`)),
-  };
+  const apiStack = await apiStackOn(ctx, scope, api, port, { taskQueue, tenantId, db, client, token });
   if (options.worker === false) return apiStack;
 
   const workers: Array<{ child: ChildWorker; readyS: number; metricsPort: number }> = [];
@@ -227,27 +213,35 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
     client,
     namespace: temporal.namespace,
   });
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
-  scope.add('close HTTP agent', () => agent.close());
   // The worker polls before the API listens (src/main.ts starts it first).
-  await waitForHealthz(child, apiUrl, agent);
-  const processCounts = async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`));
+  const apiStack = await apiStackOn(ctx, scope, child, port, { taskQueue, tenantId, db, client, token });
   return {
-    apiUrl,
-    api: child,
-    agent,
-    client,
-    db,
-    taskQueue,
-    tenantId,
-    call: apiCaller(apiUrl, agent, token),
+    ...apiStack,
     apiCounts: async () => ({ statements: {}, attempts: {} }),
     worker: child,
     workers: [child],
     workerReadyS: readyS,
-    workerCounts: processCounts,
+    workerCounts: apiStack.apiCounts,
   };
+}
+
+/**
+ * The API served by `child` on `port`: waits for its `/healthz`, then calls it with the stack's
+ * API key (keep-alive agent closed by `scope`) and reads its counters from its `/metrics`.
+ */
+async function apiStackOn(
+  ctx: RunContext,
+  scope: Cleanup,
+  child: ChildWorker,
+  port: number,
+  base: Pick<ApiStack, 'taskQueue' | 'tenantId' | 'db' | 'client'> & { token: string },
+): Promise<ApiStack> {
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const agent = httpAgent(Math.max(ctx.opts.concurrency, 64));
+  scope.add('close HTTP agent', () => agent.close());
+  await waitForHealthz(child, apiUrl, agent);
+  const { token, ...rest } = base;
+  return { ...rest, apiUrl, api: child, agent, call: apiCaller(apiUrl, agent, token), apiCounts: async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`)) };
 }
 
 /** Waits until the API in `child` answers `GET /healthz` with 200 (60 s at most). */
