@@ -139,9 +139,9 @@ async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarg
 }
 
 /**
- * The API process and `--workers` worker processes on `temporal`, stopped by
- * `scope`. The stack's bootstrap token acts for a tenant of its own (`bench_<label>_<tag>`), so
- * no run's endpoints receive another run's events.
+ * The API process and `--workers` worker processes on `temporal`, stopped by `scope`. The stack
+ * has a tenant of its own (`bench_<label>_<tag>`, called with one of its API keys), so no run's
+ * endpoints receive another run's events.
  */
 export async function startServiceStack(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, options?: { workerEnv?: Record<string, string> }): Promise<ServiceStack>;
 /** The same without a worker (`worker: false`): the API only, for runs that only read; on `databaseUrl` if given. */
