@@ -1,15 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './api/app';
-import { answerClientErrors } from './api/client-errors';
 import type { Config } from './config';
-import { resolveApiToken, resolveMasterKey } from './dev-secrets';
-import { countCircuits } from './db/endpoint-circuit-repo';
+import { resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
 import type { Logger } from './logger';
-import { createMetrics, scrapeAllowed, type Metrics } from './metrics';
+import { scrapeAllowed, type Metrics } from './metrics';
 import { parseKeyList, SecretBox } from './security/secret-box';
-import type { AppDeps } from './services/deps';
 
 /** Address of Temporal when no dev server is started by this process. */
 export function configuredTemporalAddress(config: Config): string {
@@ -29,7 +25,7 @@ export async function openStorage(config: Config, log: Logger): Promise<{ db: Db
 }
 
 /** Listens on host:port (port 0 picks a free port) and answers the URL to reach it. */
-async function listen(server: Server, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function listen(server: Server, host: string, port: number): Promise<{ server: Server; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -39,20 +35,6 @@ async function listen(server: Server, host: string, port: number): Promise<{ ser
   });
   const address = server.address() as AddressInfo;
   return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}` };
-}
-
-/**
- * Starts the HTTP API on HOST:PORT (PORT 0 picks a free port). Without `metrics` (an API process
- * of its own) it gets a registry of its own; `main.ts` passes the one its worker records to.
- */
-export async function startApi(deps: Omit<AppDeps, 'metrics'> & { metrics?: Metrics }): Promise<{ server: Server; url: string }> {
-  const full: AppDeps = { ...deps, metrics: deps.metrics ?? createMetrics() };
-  full.metrics.countQueriesOf(full.db);
-  full.metrics.gaugeCircuits(() => countCircuits(full.db));
-  const app = createApp(full, resolveApiToken(full.config, full.log));
-  const server = createServer(app);
-  answerClientErrors(server);
-  return listen(server, full.config.HOST, full.config.PORT);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { closeServer, onShutdown, openStorage, startApi } from './bootstrap';
+import { startApi } from './api/start-api';
+import { closeServer, onShutdown, openStorage } from './bootstrap';
 import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';

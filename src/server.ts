@@ -1,4 +1,5 @@
-import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startApi } from './bootstrap';
+import { startApi } from './api/start-api';
+import { closeServer, configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { connectClient } from './temporal/client';

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from '@temporalio/worker';
-import { closeServer, startApi, startMetricsServer } from '../../src/bootstrap';
+import { startApi } from '../../src/api/start-api';
+import { closeServer, startMetricsServer } from '../../src/bootstrap';
 import { openDatabase } from '../../src/db/knex';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { closeServer, startApi } from '../../src/bootstrap';
+import { startApi } from '../../src/api/start-api';
+import { closeServer } from '../../src/bootstrap';
 import { createLogger } from '../../src/logger';
 import { apiGrpcInterceptors } from '../../src/temporal/client';
 import { SecretBox } from '../../src/security/secret-box';
