@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { commandLine, findTemporalServerPid } from '../../scripts/bench/procs';
 import { createLogger } from '../../src/logger';
 import type { RunningTemporal } from '../../src/dev/running-temporal';
 import { LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
@@ -24,20 +25,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** The arguments of the `temporal` process serving gRPC on `port` ([] when none is found). */
-function serverArgs(port: number): string[] {
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (args.includes('start-dev') && args[args.indexOf('--port') + 1] === String(port)) return args;
-  }
-  return [];
 }
 
 /** Listens on a port so the dev server finds it taken. */
@@ -96,7 +83,7 @@ describe('when the dev server starts on a new SQLite file', () => {
     // The file store runs with write-ahead logging (SQLITE_PRAGMAS): its -wal file is there.
     expect(existsSync(`${dbFile}-wal`)).toBe(true);
     // And with the latency tuning (a shard's task reads not held to 20 a second).
-    const args = serverArgs(port);
+    const args = commandLine(findTemporalServerPid(port) ?? -1);
     for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) {
       expect(args[args.indexOf(`${key}=${value}`) - 1]).toBe('--dynamic-config-value');
     }
