@@ -18,8 +18,8 @@ import { createEndpoint, sendEvent, startServiceStack, waitForAttempts } from '.
 export const CAPPED_HEAP_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
 
 export interface RssResult extends RssPhase {
-  /** The same with NODE_OPTIONS={@link CAPPED_HEAP_NODE_OPTIONS} for the worker (null: not measured). */
-  capped: (RssPhase & { nodeOptions: string }) | null;
+  /** The same with NODE_OPTIONS={@link CAPPED_HEAP_NODE_OPTIONS} for the worker. */
+  capped: RssPhase & { nodeOptions: string };
 }
 
 export interface RssPhase {

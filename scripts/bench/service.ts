@@ -121,8 +121,9 @@ function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
 
 /**
  * What every service stack has: its task queue, a tenant of its own (`bench_<label>_<tag>`, so no
- * run's endpoints receive another run's events), the bench's config, database pool and Temporal
- * client for it; closed by `scope`, which also deletes the housekeeping Schedule its worker makes.
+ * run's endpoints receive another run's events) with an API key, the bench's database pool and
+ * Temporal client for it; closed by `scope`, which also deletes the housekeeping Schedule its
+ * worker makes.
  */
 async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarget, label: string, databaseUrl?: string) {
   const taskQueue = `bench-${label}-${RUN_TAG}`;
@@ -135,7 +136,7 @@ async function stackBase(ctx: RunContext, scope: Cleanup, temporal: TemporalTarg
   const client = await connectClient(config, temporal.address);
   scope.add('close Temporal client', () => client.connection.close());
   scope.add('delete housekeeping schedule', () => client.schedule.getHandle(housekeepingScheduleId(taskQueue)).delete().catch(() => undefined));
-  return { taskQueue, tenantId, config, db, client, token };
+  return { taskQueue, tenantId, db, client, token };
 }
 
 /**

@@ -102,11 +102,11 @@ export function targets(results: BenchResults): Target[] {
     target(
       'workerRssCapped',
       '  heap capped (NODE_OPTIONS): worker peak RSS',
-      results.rss?.capped?.workerPeakRssMb ?? null,
+      results.rss?.capped.workerPeakRssMb ?? null,
       'MB',
       '<=',
       300,
-      results.rss?.capped ? `${results.rss.capped.nodeOptions}; ${results.rss.capped.peakAtReceiver} held at the receiver, done in ${fmt(results.rss.capped.durationS)} s (as started: ${fmt(results.rss.durationS)} s)` : 'rss run',
+      results.rss ? `${results.rss.capped.nodeOptions}; ${results.rss.capped.peakAtReceiver} held at the receiver, done in ${fmt(results.rss.capped.durationS)} s (as started: ${fmt(results.rss.durationS)} s)` : 'rss run',
     ),
   ];
   const fifo = by('fifo');
