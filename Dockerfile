@@ -1,5 +1,7 @@
-# Image for the API and the worker (same image, different command). TypeScript runs through tsx,
-# so there is no build step. Used by docker-compose.yml.
+# Image for the API and the worker (same image, different command). The TypeScript is compiled at
+# build time (`npm run build` into dist/) and run by node itself: no tsx loader, about 100 MB less
+# resident memory per process than running the sources, and no npm process around it, so
+# signals reach node directly. Used by docker-compose.yml.
 FROM node:20-bookworm-slim
 
 RUN mkdir -p /app/.data && chown -R node:node /app
@@ -13,11 +15,12 @@ COPY --chown=node:node package.json package-lock.json ./
 RUN (npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund) && npm cache clean --force
 
 COPY --chown=node:node . .
+RUN npm run build
 
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000
 EXPOSE 3000
 
-# docker-compose.yml overrides this with `npm run start:worker` for the worker.
-CMD ["npm", "run", "start:api"]
+# docker-compose.yml overrides this with `node dist/src/worker.js` for the worker.
+CMD ["node", "dist/src/server.js"]

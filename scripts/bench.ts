@@ -4,8 +4,9 @@
  * local activity), plus the file-backed store, reads over a large history, a fan-out and the
  * worker's memory with many deliveries in flight; each target of issue 11 beside its figure.
  * Starts (and afterwards removes) everything it needs: Temporal dev servers unless
- * TEMPORAL_ADDRESS is set, a throwaway database unless DATABASE_URL is set, the API in this
- * process, each worker and the floor in a child process (so their CPU and RSS are their own).
+ * TEMPORAL_ADDRESS is set, a throwaway database unless DATABASE_URL is set; the API, each worker
+ * and the floor run compiled (`npm run build`), each in a child process (so their CPU and RSS are
+ * their own).
  *
  * See docs/benchmark.md.
  */
@@ -15,6 +16,7 @@ import { benchLogger, Cleanup, prepareDatabase, progress, startTemporal } from '
 import type { RunContext } from './bench/measure';
 import { parseOptions, USAGE, UsageError, type RunName } from './bench/options';
 import { PostgresCpu } from './bench/pg-cpu';
+import { buildProject } from '../src/dev/build';
 import { runReads } from './bench/reads';
 import { BenchReceiver } from './bench/receiver';
 import { jsonReport, reportMeta } from './bench/report';
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup(log);
   onSignal(cleanup);
   try {
+    progress('compiling the project (npm run build): the API, the workers and the floor run compiled, as deployed');
+    await buildProject();
     const temporal = await startTemporal(log, cleanup, opts.temporal);
     const database = await prepareDatabase(log, cleanup);
     const receiver = await BenchReceiver.start();

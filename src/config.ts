@@ -5,8 +5,18 @@ import { parseAllowlist } from './security/egress';
 import { parseMasterKey } from './security/secret-box';
 import { weakKeyReason, weakTokenReason } from './security/secret-strength';
 
-/** Root of the project checkout; data and tool folders live under it. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/**
+ * Root of the project checkout (the nearest folder up with a package.json); data and tool folders
+ * live under it. Found, not fixed, because the code also runs compiled from `dist/src`.
+ */
+export const PROJECT_ROOT = projectRoot(path.resolve(__dirname, '..'));
+
+function projectRoot(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, 'package.json'))) return at;
+    if (path.dirname(at) === at) return dir;
+  }
+}
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])

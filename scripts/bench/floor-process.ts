@@ -12,6 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
+import { MODULE_EXT } from '../../src/temporal/workflows-path';
 import { createFloorActivities } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
 import type { floorLocalWorkflow } from './floor-workflows';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
-    workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
+    workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
     activities: createFloorActivities(http, () => posted++),
     ...workerCapacity(config),
   });

@@ -8,6 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
+import { MODULE_EXT } from '../../src/temporal/workflows-path';
 import { createFloorActivities } from './floor-activities';
 
 async function main(): Promise<void> {
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowsPath: path.join(__dirname, 'floor-workflows.ts'),
+    workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
     activities: createFloorActivities(http),
     ...workerCapacity(config),
   });

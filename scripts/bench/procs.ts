@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from '../../src/config';
+import { compiledEntry } from '../../src/dev/build';
 
 /** Linux USER_HZ: /proc times are in 1/100 s on every mainstream architecture. */
 const CLOCK_TICKS = 100;
@@ -166,13 +167,14 @@ export class ChildWorker {
   }
 
   /**
-   * Runs `node --import tsx <entry>` from the project root with `env` added to ours.
-   * `BENCH_NODE_ARGS` adds Node options Node refuses in NODE_OPTIONS, e.g.
-   * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the workers and the floor.
+   * Runs `entry` (`src/worker.ts`, say) compiled, as deployed: `node dist/src/worker.js` from the
+   * project root with `env` added to ours ({@link buildProject} first). `BENCH_NODE_ARGS` adds
+   * Node options Node refuses in NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
+   * profile the workers and the floor.
    */
   static spawn(entry: string, env: Record<string, string>, label: string, options: { ipc?: boolean } = {}): ChildWorker {
     const extra = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    const child = spawn(process.execPath, [...extra, '--import', 'tsx', entry], {
+    const child = spawn(process.execPath, [...extra, compiledEntry(entry)], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

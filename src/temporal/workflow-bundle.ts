@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { MODULE_EXT } from './workflows-path';
 
 /** The script a worker forks to bundle its workflows (see {@link bundleWorkflowsApart}). */
-const BUNDLER = path.join(__dirname, 'workflow-bundler.ts');
+const BUNDLER = path.join(__dirname, `workflow-bundler${MODULE_EXT}`);
 
 export interface BuiltBundle {
   codePath: string;
@@ -23,9 +24,10 @@ export async function bundleWorkflowsApart(log: Logger, options: { tracing: bool
   const dir = await mkdtemp(path.join(os.tmpdir(), 'webhooks-workflows-'));
   const codePath = path.join(dir, 'workflow-bundle.js');
   const started = Date.now();
-  // The bundler is TypeScript: the child runs with this process's Node options, plus tsx's loader
-  // when this process runs without it (a test runner, say).
-  const execArgv = process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  // The child runs with this process's Node options. From source the bundler is TypeScript, so
+  // tsx's loader is added when this process runs without it (a test runner, say).
+  const fromSource = MODULE_EXT === '.ts' && !process.execArgv.some((arg) => arg.includes('tsx'));
+  const execArgv = fromSource ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
   const child = fork(BUNDLER, [codePath, ...(options.tracing ? ['--tracing'] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import knexFactory from 'knex';
+import { buildProject } from '../../src/dev/build';
 import { startTemporalCluster, type RunningCluster } from '../../src/dev/cluster/cluster';
 import { findFreePort } from '../../src/dev/ports';
 import { createLogger } from '../../src/logger';
@@ -11,12 +12,14 @@ import { eventually, TEST_CODEC_KEY, TEST_MASTER_KEY, TEST_TOKEN } from '../help
 
 /**
  * The production shape under failure: a Temporal server on Postgres, two API processes and two
- * worker processes on one task queue, several hundred events with idempotency keys; mid-load one
+ * worker processes on one task queue (compiled, as deployed), several hundred events with idempotency keys; mid-load one
  * worker and one API are killed with SIGKILL, the Temporal server is killed and started again,
  * and every session of the test's databases is terminated twice (the machine's Postgres is
  * shared, so it is not restarted: pg_terminate_backend is what clients see of a Postgres restart).
  */
 const EVENTS = 300;
+/** The processes run compiled (`npm run build`), as the Docker image runs them. */
+const AS_DEPLOYED = { compiled: true };
 const CLIENTS = 6;
 const TAG = randomBytes(4).toString('hex');
 const EVENT_TYPE = `kill.t${TAG}`;
@@ -52,7 +55,7 @@ function serviceEnv(): Record<string, string> {
 
 async function startApi(name: string): Promise<{ process: ServiceProcess; url: string }> {
   const port = await findFreePort();
-  const process = ServiceProcess.start(name, 'src/server.ts', { ...serviceEnv(), HOST: '127.0.0.1', PORT: String(port) });
+  const process = ServiceProcess.start(name, 'src/server.ts', { ...serviceEnv(), HOST: '127.0.0.1', PORT: String(port) }, AS_DEPLOYED);
   const url = `http://127.0.0.1:${port}`;
   await eventually(async () => ((await fetch(`${url}/readyz`).catch(() => null))?.status === 200 ? true : undefined), 90_000, `${name} to be ready: ${process.output()}`);
   return { process, url };
@@ -95,6 +98,7 @@ async function terminateDatabaseSessions(): Promise<number> {
 }
 
 beforeAll(async () => {
+  await buildProject();
   cluster = await startTemporalCluster({
     postgresUrl: process.env.TEST_DB_ADMIN_URL!,
     database: `temporal_kill_${process.pid}`,
@@ -107,7 +111,7 @@ beforeAll(async () => {
   });
   receiver = await Receiver.start();
   apis = await Promise.all([startApi('api-1'), startApi('api-2')]);
-  workers = [ServiceProcess.start('worker-1', 'src/worker.ts', serviceEnv()), ServiceProcess.start('worker-2', 'src/worker.ts', serviceEnv())];
+  workers = [ServiceProcess.start('worker-1', 'src/worker.ts', serviceEnv(), AS_DEPLOYED), ServiceProcess.start('worker-2', 'src/worker.ts', serviceEnv(), AS_DEPLOYED)];
   await waitForPollers(2);
 }, 600_000);
 

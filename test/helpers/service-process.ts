@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { compiledEntry } from '../../src/dev/build';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -11,9 +12,14 @@ export class ServiceProcess {
     child.stderr!.on('data', (d: Buffer) => this.append(d));
   }
 
-  /** Starts `entry` with exactly `env` (plus PATH): nothing leaks in from the test's environment. */
-  static start(name: string, entry: 'src/server.ts' | 'src/worker.ts', env: Record<string, string>): ServiceProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts `entry` with exactly `env` (plus PATH): nothing leaks in from the test's environment.
+   * From source through tsx, or with `compiled` as the Docker image runs it: `node dist/…js`,
+   * built by {@link buildProject} first.
+   */
+  static start(name: string, entry: 'src/server.ts' | 'src/worker.ts', env: Record<string, string>, options: { compiled?: boolean } = {}): ServiceProcess {
+    const args = options.compiled ? [compiledEntry(entry)] : ['--import', 'tsx', entry];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ServiceProcess(name, child);
   }
 

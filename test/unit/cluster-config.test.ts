@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { compiledEntry } from '../../src/dev/build';
 import { TEMPORAL_SERVER_VERSION } from '../../src/dev/cluster/binaries';
 import { clusterDatabases } from '../../src/dev/cluster/cluster';
 import { postgresTarget } from '../../src/dev/cluster/databases';
@@ -27,6 +28,21 @@ describe('when docker-compose.yml pins Temporal images', () => {
     expect(keys.sort()).toEqual(Object.keys(LATENCY_DYNAMIC_CONFIG).sort());
     for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) {
       expect(file).toMatch(new RegExp(String.raw`^${key.replace(/\./g, '\\.')}:\s*\n\s*- value: ${value}\s*$`, 'm'));
+    }
+  });
+
+  it('then the API and the worker run the compiled entry points that npm run build emits, as the Dockerfile builds them', () => {
+    const dockerfile = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    const build = JSON.parse(readFileSync(path.resolve(__dirname, '../../tsconfig.build.json'), 'utf8')) as { include: string[] };
+    const commands = [...compose.matchAll(/^ {4}command: \["node", "(dist\/[\w/.-]+)"\]$/gm)].map((m) => m[1]!);
+    expect(commands.sort()).toEqual(['dist/src/server.js', 'dist/src/worker.js']);
+    expect(/^CMD \["node", "(\S+)"\]$/m.exec(dockerfile)?.[1]).toBe('dist/src/server.js');
+    for (const entry of commands) {
+      const source = entry.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+      expect(existsSync(path.resolve(__dirname, '../..', source))).toBe(true);
+      expect(build.include).toContain(source.split('/')[0]);
+      expect(compiledEntry(source)).toBe(entry);
     }
   });
 
