@@ -121,9 +121,27 @@ async function deliver(ctx: RunContext, subject: Subject, plan: LoadPlan, firstI
 }
 
 /**
- * One measured phase: `warmup` deliveries first (closed loop, awaited), then `plan`, waiting until
- * every delivery reached the receiver and finished; CPU, counters and RSS over the phase; then a
- * look at some of the phase's workflow histories.
+ * How long an open-loop phase first runs at its rate, unmeasured: a subject that has just finished
+ * a saturated phase (its Temporal server still writing that phase's visibility and deletions) or
+ * has been idle is not yet in the steady state the phase is about.
+ */
+export const OPEN_WARMUP_S = 3;
+
+/** The deliveries of an open-loop phase's warm-up at its rate (none for a closed loop). */
+export function openWarmupCount(plan: LoadPlan): number {
+  return plan.kind === 'open' ? Math.ceil(plan.ratePerS * OPEN_WARMUP_S) : 0;
+}
+
+/** Delivery indices a phase uses: its warm-ups and its plan. */
+export function indicesUsed(plan: LoadPlan, warmup: number): number {
+  return warmup + openWarmupCount(plan) + plan.count;
+}
+
+/**
+ * One measured phase: `warmup` deliveries first (closed loop, awaited), then for an open loop
+ * {@link OPEN_WARMUP_S} seconds at its rate (awaited), then `plan`, waiting until every delivery
+ * reached the receiver and finished; CPU, counters and RSS over the phase; then a look at some of
+ * the phase's workflow histories.
  */
 export async function measure(ctx: RunContext, name: string, subject: Subject, plan: LoadPlan, warmup: number, firstIndex: number): Promise<RunResult> {
   const { opts, receiver } = ctx;
@@ -132,6 +150,11 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   if (warmup > 0) {
     progress(`${name}: warm-up, ${warmup} deliveries`);
     await deliver(ctx, subject, { kind: 'closed', count: warmup, concurrency: opts.concurrency }, firstIndex);
+  }
+  const atRate = openWarmupCount(plan);
+  if (plan.kind === 'open' && atRate > 0) {
+    progress(`${name}: warm-up, ${OPEN_WARMUP_S} s at ${plan.ratePerS.toFixed(1)}/s`);
+    await deliver(ctx, subject, { kind: 'open', ratePerS: plan.ratePerS, count: atRate }, firstIndex + warmup);
   }
   receiver.reset();
   const how = plan.kind === 'closed' ? `at concurrency ${plan.concurrency}` : `at ${plan.ratePerS.toFixed(1)}/s (open loop)`;
@@ -142,7 +165,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const apiPids = (subject.apiProcesses ?? []).map((p) => p.pid);
   await ctx.pgCpu.begin();
   const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids, apiPids);
-  const outcome = await deliver(ctx, subject, plan, firstIndex + warmup);
+  const outcome = await deliver(ctx, subject, plan, firstIndex + warmup + atRate);
   const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids, apiPids));
   const postgres = await ctx.pgCpu.end();
   for (const p of subject.processes) p.sample();

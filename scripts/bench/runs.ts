@@ -10,7 +10,7 @@ import { FloorProcess, sameSizeBody } from './floor';
 import type { floorWorkflow } from './floor-workflows';
 import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, startTemporal, type TemporalTarget } from './infra';
 import { generateLoad, type LoadPlan } from './load';
-import { measure, type RunContext, type RunResult, type Subject } from './measure';
+import { indicesUsed, measure, type RunContext, type RunResult, type Subject } from './measure';
 import { median } from './stats';
 import { LATENCY_LOAD_SHARE } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
@@ -76,7 +76,7 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
       const first = next.get(subject);
       const warmup = first === undefined ? ctx.opts.warmup : 0;
       const result = await measure(ctx, name, subject, plan, warmup, first ?? 0);
-      next.set(subject, (first ?? 0) + warmup + plan.count);
+      next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
       results.push(result);
       return result;
     };
