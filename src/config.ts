@@ -135,6 +135,12 @@ const schema = z.object({
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   /**
+   * Bound on one workflow activation (a call into the workflow sandbox) in ms; beyond it the
+   * activation fails and its workflow task is retried. 0 (the default): no bound. The SDK's bound
+   * costs a watchdog thread per call (`LeanWorker`); our workflows are ours, with no tenant code.
+   */
+  WORKER_ACTIVATION_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /**
    * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
    * that worker (the first workflow task comes back in the start's answer). No effect elsewhere.
    */

@@ -8,10 +8,11 @@
  */
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
+import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
 import { MODULE_EXT } from '../../src/temporal/workflows-path';
 import { createFloorActivities } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
@@ -33,13 +34,14 @@ async function main(): Promise<void> {
   const http = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 10_000 });
   let posted = 0;
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
-  const worker = await Worker.create({
+  const worker = await LeanWorker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
     activities: createFloorActivities(http, () => posted++),
     ...workerCapacity(config),
+    ...activationTimeoutOptions(config),
   });
 
   process.on('message', (message: ToFloor) => {

@@ -4,10 +4,11 @@
  * TEMPORAL_TASK_QUEUE, with the same concurrency limits and log level as the service worker.
  */
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
+import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
 import { MODULE_EXT } from '../../src/temporal/workflows-path';
 import { createFloorActivities } from './floor-activities';
 
@@ -18,13 +19,14 @@ async function main(): Promise<void> {
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
   const connection = await NativeConnection.connect({ address });
   const http = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 10_000 });
-  const worker = await Worker.create({
+  const worker = await LeanWorker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
     activities: createFloorActivities(http),
     ...workerCapacity(config),
+    ...activationTimeoutOptions(config),
   });
   const stop = () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

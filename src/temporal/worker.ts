@@ -11,6 +11,7 @@ import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
 import { tracingWorkerOptions } from './tracing';
 import { workerCapacity } from './worker-capacity';
+import { activationTimeoutOptions, LeanWorker } from './lean-worker';
 import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
@@ -85,7 +86,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
   let worker: Worker;
   try {
-    worker = await Worker.create({
+    worker = await LeanWorker.create({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       dataConverter: dataConverter(config),
@@ -93,6 +94,8 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
       activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
       ...workerCapacity(config),
+    ...activationTimeoutOptions(config),
+      ...activationTimeoutOptions(config),
       ...tracingWorkerOptions(tracing),
     });
   } finally {

@@ -6,6 +6,7 @@ import v8 from 'node:v8';
 import { DefaultLogger } from '@temporalio/worker';
 import { noopMetricMeter } from '@temporalio/common/lib/metrics';
 import { compileWorkerOptions } from '@temporalio/worker/lib/worker-options';
+import { activationTimeoutOptions, sandboxTimeoutMs } from '../../src/temporal/lean-worker';
 import { cachedWorkflows, sdkDefaultCachedWorkflows, workerCapacity } from '../../src/temporal/worker-capacity';
 
 /** What `openssl rand -hex 32` gives: secrets production accepts. */
@@ -52,6 +53,14 @@ describe('loadConfig', () => {
     expect(cachedWorkflows(config, 4096)).toBe(sdkDefaultCachedWorkflows(4096));
     expect(cachedWorkflows(loadConfig({ NODE_ENV: 'test', WORKER_MAX_CACHED_WORKFLOWS: '20' }), 4096)).toBe(20);
     expect(workerCapacity(config, 256).maxCachedWorkflows).toBe(100);
+  });
+
+  it('when the activation timeout is not set, then workflow activations have no bound (no watchdog thread per sandbox call)', () => {
+    expect(activationTimeoutOptions(loadConfig({ NODE_ENV: 'test' }))).toEqual({ isolateExecutionTimeout: 0 });
+    expect(sandboxTimeoutMs(0)).toBeUndefined();
+    expect(activationTimeoutOptions(loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '5000' }))).toEqual({ isolateExecutionTimeout: 5000 });
+    expect(sandboxTimeoutMs(5000)).toBe(5000);
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '-1' })).toThrow(/WORKER_ACTIVATION_TIMEOUT_MS/);
   });
 
   it('when the SDK picks its own cache size, then it is the size sdkDefaultCachedWorkflows says', () => {

@@ -1,0 +1,36 @@
+import { Worker, type CompiledWorkerOptions } from '@temporalio/worker';
+import type { Config } from '../config';
+
+/**
+ * The SDK's `isolateExecutionTimeout` as the worker uses it: a positive number bounds every call
+ * into the workflow sandbox; none (undefined) turns the bound off. The SDK itself cannot turn it
+ * off: it passes its value (5 s by default) as the `timeout` of each `vm` call, and for each such
+ * call Node starts and joins a watchdog thread. That costs about 80 µs of CPU per call, a dozen or
+ * so calls per workflow task, and it showed as the largest single item in the workflow thread's
+ * profile: 22 % of its time, more than all workflow code (see docs/benchmark.md).
+ */
+export function sandboxTimeoutMs(activationTimeoutMs: number): number | undefined {
+  return activationTimeoutMs > 0 ? activationTimeoutMs : undefined;
+}
+
+/**
+ * The Worker options {@link LeanWorker} reads: WORKER_ACTIVATION_TIMEOUT_MS, 0 for none.
+ * The service worker and the bench's floors take the same.
+ */
+export function activationTimeoutOptions(config: Pick<Config, 'WORKER_ACTIVATION_TIMEOUT_MS'>) {
+  return { isolateExecutionTimeout: config.WORKER_ACTIVATION_TIMEOUT_MS };
+}
+
+/**
+ * The SDK's Worker, except that an `isolateExecutionTimeout` of 0 means no bound on a workflow
+ * activation (see {@link sandboxTimeoutMs}) instead of a 0 ms one. Create it with
+ * `LeanWorker.create(...)`: the SDK's `create` builds the workflow sandbox through the class it
+ * is called on.
+ */
+export class LeanWorker extends Worker {
+  protected static override createWorkflowCreator(...[bundle, options, logger]: Parameters<typeof Worker.createWorkflowCreator>) {
+    // The SDK's sandboxes pass the value on as vm's `timeout`, where undefined means none.
+    const compiled: CompiledWorkerOptions = { ...options, isolateExecutionTimeoutMs: sandboxTimeoutMs(options.isolateExecutionTimeoutMs) as number };
+    return super.createWorkflowCreator(bundle, compiled, logger);
+  }
+}
