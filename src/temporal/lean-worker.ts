@@ -14,8 +14,9 @@ export function sandboxTimeoutMs(activationTimeoutMs: number): number | undefine
 }
 
 /**
- * The Worker options {@link LeanWorker} reads: WORKER_ACTIVATION_TIMEOUT_MS, 0 for none.
- * The service worker and the bench's floors take the same.
+ * The Worker options {@link LeanWorker} reads: WORKER_ACTIVATION_TIMEOUT_MS, 0 for none, as the
+ * SDK's `isolateExecutionTimeout` (which the SDK still reads but no longer lists in its
+ * WorkerOptions type, hence a spread). The service worker and the bench's floors take the same.
  */
 export function activationTimeoutOptions(config: Pick<Config, 'WORKER_ACTIVATION_TIMEOUT_MS'>) {
   return { isolateExecutionTimeout: config.WORKER_ACTIVATION_TIMEOUT_MS };
