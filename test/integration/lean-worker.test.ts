@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
 import { eventually } from '../helpers/stack';
 
@@ -46,17 +46,13 @@ async function firstTaskFailure(workflowId: string): Promise<string> {
 }
 
 describe('when the activation timeout is 0', () => {
+  // The SDK's own Worker refuses 0 (it becomes vm's `timeout`, which must be at least 1 ms), and
+  // leaves its workflow threads running when it does, so that is not run here.
   it('then a LeanWorker runs workflows with no bound', async () => {
     const result = await withWorker(LeanWorker, 0, (taskQueue) =>
       client.workflow.execute('quick', { taskQueue, workflowId: `lean-quick-${process.pid}`, workflowExecutionTimeout: '30s' }),
     );
     expect(result).toBe('done');
-  });
-
-  it('then the SDK’s own Worker refuses it (why LeanWorker exists)', async () => {
-    await expect(Worker.create({ connection: nativeConnection, taskQueue: `sdk-zero-${process.pid}`, workflowBundle: bundle, ...activationTimeoutOptions({ WORKER_ACTIVATION_TIMEOUT_MS: 0 }) })).rejects.toThrow(
-      /options\.timeout.*out of range/,
-    );
   });
 });
 
