@@ -94,7 +94,6 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
       activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
       ...workerCapacity(config),
-    ...activationTimeoutOptions(config),
       ...activationTimeoutOptions(config),
       ...tracingWorkerOptions(tracing),
     });
