@@ -2,13 +2,12 @@ import path from 'node:path';
 import { run } from './processes';
 
 /**
- * Compiles the project as `npm run build` does (`tsconfig.build.json` into `dist/`), for what
- * runs it as the Docker image does: compiled JavaScript, without tsx's loader and the memory it
- * holds (the bench's children, the cluster test's processes).
+ * Compiles the project with `npm run build` (`tsconfig.build.json` into `dist/`), for what runs
+ * it as the Docker image does: compiled JavaScript, without tsx's loader and the memory it holds
+ * (the bench's children, the cluster test's processes).
  */
 export async function buildProject(): Promise<void> {
-  const tsc = require.resolve('typescript/bin/tsc');
-  const result = await run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], process.env);
+  const result = await run('npm', ['run', '--silent', 'build'], process.env);
   if (result.code !== 0) throw new Error(`npm run build failed:\n${result.output.toString()}`);
 }
 
