@@ -12,10 +12,11 @@ import { eventually, TEST_CODEC_KEY, TEST_MASTER_KEY, TEST_TOKEN } from '../help
 
 /**
  * The production shape under failure: a Temporal server on Postgres, two API processes and two
- * worker processes on one task queue (compiled, as deployed), several hundred events with idempotency keys; mid-load one
- * worker and one API are killed with SIGKILL, the Temporal server is killed and started again,
- * and every session of the test's databases is terminated twice (the machine's Postgres is
- * shared, so it is not restarted: pg_terminate_backend is what clients see of a Postgres restart).
+ * worker processes on one task queue (compiled, as deployed), several hundred events with
+ * idempotency keys; mid-load one worker and one API are killed with SIGKILL, the Temporal server
+ * is killed and started again, and every session of the test's databases is terminated twice
+ * (the machine's Postgres is shared, so it is not restarted: pg_terminate_backend is what clients
+ * see of a Postgres restart).
  */
 const EVENTS = 300;
 /** The processes run compiled (`npm run build`), as the Docker image runs them. */
