@@ -42,11 +42,11 @@ export const FINISHED_COUNTS = [
 /** The running counts an endpoint row keeps (see `storeAttempt`). */
 const COUNTERS = ['deliveries_succeeded', 'deliveries_failed', 'attempts_total', 'responses_total', 'response_ms_total', 'last_response_ms'] as const;
 
-/** Delivery figures of one endpoint: its running counts, and its deliveries so far. */
+/** Delivery figures of one endpoint, all from running counts (see migration 020 for its deliveries). */
 export async function deliveryStats(db: Db, tenantId: string, endpointId: string): Promise<DeliveryStats> {
   const scope = { tenant_id: tenantId, endpoint_id: endpointId };
   const [deliveries, counts] = await Promise.all([
-    db('deliveries').where(scope).count<{ n: string }[]>({ n: '*' }).first(),
+    db('endpoint_delivery_counts').where(scope).sum<{ n: string | null }[]>({ n: 'deliveries' }).first(),
     db('endpoints').where({ tenant_id: tenantId, id: endpointId }).first(COUNTERS),
   ]);
   const succeeded = Number(counts?.deliveries_succeeded ?? 0);
@@ -76,7 +76,7 @@ export async function successCounts(db: Db, tenantId: string, endpointIds: strin
 /**
  * The list summary: endpoints, active ones, events sent, and the average success rate of the
  * live endpoints that finished a delivery. One aggregate over the tenant's endpoint rows, and the
- * event count from the tenant's index.
+ * event count from the tenant's running count (see migration 020).
  */
 export async function endpointSummary(db: Db, tenantId: string) {
   const [endpoints, events] = await Promise.all([
@@ -90,7 +90,7 @@ export async function endpointSummary(db: Db, tenantId: string) {
                   filter (where deliveries_succeeded + deliveries_failed > 0) as avg_rate`),
       )
       .first(),
-    db('events').where({ tenant_id: tenantId }).count<{ n: string }[]>({ n: '*' }).first(),
+    db('tenant_event_counts').where({ tenant_id: tenantId }).sum<{ n: string | null }[]>({ n: 'events' }).first(),
   ]);
   const avg = num(endpoints?.avg_rate);
   return {

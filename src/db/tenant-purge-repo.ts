@@ -39,6 +39,9 @@ export const PURGE_ORDER = [
   'attempts',
   'deliveries',
   'events',
+  // After the rows they count: deleting those writes to them.
+  'tenant_event_counts',
+  'endpoint_delivery_counts',
   'recoveries',
   'signing_keys',
   'key_policies',

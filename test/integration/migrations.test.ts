@@ -52,5 +52,8 @@ describe('when an existing database gets the endpoint counters', () => {
     await db.migrate.latest({ migrationSource });
     const row = await db('endpoints').where({ id: 'ep_1' }).first();
     expect(row).toMatchObject({ deliveries_succeeded: '2', deliveries_failed: '1', attempts_total: '5', responses_total: '4', response_ms_total: '500', last_response_ms: 100 });
+    // And the running counts of events and deliveries (020) are filled from the stored rows.
+    expect(await db('tenant_event_counts').where({ tenant_id: 't' }).sum({ n: 'events' })).toEqual([{ n: '4' }]);
+    expect(await db('endpoint_delivery_counts').where({ endpoint_id: 'ep_1' }).sum({ n: 'deliveries' })).toEqual([{ n: '4' }]);
   });
 });

@@ -61,6 +61,11 @@ describe('when the housekeeping run purges past retention', () => {
     expect(await count('attempts', { endpoint_id: endpointId })).toBe(15);
     expect(await stack.db('events').whereIn('id', old.map((d) => d.eventId)).count<{ n: string }[]>({ n: '*' })).toEqual([{ n: '0' }]);
     expect(await stack.db('events').whereIn('id', [...recent, ...stillWorking].map((d) => d.eventId)).count<{ n: string }[]>({ n: '*' })).toEqual([{ n: '15' }]);
+    // The running counts the API reads followed the purge.
+    const shown = await stack.call('GET', `/api/v1/endpoints/${endpointId}`);
+    expect(shown.body.data.delivery_stats.total_deliveries).toBe(15);
+    const list = await stack.call('GET', '/api/v1/endpoints');
+    expect(list.body.data.summary.total_events).toBe(await count('events', { tenant_id: tenant() }));
 
     const purged = await stack.call('GET', `/api/v1/deliveries/${old[0]!.deliveryId}`);
     expect(purged.status).toBe(410);

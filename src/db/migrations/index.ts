@@ -18,6 +18,7 @@ import * as recoveryRetention from './016-recovery-retention';
 import * as operationalWebhooksCircuits from './017-operational-webhooks-circuits';
 import * as portalSessions from './018-portal-sessions';
 import * as endpointClientTls from './019-endpoint-client-tls';
+import * as rowCounts from './020-row-counts';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -42,6 +43,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['017-operational-webhooks-circuits', operationalWebhooksCircuits],
   ['018-portal-sessions', portalSessions],
   ['019-endpoint-client-tls', endpointClientTls],
+  ['020-row-counts', rowCounts],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

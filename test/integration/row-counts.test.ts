@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { migrationSource } from '../../src/db/migrations';
+import { deliveryStats, endpointSummary } from '../../src/db/endpoint-stats-repo';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { purgeBatch } from '../../src/db/retention-repo';
+import { PURGE_ORDER, purgeTenantRows } from '../../src/db/tenant-purge-repo';
+import { newId } from '../../src/ids';
+import { newDeliveries } from '../../src/services/ingest';
+import { seedDeliveries } from '../helpers/seed-deliveries';
+
+/**
+ * The running counts behind the endpoint list's summary and an endpoint's figures (migration
+ * 020): whatever inserts or deletes events and deliveries, concurrently or not, the counts equal
+ * the rows. A database of this file's own, with a pool wide enough for real concurrency.
+ */
+let admin: Knex;
+let db: Knex;
+let url: string;
+const name = `webhooks_row_counts_${process.pid}_${Date.now()}`;
+
+beforeAll(async () => {
+  admin = knexFactory({ client: 'pg', connection: process.env.TEST_DB_ADMIN_URL! });
+  await admin.raw('create database ??', [name]);
+  const at = new URL(process.env.TEST_DB_ADMIN_URL!);
+  at.pathname = `/${name}`;
+  url = at.toString();
+  db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 20 } });
+  await db.migrate.latest({ migrationSource });
+});
+afterAll(async () => {
+  await db?.destroy();
+  await admin.raw('drop database if exists ?? with (force)', [name]);
+  await admin.destroy();
+});
+
+async function tenantWithEndpoints(tenantId: string, n: number): Promise<string[]> {
+  await db('tenants').insert({ id: tenantId, name: tenantId });
+  const ids = Array.from({ length: n }, (_, i) => `ep_${tenantId}_${i}`);
+  await db('endpoints').insert(ids.map((id) => ({ id, tenant_id: tenantId, url: 'https://example.com/hook', events: JSON.stringify(['*']) })));
+  return ids;
+}
+
+function ingest(tenantId: string, endpointIds: string[], idempotencyKey: string | null = null) {
+  const id = newId('evt');
+  return insertEventWithDeliveries(db, tenantId, { id, type: 'count.me', body: '{}', idempotencyKey }, newDeliveries(id, endpointIds));
+}
+
+const rows = async (table: string, where: Record<string, string>) => Number((await db(table).where(where).count<{ n: string }[]>({ n: '*' }))[0]!.n);
+
+/** Each count as the API reads it, against the rows themselves. */
+async function expectCountsMatchRows(tenantId: string, endpointIds: string[]): Promise<void> {
+  expect((await endpointSummary(db, tenantId)).total_events).toBe(await rows('events', { tenant_id: tenantId }));
+  for (const id of endpointIds) {
+    expect([id, (await deliveryStats(db, tenantId, id)).total_deliveries]).toEqual([id, await rows('deliveries', { endpoint_id: id })]);
+  }
+}
+
+describe('when events are ingested', () => {
+  it('then each counts once, for its own tenant and endpoints; a repeated idempotency key counts nothing', async () => {
+    const a = await tenantWithEndpoints('count_a', 2);
+    const b = await tenantWithEndpoints('count_b', 1);
+    await ingest('count_a', a);
+    await ingest('count_a', [a[0]!]);
+    await ingest('count_a', [], 'key-1');
+    await ingest('count_a', [], 'key-1');
+    await ingest('count_b', b);
+    expect((await endpointSummary(db, 'count_a')).total_events).toBe(3);
+    expect((await endpointSummary(db, 'count_b')).total_events).toBe(1);
+    expect((await deliveryStats(db, 'count_a', a[0]!)).total_deliveries).toBe(2);
+    expect((await deliveryStats(db, 'count_a', a[1]!)).total_deliveries).toBe(1);
+    // Another tenant asking for the endpoint sees none of it.
+    expect((await deliveryStats(db, 'count_b', a[0]!)).total_deliveries).toBe(0);
+    expect((await endpointSummary(db, 'count_none')).total_events).toBe(0);
+  });
+});
+
+describe('when one tenant ingests concurrently while retention purges its old deliveries', () => {
+  it('then nothing fails or waits on a deadlock, and the counts equal the rows', async () => {
+    const endpoints = await tenantWithEndpoints('count_busy', 3);
+    for (const id of endpoints) {
+      await seedDeliveries(db, { tenantId: 'count_busy', endpointId: id, count: 200, ending: 'failed', createdAt: new Date(Date.now() - 10 * 86_400_000) });
+    }
+    const before = new Date(Date.now() - 86_400_000);
+    const purge = async () => {
+      let deleted = 0;
+      for (;;) {
+        const batch = await purgeBatch(db, { tenantId: 'count_busy', before }, 50);
+        deleted += batch.deliveries;
+        if (batch.deliveries === 0 && batch.events === 0) return deleted;
+      }
+    };
+    // Every ingest names the endpoints in a different order.
+    const orders = [endpoints, [...endpoints].reverse(), [endpoints[1]!, endpoints[2]!, endpoints[0]!]];
+    const ingests = Array.from({ length: 150 }, (_, i) => ingest('count_busy', orders[i % 3]!));
+    const [purged] = await Promise.all([purge(), ...ingests]);
+    expect(purged).toBe(600);
+    expect(await rows('events', { tenant_id: 'count_busy' })).toBe(150);
+    await expectCountsMatchRows('count_busy', endpoints);
+  });
+});
+
+/** A connection of its own, with its server process id. */
+async function session(): Promise<{ client: pg.Client; pid: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return { client, pid: (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid };
+}
+
+describe('when an ingest runs on a connection whose shard a purge transaction also uses', () => {
+  it('then neither waits on the other: ingest counts events then deliveries, retention the other way round', async () => {
+    const [endpointId] = await tenantWithEndpoints('count_lock', 1);
+    const [old] = await seedDeliveries(db, { tenantId: 'count_lock', endpointId: endpointId!, count: 1, ending: 'failed', createdAt: new Date(Date.now() - 10 * 86_400_000) });
+    const purger = await session();
+    const others: pg.Client[] = [];
+    let ingester: Awaited<ReturnType<typeof session>> | undefined;
+    try {
+      // Connections until one lands on the purger's insert shard (pid % 16).
+      while (!ingester) {
+        const next = await session();
+        if (next.pid % 16 === purger.pid % 16) ingester = next;
+        else others.push(next.client);
+      }
+      // Retention's order within its transaction: the delivery, then its event.
+      await purger.client.query('begin');
+      await purger.client.query('delete from attempts where delivery_id = $1', [old!.deliveryId]);
+      await purger.client.query('delete from deliveries where id = $1', [old!.deliveryId]);
+      // Ingest's shape: one statement storing an event and its delivery.
+      const ingest = ingester.client.query(
+        `with ev as (insert into events (id, tenant_id, type, body) values ('evt_lock', 'count_lock', 'count.me', '{}') returning id),
+              dl as (insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
+                     select 'dlv_lock', 'count_lock', id, $1, 'wf-lock' from ev returning id)
+         select (select count(*) from dl) as n`,
+        [endpointId],
+      );
+      await sleep(200);
+      await purger.client.query('delete from events where id = $1', [old!.eventId]);
+      await purger.client.query('commit');
+      expect((await ingest).rows).toEqual([{ n: '1' }]);
+      await expectCountsMatchRows('count_lock', [endpointId!]);
+    } finally {
+      await Promise.all([purger.client, ingester?.client, ...others].map((c) => c?.end()));
+    }
+  });
+});
+
+describe('when a tenant is purged', () => {
+  it('then its counts go with its rows, in PURGE_ORDER', async () => {
+    const endpoints = await tenantWithEndpoints('count_gone', 2);
+    for (let i = 0; i < 5; i++) await ingest('count_gone', endpoints);
+    for (const table of PURGE_ORDER) await purgeTenantRows(db, 'count_gone', table, 1000);
+    for (const table of ['tenant_event_counts', 'endpoint_delivery_counts']) {
+      expect([table, await rows(table, { tenant_id: 'count_gone' })]).toEqual([table, 0]);
+    }
+    await expectCountsMatchRows('count_gone', endpoints);
+  });
+});
