@@ -2,7 +2,8 @@
  * reads: do reads stay flat as data grows? Two tenants with the same endpoint set, one with a
  * single stored attempt (and audit entry), one with --attempts of each, inserted directly with
  * one `insert … select generate_series` per table; then the latency of `GET /endpoints` (which
- * reports each endpoint's success rate) and of the audit log's last page, for each tenant.
+ * reports each endpoint's success rate and the tenant's event count), of one endpoint (with its
+ * delivery figures) and of the audit log's last page, for each tenant.
  *
  * The rows go into a database of the run's own, migrated only up to {@link SEED_SCHEMA} (the
  * schema the statements below are written for); then the remaining migrations run over them,
@@ -144,12 +145,12 @@ export async function runReads(ctx: RunContext): Promise<ReadsResult> {
     await migrateUpTo(db, SEED_SCHEMA);
     const sizes = [['small', 1], ['large', ctx.opts.attempts]] as const;
     const tenantOf = (label: string) => `bench_reads_${label}_${RUN_TAG}`;
+    const endpointIdsOf = (label: string) => Array.from({ length: ENDPOINTS }, (_, i) => `ep_bench_${label}_${RUN_TAG}_${i}`);
     let seedS = 0;
     for (const [label, n] of sizes) {
       progress(`reads: storing ${n} attempt(s) and audit entries for the ${label} tenant`);
       const started = performance.now();
-      const endpointIds = Array.from({ length: ENDPOINTS }, (_, i) => `ep_bench_${label}_${RUN_TAG}_${i}`);
-      await seed(db, tenantOf(label), endpointIds, n);
+      await seed(db, tenantOf(label), endpointIdsOf(label), n);
       if (label === 'large') seedS = (performance.now() - started) / 1000;
     }
     progress(`reads: migrating the seeded database from ${SEED_SCHEMA} to the latest schema`);
@@ -178,6 +179,7 @@ export async function runReads(ctx: RunContext): Promise<ReadsResult> {
     };
     const probes = [
       await probe('GET /endpoints', () => `/api/v1/endpoints?limit=${ENDPOINTS}`),
+      await probe('GET /endpoints/:id', (t) => `/api/v1/endpoints/${endpointIdsOf(t.label)[0]}`),
       await probe(`GET /audit, last page of ${AUDIT_PAGE}`, (t) => t.auditPath),
     ];
     return { tenants: tenants.map(({ token: _token, auditPath: _path, ...t }) => t), probes, seedS };
