@@ -14,6 +14,7 @@
 import knexFactory from 'knex';
 import { request } from 'undici';
 import { migrate, type Db } from '../../src/db/knex';
+import { newId } from '../../src/ids';
 import { migrationSource } from '../../src/db/migrations';
 import { Cleanup, createDatabase, progress, RUN_TAG } from './infra';
 import type { RunContext } from './measure';
@@ -145,7 +146,9 @@ export async function runReads(ctx: RunContext): Promise<ReadsResult> {
     await migrateUpTo(db, SEED_SCHEMA);
     const sizes = [['small', 1], ['large', ctx.opts.attempts]] as const;
     const tenantOf = (label: string) => `bench_reads_${label}_${RUN_TAG}`;
-    const endpointIdsOf = (label: string) => Array.from({ length: ENDPOINTS }, (_, i) => `ep_bench_${label}_${RUN_TAG}_${i}`);
+    // Ids as the API mints them: `GET /endpoints/:id` refuses any other shape.
+    const endpointIds = new Map(sizes.map(([label]) => [label, Array.from({ length: ENDPOINTS }, () => newId('ep'))]));
+    const endpointIdsOf = (label: string) => endpointIds.get(label as (typeof sizes)[number][0])!;
     let seedS = 0;
     for (const [label, n] of sizes) {
       progress(`reads: storing ${n} attempt(s) and audit entries for the ${label} tenant`);
