@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/knex';
 import { sendInbound } from '../../src/inbound/sender';
 import { masterKeyId, parseMasterKey } from '../../src/security/secret-box';
 import { verify } from '../../src/security/verify';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/own-database';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
@@ -16,24 +17,19 @@ const TOKEN = 'q7Wm2Xk9Rt4Lp8Zs3Vn6Yb1Hc5';
 
 let dbUrl: string;
 let receiver: Receiver;
-const adminUrl = process.env.TEST_DB_ADMIN_URL!;
-const dbName = `webhooks_reseal_${process.pid}`;
+let own: OwnDatabase;
 
 /** A database of its own: re-sealing must not move the other test files' secrets to another key. */
 beforeAll(async () => {
-  const admin = knexFactory({ client: 'pg', connection: adminUrl });
-  await admin.raw('create database ??', [dbName]).finally(() => admin.destroy());
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  dbUrl = url.toString();
+  own = await createOwnDatabase('reseal');
+  dbUrl = own.url;
   const db = knexFactory({ client: 'pg', connection: dbUrl });
   await migrate(db, 'default').finally(() => db.destroy());
   receiver = await Receiver.start();
 });
 afterAll(async () => {
   await receiver?.close();
-  const admin = knexFactory({ client: 'pg', connection: adminUrl });
-  await admin.raw('drop database if exists ?? with (force)', [dbName]).finally(() => admin.destroy());
+  await own?.drop();
 });
 
 const reseal = (args: string[] = []) =>

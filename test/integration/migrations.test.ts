@@ -1,22 +1,18 @@
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../src/db/migrations';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/own-database';
 
 /** A database of this file's own, so the schema can be walked up one migration at a time. */
-let admin: Knex;
+let own: OwnDatabase;
 let db: Knex;
-const name = `webhooks_migrations_${process.pid}_${Date.now()}`;
 
 beforeAll(async () => {
-  admin = knexFactory({ client: 'pg', connection: process.env.TEST_DB_ADMIN_URL! });
-  await admin.raw('create database ??', [name]);
-  const url = new URL(process.env.TEST_DB_ADMIN_URL!);
-  url.pathname = `/${name}`;
-  db = knexFactory({ client: 'pg', connection: url.toString() });
+  own = await createOwnDatabase('migrations');
+  db = knexFactory({ client: 'pg', connection: own.url });
 });
 afterAll(async () => {
   await db?.destroy();
-  await admin.raw('drop database if exists ?? with (force)', [name]);
-  await admin.destroy();
+  await own?.drop();
 });
 
 async function migrateUpTo(last: string): Promise<void> {

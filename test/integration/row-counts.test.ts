@@ -8,6 +8,7 @@ import { purgeBatch } from '../../src/db/retention-repo';
 import { PURGE_ORDER, purgeTenantRows } from '../../src/db/tenant-purge-repo';
 import { newId } from '../../src/ids';
 import { newDeliveries } from '../../src/services/ingest';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/own-database';
 import { seedDeliveries } from '../helpers/seed-deliveries';
 
 /**
@@ -15,24 +16,17 @@ import { seedDeliveries } from '../helpers/seed-deliveries';
  * 020): whatever inserts or deletes events and deliveries, concurrently or not, the counts equal
  * the rows. A database of this file's own, with a pool wide enough for real concurrency.
  */
-let admin: Knex;
+let own: OwnDatabase;
 let db: Knex;
-let url: string;
-const name = `webhooks_row_counts_${process.pid}_${Date.now()}`;
 
 beforeAll(async () => {
-  admin = knexFactory({ client: 'pg', connection: process.env.TEST_DB_ADMIN_URL! });
-  await admin.raw('create database ??', [name]);
-  const at = new URL(process.env.TEST_DB_ADMIN_URL!);
-  at.pathname = `/${name}`;
-  url = at.toString();
-  db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 20 } });
+  own = await createOwnDatabase('row_counts');
+  db = knexFactory({ client: 'pg', connection: own.url, pool: { min: 0, max: 20 } });
   await db.migrate.latest({ migrationSource });
 });
 afterAll(async () => {
   await db?.destroy();
-  await admin.raw('drop database if exists ?? with (force)', [name]);
-  await admin.destroy();
+  await own?.drop();
 });
 
 async function tenantWithEndpoints(tenantId: string, n: number): Promise<string[]> {
@@ -103,7 +97,7 @@ describe('when one tenant ingests concurrently while retention purges its old de
 
 /** A connection of its own, with its server process id. */
 async function session(): Promise<{ client: pg.Client; pid: number }> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: own.url });
   await client.connect();
   return { client, pid: (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid };
 }
