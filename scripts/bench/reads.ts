@@ -147,8 +147,8 @@ export async function runReads(ctx: RunContext): Promise<ReadsResult> {
     const sizes = [['small', 1], ['large', ctx.opts.attempts]] as const;
     const tenantOf = (label: string) => `bench_reads_${label}_${RUN_TAG}`;
     // Ids as the API mints them: `GET /endpoints/:id` refuses any other shape.
-    const endpointIds = new Map(sizes.map(([label]) => [label, Array.from({ length: ENDPOINTS }, () => newId('ep'))]));
-    const endpointIdsOf = (label: string) => endpointIds.get(label as (typeof sizes)[number][0])!;
+    const endpointIds = new Map<string, string[]>(sizes.map(([label]) => [label, Array.from({ length: ENDPOINTS }, () => newId('ep'))]));
+    const endpointIdsOf = (label: string) => endpointIds.get(label)!;
     let seedS = 0;
     for (const [label, n] of sizes) {
       progress(`reads: storing ${n} attempt(s) and audit entries for the ${label} tenant`);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrationSource } from '../../src/db/migrations';
+import { INSERT_SHARDS } from '../../src/db/migrations/020-row-counts';
 import { deliveryStats, endpointSummary } from '../../src/db/endpoint-stats-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
 import { purgeBatch } from '../../src/db/retention-repo';
@@ -110,10 +111,10 @@ describe('when an ingest runs on a connection whose shard a purge transaction al
     const others: pg.Client[] = [];
     let ingester: Awaited<ReturnType<typeof session>> | undefined;
     try {
-      // Connections until one lands on the purger's insert shard (pid % 16).
+      // Connections until one lands on the purger's insert shard.
       while (!ingester) {
         const next = await session();
-        if (next.pid % 16 === purger.pid % 16) ingester = next;
+        if (next.pid % INSERT_SHARDS === purger.pid % INSERT_SHARDS) ingester = next;
         else others.push(next.client);
       }
       // Retention's order within its transaction: the delivery, then its event.

@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
  * the foreign keys order their rows); as they never share a row, they cannot deadlock. Filled
  * from the rows already stored.
  */
-const INSERT_SHARDS = 16;
+export const INSERT_SHARDS = 16;
 
 /** The shard a statement writes to: inserts by connection, deletes to the last one. */
 const SHARD = `case when tg_argv[0]::int > 0 then pg_backend_pid() % ${INSERT_SHARDS} else ${INSERT_SHARDS} end`;
