@@ -188,7 +188,8 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     ...timing,
     load: plan.kind === 'closed' ? { kind: 'closed', concurrency: plan.concurrency } : { kind: 'open', ratePerS: plan.ratePerS, maxLagMs: outcome.maxLagMs },
     receiverRequests: receiver.requests,
-    eagerStarts: outcome.eager ?? null,
+    // The floor counts its own; the service, in its workers' and API's counters.
+    eagerStarts: outcome.eager ?? (worker && api ? (worker.starts.eager ?? 0) + (api.starts.eager ?? 0) : null),
     workerPeakRssMb: peak(rssFrom, rssTo),
     workerLifetimePeakRssMb: peak(),
     workerReadyS: subject.readyS,

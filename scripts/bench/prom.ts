@@ -21,6 +21,8 @@ export interface ServiceCounts {
   statements: Record<string, number>;
   /** Delivery attempts recorded, by outcome. */
   attempts: Record<string, number>;
+  /** Delivery workflows started, by how their first task reached a worker (`eager`, `queued`). */
+  starts: Record<string, number>;
 }
 
 export function serviceCounts(text: string): ServiceCounts {
@@ -32,7 +34,11 @@ export function serviceCounts(text: string): ServiceCounts {
     }
     return out;
   };
-  return { statements: by('webhooks_db_queries_total', 'kind'), attempts: by('webhooks_delivery_attempts_total', 'outcome') };
+  return {
+    statements: by('webhooks_db_queries_total', 'kind'),
+    attempts: by('webhooks_delivery_attempts_total', 'outcome'),
+    starts: by('webhooks_delivery_starts_total', 'first_task'),
+  };
 }
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -49,7 +55,7 @@ export function countsUsed(from: ServiceCounts, to: ServiceCounts): ServiceCount
   };
   const statements = diff(from.statements, to.statements);
   const attempts = diff(from.attempts, to.attempts);
-  return { statements, attempts, statementsTotal: total(statements), attemptsTotal: total(attempts) };
+  return { statements, attempts, starts: diff(from.starts, to.starts), statementsTotal: total(statements), attemptsTotal: total(attempts) };
 }
 
 /** Reads the metrics of a worker's own listener (`WORKER_METRICS_PORT`). */

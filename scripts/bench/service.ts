@@ -116,7 +116,7 @@ function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
     for (const [key, value] of Object.entries(y)) out[key] = (out[key] ?? 0) + value;
     return out;
   };
-  return { statements: add(a.statements, b.statements), attempts: add(a.attempts, b.attempts) };
+  return { statements: add(a.statements, b.statements), attempts: add(a.attempts, b.attempts), starts: add(a.starts, b.starts) };
 }
 
 /**
@@ -218,7 +218,7 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
   const apiStack = await apiStackOn(ctx, scope, child, port, { taskQueue, tenantId, db, client, token });
   return {
     ...apiStack,
-    apiCounts: async () => ({ statements: {}, attempts: {} }),
+    apiCounts: async () => ({ statements: {}, attempts: {}, starts: {} }),
     worker: child,
     workers: [child],
     workerReadyS: readyS,
