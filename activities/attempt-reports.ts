@@ -1,4 +1,4 @@
-import type { EndpointAfterAttempt, StoredAttempt } from '../src/db/attempts-repo';
+import { endpointNaming, type EndpointAfterAttempt, type StoredAttempt } from '../src/db/attempts-repo';
 import { advanceFailingAlert, closeCircuit, openCircuit, reopenCircuit } from '../src/db/endpoint-circuit-repo';
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { failingAlertsDue } from '../src/domain/operational-events';
@@ -31,22 +31,22 @@ export function circuitSettings(config: ActivityDeps['config'], endpoint: Pick<E
  * What a stored attempt changes beyond its own statement, only when it changes something: the
  * endpoint's circuit (a success closes it; a failure opens it at the threshold, or opens a
  * half-open one again), and the operational events it causes: `endpoint.circuit_opened` and
- * `_closed`, `endpoint.failing` at each share of the disable threshold, `endpoint.disabled`
- * (`disabledFor`: the reason when this attempt disabled the endpoint), `delivery.exhausted` and
- * `delivery.recovered`. An attempt to an operational endpoint never reports anything, so
+ * `_closed`, `endpoint.failing` at each share of the disable threshold and `endpoint.disabled`
+ * (`disabledFor`: the reason when this attempt disabled the endpoint); the delivery's end is
+ * {@link reportDeliveryEnd}'s. An attempt to an operational endpoint never reports anything, so
  * operational deliveries cannot cause operational events (no loops). A successful attempt to an
  * endpoint whose circuit is closed costs nothing here.
  */
 export async function reportAttempt(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics' | 'config'>,
   attempt: ReportedAttempt,
-  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; disabledFor: string | null },
+  outcome: { result: AttemptResult; disabledFor: string | null },
   stored: StoredAttempt,
 ): Promise<void> {
   const endpoint = stored.endpoint;
   if (!stored.inserted || !endpoint) return;
   const { db, metrics, config } = deps;
-  const { result, deliveryStatus } = outcome;
+  const { result } = outcome;
   const silent = endpoint.kind === 'operational';
   const events: OperationalEvent[] = [];
   const named = { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
@@ -102,18 +102,52 @@ export async function reportAttempt(
       disabled_at: new Date().toISOString(),
     });
   }
-  const delivery = { delivery_id: attempt.deliveryId, event_id: attempt.eventId, event_type: attempt.eventType };
-  if (deliveryStatus === 'failed' && !STOPPED.has(result.errorClass ?? '')) {
-    event('delivery.exhausted', `exhausted:${attempt.deliveryId}:${attempt.attempt}`, {
-      ...delivery,
-      attempts: attempt.attempt,
-      last_response_status: result.responseStatus,
-      last_error_class: result.errorClass,
-    });
-  }
-  if (deliveryStatus === 'succeeded' && stored.previousDeliveryStatus === 'failed') {
-    event('delivery.recovered', `recovered:${attempt.deliveryId}:${attempt.attempt}`, { ...delivery, attempt: attempt.attempt, recovered_at: new Date().toISOString() });
-  }
   if (silent) return;
   for (const e of events) await emitOperationalEvent(deps, e);
+}
+
+/**
+ * The delivery's end, when this attempt ended it: `delivery.exhausted` (the dead letter) or
+ * `delivery.recovered` (a success after one). Unlike the endpoint's transitions, whether it is due
+ * follows from the attempt alone, and its key names the delivery and attempt: so it is reported
+ * by every run of the step that stored the attempt, a retried one too (the first may have stopped
+ * between storing the attempt and storing the event), and stored once. Throws when the event
+ * could not be stored, so the step is retried; its deliveries are started by the outbox sweep if
+ * their start fails.
+ */
+export async function reportDeliveryEnd(
+  deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>,
+  attempt: ReportedAttempt,
+  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState },
+  stored: Pick<StoredAttempt, 'endpoint' | 'previousDeliveryStatus'>,
+): Promise<void> {
+  const { result, deliveryStatus } = outcome;
+  const exhausted = deliveryStatus === 'failed' && !STOPPED.has(result.errorClass ?? '');
+  const recovered = deliveryStatus === 'succeeded' && stored.previousDeliveryStatus === 'failed';
+  if (!exhausted && !recovered) return;
+  // A retried step's statement changed nothing, so it did not return the endpoint: read it.
+  const endpoint = stored.endpoint ?? (await endpointNaming(deps.db, attempt.tenantId, attempt.endpointId));
+  if (!endpoint || endpoint.kind === 'operational') return;
+  const data = {
+    endpoint_id: attempt.endpointId,
+    endpoint_name: endpoint.name,
+    endpoint_url: endpoint.url,
+    delivery_id: attempt.deliveryId,
+    event_id: attempt.eventId,
+    event_type: attempt.eventType,
+  };
+  const event: OperationalEvent = exhausted
+    ? {
+        tenantId: attempt.tenantId,
+        type: 'delivery.exhausted',
+        key: `exhausted:${attempt.deliveryId}:${attempt.attempt}`,
+        data: { ...data, attempts: attempt.attempt, last_response_status: result.responseStatus, last_error_class: result.errorClass },
+      }
+    : {
+        tenantId: attempt.tenantId,
+        type: 'delivery.recovered',
+        key: `recovered:${attempt.deliveryId}:${attempt.attempt}`,
+        data: { ...data, attempt: attempt.attempt, recovered_at: new Date().toISOString() },
+      };
+  await emitOperationalEvent(deps, event, { throwIfNotStored: true });
 }

@@ -25,23 +25,37 @@ export interface OperationalEvent {
  * Ingests an operational event for the tenant through the normal pipeline: stored once (with its
  * idempotency key) with one delivery per operational endpoint subscribed to its type, whose
  * workflows are then started, signed, retried and logged like any other. Nothing is stored when
- * no operational endpoint subscribes. Never throws: an event that could not be stored is logged
- * (what it reports already happened); one stored but not started is started by the outbox sweep.
+ * no operational endpoint subscribes. One stored but not started is started by the outbox sweep,
+ * so a failed start is only logged. An event that could not be stored is logged too (what it
+ * reports already happened), unless `throwIfNotStored`: then the caller's step fails, to be
+ * retried, which only helps an event whose key the retry derives again.
  */
-export async function emitOperationalEvent({ db, log, metrics }: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>, event: OperationalEvent): Promise<void> {
+export async function emitOperationalEvent(
+  { db, log, metrics }: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>,
+  event: OperationalEvent,
+  opts: { throwIfNotStored?: boolean } = {},
+): Promise<void> {
+  let stored: Awaited<ReturnType<typeof insertEventWithDeliveries>>;
+  let endpoints: Awaited<ReturnType<typeof listSubscribedEndpoints>>;
   try {
-    const endpoints = await listSubscribedEndpoints(db, event.tenantId, event.type);
+    endpoints = await listSubscribedEndpoints(db, event.tenantId, event.type);
     if (endpoints.length === 0) return;
     const id = newId('evt');
     const body = JSON.stringify({ id, type: event.type, timestamp: new Date().toISOString(), data: event.data });
-    const stored = await insertEventWithDeliveries(
+    stored = await insertEventWithDeliveries(
       db,
       event.tenantId,
       { id, type: event.type, body, idempotencyKey: KEY_PREFIX + event.key },
       endpoints.map((e) => ({ id: newId('dlv'), endpointId: e.id, workflowId: deliveryWorkflowId(id, e.id) })),
     );
-    metrics.countOperationalEvent(event.type, stored.created ? 'created' : 'duplicate');
-    if (stored.event.dispatched_at || stored.deliveries.length === 0) return;
+  } catch (err) {
+    log.warn({ err, tenantId: event.tenantId, type: event.type }, 'could not store an operational event');
+    if (opts.throwIfNotStored) throw err;
+    return;
+  }
+  metrics.countOperationalEvent(event.type, stored.created ? 'created' : 'duplicate');
+  if (stored.event.dispatched_at || stored.deliveries.length === 0) return;
+  try {
     const byId = new Map(endpoints.map((e) => [e.id, { url: e.url, urlSensitive: e.url_sealed !== null, retryConfig: e.retry_config }]));
     await dispatchDeliveries(
       Context.current().client,
@@ -52,6 +66,6 @@ export async function emitOperationalEvent({ db, log, metrics }: Pick<ActivityDe
     await markDispatched(db, stored.event.id);
     log.info({ tenantId: event.tenantId, eventId: stored.event.id, type: event.type, deliveries: stored.deliveries.length }, 'operational event');
   } catch (err) {
-    log.warn({ err, tenantId: event.tenantId, type: event.type }, 'could not emit an operational event');
+    log.warn({ err, tenantId: event.tenantId, eventId: stored.event.id, type: event.type }, 'could not start an operational event; the outbox sweep will');
   }
 }

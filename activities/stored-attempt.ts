@@ -1,6 +1,6 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { storeAttempt, type StoredAttempt } from '../src/db/attempts-repo';
-import { reportAttempt } from './attempt-reports';
+import { reportAttempt, reportDeliveryEnd } from './attempt-reports';
 import type { ActivityDeps } from './deps';
 import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
@@ -41,12 +41,14 @@ export async function storeAttemptAndEffects(
   );
   if (stored.inserted) {
     const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
-    await reportAttempt(deps, input, { result, deliveryStatus, disabledFor }, stored).catch((err) =>
+    await reportAttempt(deps, input, { result, disabledFor }, stored).catch((err) =>
       deps.log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
     );
     await afterStore?.(stored);
     deps.metrics.observeDeliveryAttempt(result);
     if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
   }
+  // By every run of the step, a retried one too: its key makes a second report a no-op.
+  await reportDeliveryEnd(deps, input, { result, deliveryStatus }, stored);
   return stored;
 }

@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import type { RecordIn } from '../../activities/types';
+import { storeAttempt } from '../../src/db/attempts-repo';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import type { AttemptResult } from '../../src/domain/delivery';
+import { OutboundDispatchers } from '../../src/http/dispatchers';
+import { newId } from '../../src/ids';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
+import { egressPolicy } from '../../src/security/egress';
+import { parseMasterKey, SecretBox } from '../../src/security/secret-box';
+import { eventBody, newDeliveries } from '../../src/services/ingest';
+import { deliveryInput } from '../../src/temporal/delivery-workflows';
 import { verify } from '../../src/security/verify';
 import type { ReceivedRequest, Receiver } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+import { eventually, startStackWithReceiver, stopAll, TEST_MASTER_KEY, type Stack } from '../helpers/stack';
 
 /** Operational webhooks: the service's own events about a tenant's endpoints, deliveries and keys. */
 const PLATFORM_TOKEN = 'platform-token-opwebhooks-0123456789abcdef';
@@ -191,5 +205,51 @@ describe('when another tenant has operational endpoints too', () => {
     expect(bodiesAt('/ops-b').every((b) => b.data.delivery_id === deliveryId || b.data.endpoint_id !== undefined)).toBe(true);
     // B's operational endpoint is not A's to read.
     expect((await stack.call('GET', '/api/v1/events?type=delivery.exhausted', undefined, { token: key })).body.data.items).toHaveLength(1);
+  });
+});
+
+describe('when the step that stored a delivery\'s last attempt stopped before storing its operational event', () => {
+  it('then the step run again, which finds the attempt stored, reports delivery.exhausted, and a third run sends nothing more', async () => {
+    const gone = await endpoint({ url: receiver.url + '/never-called', events: ['opw.crashed'], retry_config: { max_retries: 0 } });
+    // An event and its delivery as ingest stores them; no workflow: this test plays its step.
+    const eventId = newId('evt');
+    const input = { type: 'opw.crashed', payload: { n: 1 } };
+    const [delivery] = newDeliveries(eventId, [gone.id]);
+    await insertEventWithDeliveries(stack.db, TENANT, { id: eventId, type: input.type, body: eventBody(eventId, input, new Date()), idempotencyKey: null }, [delivery!]);
+    await stack.db('events').where({ id: eventId }).update({ dispatched_at: new Date() }); // not the outbox sweep's either
+    const result: AttemptResult = {
+      outcome: 'failed', startedAt: new Date().toISOString(), durationMs: 12, responseStatus: 400,
+      errorClass: 'http_4xx', errorMessage: 'HTTP 400', responseExcerpt: null, retryAfterMs: null,
+    };
+    const step: RecordIn = {
+      ...deliveryInput({ tenantId: TENANT, eventId, eventType: input.type }, { deliveryId: delivery!.id, endpointId: gone.id }),
+      attempt: 1,
+      result,
+      deliveryStatus: 'failed',
+    };
+    // The first run stored the attempt (one statement) and its worker stopped right after.
+    const first = await storeAttempt(stack.db, {
+      tenant_id: TENANT, delivery_id: step.deliveryId, endpoint_id: gone.id, event_id: eventId, attempt: 1, outcome: 'failed',
+      started_at: new Date(result.startedAt), duration_ms: 12, response_status: 400, error_class: 'http_4xx', error_message: 'HTTP 400',
+      response_excerpt: null, delivery_status: 'failed',
+    }, { reachedReceiver: true, keyIds: [] });
+    expect(first.inserted).toBe(true);
+
+    // Run again as Temporal runs a retried step: on the stack's task queue, with its client.
+    const egress = egressPolicy(stack.config);
+    const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: 1000 });
+    const deps = { db: stack.db, box: new SecretBox(parseMasterKey(TEST_MASTER_KEY)), log: createLogger('silent'), metrics: createMetrics(), outbound, egress, config: stack.config };
+    const env = new MockActivityEnvironment({ taskQueue: stack.config.TEMPORAL_TASK_QUEUE }, { client: stack.temporal });
+    try {
+      await env.run(createActivities(deps).recordAttempt, step);
+      const exhausted = await eventually(async () => about('/ops', 'delivery_id', step.deliveryId).find((b) => b.type === 'delivery.exhausted'), 60_000, 'delivery.exhausted');
+      expect(exhausted.data).toMatchObject({ endpoint_id: gone.id, event_type: 'opw.crashed', attempts: 1, last_response_status: 400 });
+      await env.run(createActivities(deps).recordAttempt, step);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(about('/ops', 'delivery_id', step.deliveryId).map((b) => b.type)).toEqual(['delivery.exhausted']);
+      expect(received('/never-called')).toEqual([]);
+    } finally {
+      await outbound.close();
+    }
   });
 });
