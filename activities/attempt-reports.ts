@@ -3,7 +3,7 @@ import { advanceFailingAlert, closeCircuit, openCircuit, reopenCircuit } from '.
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { failingAlertsDue } from '../src/domain/operational-events';
 import type { ActivityDeps } from './deps';
-import { reachedReceiver } from './endpoint-health';
+import { attemptKey, reachedReceiver } from './endpoint-health';
 import { emitOperationalEvent, type OperationalEvent } from './operational-events';
 
 /** The attempt as the reports name it. */
@@ -31,22 +31,20 @@ export function circuitSettings(config: ActivityDeps['config'], endpoint: Pick<E
  * What a stored attempt changes beyond its own statement, only when it changes something: the
  * endpoint's circuit (a success closes it; a failure opens it at the threshold, or opens a
  * half-open one again), and the operational events it causes: `endpoint.circuit_opened` and
- * `_closed`, `endpoint.failing` at each share of the disable threshold and `endpoint.disabled`
- * (`disabledFor`: the reason when this attempt disabled the endpoint); the delivery's end is
- * {@link reportDeliveryEnd}'s. An attempt to an operational endpoint never reports anything, so
+ * `_closed`, and `endpoint.failing` at each share of the disable threshold. The ends, the
+ * endpoint's and the delivery's, are {@link reportEnds}'. An attempt to an operational endpoint never reports anything, so
  * operational deliveries cannot cause operational events (no loops). A successful attempt to an
  * endpoint whose circuit is closed costs nothing here.
  */
 export async function reportAttempt(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics' | 'config'>,
   attempt: ReportedAttempt,
-  outcome: { result: AttemptResult; disabledFor: string | null },
+  result: AttemptResult,
   stored: StoredAttempt,
 ): Promise<void> {
   const endpoint = stored.endpoint;
   if (!stored.inserted || !endpoint) return;
   const { db, metrics, config } = deps;
-  const { result } = outcome;
   const silent = endpoint.kind === 'operational';
   const events: OperationalEvent[] = [];
   const named = { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
@@ -95,59 +93,55 @@ export async function reportAttempt(
       }
     }
   }
-  if (outcome.disabledFor !== null) {
-    event('endpoint.disabled', `disabled:${attempt.deliveryId}:${attempt.attempt}`, {
-      reason: outcome.disabledFor,
-      failing_since: stored.health?.failingSince?.toISOString() ?? null,
-      disabled_at: new Date().toISOString(),
-    });
-  }
   if (silent) return;
   for (const e of events) await emitOperationalEvent(deps, e);
 }
 
+/** This attempt switched its endpoint off: why, and since when the endpoint had been failing. */
+export interface DisabledByAttempt {
+  reason: string;
+  failingSince: Date | null;
+}
+
 /**
- * The delivery's end, when this attempt ended it: `delivery.exhausted` (the dead letter) or
- * `delivery.recovered` (a success after one). Unlike the endpoint's transitions, whether it is due
- * follows from the attempt alone, and its key names the delivery and attempt: so it is reported
- * by every run of the step that stored the attempt, a retried one too (the first may have stopped
- * between storing the attempt and storing the event), and stored once. Throws when the event
- * could not be stored, so the step is retried; its deliveries are started by the outbox sweep if
- * their start fails.
+ * The ends this attempt caused: `endpoint.disabled` when it switched its endpoint off
+ * (`disabled`), `delivery.exhausted` when it left the delivery in the dead letter, and
+ * `delivery.recovered` for a success right after one. Unlike the endpoint's other transitions,
+ * each is known again by a retried run of the step that stored the attempt (the endpoint keeps
+ * which attempt disabled it, the delivery's verdicts are the attempt's own), and each key names
+ * the attempt: so every run of the step reports them, a retried one too (the first may have
+ * stopped between storing the attempt and storing the event), and each is stored once. Throws
+ * when an event could not be stored, so the step is retried; deliveries of a stored event whose
+ * start failed are started by the outbox sweep.
  */
-export async function reportDeliveryEnd(
+export async function reportEnds(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>,
   attempt: ReportedAttempt,
-  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState },
+  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; disabled: DisabledByAttempt | null },
   stored: Pick<StoredAttempt, 'endpoint' | 'previousDeliveryStatus'>,
 ): Promise<void> {
-  const { result, deliveryStatus } = outcome;
+  const { result, deliveryStatus, disabled } = outcome;
   const exhausted = deliveryStatus === 'failed' && !STOPPED.has(result.errorClass ?? '');
   const recovered = deliveryStatus === 'succeeded' && stored.previousDeliveryStatus === 'failed';
-  if (!exhausted && !recovered) return;
+  if (!disabled && !exhausted && !recovered) return;
   // A retried step's statement changed nothing, so it did not return the endpoint: read it.
   const endpoint = stored.endpoint ?? (await endpointNaming(deps.db, attempt.tenantId, attempt.endpointId));
   if (!endpoint || endpoint.kind === 'operational') return;
-  const data = {
-    endpoint_id: attempt.endpointId,
-    endpoint_name: endpoint.name,
-    endpoint_url: endpoint.url,
-    delivery_id: attempt.deliveryId,
-    event_id: attempt.eventId,
-    event_type: attempt.eventType,
-  };
-  const event: OperationalEvent = exhausted
-    ? {
-        tenantId: attempt.tenantId,
-        type: 'delivery.exhausted',
-        key: `exhausted:${attempt.deliveryId}:${attempt.attempt}`,
-        data: { ...data, attempts: attempt.attempt, last_response_status: result.responseStatus, last_error_class: result.errorClass },
-      }
-    : {
-        tenantId: attempt.tenantId,
-        type: 'delivery.recovered',
-        key: `recovered:${attempt.deliveryId}:${attempt.attempt}`,
-        data: { ...data, attempt: attempt.attempt, recovered_at: new Date().toISOString() },
-      };
-  await emitOperationalEvent(deps, event, { throwIfNotStored: true });
+  const key = attemptKey(attempt);
+  const named = { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
+  const delivery = { ...named, delivery_id: attempt.deliveryId, event_id: attempt.eventId, event_type: attempt.eventType };
+  const events: OperationalEvent[] = [];
+  if (disabled) {
+    const data = { ...named, reason: disabled.reason, failing_since: disabled.failingSince?.toISOString() ?? null, disabled_at: new Date().toISOString() };
+    events.push({ tenantId: attempt.tenantId, type: 'endpoint.disabled', key: `disabled:${key}`, data });
+  }
+  if (exhausted) {
+    const data = { ...delivery, attempts: attempt.attempt, last_response_status: result.responseStatus, last_error_class: result.errorClass };
+    events.push({ tenantId: attempt.tenantId, type: 'delivery.exhausted', key: `exhausted:${key}`, data });
+  }
+  if (recovered) {
+    const data = { ...delivery, attempt: attempt.attempt, recovered_at: new Date().toISOString() };
+    events.push({ tenantId: attempt.tenantId, type: 'delivery.recovered', key: `recovered:${key}`, data });
+  }
+  for (const event of events) await emitOperationalEvent(deps, event, { throwIfNotStored: true });
 }

@@ -1,9 +1,10 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { storeAttempt, type StoredAttempt } from '../src/db/attempts-repo';
-import { reportAttempt, reportDeliveryEnd } from './attempt-reports';
+import { disabledBy } from '../src/db/endpoints-repo';
+import { reportAttempt, reportEnds, type DisabledByAttempt } from './attempt-reports';
 import type { ActivityDeps } from './deps';
 import { deliveryRecovered, isRecovery } from './delivery-recovered';
-import { disableIfUnhealthy, reachedReceiver } from './endpoint-health';
+import { attemptKey, disableIfUnhealthy, reachedReceiver } from './endpoint-health';
 import type { AttemptIn } from './types';
 
 /**
@@ -39,16 +40,21 @@ export async function storeAttemptAndEffects(
     },
     { reachedReceiver: reachedReceiver(result), keyIds: outcome.keyIds },
   );
+  let disabled: DisabledByAttempt | null;
   if (stored.inserted) {
-    const disabledFor = await disableIfUnhealthy(deps, input, result, stored.health);
-    await reportAttempt(deps, input, { result, disabledFor }, stored).catch((err) =>
+    const reason = await disableIfUnhealthy(deps, input, result, stored.health);
+    disabled = reason === null ? null : { reason, failingSince: stored.health?.failingSince ?? null };
+    await reportAttempt(deps, input, result, stored).catch((err) =>
       deps.log.warn({ err, deliveryId: input.deliveryId }, 'could not report the attempt (circuit, operational events)'),
     );
     await afterStore?.(stored);
     deps.metrics.observeDeliveryAttempt(result);
     if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
+  } else {
+    // A retried step: its first run may have switched the endpoint off and stopped right after.
+    disabled = await disabledBy(deps.db, input.tenantId, input.endpointId, attemptKey(input));
   }
-  // By every run of the step, a retried one too: its key makes a second report a no-op.
-  await reportDeliveryEnd(deps, input, { result, deliveryStatus }, stored);
+  // By every run of the step, a retried one too: their keys make a second report a no-op.
+  await reportEnds(deps, input, { result, deliveryStatus, disabled }, stored);
   return stored;
 }

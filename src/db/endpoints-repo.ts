@@ -193,11 +193,17 @@ export async function listSubscribedEndpoints(db: Db, tenantId: string, eventTyp
  * Stops new deliveries to an endpoint, saying why (410 Gone, failing too long). True when this
  * call disabled it, false when it already was, so the caller reports it once.
  */
-export async function deactivateEndpoint(db: Db, tenantId: string, id: string, reason: string): Promise<boolean> {
+export async function deactivateEndpoint(db: Db, tenantId: string, id: string, reason: string, by: string): Promise<boolean> {
   const changed = await db('endpoints')
     .where({ tenant_id: tenantId, id, is_active: true })
-    .update({ is_active: false, disabled_reason: reason, updated_at: db.fn.now(), ...NO_SLOTS });
+    .update({ is_active: false, disabled_reason: reason, disabled_by: by, updated_at: db.fn.now(), ...NO_SLOTS });
   return changed > 0;
+}
+
+/** Why `by` (an attempt, `<delivery id>:<attempt>`) switched the endpoint off, if it did and it is still off. */
+export async function disabledBy(db: Db, tenantId: string, id: string, by: string): Promise<{ reason: string; failingSince: Date | null } | null> {
+  const row = await db('endpoints').select('disabled_reason', 'failing_since').where({ tenant_id: tenantId, id, is_active: false, disabled_by: by }).first();
+  return row ? { reason: row.disabled_reason as string, failingSince: (row.failing_since as Date | null) ?? null } : null;
 }
 
 /**

@@ -168,7 +168,7 @@ describe('when an endpoint is tested', () => {
     const switchedOff = await create({ url: receiver.url + '/probe-off', events: ['probe.off'] });
     await stack.call('PATCH', `/api/v1/endpoints/${switchedOff.id}`, { is_active: false });
     const disabled = await create({ url: receiver.url + '/probe-off', events: ['probe.off'] });
-    await deactivateEndpoint(stack.db, 'default', disabled.id, 'the receiver answered 410 Gone');
+    await deactivateEndpoint(stack.db, 'default', disabled.id, 'the receiver answered 410 Gone', 'dlv_probe:1');
     for (const ep of [createdOff, switchedOff, disabled]) {
       const res = await stack.call('POST', `/api/v1/endpoints/${ep.id}/test`, { event: 'probe.off', payload: {} });
       expect(res.status).toBe(409);

@@ -4,7 +4,9 @@ import addFormats from 'ajv-formats';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { RecordIn } from '../../activities/types';
+import { attemptKey } from '../../activities/endpoint-health';
 import { storeAttempt } from '../../src/db/attempts-repo';
+import { deactivateEndpoint } from '../../src/db/endpoints-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
 import type { AttemptResult } from '../../src/domain/delivery';
 import { OutboundDispatchers } from '../../src/http/dispatchers';
@@ -208,48 +210,71 @@ describe('when another tenant has operational endpoints too', () => {
   });
 });
 
-describe('when the step that stored a delivery\'s last attempt stopped before storing its operational event', () => {
-  it('then the step run again, which finds the attempt stored, reports delivery.exhausted, and a third run sends nothing more', async () => {
-    const gone = await endpoint({ url: receiver.url + '/never-called', events: ['opw.crashed'], retry_config: { max_retries: 0 } });
-    // An event and its delivery as ingest stores them; no workflow: this test plays its step.
-    const eventId = newId('evt');
-    const input = { type: 'opw.crashed', payload: { n: 1 } };
-    const [delivery] = newDeliveries(eventId, [gone.id]);
-    await insertEventWithDeliveries(stack.db, TENANT, { id: eventId, type: input.type, body: eventBody(eventId, input, new Date()), idempotencyKey: null }, [delivery!]);
-    await stack.db('events').where({ id: eventId }).update({ dispatched_at: new Date() }); // not the outbox sweep's either
-    const result: AttemptResult = {
-      outcome: 'failed', startedAt: new Date().toISOString(), durationMs: 12, responseStatus: 400,
-      errorClass: 'http_4xx', errorMessage: 'HTTP 400', responseExcerpt: null, retryAfterMs: null,
-    };
-    const step: RecordIn = {
-      ...deliveryInput({ tenantId: TENANT, eventId, eventType: input.type }, { deliveryId: delivery!.id, endpointId: gone.id }),
-      attempt: 1,
-      result,
-      deliveryStatus: 'failed',
-    };
-    // The first run stored the attempt (one statement) and its worker stopped right after.
-    const first = await storeAttempt(stack.db, {
-      tenant_id: TENANT, delivery_id: step.deliveryId, endpoint_id: gone.id, event_id: eventId, attempt: 1, outcome: 'failed',
-      started_at: new Date(result.startedAt), duration_ms: 12, response_status: 400, error_class: 'http_4xx', error_message: 'HTTP 400',
-      response_excerpt: null, delivery_status: 'failed',
-    }, { reachedReceiver: true, keyIds: [] });
-    expect(first.inserted).toBe(true);
+/**
+ * A delivery's last attempt (`status` answered, one attempt allowed) as the first run of its step
+ * left it when its worker stopped right after the attempt's statement: the attempt stored, and,
+ * with `disabled`, the endpoint switched off by it; nothing reported. Answers the step's input.
+ */
+async function storedByAStoppedStep(endpointId: string, status: number, disabled?: string): Promise<RecordIn> {
+  const eventId = newId('evt');
+  const input = { type: 'opw.crashed', payload: { status } };
+  const [delivery] = newDeliveries(eventId, [endpointId]);
+  // An event and its delivery as ingest stores them; no workflow: this test plays its step.
+  await insertEventWithDeliveries(stack.db, TENANT, { id: eventId, type: input.type, body: eventBody(eventId, input, new Date()), idempotencyKey: null }, [delivery!]);
+  await stack.db('events').where({ id: eventId }).update({ dispatched_at: new Date() }); // not the outbox sweep's either
+  const result: AttemptResult = {
+    outcome: 'failed', startedAt: new Date().toISOString(), durationMs: 12, responseStatus: status,
+    errorClass: 'http_4xx', errorMessage: `HTTP ${status}`, responseExcerpt: null, retryAfterMs: null,
+  };
+  const step: RecordIn = {
+    ...deliveryInput({ tenantId: TENANT, eventId, eventType: input.type }, { deliveryId: delivery!.id, endpointId }),
+    attempt: 1,
+    result,
+    deliveryStatus: 'failed',
+  };
+  const first = await storeAttempt(stack.db, {
+    tenant_id: TENANT, delivery_id: step.deliveryId, endpoint_id: endpointId, event_id: eventId, attempt: 1, outcome: 'failed',
+    started_at: new Date(result.startedAt), duration_ms: 12, response_status: status, error_class: 'http_4xx', error_message: `HTTP ${status}`,
+    response_excerpt: null, delivery_status: 'failed',
+  }, { reachedReceiver: true, keyIds: [] });
+  expect(first.inserted).toBe(true);
+  if (disabled) expect(await deactivateEndpoint(stack.db, TENANT, endpointId, disabled, attemptKey(step))).toBe(true);
+  return step;
+}
 
-    // Run again as Temporal runs a retried step: on the stack's task queue, with its client.
-    const egress = egressPolicy(stack.config);
-    const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: 1000 });
-    const deps = { db: stack.db, box: new SecretBox(parseMasterKey(TEST_MASTER_KEY)), log: createLogger('silent'), metrics: createMetrics(), outbound, egress, config: stack.config };
-    const env = new MockActivityEnvironment({ taskQueue: stack.config.TEMPORAL_TASK_QUEUE }, { client: stack.temporal });
-    try {
-      await env.run(createActivities(deps).recordAttempt, step);
-      const exhausted = await eventually(async () => about('/ops', 'delivery_id', step.deliveryId).find((b) => b.type === 'delivery.exhausted'), 60_000, 'delivery.exhausted');
-      expect(exhausted.data).toMatchObject({ endpoint_id: gone.id, event_type: 'opw.crashed', attempts: 1, last_response_status: 400 });
-      await env.run(createActivities(deps).recordAttempt, step);
-      await new Promise((r) => setTimeout(r, 1_000));
-      expect(about('/ops', 'delivery_id', step.deliveryId).map((b) => b.type)).toEqual(['delivery.exhausted']);
-      expect(received('/never-called')).toEqual([]);
-    } finally {
-      await outbound.close();
-    }
+/** Runs the record step as Temporal runs a retried one: on the stack's task queue, with its client. */
+async function runStepAgain(step: RecordIn): Promise<void> {
+  const egress = egressPolicy(stack.config);
+  const outbound = new OutboundDispatchers({ egress, connectTimeoutMs: 1000 });
+  const deps = { db: stack.db, box: new SecretBox(parseMasterKey(TEST_MASTER_KEY)), log: createLogger('silent'), metrics: createMetrics(), outbound, egress, config: stack.config };
+  try {
+    await new MockActivityEnvironment({ taskQueue: stack.config.TEMPORAL_TASK_QUEUE }, { client: stack.temporal }).run(createActivities(deps).recordAttempt, step);
+  } finally {
+    await outbound.close();
+  }
+}
+
+describe('when the step that stored a delivery\'s last attempt stopped before storing its operational events', () => {
+  it('then the step run again, which finds the attempt stored, reports delivery.exhausted, and a third run sends nothing more', async () => {
+    const down = await endpoint({ url: receiver.url + '/never-called', events: ['opw.crashed'], retry_config: { max_retries: 0 } });
+    const step = await storedByAStoppedStep(down.id, 400);
+    await runStepAgain(step);
+    const exhausted = await eventually(async () => about('/ops', 'delivery_id', step.deliveryId).find((b) => b.type === 'delivery.exhausted'), 60_000, 'delivery.exhausted');
+    expect(exhausted.data).toMatchObject({ endpoint_id: down.id, event_type: 'opw.crashed', attempts: 1, last_response_status: 400 });
+    await runStepAgain(step);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(about('/ops', 'delivery_id', step.deliveryId).map((b) => b.type)).toEqual(['delivery.exhausted']);
+    expect(received('/never-called')).toEqual([]);
+  });
+
+  it('then a first run that had switched the endpoint off has endpoint.disabled reported by the run again, once', async () => {
+    const gone = await endpoint({ url: receiver.url + '/gone', events: ['opw.crashed'], retry_config: { max_retries: 0 } });
+    const step = await storedByAStoppedStep(gone.id, 410, 'the receiver answered 410 Gone');
+    await runStepAgain(step);
+    const disabled = await eventually(async () => about('/ops', 'endpoint_id', gone.id).find((b) => b.type === 'endpoint.disabled'), 60_000, 'endpoint.disabled');
+    expect(disabled.data).toMatchObject({ reason: 'the receiver answered 410 Gone' });
+    await runStepAgain(step);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(about('/ops', 'endpoint_id', gone.id).map((b) => b.type).sort()).toEqual(['delivery.exhausted', 'endpoint.disabled']);
   });
 });

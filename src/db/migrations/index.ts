@@ -19,6 +19,7 @@ import * as operationalWebhooksCircuits from './017-operational-webhooks-circuit
 import * as portalSessions from './018-portal-sessions';
 import * as endpointClientTls from './019-endpoint-client-tls';
 import * as rowCounts from './020-row-counts';
+import * as endpointDisabledBy from './021-endpoint-disabled-by';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -44,6 +45,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['018-portal-sessions', portalSessions],
   ['019-endpoint-client-tls', endpointClientTls],
   ['020-row-counts', rowCounts],
+  ['021-endpoint-disabled-by', endpointDisabledBy],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
