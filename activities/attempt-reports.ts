@@ -32,9 +32,9 @@ export function circuitSettings(config: ActivityDeps['config'], endpoint: Pick<E
  * endpoint's circuit (a success closes it; a failure opens it at the threshold, or opens a
  * half-open one again), and the operational events it causes: `endpoint.circuit_opened` and
  * `_closed`, and `endpoint.failing` at each share of the disable threshold. The ends, the
- * endpoint's and the delivery's, are {@link reportEnds}'. An attempt to an operational endpoint never reports anything, so
- * operational deliveries cannot cause operational events (no loops). A successful attempt to an
- * endpoint whose circuit is closed costs nothing here.
+ * endpoint's and the delivery's, are {@link reportEnds}'. An attempt to an operational endpoint
+ * never reports anything, so operational deliveries cannot cause operational events (no loops).
+ * A successful attempt to an endpoint whose circuit is closed costs nothing here.
  */
 export async function reportAttempt(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics' | 'config'>,
