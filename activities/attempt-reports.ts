@@ -58,7 +58,7 @@ export async function reportAttempt(
         const closed = await closeCircuit(db, attempt.tenantId, attempt.endpointId);
         if (closed) {
           metrics.countCircuitTransition('closed');
-          event('endpoint.circuit_closed', `circuit_closed:${attempt.deliveryId}:${attempt.attempt}`, {
+          event('endpoint.circuit_closed', `circuit_closed:${attemptKey(attempt)}`, {
             opened_at: closed.openedAt?.toISOString() ?? null,
             closed_at: new Date().toISOString(),
           });
