@@ -1,4 +1,5 @@
-import { endpointNaming, type EndpointAfterAttempt, type StoredAttempt } from '../src/db/attempts-repo';
+import type { EndpointAfterAttempt, StoredAttempt } from '../src/db/attempts-repo';
+import type { DisabledByAttempt } from '../src/db/endpoints-repo';
 import { advanceFailingAlert, closeCircuit, openCircuit, reopenCircuit } from '../src/db/endpoint-circuit-repo';
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { failingAlertsDue } from '../src/domain/operational-events';
@@ -47,7 +48,7 @@ export async function reportAttempt(
   const { db, metrics, config } = deps;
   const silent = endpoint.kind === 'operational';
   const events: OperationalEvent[] = [];
-  const named = { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
+  const named = namedEndpoint(attempt, endpoint);
   const event = (type: OperationalEvent['type'], key: string, data: Record<string, unknown>) =>
     events.push({ tenantId: attempt.tenantId, type, key, data: { ...named, ...data } });
 
@@ -97,10 +98,9 @@ export async function reportAttempt(
   for (const e of events) await emitOperationalEvent(deps, e);
 }
 
-/** This attempt switched its endpoint off: why, and since when the endpoint had been failing. */
-export interface DisabledByAttempt {
-  reason: string;
-  failingSince: Date | null;
+/** How operational events name the attempt's endpoint. */
+function namedEndpoint(attempt: ReportedAttempt, endpoint: Pick<EndpointAfterAttempt, 'name' | 'url'>) {
+  return { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
 }
 
 /**
@@ -117,18 +117,17 @@ export interface DisabledByAttempt {
 export async function reportEnds(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics'>,
   attempt: ReportedAttempt,
-  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; disabled: DisabledByAttempt | null },
-  stored: Pick<StoredAttempt, 'endpoint' | 'previousDeliveryStatus'>,
+  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; disabled: DisabledByAttempt | null; previousDeliveryStatus: string | null },
+  /** As the attempt's statement returned it, or as a retried step read it; null when it is gone. */
+  endpoint: Pick<EndpointAfterAttempt, 'kind' | 'name' | 'url'> | null,
 ): Promise<void> {
   const { result, deliveryStatus, disabled } = outcome;
   const exhausted = deliveryStatus === 'failed' && !STOPPED.has(result.errorClass ?? '');
-  const recovered = deliveryStatus === 'succeeded' && stored.previousDeliveryStatus === 'failed';
+  const recovered = deliveryStatus === 'succeeded' && outcome.previousDeliveryStatus === 'failed';
   if (!disabled && !exhausted && !recovered) return;
-  // A retried step's statement changed nothing, so it did not return the endpoint: read it.
-  const endpoint = stored.endpoint ?? (await endpointNaming(deps.db, attempt.tenantId, attempt.endpointId));
   if (!endpoint || endpoint.kind === 'operational') return;
   const key = attemptKey(attempt);
-  const named = { endpoint_id: attempt.endpointId, endpoint_name: endpoint.name, endpoint_url: endpoint.url };
+  const named = namedEndpoint(attempt, endpoint);
   const delivery = { ...named, delivery_id: attempt.deliveryId, event_id: attempt.eventId, event_type: attempt.eventType };
   const events: OperationalEvent[] = [];
   if (disabled) {

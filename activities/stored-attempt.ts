@@ -1,7 +1,7 @@
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
-import { storeAttempt, type StoredAttempt } from '../src/db/attempts-repo';
-import { disabledBy } from '../src/db/endpoints-repo';
-import { reportAttempt, reportEnds, type DisabledByAttempt } from './attempt-reports';
+import { storeAttempt, type EndpointAfterAttempt, type StoredAttempt } from '../src/db/attempts-repo';
+import { endpointLeftBy, type DisabledByAttempt } from '../src/db/endpoints-repo';
+import { reportAttempt, reportEnds } from './attempt-reports';
 import type { ActivityDeps } from './deps';
 import { deliveryRecovered, isRecovery } from './delivery-recovered';
 import { attemptKey, disableIfUnhealthy, reachedReceiver } from './endpoint-health';
@@ -41,6 +41,7 @@ export async function storeAttemptAndEffects(
     { reachedReceiver: reachedReceiver(result), keyIds: outcome.keyIds },
   );
   let disabled: DisabledByAttempt | null;
+  let endpoint: Pick<EndpointAfterAttempt, 'kind' | 'name' | 'url'> | null = stored.endpoint;
   if (stored.inserted) {
     const reason = await disableIfUnhealthy(deps, input, result, stored.health);
     disabled = reason === null ? null : { reason, failingSince: stored.health?.failingSince ?? null };
@@ -51,10 +52,13 @@ export async function storeAttemptAndEffects(
     deps.metrics.observeDeliveryAttempt(result);
     if (deliveryStatus === 'succeeded' && isRecovery(input)) await deliveryRecovered(deps, input);
   } else {
-    // A retried step: its first run may have switched the endpoint off and stopped right after.
-    disabled = await disabledBy(deps.db, input.tenantId, input.endpointId, attemptKey(input));
+    // A retried step: its statement changed nothing, so it returned no endpoint; and its first run
+    // may have switched the endpoint off and stopped right after. One read tells both.
+    const left = await endpointLeftBy(deps.db, input.tenantId, input.endpointId, attemptKey(input));
+    endpoint = left;
+    disabled = left?.disabled ?? null;
   }
   // By every run of the step, a retried one too: their keys make a second report a no-op.
-  await reportEnds(deps, input, { result, deliveryStatus, disabled }, stored);
+  await reportEnds(deps, input, { result, deliveryStatus, disabled, previousDeliveryStatus: stored.previousDeliveryStatus }, endpoint);
   return stored;
 }

@@ -42,12 +42,6 @@ export interface EndpointAfterAttempt {
   circuitCooldownSeconds: number | null;
 }
 
-/** The endpoint as an operational event names it (deleted ones too), or null when it is gone. */
-export async function endpointNaming(db: Db, tenantId: string, endpointId: string): Promise<Pick<EndpointAfterAttempt, 'kind' | 'name' | 'url'> | null> {
-  const row = await db('endpoints').select('kind', 'name', 'url').where({ tenant_id: tenantId, id: endpointId }).first();
-  return (row as Pick<EndpointAfterAttempt, 'kind' | 'name' | 'url'> | undefined) ?? null;
-}
-
 export interface StoredAttempt {
   /** False when this attempt was already stored (a retried step): nothing else changed either. */
   inserted: boolean;

@@ -200,10 +200,31 @@ export async function deactivateEndpoint(db: Db, tenantId: string, id: string, r
   return changed > 0;
 }
 
-/** Why `by` (an attempt, `<delivery id>:<attempt>`) switched the endpoint off, if it did and it is still off. */
-export async function disabledBy(db: Db, tenantId: string, id: string, by: string): Promise<{ reason: string; failingSince: Date | null } | null> {
-  const row = await db('endpoints').select('disabled_reason', 'failing_since').where({ tenant_id: tenantId, id, is_active: false, disabled_by: by }).first();
-  return row ? { reason: row.disabled_reason as string, failingSince: (row.failing_since as Date | null) ?? null } : null;
+/** An attempt switched its endpoint off: why, and since when the endpoint had been failing. */
+export interface DisabledByAttempt {
+  reason: string;
+  failingSince: Date | null;
+}
+
+/** An endpoint as an attempt `<delivery id>:<attempt>` left it, read again by a retried step. */
+export interface EndpointLeftBy {
+  /** What an operational event names it by. */
+  kind: EndpointKind;
+  name: string | null;
+  url: string;
+  /** Why that attempt switched it off, if it did and it is still off; else null. */
+  disabled: DisabledByAttempt | null;
+}
+
+/** {@link EndpointLeftBy} for the attempt `by` (deleted endpoints too); null when the endpoint is gone. */
+export async function endpointLeftBy(db: Db, tenantId: string, id: string, by: string): Promise<EndpointLeftBy | null> {
+  const row = await db('endpoints')
+    .select('kind', 'name', 'url', 'is_active', 'disabled_by', 'disabled_reason', 'failing_since')
+    .where({ tenant_id: tenantId, id })
+    .first();
+  if (!row) return null;
+  const disabled = !row.is_active && row.disabled_by === by ? { reason: row.disabled_reason as string, failingSince: (row.failing_since as Date | null) ?? null } : null;
+  return { kind: row.kind as EndpointKind, name: (row.name ?? null) as string | null, url: row.url as string, disabled };
 }
 
 /**
