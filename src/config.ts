@@ -146,6 +146,22 @@ const schema = z.object({
    */
   EAGER_DELIVERY_START: bool.default(true),
   WORKER_METRICS_PORT: port.default(9464),
+  /**
+   * A worker process listens here for the API's delivery starts (the start relay, see
+   * src/temporal/start-relay.ts) and starts them eagerly on itself; 0 (the default): it does not.
+   * Needs WORKER_START_TOKEN.
+   */
+  WORKER_START_PORT: port.default(0),
+  /**
+   * The API process hands ingest's delivery starts to the workers' start relays at these URLs
+   * (comma-separated, `http://worker-1:9465`), in turn; a worker that cannot be reached or refuses
+   * leaves the starts to the API's own client. Unset: the API starts deliveries itself.
+   */
+  WORKER_START_URLS: optionalString,
+  /** The bearer token between the API and the workers' start relays (both sides). */
+  WORKER_START_TOKEN: optionalString,
+  /** How long the API waits for a worker's answer before starting the deliveries itself. */
+  WORKER_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
   /** Set: traces are exported over OTLP/HTTP to `<this>/v1/traces`; unset: tracing is off. */
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
@@ -178,11 +194,29 @@ function keysOf(name: string, value: string | undefined): Array<{ text: string; 
     });
 }
 
+/** The start relay's two sides each need the shared token; the API's side, worker URLs it can call. */
+function checkStartRelay(config: Config): void {
+  for (const name of ['WORKER_START_PORT', 'WORKER_START_URLS'] as const) {
+    if (config[name] && !config.WORKER_START_TOKEN) throw new ConfigError(`${name} needs WORKER_START_TOKEN (the bearer token between the API and the workers' start relays)`);
+  }
+  for (const url of startRelayUrls(config)) {
+    if (!/^https?:\/\/[^/?#\s]+$/.test(url)) throw new ConfigError(`WORKER_START_URLS: ${JSON.stringify(url)} is not an http(s) origin such as http://worker-1:9465`);
+  }
+}
+
+/** The workers' start relays the API calls (WORKER_START_URLS), each as an origin without a trailing slash. */
+export function startRelayUrls(config: Pick<Config, 'WORKER_START_URLS'>): string[] {
+  return (config.WORKER_START_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter((u) => u !== '');
+}
+
 /** Production refuses what would make a deployment guessable; every message names the setting. */
 function checkProductionSecrets(config: Config): void {
   if (!config.API_TOKEN) throw new ConfigError('API_TOKEN is required when NODE_ENV=production (an unset NODE_ENV counts as production)');
   if (!config.MASTER_KEY) throw new ConfigError('MASTER_KEY is required when NODE_ENV=production (an unset NODE_ENV counts as production)');
-  for (const name of ['API_TOKEN', 'METRICS_TOKEN'] as const) {
+  for (const name of ['API_TOKEN', 'METRICS_TOKEN', 'WORKER_START_TOKEN'] as const) {
     const value = config[name];
     const reason = value === undefined ? null : weakTokenReason(value);
     if (reason) throw new ConfigError(`${name} ${reason} (NODE_ENV=production)`);
@@ -234,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = config[key];
     if (value && !/^https?:\/\//.test(value)) throw new ConfigError(`${key} must be an http(s) URL`);
   }
+  checkStartRelay(config);
   return Object.freeze(config);
 }
 

@@ -6,6 +6,7 @@ import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { clientOn, connectClient } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
+import { directStarts } from './temporal/delivery-workflows';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 import { egressPolicy } from './security/egress';
@@ -42,8 +43,8 @@ async function main() {
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   // Deliveries start eagerly on this process's worker (EAGER_DELIVERY_START); everything else
   // goes through the API's own client, with its short gRPC retries.
-  const eagerClient = config.EAGER_DELIVERY_START ? clientOn(config, connection, tracing) : null;
-  const { server, url } = await startApi({ config, db, box, temporal, eagerClient, log, metrics, tracing });
+  const startDeliveries = config.EAGER_DELIVERY_START ? directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true) : null;
+  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, metrics, tracing });
 
   const mode =
     config.NODE_ENV === 'production'

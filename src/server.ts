@@ -1,8 +1,10 @@
 import { startApi } from './api/start-api';
 import { closeServer, configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
-import { loadConfig, loadDotEnv } from './config';
+import { loadConfig, loadDotEnv, startRelayUrls } from './config';
 import { createLogger } from './logger';
 import { connectClient } from './temporal/client';
+import { directStarts } from './temporal/delivery-workflows';
+import { relayedStarts } from './temporal/start-relay';
 import { startTracing } from './tracing';
 
 /** The API process (production: scale it separately from workers). */
@@ -13,10 +15,21 @@ async function main() {
   const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const temporal = await connectClient(config, configuredTemporalAddress(config), tracing);
-  const { server, url } = await startApi({ config, db, box, temporal, log, tracing });
+  // WORKER_START_URLS: deliveries start eagerly on the workers, through their start relays.
+  const relay = config.WORKER_START_URLS
+    ? relayedStarts({
+        urls: startRelayUrls(config),
+        token: config.WORKER_START_TOKEN!,
+        timeoutMs: config.WORKER_START_TIMEOUT_MS,
+        fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE),
+        log,
+      })
+    : null;
+  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries: relay?.start ?? null, log, tracing });
   log.info({ url }, 'api listening');
   onShutdown(log, async () => {
     await closeServer(server);
+    await relay?.close();
     await temporal.connection.close();
     await db.destroy();
     await tracing?.shutdown();

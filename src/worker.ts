@@ -2,7 +2,9 @@ import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startM
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { connectClient } from './temporal/client';
+import { clientOn, connectClient } from './temporal/client';
+import { directStarts } from './temporal/delivery-workflows';
+import { startRelayServer } from './temporal/start-relay';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 import { startTracing } from './tracing';
@@ -16,7 +18,17 @@ async function main() {
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);
   const metrics = createMetrics();
-  const { worker, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
+  const { worker, connection, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
+  // The API's delivery starts, made eagerly on this worker (WORKER_START_PORT).
+  const relay = config.WORKER_START_PORT
+    ? await startRelayServer({
+        start: directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true),
+        host: config.HOST,
+        port: config.WORKER_START_PORT,
+        token: config.WORKER_START_TOKEN!,
+        log,
+      })
+    : null;
   // No API in this process, so the scraper gets a port of its own (0 turns it off).
   const metricsServer = config.WORKER_METRICS_PORT
     ? await startMetricsServer(metrics, config.HOST, config.WORKER_METRICS_PORT, config.METRICS_TOKEN)
@@ -24,8 +36,12 @@ async function main() {
   const client = await connectClient(config, address);
   await ensureHousekeepingSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   await client.connection.close();
-  onShutdown(log, async () => stopWorker(worker));
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer ? `${metricsServer.url}/metrics` : null }, 'worker running');
+  onShutdown(log, async () => {
+    // The API's starts go elsewhere (another worker, or its own client) while this one drains.
+    if (relay) await closeServer(relay.server);
+    stopWorker(worker);
+  });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer ? `${metricsServer.url}/metrics` : null, startRelay: relay?.url ?? null }, 'worker running');
   await worker.run();
   if (metricsServer) await closeServer(metricsServer.server);
   await close();

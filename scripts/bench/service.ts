@@ -2,6 +2,7 @@
  * The service as a run sees it: the API in a process of its own (`src/server.ts`), one worker per
  * process (`src/worker.ts`, its own metrics listener), tenants and endpoints made through the API.
  */
+import { randomBytes } from 'node:crypto';
 import { request, Agent } from 'undici';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
@@ -155,6 +156,13 @@ export async function startServiceStack(
   options: { worker?: false; databaseUrl?: string; workerEnv?: Record<string, string> } = {},
 ): Promise<ApiStack> {
   const { taskQueue, tenantId, db, client, token } = await stackBase(ctx, scope, temporal, label, options.databaseUrl);
+  // As deployed: the API hands its delivery starts to the workers' start relays.
+  const relayPorts: number[] = [];
+  if (options.worker !== false) for (let n = 1; n <= ctx.opts.workers; n++) relayPorts.push(await findFreePort());
+  const relayToken = randomBytes(24).toString('hex');
+  const relayEnv: Record<string, string> = relayPorts.length
+    ? { WORKER_START_URLS: relayPorts.map((p) => `http://127.0.0.1:${p}`).join(','), WORKER_START_TOKEN: relayToken }
+    : {};
   // The API runs as it is deployed: `src/server.ts` in a process of its own, so its event loop
   // and CPU are its own, not shared with the bench's load generator and receiver.
   const port = await findFreePort();
@@ -162,7 +170,7 @@ export async function startServiceStack(
   progress(`${apiLabel}: starting (src/server.ts)`);
   const api = ChildWorker.spawn(
     'src/server.ts',
-    { ...workerEnv(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl }), LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: String(port) },
+    { ...workerEnv(ctx, temporal, taskQueue, { tenantId, databaseUrl: options.databaseUrl }), ...relayEnv, LOG_LEVEL: ctx.logLevel, HOST: '127.0.0.1', PORT: String(port) },
     apiLabel,
   );
   scope.add(`stop ${apiLabel}`, () => api.stop());
@@ -176,7 +184,11 @@ export async function startServiceStack(
     const { child, readyS } = await startProcess(ctx, scope, {
       entry: 'src/worker.ts',
       label: ctx.opts.workers === 1 ? `${label}-worker` : `${label}-worker-${n}`,
-      env: { ...workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }), ...options.workerEnv },
+      env: {
+        ...workerEnv(ctx, temporal, taskQueue, { metricsPort, tenantId }),
+        ...(relayPorts.length ? { HOST: '127.0.0.1', WORKER_START_PORT: String(relayPorts[n - 1]), WORKER_START_TOKEN: relayToken } : {}),
+        ...options.workerEnv,
+      },
       taskQueue,
       client,
       namespace: temporal.namespace,

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { SecretBox } from '../security/secret-box';
 import type { Tracing } from '../tracing';
+import type { StartDeliveries } from '../temporal/delivery-workflows';
 
 /** The process wiring the API's use cases run against; built once at start. */
 export interface AppDeps {
@@ -13,10 +14,11 @@ export interface AppDeps {
   box: SecretBox;
   temporal: Client;
   /**
-   * Set where a worker of this process polls the delivery task queue (`npm start`, `src/main.ts`):
-   * a client on that worker's connection, through which ingest starts deliveries eagerly.
+   * How ingest starts deliveries. Unset: through `temporal`. `npm start` starts them eagerly on
+   * the worker of its own process; the API process, when WORKER_START_URLS is set, hands them to a
+   * worker that does (src/temporal/start-relay.ts).
    */
-  eagerClient?: Client | null;
+  startDeliveries?: StartDeliveries | null;
   log: Logger;
   metrics: Metrics;
   /** Set when tracing is on: each request gets a server span (see src/tracing.ts). */

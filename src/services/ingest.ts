@@ -101,11 +101,11 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   if (!event.dispatched_at && deliveries.length > 0) {
     try {
       const { started, eager } = await dispatchDeliveries(
-        deps.eagerClient ?? deps.temporal,
+        deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
         deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
-        Boolean(deps.eagerClient),
+        deps.startDeliveries ?? undefined,
       );
       deps.metrics.countDeliveryStarts(started, eager);
     } catch (err) {

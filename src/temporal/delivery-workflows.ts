@@ -192,24 +192,49 @@ export async function startDelivery(
   return { runId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted ?? false };
 }
 
+/** One delivery to start: its input and what its run shows. Ids and masked display text only, never a secret. */
+export interface RelayedStart {
+  input: DeliveryIn;
+  display?: DeliveryDisplay;
+}
+
+/** How many deliveries a call started (those found already started are not counted), `eager` of them eagerly. */
+export interface StartOutcome {
+  started: number;
+  eager: number;
+}
+
+/** Starts deliveries' workflows (`first` starts: a delivery found already started counts as done). */
+export type StartDeliveries = (starts: ReadonlyArray<RelayedStart>) => Promise<StartOutcome>;
+
+/**
+ * Starts deliveries through `client`. `eager`: `client` shares its connection with a worker of
+ * this process that polls `taskQueue`, so each start asks for an eager start: the server hands the
+ * first workflow task back in the start's answer, straight to that worker (no task-queue match,
+ * no poll); when the worker has no free slot, the task is queued as usual.
+ */
+export function directStarts(client: Client, taskQueue: string, eager = false): StartDeliveries {
+  return async (starts) => {
+    const results = await Promise.all(starts.map((s) => startDelivery(client, taskQueue, s.input, 'first', s.display, eager).catch(ignoreAlreadyStarted)));
+    const started = results.filter((r) => r !== undefined);
+    return { started: started.length, eager: started.filter((r) => r.eagerlyStarted).length };
+  };
+}
+
 /**
  * Starts an event's deliveries: up to {@link INLINE_FAN_OUT_MAX} directly, more through one
  * fan-out workflow that pages through the stored deliveries; a delivery to a FIFO endpoint by
  * waking that endpoint's sequencer instead. Safe to repeat. Answers how many deliveries it
- * started directly, and how many of those the server started eagerly.
- *
- * `eager`: `client` shares its connection with a worker of this process that polls `taskQueue`,
- * so direct starts ask for an eager start: the server hands the first workflow task back in the
- * start's answer, straight to that worker (no task-queue match, no poll); when the worker has no
- * free slot, the task is queued as usual.
+ * started directly, and how many of those the server started eagerly. Direct starts go through
+ * `start` (by default the client's own, not eager).
  */
 export async function dispatchDeliveries(
   client: Client,
   taskQueue: string,
   event: DeliveryEvent,
   deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null }>,
-  eager = false,
-): Promise<{ started: number; eager: number }> {
+  start: StartDeliveries = directStarts(client, taskQueue),
+): Promise<StartOutcome> {
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
     const input: FanOutIn = { ...event, afterDeliveryId: null };
     await client.workflow
@@ -224,17 +249,15 @@ export async function dispatchDeliveries(
   }
   // A delivery in a FIFO line is started by its endpoint's sequencer, in order: wake it.
   const lines = new Set(deliveries.filter((d) => d.sequence !== undefined && d.sequence !== null).map((d) => d.endpointId));
-  const [starts] = await Promise.all([
-    Promise.all(
-      deliveries
-        .filter((d) => !lines.has(d.endpointId))
-        .map((d) => {
-          const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
-          return startDelivery(client, taskQueue, input, 'first', d.endpoint && deliveryDisplay(input, d.endpoint), eager).catch(ignoreAlreadyStarted);
-        }),
-    ),
+  const direct = deliveries
+    .filter((d) => !lines.has(d.endpointId))
+    .map((d) => {
+      const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
+      return { input, display: d.endpoint && deliveryDisplay(input, d.endpoint) };
+    });
+  const [outcome] = await Promise.all([
+    direct.length > 0 ? start(direct) : { started: 0, eager: 0 },
     ...[...lines].map((endpointId) => wakeSequencer(client, taskQueue, { tenantId: event.tenantId, endpointId })),
   ]);
-  const started = starts.filter((s) => s !== undefined);
-  return { started: started.length, eager: started.filter((s) => s.eagerlyStarted).length };
+  return outcome;
 }

@@ -16,7 +16,9 @@ import { eventually, TEST_CODEC_KEY, TEST_MASTER_KEY, TEST_TOKEN } from '../help
  * idempotency keys; mid-load one worker and one API are killed with SIGKILL, the Temporal server
  * is killed and started again, and every session of the test's databases is terminated twice
  * (the machine's Postgres is shared, so it is not restarted: pg_terminate_backend is what clients
- * see of a Postgres restart).
+ * see of a Postgres restart). The APIs hand their delivery starts to the workers' start relays, as
+ * deployed (WORKER_START_URLS): the killed worker's relay goes silent, and its share of the starts
+ * falls back to the APIs' own client.
  */
 const EVENTS = 300;
 /** The processes run compiled (`npm run build`), as the Docker image runs them. */
@@ -31,6 +33,9 @@ let cluster: RunningCluster;
 let receiver: Receiver;
 let apis: Array<{ process: ServiceProcess; url: string }> = [];
 let workers: ServiceProcess[] = [];
+/** The workers' start relays (WORKER_START_PORT), which both APIs call (WORKER_START_URLS). */
+let relayPorts: number[] = [];
+const RELAY_TOKEN = randomBytes(24).toString('hex');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,12 +56,18 @@ function serviceEnv(): Record<string, string> {
     // An event whose workflow start was lost with a killed API is started by the outbox sweep.
     HOUSEKEEPING_INTERVAL_SECONDS: '10',
     OUTBOX_GRACE_SECONDS: '5',
+    WORKER_START_TOKEN: RELAY_TOKEN,
   };
+}
+
+function startWorker(n: number): ServiceProcess {
+  return ServiceProcess.start(`worker-${n}`, 'src/worker.ts', { ...serviceEnv(), HOST: '127.0.0.1', WORKER_START_PORT: String(relayPorts[n - 1]) }, AS_DEPLOYED);
 }
 
 async function startApi(name: string): Promise<{ process: ServiceProcess; url: string }> {
   const port = await findFreePort();
-  const process = ServiceProcess.start(name, 'src/server.ts', { ...serviceEnv(), HOST: '127.0.0.1', PORT: String(port) }, AS_DEPLOYED);
+  const relays = relayPorts.map((p) => `http://127.0.0.1:${p}`).join(',');
+  const process = ServiceProcess.start(name, 'src/server.ts', { ...serviceEnv(), HOST: '127.0.0.1', PORT: String(port), WORKER_START_URLS: relays }, AS_DEPLOYED);
   const url = `http://127.0.0.1:${port}`;
   await eventually(async () => ((await fetch(`${url}/readyz`).catch(() => null))?.status === 200 ? true : undefined), 90_000, `${name} to be ready: ${process.output()}`);
   return { process, url };
@@ -111,8 +122,9 @@ beforeAll(async () => {
     log,
   });
   receiver = await Receiver.start();
+  relayPorts = [await findFreePort(), await findFreePort()];
   apis = await Promise.all([startApi('api-1'), startApi('api-2')]);
-  workers = [ServiceProcess.start('worker-1', 'src/worker.ts', serviceEnv(), AS_DEPLOYED), ServiceProcess.start('worker-2', 'src/worker.ts', serviceEnv(), AS_DEPLOYED)];
+  workers = [startWorker(1), startWorker(2)];
   await waitForPollers(2);
 }, 600_000);
 
@@ -238,7 +250,11 @@ describe('when a worker, an API and the Temporal server are killed and the datab
       const phase = phases.filter(([, at]) => at <= r.at).at(-1)![0];
       extraSends[phase] = (extraSends[phase] ?? 0) + 1;
     }
+    // The surviving API started deliveries through the workers' relays (eagerly), and itself when a relay was gone.
+    const metricsText = await (await fetch(`${apis[0]!.url}/metrics`)).text();
+    const starts = (firstTask: string) => Number(new RegExp(`^webhooks_delivery_starts_total\\{first_task="${firstTask}"\\} (\\d+)`, 'm').exec(metricsText)?.[1] ?? 0);
+    expect(starts('eager')).toBeGreaterThan(0);
     const retried = answers.filter((a) => a.status !== 202).length;
-    console.log(JSON.stringify({ kill: { events: EVENTS, requests: requests.length, extraSends, answers: answers.length, notAccepted503or429: retried, ...chaosReport } }));
+    console.log(JSON.stringify({ kill: { events: EVENTS, requests: requests.length, extraSends, answers: answers.length, notAccepted503or429: retried, apiOneStarts: { eager: starts('eager'), queued: starts('queued') }, ...chaosReport } }));
   }, 600_000);
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Connection, type Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { startApi } from '../../src/api/start-api';
 import { closeServer } from '../../src/bootstrap';
 import { Receiver } from './receiver';
@@ -11,11 +11,15 @@ import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { clientOn } from '../../src/temporal/client';
+import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
+import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
 import type { Tracing } from '../../src/tracing';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_MASTER_KEY = '6b'.repeat(32);
+/** The bearer token between a test stack's API and its start relay. */
+export const TEST_RELAY_TOKEN = 'relay-token-0123456789abcdef';
 /** Test stacks encrypt Temporal payloads, so every test runs through the codec as production may. */
 export const TEST_CODEC_KEY = '3c'.repeat(32);
 
@@ -56,6 +60,12 @@ export async function startStack(
     /** Tracing for the API, the client and the worker (with a bundle built with its workflow interceptors). */
     tracing?: Tracing;
     workflowBundlePath?: string;
+    /**
+     * The API hands its delivery starts to a start relay, as the API process does with
+     * WORKER_START_URLS: `true`, one served by the in-process worker (which starts them eagerly);
+     * URLs, relays at those addresses (each start falls back to the API's own client).
+     */
+    relay?: true | string[];
     /** The API starts deliveries eagerly on the in-process worker, as `npm start` does. */
     eager?: boolean;
   } = {},
@@ -72,7 +82,8 @@ export async function startStack(
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
   let closeWorker: (() => Promise<void>) | null = null;
-  let eagerClient: Client | null = null;
+  let startDeliveries: StartDeliveries | null = null;
+  let connectionOfWorker: NativeConnection | null = null;
   if (options.worker !== false) {
     const created = await createWorker({
       config,
@@ -84,12 +95,27 @@ export async function startStack(
       tracing: options.tracing,
     });
     worker = created.worker;
+    connectionOfWorker = created.connection;
     closeWorker = created.close;
     running = worker.run();
     // As `npm start` does: the API starts deliveries eagerly on this worker.
-    if (options.eager) eagerClient = clientOn(config, created.connection, options.tracing ?? null);
+    if (options.eager) startDeliveries = directStarts(clientOn(config, created.connection, options.tracing ?? null), config.TEMPORAL_TASK_QUEUE, true);
   }
-  const { server, url } = await startApi({ config, db, box, temporal, eagerClient, log, tracing: options.tracing });
+  let relayServer: Server | null = null;
+  let closeRelay: (() => Promise<void>) | null = null;
+  if (options.relay) {
+    let urls = options.relay === true ? [] : options.relay;
+    if (options.relay === true) {
+      if (!connectionOfWorker) throw new Error('relay: true needs the in-process worker');
+      const relay = await startRelayServer({ start: directStarts(clientOn(config, connectionOfWorker, options.tracing ?? null), config.TEMPORAL_TASK_QUEUE, true), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+      relayServer = relay.server;
+      urls = [relay.url];
+    }
+    const relayed = relayedStarts({ urls, token: TEST_RELAY_TOKEN, timeoutMs: 2_000, fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE), log });
+    startDeliveries = relayed.start;
+    closeRelay = relayed.close;
+  }
+  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, tracing: options.tracing });
 
   const call: Stack['call'] = async (method, path, body, init = {}) => {
     const token = init.token === undefined ? TEST_TOKEN : init.token;
@@ -118,6 +144,8 @@ export async function startStack(
     call,
     async stop() {
       await closeServer(server as Server);
+      await closeRelay?.();
+      if (relayServer) await closeServer(relayServer);
       if (worker && running) {
         stopWorker(worker);
         await running;

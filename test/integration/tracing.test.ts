@@ -8,6 +8,8 @@ import { eventually, startStack, stopAll, type Stack } from '../helpers/stack';
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
 let stack: Stack;
+/** The same, its API handing the delivery starts to the worker's start relay (WORKER_START_URLS). */
+let relayStack: Stack;
 let receiver: Receiver;
 let bundle: BuiltBundle;
 
@@ -17,8 +19,10 @@ beforeAll(async () => {
   bundle = await bundleWorkflowsApart(createLogger('silent'), { tracing: true });
   receiver = await Receiver.start();
   stack = await startStack({ tracing, workflowBundlePath: bundle.codePath });
+  relayStack = await startStack({ tracing, workflowBundlePath: bundle.codePath, relay: true, env: { DEFAULT_TENANT_ID: 'tracing_relay' } });
 }, 180_000);
 afterAll(async () => {
+  await relayStack?.stop();
   await stopAll(stack, receiver);
   await tracing?.shutdown();
   await bundle?.remove();
@@ -27,13 +31,16 @@ afterAll(async () => {
 const hex = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
 
 describe('when tracing is on and an event is ingested', () => {
-  it('then one trace runs from the ingest request through the workflow and its attempt to the receiver, which gets traceparent', async () => {
+  it.each([
+    ['its own client', '/traced', () => stack],
+    ["a worker's start relay", '/traced-relay', () => relayStack],
+  ])('then, started through %s, one trace runs from the ingest request through the workflow and its attempt to the receiver, which gets traceparent', async (_via, path, on) => {
     const type = 'traced.created';
-    const created = await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/traced', events: [type] });
+    const created = await on().call('POST', '/api/v1/endpoints', { url: receiver.url + path, events: [type] });
     expect(created.status).toBe(201);
-    const sent = await stack.call('POST', '/api/v1/events', { type, payload: { n: 1 } });
+    const sent = await on().call('POST', '/api/v1/events', { type, payload: { n: 1 } });
     expect(sent.status).toBe(202);
-    const [request] = await receiver.waitForRequests(1, 30_000, '/traced');
+    const [request] = await receiver.waitForRequests(1, 30_000, path);
 
     const traceparent = String(request!.headers.traceparent);
     const [version, traceId, parentSpanId, flags] = traceparent.split('-');

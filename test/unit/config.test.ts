@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config';
+import { CONFIG_KEYS, ConfigError, loadConfig, startRelayUrls } from '../../src/config';
 import { egressPolicy } from '../../src/security/egress';
 import v8 from 'node:v8';
 import { DefaultLogger } from '@temporalio/worker';
@@ -94,6 +94,7 @@ describe('loadConfig', () => {
     ['an all-zero codec key', { TEMPORAL_CODEC_KEY: '0'.repeat(64) }, /TEMPORAL_CODEC_KEY is all zeros/],
     ['a weak previous codec key', { TEMPORAL_CODEC_PREVIOUS_KEYS: '3c'.repeat(32) }, /TEMPORAL_CODEC_PREVIOUS_KEYS has too little entropy/],
     ['a short metrics token', { METRICS_TOKEN: 'scrape-me' }, /METRICS_TOKEN is shorter/],
+    ['a short start-relay token', { WORKER_START_PORT: '9465', WORKER_START_TOKEN: 'relay-me' }, /WORKER_START_TOKEN is shorter/],
     ['a placeholder JWT secret', { JWT_SECRET: 'change-me-change-me-change-me-change-me' }, /JWT_SECRET is a placeholder/],
   ])('when production gets %s, then it refuses to start naming the variable, never its value', (_name, env, message) => {
     let error: Error | null = null;
@@ -123,6 +124,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: 'short' })).toThrow(/PLATFORM_API_TOKEN must be at least 32/);
     expect(() => loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: token, API_TOKEN: token })).toThrow(/PLATFORM_API_TOKEN must differ from API_TOKEN/);
     expect(loadConfig({ NODE_ENV: 'test', PLATFORM_API_TOKEN: token, API_TOKEN: 'other' }).PLATFORM_API_TOKEN).toBe(token);
+  });
+
+  it('when a start relay is set up without its token or with a URL that is not an origin, then it is refused', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_START_PORT: '9465' })).toThrow(/WORKER_START_PORT needs WORKER_START_TOKEN/);
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_START_URLS: 'http://worker:9465' })).toThrow(/WORKER_START_URLS needs WORKER_START_TOKEN/);
+    const token = { WORKER_START_TOKEN: STRONG_TOKEN };
+    expect(() => loadConfig({ NODE_ENV: 'test', ...token, WORKER_START_URLS: 'worker:9465' })).toThrow(/WORKER_START_URLS: "worker:9465" is not an http\(s\) origin/);
+    expect(() => loadConfig({ NODE_ENV: 'test', ...token, WORKER_START_URLS: 'http://worker:9465/v1/delivery-starts' })).toThrow(/is not an http\(s\) origin/);
+    const config = loadConfig({ NODE_ENV: 'test', ...token, WORKER_START_URLS: ' http://worker-1:9465/, http://worker-2:9465 ,' });
+    expect(startRelayUrls(config)).toEqual(['http://worker-1:9465', 'http://worker-2:9465']);
+    expect(config.WORKER_START_TIMEOUT_MS).toBe(5_000);
   });
 
   it('when optional strings are blank, then they count as unset', () => {

@@ -1,0 +1,114 @@
+import type { Server } from 'node:http';
+import { request } from 'undici';
+import { closeServer } from '../../src/bootstrap';
+import { findFreePort } from '../../src/dev/ports';
+import { createLogger } from '../../src/logger';
+import { deliveryInput, deliveryWorkflowId, directStarts } from '../../src/temporal/delivery-workflows';
+import { RELAY_PATH, startRelayServer } from '../../src/temporal/start-relay';
+import type { Receiver } from '../helpers/receiver';
+import { eventually, startStack, startStackWithReceiver, stopAll, TEST_RELAY_TOKEN, type Stack } from '../helpers/stack';
+
+/**
+ * The start relay: the API process hands ingest's delivery starts to a worker, which starts them
+ * eagerly on itself (WORKER_START_URLS / WORKER_START_PORT). A 202 still means started; when no
+ * worker answers, the API starts the deliveries itself.
+ */
+const RETRIES = { schedule: [100, 100], jitter: 0, timeout_ms: 2000 };
+
+let stack: Stack;
+let receiver: Receiver;
+let lonely: Stack;
+const lonelyLog: string[] = [];
+
+beforeAll(async () => {
+  ({ stack, receiver } = await startStackWithReceiver({ relay: true, env: { DEFAULT_TENANT_ID: 'relay_tests' } }));
+  // A relay address nothing listens on: every start falls back to the API's own client.
+  lonely = await startStack({ relay: [`http://127.0.0.1:${await findFreePort()}`], env: { DEFAULT_TENANT_ID: 'relay_fallback_tests', LOG_LEVEL: 'warn' }, logLines: lonelyLog });
+});
+afterAll(async () => {
+  await stopAll(stack, receiver);
+  await lonely?.stop();
+});
+
+const metric = async (on: Stack, line: string) => {
+  const text = (await on.call('GET', '/metrics')).body as string;
+  return Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ')[1] ?? 0);
+};
+
+async function sendOne(on: Stack, path: string): Promise<{ eventId: string; endpointId: string; deliveryId: string }> {
+  const type = `relay.${path.slice(1)}`;
+  const created = await on.call('POST', '/api/v1/endpoints', { url: receiver.url + path, events: [type], retry_config: RETRIES });
+  expect(created.status).toBe(201);
+  const res = await on.call('POST', '/api/v1/events', { type, payload: { path } });
+  expect(res.status).toBe(202);
+  return { eventId: res.body.data.event_id, endpointId: created.body.data.id, deliveryId: res.body.data.deliveries[0].id };
+}
+
+async function delivered(on: Stack, deliveryId: string, label: string): Promise<void> {
+  await eventually(async () => ((await on.call('GET', `/api/v1/deliveries/${deliveryId}`)).body.data?.status === 'succeeded' ? true : undefined), 30_000, label);
+}
+
+describe('when the API hands its delivery starts to a worker', () => {
+  it('then the worker starts the delivery eagerly, and the workflow exists when the 202 comes', async () => {
+    const eagerBefore = await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}');
+    const { eventId, endpointId, deliveryId } = await sendOne(stack, '/eager');
+    // Described right after the 202: the start was made before the answer, as without the relay.
+    const described = await stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).describe();
+    expect(described.type).toBe('deliveryWorkflow');
+    await delivered(stack, deliveryId, 'the relayed delivery');
+    expect(await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}')).toBe(eagerBefore + 1);
+    expect(receiver.requests.filter((r) => r.path === '/eager')).toHaveLength(1);
+  });
+});
+
+describe('when no worker answers', () => {
+  it('then the API starts the delivery itself and says so in its log', async () => {
+    const queuedBefore = await metric(lonely, 'webhooks_delivery_starts_total{first_task="queued"}');
+    const { deliveryId } = await sendOne(lonely, '/fallback');
+    await delivered(lonely, deliveryId, 'the delivery started by the API');
+    expect(await metric(lonely, 'webhooks_delivery_starts_total{first_task="queued"}')).toBe(queuedBefore + 1);
+    expect(lonelyLog.some((l) => l.includes('worker unreachable for delivery starts'))).toBe(true);
+  });
+});
+
+describe("a start relay's contract", () => {
+  let relay: { server: Server; url: string };
+  beforeAll(async () => {
+    relay = await startRelayServer({
+      start: directStarts(stack.temporal, stack.config.TEMPORAL_TASK_QUEUE),
+      host: '127.0.0.1',
+      port: 0,
+      token: TEST_RELAY_TOKEN,
+      log: createLogger('silent', 'test'),
+    });
+  });
+  afterAll(() => closeServer(relay.server));
+
+  const post = async (body: string, token: string | null = TEST_RELAY_TOKEN, path = RELAY_PATH) => {
+    const res = await request(`${relay.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+      body,
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as { ok: boolean; err?: string; started?: number; eager?: number } };
+  };
+
+  it('then it refuses a caller without the token, another path, and bad bodies, each with its code', async () => {
+    const one = JSON.stringify({ starts: [{ input: deliveryInput({ tenantId: 'relay_tests', eventId: 'evt_x', eventType: 'relay.x' }, { deliveryId: 'dlv_x', endpointId: 'ep_x' }) }] });
+    expect(await post(one, null)).toMatchObject({ status: 401, body: { ok: false, err: 'unauthorized' } });
+    expect(await post(one, `${TEST_RELAY_TOKEN}-not`)).toMatchObject({ status: 401, body: { ok: false, err: 'unauthorized' } });
+    expect(await post(one, TEST_RELAY_TOKEN, '/v1/other')).toMatchObject({ status: 404, body: { ok: false, err: 'not_found' } });
+    expect(await post('{not json')).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_json' } });
+    expect(await post(JSON.stringify({ starts: [] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    expect(await post(JSON.stringify({ starts: [{ input: { deliveryId: 'dlv_x' } }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(300 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
+  });
+
+  it('then a start it is asked for twice (the API retried after a lost answer) is made once', async () => {
+    const { eventId, endpointId, deliveryId } = await sendOne(stack, '/twice');
+    await delivered(stack, deliveryId, 'the first delivery');
+    const input = deliveryInput({ tenantId: 'relay_tests', eventId, eventType: 'relay.twice' }, { deliveryId, endpointId });
+    expect(await post(JSON.stringify({ starts: [{ input }] }))).toEqual({ status: 200, body: { ok: true, started: 0, eager: 0 } });
+    expect(receiver.requests.filter((r) => r.path === '/twice')).toHaveLength(1);
+  });
+});
