@@ -36,7 +36,7 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
-  /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to this process's worker). */
+  /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */
   countDeliveryStarts(started: number, eager: number): void;
   /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
   countInboundRequest(result: string, sourceKnown: boolean): void;
@@ -92,7 +92,7 @@ export function createMetrics(): Metrics {
   });
   const deliveryStarts = new Counter({
     name: 'webhooks_delivery_starts_total',
-    help: "Delivery workflows started by ingest, by how their first workflow task reached a worker: eager (in the start's answer, to this process's worker) or queued (through the task queue)",
+    help: "Delivery workflows started by ingest, by how their first workflow task reached a worker: eager (in the start's answer, to the worker that made the start: this process's, or the one whose start relay made it) or queued (through the task queue)",
     labelNames: ['first_task'] as const,
     registers,
   });

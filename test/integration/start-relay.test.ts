@@ -4,9 +4,13 @@ import { closeServer } from '../../src/bootstrap';
 import { findFreePort } from '../../src/dev/ports';
 import { createLogger } from '../../src/logger';
 import { deliveryInput, deliveryWorkflowId, directStarts } from '../../src/temporal/delivery-workflows';
-import { RELAY_PATH, startRelayServer } from '../../src/temporal/start-relay';
+import { RELAY_PATH, relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
+import { startApi } from '../../src/api/start-api';
+import { apiGrpcInterceptors } from '../../src/temporal/client';
+import { SecretBox } from '../../src/security/secret-box';
+import { Client, Connection } from '@temporalio/client';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, startStack, startStackWithReceiver, stopAll, TEST_RELAY_TOKEN, type Stack } from '../helpers/stack';
+import { eventually, startStack, startStackWithReceiver, stopAll, TEST_MASTER_KEY, TEST_RELAY_TOKEN, TEST_TOKEN, type Stack } from '../helpers/stack';
 
 /**
  * The start relay: the API process hands ingest's delivery starts to a worker, which starts them
@@ -103,6 +107,39 @@ describe("a start relay's contract", () => {
     expect(await post(JSON.stringify({ starts: [{ input: { deliveryId: 'dlv_x' } }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
     expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(300 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
   });
+
+  it('then, when Temporal cannot be reached, it answers 503 and so does the API, within seconds, the event kept for the outbox', async () => {
+    const nowhere = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s', interceptors: apiGrpcInterceptors() });
+    const unreachable = new Client({ connection: nowhere, namespace: stack.config.TEMPORAL_NAMESPACE });
+    const log = createLogger('silent', 'test');
+    const queue = stack.config.TEMPORAL_TASK_QUEUE;
+    const downRelay = await startRelayServer({ start: directStarts(unreachable, queue), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+    const relayed = relayedStarts({ urls: [downRelay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, fallback: directStarts(unreachable, queue), log });
+    const api = await startApi({ config: stack.config, db: stack.db, box: new SecretBox(Buffer.from(TEST_MASTER_KEY, 'hex')), temporal: unreachable, startDeliveries: relayed.start, log });
+    try {
+      const input = deliveryInput({ tenantId: 'relay_tests', eventId: 'evt_down', eventType: 'relay.down' }, { deliveryId: 'dlv_down', endpointId: 'ep_down' });
+      const direct = await request(`${downRelay.url}${RELAY_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${TEST_RELAY_TOKEN}` }, body: JSON.stringify({ starts: [{ input }] }) });
+      expect([direct.statusCode, await direct.body.json()]).toEqual([503, { ok: false, err: 'temporal_unavailable', msg: 'Temporal is unavailable' }]);
+
+      expect((await stack.call('POST', '/api/v1/endpoints', { url: receiver.url + '/down', events: ['relay.down'] })).status).toBe(201);
+      const started = Date.now();
+      const res = await fetch(`${api.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'relay-down-1' },
+        body: JSON.stringify({ type: 'relay.down', payload: {} }),
+      });
+      expect([res.status, ((await res.json()) as { err: string }).err]).toEqual([503, 'unavailable']);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const stored = await stack.db('events').where({ idempotency_key: 'relay-down-1' }).first();
+      expect(stored.dispatched_at).toBeNull();
+    } finally {
+      await closeServer(api.server);
+      await relayed.close();
+      await closeServer(downRelay.server);
+      await new Promise((r) => setTimeout(r, 2500));
+      await nowhere.close().catch(() => undefined);
+    }
+  }, 30_000);
 
   it('then a start it is asked for twice (the API retried after a lost answer) is made once', async () => {
     const { eventId, endpointId, deliveryId } = await sendOne(stack, '/twice');
