@@ -142,7 +142,8 @@ const schema = z.object({
   WORKER_ACTIVATION_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   /**
    * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
-   * that worker (the first workflow task comes back in the start's answer). No effect elsewhere.
+   * that worker (the first workflow task comes back in the start's answer). No effect elsewhere
+   * (a separate API gets eager starts through the workers' start relays, WORKER_START_URLS).
    */
   EAGER_DELIVERY_START: bool.default(true),
   WORKER_METRICS_PORT: port.default(9464),
