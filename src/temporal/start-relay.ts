@@ -52,10 +52,10 @@ function parseStarts(body: Buffer): RelayedStart[] {
   } catch {
     throw new RelayError(400, 'invalid_json', 'the body is not JSON');
   }
-  const starts = (parsed as { starts?: unknown }).starts;
+  const starts = parsed !== null && typeof parsed === 'object' ? (parsed as { starts?: unknown }).starts : undefined;
   if (!Array.isArray(starts) || starts.length === 0 || starts.length > 64) throw new RelayError(400, 'invalid_starts', 'starts: 1 to 64 deliveries');
-  for (const s of starts as Array<Partial<RelayedStart>>) {
-    const input = s?.input as Partial<DeliveryIn> | undefined;
+  for (const s of starts as Array<Partial<RelayedStart> | null>) {
+    const input = (s !== null && typeof s === 'object' ? s.input : undefined) as Partial<DeliveryIn> | null | undefined;
     if (!input || typeof input.deliveryId !== 'string' || typeof input.eventId !== 'string' || typeof input.endpointId !== 'string' || typeof input.tenantId !== 'string' || typeof input.eventType !== 'string') {
       throw new RelayError(400, 'invalid_starts', 'each start needs input.{tenantId,deliveryId,eventId,endpointId,eventType}');
     }

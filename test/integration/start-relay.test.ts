@@ -103,7 +103,9 @@ describe("a start relay's contract", () => {
     expect(await post(one, `${TEST_RELAY_TOKEN}-not`)).toMatchObject({ status: 401, body: { ok: false, err: 'unauthorized' } });
     expect(await post(one, TEST_RELAY_TOKEN, '/v1/other')).toMatchObject({ status: 404, body: { ok: false, err: 'not_found' } });
     expect(await post('{not json')).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_json' } });
-    expect(await post(JSON.stringify({ starts: [] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    for (const body of ['null', '[]', '{"starts":[]}', '{"starts":[null]}', '{"starts":[{"input":null}]}']) {
+      expect(await post(body)).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    }
     expect(await post(JSON.stringify({ starts: [{ input: { deliveryId: 'dlv_x' } }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
     expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(300 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
   });
