@@ -1,6 +1,7 @@
 import type { CircuitState } from '../domain/circuit';
 import type { EndpointKind } from '../domain/operational-events';
 import type { Db } from './knex';
+import { ATTEMPT_SHARDS } from './migrations/022-attempt-count-shards';
 
 /** One delivery attempt as recorded for telemetry and aggregates. */
 export interface AttemptRow {
@@ -55,13 +56,22 @@ export interface StoredAttempt {
   activeKeyUsage: number | null;
 }
 
+/** The endpoint as an attempt leaves it, returned by the record statement. */
+const ENDPOINT_AFTER = `failing_since, is_active, kind, name, url, consecutive_failures, failing_alerted_percent, circuit_state,
+  circuit_opened_at, circuit_failure_threshold, circuit_cooldown_seconds`;
+
+/** The shard row a statement adds to (see migration 022). */
+const SHARD = `pg_backend_pid() % ${ATTEMPT_SHARDS}`;
+
 /**
  * Stores an attempt with everything it changes, in one statement: the attempt row; the
  * endpoint's running counts (attempts, answers and their time, and deliveries by the state their
- * latest attempt left them in: an attempt that follows a finished one moves its delivery across);
- * the endpoint's health when the attempt reached the receiver (a success clears `failing_since`,
- * a failure starts it unless it runs, and the count of consecutive failures follows); the signing
- * keys' usage counts. Returns the endpoint as the attempt left it (its kind, circuit and failure
+ * latest attempt left them in: an attempt that follows a finished one moves its delivery across),
+ * added to the shard row of this connection (migration 022), with the time it reached the
+ * receiver; the endpoint's health when the attempt reached the receiver and it changes (a failure
+ * starts `failing_since` unless it runs and counts the streak; a success after failures clears
+ * them), so a healthy endpoint's row is never written by its attempts; the signing keys' usage,
+ * in shard rows too. Returns the endpoint as the attempt left it (its kind, circuit and failure
  * streak) and the state the delivery's previous attempt left it in. Idempotent: storing the
  * same attempt again changes nothing.
  */
@@ -72,15 +82,24 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
   const delta = (state: 'succeeded' | 'failed') =>
     `${row.delivery_status === state ? 1 : 0} - (case when (select delivery_status from prev) = '${state}' then 1 else 0 end)`;
   const succeeded = row.outcome === 'succeeded';
-  const health = effects.reachedReceiver
-    ? `, last_triggered_at = now(), failing_since = ${succeeded ? 'null' : 'coalesce(failing_since, now())'},
-       consecutive_failures = ${succeeded ? '0' : 'consecutive_failures + 1'}${succeeded ? ', failing_alerted_percent = 0' : ''}`
-    : '';
-  const usage = effects.keyIds.length > 0
-    ? `update signing_keys set usage_count = usage_count + 1
-        where id in (${effects.keyIds.map(() => '?').join(', ')}) and exists (select 1 from ins)
-        returning id, usage_count`
-    : 'select null::text as id, null::bigint as usage_count where false';
+  const health = !effects.reachedReceiver
+    ? 'select ' + ENDPOINT_AFTER + ' from endpoints where false'
+    : succeeded
+      ? `update endpoints set failing_since = null, consecutive_failures = 0, failing_alerted_percent = 0
+          where tenant_id = ? and id = ? and exists (select 1 from ins)
+            and (failing_since is not null or consecutive_failures <> 0 or failing_alerted_percent <> 0)
+          returning ${ENDPOINT_AFTER}`
+      : `update endpoints set failing_since = coalesce(failing_since, now()), consecutive_failures = consecutive_failures + 1
+          where tenant_id = ? and id = ? and exists (select 1 from ins)
+          returning ${ENDPOINT_AFTER}`;
+  const keys = effects.keyIds;
+  const usage = keys.length > 0
+    ? `insert into signing_key_uses as u (tenant_id, key_id, shard, uses)
+         select ?, k, ${SHARD}, 1 from unnest(array[${keys.map(() => '?').join(', ')}]::text[]) as k
+          where exists (select 1 from ins) order by k
+         on conflict (key_id, shard) do update set uses = u.uses + 1
+         returning key_id`
+    : 'select null::text as key_id where false';
   const result = await db.raw(
     `with prev as (
        select delivery_status from attempts where delivery_id = ? and attempt < ? order by attempt desc limit 1
@@ -90,26 +109,55 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
        on conflict (delivery_id, attempt) do nothing
        returning 1
      ),
+     counts as (
+       insert into endpoint_attempt_counts as c
+              (tenant_id, endpoint_id, shard, attempts, responses, response_ms, succeeded, failed, last_response_ms, last_response_at, last_triggered_at)
+       select ?, ?, ${SHARD}, 1, ${answered ? 1 : 0}, ${answered ? ms : 0}, ${delta('succeeded')}, ${delta('failed')},
+              ${answered ? ms : 'null'}, ${answered ? 'now()' : 'null'}, ${effects.reachedReceiver ? 'now()' : 'null'}
+        where exists (select 1 from ins)
+       on conflict (endpoint_id, shard) do update
+          set attempts = c.attempts + 1,
+              responses = c.responses + excluded.responses,
+              response_ms = c.response_ms + excluded.response_ms,
+              succeeded = c.succeeded + excluded.succeeded,
+              failed = c.failed + excluded.failed,
+              last_response_ms = coalesce(excluded.last_response_ms, c.last_response_ms),
+              last_response_at = coalesce(excluded.last_response_at, c.last_response_at),
+              last_triggered_at = coalesce(excluded.last_triggered_at, c.last_triggered_at)
+       returning 1
+     ),
+     health as (${health}),
      ep as (
-       update endpoints
-          set attempts_total = attempts_total + 1,
-              responses_total = responses_total + ${answered ? 1 : 0},
-              response_ms_total = response_ms_total + ${answered ? ms : 0},
-              last_response_ms = ${answered ? ms : 'last_response_ms'},
-              deliveries_succeeded = deliveries_succeeded + ${delta('succeeded')},
-              deliveries_failed = deliveries_failed + ${delta('failed')}${health}
-        where tenant_id = ? and id = ? and exists (select 1 from ins)
-        returning failing_since, is_active, kind, name, url, consecutive_failures, failing_alerted_percent, circuit_state,
-                  circuit_opened_at, circuit_failure_threshold, circuit_cooldown_seconds
+       select ${ENDPOINT_AFTER} from health
+       union all
+       select ${ENDPOINT_AFTER} from endpoints
+        where tenant_id = ? and id = ? and exists (select 1 from ins) and not exists (select 1 from health)
      ),
      usage as (${usage})
      select (select count(*) from ins) as inserted,
+            (select count(*) from counts) as counted,
             (select failing_since from ep) as failing_since,
             (select is_active from ep) as is_active,
             (select row_to_json(ep) from ep) as endpoint,
             (select delivery_status from prev) as previous_status,
-            (select usage_count from usage where id = ?) as active_usage`,
-    [row.delivery_id, row.attempt, ...columns.map((c) => row[c]), row.tenant_id, row.endpoint_id, ...effects.keyIds, effects.keyIds[0] ?? null],
+            case when exists (select 1 from usage where key_id = ?)
+                 then (select usage_count from signing_keys where id = ?)
+                      + coalesce((select sum(uses) from signing_key_uses where key_id = ?), 0) + 1
+            end as active_usage`,
+    [
+      row.delivery_id,
+      row.attempt,
+      ...columns.map((c) => row[c]),
+      row.tenant_id,
+      row.endpoint_id,
+      ...(effects.reachedReceiver ? [row.tenant_id, row.endpoint_id] : []),
+      row.tenant_id,
+      row.endpoint_id,
+      ...(keys.length > 0 ? [row.tenant_id, ...keys] : []),
+      keys[0] ?? null,
+      keys[0] ?? null,
+      keys[0] ?? null,
+    ],
   );
   const out = result.rows[0] as {
     inserted: string | number;

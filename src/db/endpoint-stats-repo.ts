@@ -39,16 +39,35 @@ export const FINISHED_COUNTS = [
   "count(*) filter (where delivery_status = 'failed') as failed",
 ];
 
-/** The running counts an endpoint row keeps (see `storeAttempt`). */
-const COUNTERS = ['deliveries_succeeded', 'deliveries_failed', 'attempts_total', 'responses_total', 'response_ms_total', 'last_response_ms'] as const;
+/**
+ * An endpoint's running attempt counts: what its row kept before migration 022 plus what its
+ * attempts added to their shard rows since (see `storeAttempt`); the last response time is the
+ * latest shard's, or the row's when no attempt since has had an answer.
+ */
+const COUNTS = `select e.id, e.is_active,
+         e.deliveries_succeeded + coalesce(s.succeeded, 0) as deliveries_succeeded,
+         e.deliveries_failed + coalesce(s.failed, 0) as deliveries_failed,
+         e.attempts_total + coalesce(s.attempts, 0) as attempts_total,
+         e.responses_total + coalesce(s.responses, 0) as responses_total,
+         e.response_ms_total + coalesce(s.response_ms, 0) as response_ms_total,
+         coalesce((select c.last_response_ms from endpoint_attempt_counts c
+                    where c.endpoint_id = e.id and c.last_response_at is not null
+                    order by c.last_response_at desc limit 1), e.last_response_ms) as last_response_ms
+    from endpoints e
+    left join lateral (
+      select sum(succeeded) as succeeded, sum(failed) as failed, sum(attempts) as attempts,
+             sum(responses) as responses, sum(response_ms) as response_ms
+        from endpoint_attempt_counts c where c.endpoint_id = e.id
+    ) s on true`;
 
-/** Delivery figures of one endpoint, all from running counts (see migration 020 for its deliveries). */
+/** Delivery figures of one endpoint, all from running counts (migrations 020 and 022). */
 export async function deliveryStats(db: Db, tenantId: string, endpointId: string): Promise<DeliveryStats> {
   const scope = { tenant_id: tenantId, endpoint_id: endpointId };
-  const [deliveries, counts] = await Promise.all([
+  const [deliveries, counted] = await Promise.all([
     db('endpoint_delivery_counts').where(scope).sum<{ n: string | null }[]>({ n: 'deliveries' }).first(),
-    db('endpoints').where({ tenant_id: tenantId, id: endpointId }).first(COUNTERS),
+    db.raw(`${COUNTS} where e.tenant_id = ? and e.id = ?`, [tenantId, endpointId]),
   ]);
+  const counts = (counted as { rows: Array<Record<string, string | number | null>> }).rows[0];
   const succeeded = Number(counts?.deliveries_succeeded ?? 0);
   const failed = Number(counts?.deliveries_failed ?? 0);
   const responses = Number(counts?.responses_total ?? 0);
@@ -66,10 +85,8 @@ export async function deliveryStats(db: Db, tenantId: string, endpointId: string
 /** Finished deliveries per endpoint (by their latest attempt), read from the endpoint rows. */
 export async function successCounts(db: Db, tenantId: string, endpointIds: string[]): Promise<Map<string, { ok: number; failed: number }>> {
   if (endpointIds.length === 0) return new Map();
-  const rows: Array<{ id: string; deliveries_succeeded: string; deliveries_failed: string }> = await db('endpoints')
-    .where({ tenant_id: tenantId })
-    .whereIn('id', endpointIds)
-    .select('id', 'deliveries_succeeded', 'deliveries_failed');
+  const result = await db.raw(`${COUNTS} where e.tenant_id = ? and e.id = any(?)`, [tenantId, endpointIds]);
+  const rows = (result as { rows: Array<{ id: string; deliveries_succeeded: string; deliveries_failed: string }> }).rows;
   return new Map(rows.map((r) => [r.id, { ok: Number(r.deliveries_succeeded), failed: Number(r.deliveries_failed) }]));
 }
 
@@ -80,16 +97,15 @@ export async function successCounts(db: Db, tenantId: string, endpointIds: strin
  */
 export async function endpointSummary(db: Db, tenantId: string) {
   const [endpoints, events] = await Promise.all([
-    db('endpoints')
-      .where({ tenant_id: tenantId })
-      .whereNull('deleted_at')
-      .select(
-        db.raw('count(*) as total'),
-        db.raw('count(*) filter (where is_active) as active'),
-        db.raw(`avg(100.0 * deliveries_succeeded / (deliveries_succeeded + deliveries_failed))
-                  filter (where deliveries_succeeded + deliveries_failed > 0) as avg_rate`),
+    db
+      .raw(
+        `select count(*) as total, count(*) filter (where is_active) as active,
+                avg(100.0 * deliveries_succeeded / (deliveries_succeeded + deliveries_failed))
+                  filter (where deliveries_succeeded + deliveries_failed > 0) as avg_rate
+           from (${COUNTS} where e.tenant_id = ? and e.deleted_at is null) counted`,
+        [tenantId],
       )
-      .first(),
+      .then((r: { rows: Array<Record<string, string | null>> }) => r.rows[0]),
     db('tenant_event_counts').where({ tenant_id: tenantId }).sum<{ n: string | null }[]>({ n: 'events' }).first(),
   ]);
   const avg = num(endpoints?.avg_rate);

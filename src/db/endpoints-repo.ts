@@ -129,11 +129,28 @@ export async function insertEndpoint(
   return row as EndpointRecord;
 }
 
+/**
+ * `last_triggered_at` as its attempts left it: the row keeps the time from before migration 022,
+ * the attempts since write theirs to their shard rows (see `storeAttempt`); the latest wins.
+ */
+async function withLastTriggered<T extends { id: string; last_triggered_at: Date | null }>(db: Db, rows: T[]): Promise<T[]> {
+  if (rows.length === 0) return rows;
+  const latest: Array<{ endpoint_id: string; at: Date | null }> = await db('endpoint_attempt_counts')
+    .whereIn('endpoint_id', rows.map((r) => r.id))
+    .groupBy('endpoint_id')
+    .select('endpoint_id', db.raw('max(last_triggered_at) as at'));
+  const byId = new Map(latest.map((l) => [l.endpoint_id, l.at]));
+  return rows.map((r) => {
+    const at = byId.get(r.id) ?? null;
+    return at && (!r.last_triggered_at || at > r.last_triggered_at) ? { ...r, last_triggered_at: at } : r;
+  });
+}
+
 /** One live endpoint of the tenant; another tenant's or a deleted one is not found. */
 export async function getEndpoint(db: Db, tenantId: string, id: string): Promise<EndpointRecord> {
   const row = await live(db, tenantId).select(COLUMNS).where({ id }).first();
   if (!row) throw new NotFoundError('endpoint', id);
-  return row as EndpointRecord;
+  return (await withLastTriggered(db, [row as EndpointRecord]))[0]!;
 }
 
 export async function updateEndpoint(db: Db, tenantId: string, id: string, fields: EndpointWrite): Promise<EndpointRecord> {
@@ -142,7 +159,7 @@ export async function updateEndpoint(db: Db, tenantId: string, id: string, field
     .update({ ...toRow(fields), updated_at: db.fn.now() })
     .returning(COLUMNS);
   if (!row) throw new NotFoundError('endpoint', id);
-  return row as EndpointRecord;
+  return (await withLastTriggered(db, [row as EndpointRecord]))[0]!;
 }
 
 /** Soft delete: gone from lists and fan-out; history, attempts and deliveries are kept. */
@@ -171,7 +188,7 @@ export async function listEndpoints(db: Db, tenantId: string, filter: EndpointLi
     query().select(COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset),
     query().count<{ count: string | number }[]>({ count: '*' }),
   ]);
-  return { items: items as EndpointRecord[], total: Number(count) };
+  return { items: await withLastTriggered(db, items as EndpointRecord[]), total: Number(count) };
 }
 
 /**

@@ -35,6 +35,20 @@ function toMetadata(row: Record<string, unknown>): KeyMetadata {
   return { ...(row as unknown as KeyMetadata), usage_count: Number(row.usage_count) };
 }
 
+/**
+ * Keys' usage counts: the row keeps the count from before migration 022 (and from the legacy
+ * signing step), the attempts since add theirs to shard rows (see `storeAttempt`).
+ */
+async function withUses<T extends { id: string; usage_count: number }>(db: Db, keys: T[]): Promise<T[]> {
+  if (keys.length === 0) return keys;
+  const uses: Array<{ key_id: string; n: string | number }> = await db('signing_key_uses')
+    .whereIn('key_id', keys.map((k) => k.id))
+    .groupBy('key_id')
+    .select('key_id', db.raw('sum(uses) as n'));
+  const byId = new Map(uses.map((u) => [u.key_id, Number(u.n)]));
+  return keys.map((k) => ({ ...k, usage_count: k.usage_count + (byId.get(k.id) ?? 0) }));
+}
+
 async function insertKey(db: Db, box: SecretBox, tenantId: string, scope: KeyScope, id: string, secret: string, state: KeyState) {
   await db('signing_keys')
     .insert({
@@ -88,7 +102,8 @@ export async function incrementKeyUsage(db: Db, keyIds: string[]): Promise<Map<s
     .whereIn('id', keyIds)
     .increment('usage_count', 1)
     .returning(['id', 'usage_count']);
-  return new Map(rows.map((r) => [r.id, Number(r.usage_count)]));
+  const counted = await withUses(db, rows.map((r) => ({ id: r.id, usage_count: Number(r.usage_count) })));
+  return new Map(counted.map((r) => [r.id, r.usage_count]));
 }
 
 export interface KeyListFilter {
@@ -110,7 +125,7 @@ export async function listKeys(db: Db, tenantId: string, filter: KeyListFilter):
     query().select(METADATA).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset),
     query().count<{ count: string | number }[]>({ count: '*' }),
   ]);
-  return { items: rows.map(toMetadata), total: Number(count) };
+  return { items: await withUses(db, rows.map(toMetadata)), total: Number(count) };
 }
 
 /** Valid keys with their material, for an audited export. */
@@ -120,7 +135,10 @@ export async function exportValidKeys(db: Db, box: SecretBox, tenantId: string, 
     .andWhere(validNow(db))
     .orderByRaw("case when state = 'active' then 0 else 1 end")
     .orderBy('created_at', 'desc');
-  return rows.map(({ ciphertext, ...row }) => ({ ...toMetadata(row), secret: box.open(ciphertext, context(scope, row.id)) }));
+  return withUses(
+    db,
+    rows.map(({ ciphertext, ...row }) => ({ ...toMetadata(row), secret: box.open(ciphertext, context(scope, row.id)) })),
+  );
 }
 
 /** True while a rotation of the scope is in its grace period (an unexpired grace key exists). */
@@ -176,6 +194,7 @@ export async function activatePendingKey(
     const expiresAt = new Date(now + graceSeconds * 1000);
     if (active.length > 0) await trx('signing_keys').whereIn('id', active).update({ state: 'grace', expires_at: expiresAt });
     await trx('signing_keys').where({ id: keyId }).update({ state: 'active', usage_count: 0 });
+    await trx('signing_key_uses').where({ key_id: keyId }).delete();
     return { status: 'activated', oldKeyIds: active, expiresAt: expiresAt.toISOString() };
   });
 }

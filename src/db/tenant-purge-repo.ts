@@ -42,6 +42,8 @@ export const PURGE_ORDER = [
   // After the rows they count: deleting those writes to them.
   'tenant_event_counts',
   'endpoint_delivery_counts',
+  'endpoint_attempt_counts',
+  'signing_key_uses',
   'recoveries',
   'signing_keys',
   'key_policies',

@@ -20,6 +20,7 @@ import * as portalSessions from './018-portal-sessions';
 import * as endpointClientTls from './019-endpoint-client-tls';
 import * as rowCounts from './020-row-counts';
 import * as endpointDisabledBy from './021-endpoint-disabled-by';
+import * as attemptCountShards from './022-attempt-count-shards';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -46,6 +47,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['019-endpoint-client-tls', endpointClientTls],
   ['020-row-counts', rowCounts],
   ['021-endpoint-disabled-by', endpointDisabledBy],
+  ['022-attempt-count-shards', attemptCountShards],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
