@@ -28,7 +28,7 @@ async function endpointWithKey(): Promise<{ endpointId: string; keyId: string }>
 /** A stored delivery to the endpoint, and its attempt as the worker records it. */
 async function attemptOf(endpointId: string, outcome: 'succeeded' | 'failed', attempt = 1, deliveryId?: string): Promise<AttemptRow> {
   let delivery = deliveryId;
-  let eventId = '';
+  let eventId: string;
   if (!delivery) {
     eventId = newId('evt');
     const { deliveries } = await insertEventWithDeliveries(stack.db, TENANT, { id: eventId, type: 'counts.test', body: '{}', idempotencyKey: null }, newDeliveries(eventId, [endpointId]));
