@@ -57,8 +57,22 @@ export interface StoredAttempt {
 }
 
 /** The endpoint as an attempt leaves it, returned by the record statement. */
-const ENDPOINT_AFTER = `failing_since, is_active, kind, name, url, consecutive_failures, failing_alerted_percent, circuit_state,
-  circuit_opened_at, circuit_failure_threshold, circuit_cooldown_seconds`;
+const AFTER_COLUMNS = [
+  'failing_since', 'is_active', 'kind', 'name', 'url', 'consecutive_failures', 'failing_alerted_percent', 'circuit_state',
+  'circuit_opened_at', 'circuit_failure_threshold', 'circuit_cooldown_seconds',
+] as const;
+const ENDPOINT_AFTER = AFTER_COLUMNS.join(', ');
+
+/** The health a success leaves, whoever cleared it first. */
+const HEALTHY: Partial<Record<(typeof AFTER_COLUMNS)[number], string>> = { failing_since: 'null::timestamptz', consecutive_failures: '0', failing_alerted_percent: '0' };
+
+/**
+ * The endpoint read as a success that did not write its row leaves it. The read sees the row as
+ * the statement began: when a concurrent success cleared the health meanwhile (this statement's
+ * update then found nothing to clear), it would still show the failures, and a stale
+ * `failing_since` would switch the endpoint off after a success.
+ */
+const HEALTHY_AFTER = AFTER_COLUMNS.map((c) => (HEALTHY[c] ? `${HEALTHY[c]} as ${c}` : c)).join(', ');
 
 /** The shard row a statement adds to (see migration 022). */
 const SHARD = `pg_backend_pid() % ${ATTEMPT_SHARDS}`;
@@ -124,18 +138,16 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
               last_response_ms = coalesce(excluded.last_response_ms, c.last_response_ms),
               last_response_at = coalesce(excluded.last_response_at, c.last_response_at),
               last_triggered_at = coalesce(excluded.last_triggered_at, c.last_triggered_at)
-       returning 1
      ),
      health as (${health}),
      ep as (
        select ${ENDPOINT_AFTER} from health
        union all
-       select ${ENDPOINT_AFTER} from endpoints
+       select ${effects.reachedReceiver && succeeded ? HEALTHY_AFTER : ENDPOINT_AFTER} from endpoints
         where tenant_id = ? and id = ? and exists (select 1 from ins) and not exists (select 1 from health)
      ),
      usage as (${usage})
      select (select count(*) from ins) as inserted,
-            (select count(*) from counts) as counted,
             (select failing_since from ep) as failing_since,
             (select is_active from ep) as is_active,
             (select row_to_json(ep) from ep) as endpoint,

@@ -78,6 +78,24 @@ describe("when another transaction holds a healthy endpoint's row and its key's 
   });
 });
 
+describe('when two successes end a long failure at once', () => {
+  it("then the one whose update finds the health already cleared still reports the endpoint healthy, so nothing switches it off", async () => {
+    const { endpointId } = await endpointWithKey();
+    const sixDaysAgo = new Date(Date.now() - 6 * 86_400_000);
+    await stack.db('endpoints').where({ id: endpointId }).update({ failing_since: sixDaysAgo, consecutive_failures: 3 });
+    const row = await attemptOf(endpointId, 'succeeded');
+    // The first success's statement: it clears the health, and commits while the second waits on the row.
+    const first = await stack.db.transaction();
+    await first('endpoints').where({ id: endpointId }).update({ failing_since: null, consecutive_failures: 0 });
+    const second = storeAttempt(stack.db, row, { reachedReceiver: true, keyIds: [] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.commit();
+    const stored = await second;
+    expect(stored.health).toEqual({ failingSince: null, isActive: true });
+    expect(stored.endpoint).toMatchObject({ consecutiveFailures: 0, failingAlertedPercent: 0 });
+  });
+});
+
 describe('when one endpoint records many attempts at once', () => {
   it('then each is counted once, a failure and the success after it move the health, and the same attempt again counts nothing', async () => {
     const { endpointId, keyId } = await endpointWithKey();
