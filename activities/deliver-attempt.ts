@@ -98,7 +98,8 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
     let recorded = true;
     try {
-      await storeAttemptAndEffects(deps, input, { result, deliveryStatus, keyIds: signedBy }, (stored) =>
+      // The active key's count is read only when a usage threshold will compare it.
+      await storeAttemptAndEffects(deps, input, { result, deliveryStatus, keyIds: signedBy, readActiveUsage: context.usageThreshold !== null }, (stored) =>
         rotateOnUsage(log, { tenantId: input.tenantId, scope, keyIds: signedBy, activeUsage: stored.activeKeyUsage, usage: context.usageThreshold }),
       );
     } catch (err) {

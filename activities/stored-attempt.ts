@@ -17,7 +17,7 @@ import type { AttemptIn } from './types';
 export async function storeAttemptAndEffects(
   deps: ActivityDeps,
   input: AttemptIn,
-  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; keyIds: string[] },
+  outcome: { result: AttemptResult; deliveryStatus: AttemptDeliveryState; keyIds: string[]; readActiveUsage?: boolean },
   afterStore?: (stored: StoredAttempt) => Promise<void>,
 ): Promise<StoredAttempt> {
   const { result, deliveryStatus } = outcome;
@@ -38,7 +38,7 @@ export async function storeAttemptAndEffects(
       response_excerpt: result.responseExcerpt,
       delivery_status: deliveryStatus,
     },
-    { reachedReceiver: reachedReceiver(result), keyIds: outcome.keyIds },
+    { reachedReceiver: reachedReceiver(result), keyIds: outcome.keyIds, readActiveUsage: outcome.readActiveUsage },
   );
   let disabled: DisabledByAttempt | null;
   let endpoint: Pick<EndpointAfterAttempt, 'kind' | 'name' | 'url'> | null = stored.endpoint;

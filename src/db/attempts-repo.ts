@@ -26,6 +26,11 @@ export interface AttemptEffects {
   reachedReceiver: boolean;
   /** Keys that signed it: their usage counts grow by one. */
   keyIds: readonly string[];
+  /**
+   * Answer the first key's usage count after this attempt (`activeKeyUsage`). Only a usage-based
+   * rotation reads it, and it costs a read of the key's row and shard rows, so it is asked for.
+   */
+  readActiveUsage?: boolean;
 }
 
 /** The endpoint as an attempt left it: what its health, circuit and operational events need. */
@@ -114,6 +119,13 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
          on conflict (key_id, shard) do update set uses = u.uses + 1
          returning key_id`
     : 'select null::text as key_id where false';
+  const readUsage = Boolean(effects.readActiveUsage) && keys.length > 0;
+  const activeUsage = readUsage
+    ? `case when exists (select 1 from usage where key_id = ?)
+            then (select usage_count from signing_keys where id = ?)
+                 + coalesce((select sum(uses) from signing_key_uses where key_id = ?), 0) + 1
+       end`
+    : 'null::bigint';
   const result = await db.raw(
     `with prev as (
        select delivery_status from attempts where delivery_id = ? and attempt < ? order by attempt desc limit 1
@@ -152,10 +164,7 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
             (select is_active from ep) as is_active,
             (select row_to_json(ep) from ep) as endpoint,
             (select delivery_status from prev) as previous_status,
-            case when exists (select 1 from usage where key_id = ?)
-                 then (select usage_count from signing_keys where id = ?)
-                      + coalesce((select sum(uses) from signing_key_uses where key_id = ?), 0) + 1
-            end as active_usage`,
+            ${activeUsage} as active_usage`,
     [
       row.delivery_id,
       row.attempt,
@@ -166,9 +175,7 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
       row.tenant_id,
       row.endpoint_id,
       ...(keys.length > 0 ? [row.tenant_id, ...keys] : []),
-      keys[0] ?? null,
-      keys[0] ?? null,
-      keys[0] ?? null,
+      ...(readUsage ? [keys[0], keys[0], keys[0]] : []),
     ],
   );
   const out = result.rows[0] as {

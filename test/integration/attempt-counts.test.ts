@@ -64,7 +64,7 @@ describe("when another transaction holds a healthy endpoint's row and its key's 
     try {
       await holder('endpoints').where({ id: endpointId }).forUpdate().first();
       await holder('signing_keys').where({ id: keyId }).forUpdate().first();
-      const stored = await within(3_000, storeAttempt(stack.db, row, { reachedReceiver: true, keyIds: [keyId] }));
+      const stored = await within(3_000, storeAttempt(stack.db, row, { reachedReceiver: true, keyIds: [keyId], readActiveUsage: true }));
       expect(stored).toMatchObject({ inserted: true, activeKeyUsage: 1, health: { failingSince: null, isActive: true } });
       expect(stored.endpoint).toMatchObject({ consecutiveFailures: 0, circuitState: 'closed' });
     } finally {
@@ -108,7 +108,7 @@ describe('when one endpoint records many attempts at once', () => {
     const afterFailure = await storeAttempt(stack.db, failed, { reachedReceiver: true, keyIds: [keyId] });
     expect(afterFailure.health?.failingSince).toBeInstanceOf(Date);
     expect(afterFailure.endpoint?.consecutiveFailures).toBe(1);
-    const recovered = await storeAttempt(stack.db, await attemptOf(endpointId, 'succeeded', 2, failed.delivery_id), { reachedReceiver: true, keyIds: [keyId] });
+    const recovered = await storeAttempt(stack.db, await attemptOf(endpointId, 'succeeded', 2, failed.delivery_id), { reachedReceiver: true, keyIds: [keyId], readActiveUsage: true });
     expect(recovered.health?.failingSince).toBeNull();
     expect(recovered.endpoint?.consecutiveFailures).toBe(0);
     expect(recovered.activeKeyUsage).toBe(32);
