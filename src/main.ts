@@ -4,9 +4,8 @@ import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { clientOn, connectClient } from './temporal/client';
+import { connectClient, eagerStarts } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
-import { directStarts } from './temporal/delivery-workflows';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
 import { egressPolicy } from './security/egress';
@@ -43,7 +42,7 @@ async function main() {
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   // Deliveries start eagerly on this process's worker (EAGER_DELIVERY_START); everything else
   // goes through the API's own client, with its short gRPC retries.
-  const startDeliveries = config.EAGER_DELIVERY_START ? directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true) : null;
+  const startDeliveries = config.EAGER_DELIVERY_START ? eagerStarts(config, connection, tracing) : null;
   const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, metrics, tracing });
 
   const mode =

@@ -2,8 +2,7 @@ import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startM
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { clientOn, connectClient } from './temporal/client';
-import { directStarts } from './temporal/delivery-workflows';
+import { connectClient, eagerStarts } from './temporal/client';
 import { startRelayServer } from './temporal/start-relay';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
 import { createWorker, stopWorker } from './temporal/worker';
@@ -22,7 +21,7 @@ async function main() {
   // The API's delivery starts, made eagerly on this worker (WORKER_START_PORT).
   const relay = config.WORKER_START_PORT
     ? await startRelayServer({
-        start: directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true),
+        start: eagerStarts(config, connection, tracing),
         host: config.HOST,
         port: config.WORKER_START_PORT,
         token: config.WORKER_START_TOKEN!,

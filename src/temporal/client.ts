@@ -1,6 +1,7 @@
 import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, type ConnectionLike } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Tracing } from '../tracing';
+import { directStarts, type StartDeliveries } from './delivery-workflows';
 import { dataConverter } from './payload-codec';
 import { tracingClientInterceptors } from './tracing';
 
@@ -37,6 +38,14 @@ export async function connectClient(config: Config, address: string, tracing: Tr
  */
 export function clientOn(config: Config, connection: ConnectionLike, tracing: Tracing | null = null): Client {
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config), interceptors: tracingClientInterceptors(tracing) });
+}
+
+/**
+ * Delivery starts made eagerly on the worker of `connection` (its own `NativeConnection`): what
+ * `npm start`'s API and a worker's start relay start deliveries with.
+ */
+export function eagerStarts(config: Config, connection: ConnectionLike, tracing: Tracing | null = null): StartDeliveries {
+  return directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
 }
 
 /** gRPC status codes UNAVAILABLE (14) and DEADLINE_EXCEEDED (4). */

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
-import { clientOn } from '../../src/temporal/client';
+import { clientOn, eagerStarts } from '../../src/temporal/client';
 import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
 import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
@@ -99,7 +99,7 @@ export async function startStack(
     closeWorker = created.close;
     running = worker.run();
     // As `npm start` does: the API starts deliveries eagerly on this worker.
-    if (options.eager) startDeliveries = directStarts(clientOn(config, created.connection, options.tracing ?? null), config.TEMPORAL_TASK_QUEUE, true);
+    if (options.eager) startDeliveries = eagerStarts(config, created.connection, options.tracing ?? null);
   }
   let relayServer: Server | null = null;
   let closeRelay: (() => Promise<void>) | null = null;
@@ -107,7 +107,7 @@ export async function startStack(
     let urls = options.relay === true ? [] : options.relay;
     if (options.relay === true) {
       if (!connectionOfWorker) throw new Error('relay: true needs the in-process worker');
-      const relay = await startRelayServer({ start: directStarts(clientOn(config, connectionOfWorker, options.tracing ?? null), config.TEMPORAL_TASK_QUEUE, true), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+      const relay = await startRelayServer({ start: eagerStarts(config, connectionOfWorker, options.tracing ?? null), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
       relayServer = relay.server;
       urls = [relay.url];
     }
