@@ -22,7 +22,7 @@ import { BenchReceiver } from './bench/receiver';
 import { jsonReport, reportMeta } from './bench/report';
 import { textReport } from './bench/report-text';
 import { runRss } from './bench/rss';
-import { runCoreRuns, runDirect, runFifo, runFileStore, runFloorRegular } from './bench/runs';
+import { resumePaused, runCoreRuns, runDirect, runFifo, runFileStore, runFloorRegular } from './bench/runs';
 import type { BenchResults } from './bench/targets';
 
 /** Ctrl-C / SIGTERM: clean up, then exit; a second signal exits at once (children are still killed). */
@@ -32,6 +32,7 @@ function onSignal(cleanup: Cleanup): void {
     if (stopping) process.exit(130);
     stopping = true;
     progress(`${signal}: cleaning up`);
+    resumePaused();
     cleanup
       .run()
       .catch(() => undefined)

@@ -43,6 +43,46 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
 const closed = (ctx: RunContext): LoadPlan => ({ kind: 'closed', count: ctx.opts.events, concurrency: ctx.opts.concurrency });
 const open = (ctx: RunContext, ratePerS: number): LoadPlan => ({ kind: 'open', ratePerS, count: Math.max(10, Math.ceil(ratePerS * ctx.opts.latencySeconds)) });
 
+/**
+ * The processes of `subjects`: their workers and APIs, and their Temporal servers when each has
+ * one of its own (on a shared cluster or `TEMPORAL_ADDRESS` the server is never paused).
+ */
+function pidsOf(subjects: readonly Subject[], ownServers: boolean): number[] {
+  return subjects.flatMap((s) => [...s.processes, ...(s.apiProcesses ?? [])].map((p) => p.pid).concat(ownServers ? s.temporal.serverPids : [])).filter((pid) => pid > 0);
+}
+
+/**
+ * Runs `fn` with `pids` paused (SIGSTOP), and resumes them (SIGCONT) however it ends. While one
+ * subject is measured the others would otherwise sit beside it, idle but not quiet: a heap
+ * compacted after a saturated phase, timers, polls. On 2 cores their bursts landed in the measured
+ * subject's tail (a floor process spent a quarter of a core for a second during the service's
+ * half-load run); in production neither shares its machine with the other.
+ */
+async function whilePaused<T>(pids: readonly number[], fn: () => Promise<T>): Promise<T> {
+  for (const pid of pids) if (signalled(pid, 'SIGSTOP')) paused.add(pid);
+  try {
+    return await fn();
+  } finally {
+    resumePaused();
+  }
+}
+
+const paused = new Set<number>();
+
+function signalled(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    return process.kill(pid, signal);
+  } catch {
+    return false; // gone already: nothing to pause or resume
+  }
+}
+
+/** Resumes whatever a phase paused; also called on Ctrl-C, before the clean-up stops the processes. */
+export function resumePaused(): void {
+  for (const pid of paused) signalled(pid, 'SIGCONT');
+  paused.clear();
+}
+
 /** The name of a saturated run in round `round` of `--repeat`: `service`, then `service (2)`, … */
 export function roundName(name: string, round: number): string {
   return round === 1 ? name : `${name} (${round})`;
@@ -72,10 +112,12 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
     const one = oneServer ? await serviceSubject(ctx, await startOneProcessStack(ctx, scope, oneServer, 'one-process'), oneServer, 'one-process') : null;
     // Each subject numbers its deliveries on from where its last phase stopped; it warms up once.
     const next = new Map<Subject, number>();
+    const subjects = [floor, service, one].filter((s): s is Subject => s !== null);
     const phase = async (name: string, subject: Subject, plan: LoadPlan) => {
       const first = next.get(subject);
       const warmup = first === undefined ? ctx.opts.warmup : 0;
-      const result = await measure(ctx, name, subject, plan, warmup, first ?? 0);
+      const others = subjects.filter((s) => s !== subject);
+      const result = await whilePaused(pidsOf(others, ctx.temporal.store === 'in-memory'), () => measure(ctx, name, subject, plan, warmup, first ?? 0));
       next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
       results.push(result);
       return result;
