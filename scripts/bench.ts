@@ -22,7 +22,7 @@ import { BenchReceiver } from './bench/receiver';
 import { jsonReport, reportMeta } from './bench/report';
 import { textReport } from './bench/report-text';
 import { runRss } from './bench/rss';
-import { resumePaused, runCoreRuns, runDirect, runFifo, runFileStore, runFloorRegular } from './bench/runs';
+import { resumePaused, runCoreRuns, runDirect, runFifo, runFloorRegular } from './bench/runs';
 import type { BenchResults } from './bench/targets';
 
 /** Ctrl-C / SIGTERM: clean up, then exit; a second signal exits at once (children are still killed). */
@@ -46,14 +46,13 @@ function onSignal(cleanup: Cleanup): void {
 async function runAll(ctx: RunContext, results: BenchResults): Promise<void> {
   const has = (...names: RunName[]) => names.some((n) => ctx.opts.runs.includes(n));
   const steps: Array<[string, boolean, () => Promise<void>]> = [
-    ['floor, service, latency, one-process', has('floor', 'service', 'latency', 'one-process'), async () => void results.runs.push(...(await runCoreRuns(ctx)))],
+    ['floor, service, latency, one-process, file', has('floor', 'service', 'latency', 'one-process', 'file'), async () => {
+      const core = await runCoreRuns(ctx);
+      results.runs.push(...core.runs);
+      results.fileStore = core.fileStore;
+    }],
     ['floor-regular', has('floor-regular'), async () => void results.runs.push(await runFloorRegular(ctx))],
     ['direct', has('direct'), async () => void results.runs.push(await runDirect(ctx))],
-    ['file', has('file'), async () => {
-      const { result, temporal } = await runFileStore(ctx);
-      results.runs.push(result);
-      results.fileStore = temporal.description;
-    }],
     ['fifo', has('fifo'), async () => void results.runs.push(await runFifo(ctx))],
     ['reads', has('reads'), async () => void (results.reads = await runReads(ctx))],
     ['fanout', has('fanout'), async () => void (results.fanout = await runFanout(ctx))],

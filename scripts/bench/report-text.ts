@@ -84,7 +84,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
   const steady = results.runs.filter((r) => r.load.kind === 'open');
   out.push(...table(`Saturated (closed loop)${o.repeat > 1 ? ', round 1' : ''}`, saturated));
   if (o.repeat > 1) {
-    const rounds = ['floor', 'service', 'one-process'].flatMap((name) => roundsOf(results.runs, name));
+    const rounds = ['floor', 'service', 'one-process', 'service-file'].flatMap((name) => roundsOf(results.runs, name));
     out.push(...table(`Saturated, every round (--repeat ${o.repeat}; the targets take the median of the rounds' ratios)`, rounds));
   }
   out.push(...table(`At a steady rate (open loop, ${o.latencySeconds} s)`, steady));

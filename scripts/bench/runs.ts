@@ -44,11 +44,11 @@ const closed = (ctx: RunContext): LoadPlan => ({ kind: 'closed', count: ctx.opts
 const open = (ctx: RunContext, ratePerS: number): LoadPlan => ({ kind: 'open', ratePerS, count: Math.max(10, Math.ceil(ratePerS * ctx.opts.latencySeconds)) });
 
 /**
- * The processes of `subjects`: their workers and APIs, and their Temporal servers when each has
- * one of its own (on a shared cluster or `TEMPORAL_ADDRESS` the server is never paused).
+ * The processes of `subjects`: their workers and APIs, and their Temporal servers when a subject
+ * has one of its own (the run's `shared` server, a cluster or `TEMPORAL_ADDRESS`, is never paused).
  */
-function pidsOf(subjects: readonly Subject[], ownServers: boolean): number[] {
-  return subjects.flatMap((s) => [...s.processes, ...(s.apiProcesses ?? [])].map((p) => p.pid).concat(ownServers ? s.temporal.serverPids : [])).filter((pid) => pid > 0);
+function pidsOf(subjects: readonly Subject[], shared: TemporalTarget): number[] {
+  return subjects.flatMap((s) => [...s.processes, ...(s.apiProcesses ?? [])].map((p) => p.pid).concat(s.temporal === shared ? [] : s.temporal.serverPids)).filter((pid) => pid > 0);
 }
 
 /**
@@ -89,16 +89,18 @@ export function roundName(name: string, round: number): string {
 }
 
 /**
- * floor, service, latency, one-process. The saturated phases run in rounds (`--repeat`, default
- * one): each round measures the floor, the service, then the service as `npm start` runs it (API
- * and worker in one process, eager starts), each subject started once and kept, so drift of the
- * machine or of the Temporal server over the run falls on all of them alike. Then the service and
+ * floor, service, latency, one-process, file. The saturated phases run in rounds (`--repeat`,
+ * default one): each round measures the floor, the service, the service on the file-backed store
+ * `npm start` uses, then the service as `npm start` runs it (API and worker in one process, eager
+ * starts), each subject started once and kept, so drift of the machine or of the Temporal server
+ * over the run falls on all of them alike. Then the service and
  * the floor (and the one-process service) at one steady rate, 50 % of the service's median
  * throughput (or --rate).
  */
-export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
+export async function runCoreRuns(ctx: RunContext): Promise<{ runs: RunResult[]; fileStore: string | null }> {
   const { runs, repeat } = ctx.opts;
   const results: RunResult[] = [];
+  let fileStore: string | null;
   const scope = new Cleanup(ctx.log);
   try {
     // On dev servers, each subject gets one of its own: a server slows as its history and
@@ -110,14 +112,19 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
     const service = serviceServer ? await serviceSubject(ctx, await startServiceStack(ctx, scope, serviceServer, 'service'), serviceServer, 'service') : null;
     const oneServer = runs.includes('one-process') ? await ownServer() : null;
     const one = oneServer ? await serviceSubject(ctx, await startOneProcessStack(ctx, scope, oneServer, 'one-process'), oneServer, 'one-process') : null;
+    // The service on the file-backed store `npm start` uses, measured in the same rounds as the
+    // service on its in-memory one, so each round's ratio compares two phases measured back to back.
+    const fileServer = runs.includes('file') ? await startFileBackedTemporal(ctx.log, scope) : null;
+    fileStore = fileServer?.description ?? null;
+    const file = fileServer ? await serviceSubject(ctx, await startServiceStack(ctx, scope, fileServer, 'service-file'), fileServer, 'service-file') : null;
     // Each subject numbers its deliveries on from where its last phase stopped; it warms up once.
     const next = new Map<Subject, number>();
-    const subjects = [floor, service, one].filter((s): s is Subject => s !== null);
+    const subjects = [floor, service, one, file].filter((s): s is Subject => s !== null);
     const phase = async (name: string, subject: Subject, plan: LoadPlan) => {
       const first = next.get(subject);
       const warmup = first === undefined ? ctx.opts.warmup : 0;
       const others = subjects.filter((s) => s !== subject);
-      const result = await whilePaused(pidsOf(others, ctx.temporal.store === 'in-memory'), () => measure(ctx, name, subject, plan, warmup, first ?? 0));
+      const result = await whilePaused(pidsOf(others, ctx.temporal), () => measure(ctx, name, subject, plan, warmup, first ?? 0));
       next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
       results.push(result);
       return result;
@@ -126,6 +133,7 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
     for (let round = 1; round <= repeat; round++) {
       if (floor && runs.includes('floor')) await phase(roundName('floor', round), floor, closed(ctx));
       if (service && runs.includes('service')) throughputs.push((await phase(roundName('service', round), service, closed(ctx))).throughput);
+      if (file) await phase(roundName('service-file', round), file, closed(ctx));
       if (one) await phase(roundName('one-process', round), one, closed(ctx));
     }
     const rate = ctx.opts.rate ?? median(throughputs) * LATENCY_LOAD_SHARE;
@@ -135,7 +143,7 @@ export async function runCoreRuns(ctx: RunContext): Promise<RunResult[]> {
   } finally {
     await scope.run();
   }
-  return results;
+  return { runs: results, fileStore };
 }
 
 /** floor-regular: the floor before issue 11, a regular activity, started by the bench's own client. */
@@ -217,15 +225,3 @@ export async function runFifo(ctx: RunContext): Promise<RunResult> {
   }
 }
 
-/** file: the service, saturated, on a dev server started as `npm start` starts it (SQLite file). */
-export async function runFileStore(ctx: RunContext): Promise<{ result: RunResult; temporal: TemporalTarget }> {
-  const scope = new Cleanup(ctx.log);
-  try {
-    const temporal = await startFileBackedTemporal(ctx.log, scope);
-    const stack = await startServiceStack(ctx, scope, temporal, 'service-file');
-    const subject = await serviceSubject(ctx, stack, temporal, 'service-file');
-    return { result: await measure(ctx, 'service-file', subject, closed(ctx), ctx.opts.warmup, 0), temporal };
-  } finally {
-    await scope.run();
-  }
-}
