@@ -19,10 +19,30 @@ export const BENCH_API_TOKEN = 'bench-token-0123456789abcdef';
 /** Short random tag naming this run's task queues and workflow ids. */
 export const RUN_TAG = randomBytes(4).toString('hex');
 
+/**
+ * What a dev server says when it is resumed after a pause (the core runs pause the subjects not
+ * being measured): the polls its workers had open ran past their deadlines meanwhile. Expected,
+ * so not printed.
+ */
+const RESUMED_POLL = /Unable to call matching\.Poll\w+TaskQueue\..*context deadline exceeded/;
+
 /** Logs to stderr, so stdout carries only the report (`--json` stays parseable). */
 export function benchLogger(level: string): Logger {
   return pino(
-    { name: 'bench', level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    {
+      name: 'bench',
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      hooks: {
+        logMethod(args, method) {
+          const first = args[0] as unknown;
+          const line = first !== null && typeof first === 'object' ? (first as { line?: unknown }).line : undefined;
+          if (typeof line === 'string' && RESUMED_POLL.test(line)) return;
+          method.apply(this, args);
+        },
+      },
+    },
     pino.destination(2),
   );
 }
