@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CIRCUIT_STATES, type CircuitState } from './domain/circuit';
 import type { AttemptResult } from './domain/delivery';
+import { bearerMatches } from './security/bearer';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -195,14 +195,10 @@ export function createMetrics(): Metrics {
   };
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 /**
  * Whether a scrape may read `/metrics`: always when no METRICS_TOKEN is configured, else only with
  * `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time).
  */
 export function scrapeAllowed(token: string | undefined, authorization: string | undefined): boolean {
-  if (!token) return true;
-  const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  return given !== undefined && timingSafeEqual(digest(given), digest(token));
+  return !token || bearerMatches(token, authorization);
 }

@@ -6,6 +6,7 @@ import { PLATFORM_SCOPES, SCOPES, type RouteScope } from '../domain/scopes';
 import type { TenantState } from '../domain/tenant';
 import type { Db } from '../db/knex';
 import { tenantState } from '../db/tenants-repo';
+import { bearerToken } from '../security/bearer';
 
 /** Whoever the request's credential resolved to. */
 export function principal(res: Response): Principal {
@@ -65,15 +66,15 @@ export function platformTokenResolver(token: string): CredentialResolver {
 /** Tries each resolver in turn; 401 in the envelope when none accepts the credential. */
 export function authenticate(resolvers: CredentialResolver[]): RequestHandler {
   return async (req, res, next) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    if (!match) {
+    const token = bearerToken(req.get('authorization'));
+    if (token === undefined) {
       next(new UnauthorizedError('missing Authorization: Bearer <token>'));
       return;
     }
     const traceId = String(req.id ?? '');
     try {
       for (const resolve of resolvers) {
-        const found = await resolve(match[1]!, traceId);
+        const found = await resolve(token, traceId);
         if (found) {
           res.locals.caller = found;
           next();

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
 import type { Logger } from '../logger';
 import { listen } from '../bootstrap';
+import { bearerMatches } from '../security/bearer';
 import type { DeliveryIn, RelayedStart, StartDeliveries } from './delivery-workflows';
 import { isTemporalUnavailable } from './client';
 
@@ -16,12 +16,6 @@ import { isTemporalUnavailable } from './client';
 
 export const RELAY_PATH = '/v1/delivery-starts';
 const MAX_BODY_BYTES = 256 * 1024;
-
-function bearerMatches(token: string, header: string | undefined): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 /** The request's body; past {@link MAX_BODY_BYTES} the rest is read and dropped, so the caller still gets its 413. */
 async function readBody(req: IncomingMessage): Promise<Buffer> {
