@@ -70,12 +70,11 @@ export function targets(results: BenchResults): Target[] {
   const o50 = by('one-process@50%');
   const throughput = (r: RunResult) => r.throughput;
   const cpu = (key: 'worker' | 'temporal') => (r: RunResult) => r.perDelivery.cpuMs[key];
-  const against = (subject: RunResult[], figure: (r: RunResult) => number | null, unit: string) => roundRatio(subject, floors, figure, unit);
   const ratioTarget = (id: string, label: string, subject: RunResult[], figure: (r: RunResult) => number | null, unit: string, op: '>=' | '<=', limit: number, base = floors) => {
     const { value, basis } = roundRatio(subject, base, figure, unit);
     return target(id, label, value, '×', op, limit, basis);
   };
-  const oneCpu = against(ones, cpu('worker'), 'ms');
+  const oneCpu = roundRatio(ones, floors, cpu('worker'), 'ms');
   const list: Target[] = [
     ratioTarget('throughput', 'service deliveries/s ÷ floor', services, throughput, 'deliveries/s', '>=', 0.6),
     ratioTarget('throughputOneProcess', '  one process: deliveries/s ÷ floor', ones, throughput, 'deliveries/s', '>=', 0.6),
