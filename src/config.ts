@@ -49,6 +49,12 @@ const schema = z.object({
   DATABASE_URL: optionalString,
   PGLITE_DIR: z.string().default(path.join(PROJECT_ROOT, '.data', 'pglite')),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * The delivery path's statements as named prepared statements (parsed and planned once per
+   * connection). Off only behind a pooler that cannot keep them (PgBouncer in transaction mode
+   * before 1.21, or without `max_prepared_statements`).
+   */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),

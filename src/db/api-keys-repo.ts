@@ -1,4 +1,4 @@
-import type { Db } from './knex';
+import { hotQuery, type Db } from './knex';
 import { NotFoundError } from '../errors';
 import type { Scope } from '../domain/scopes';
 import type { TenantState } from '../domain/tenant';
@@ -28,14 +28,16 @@ export async function insertApiKey(
 
 /** The key with this hash if it is neither revoked nor expired, with its tenant's state (one query). */
 export async function findUsableApiKey(db: Db, hash: string): Promise<(ApiKeyRecord & { tenant_status: TenantState }) | null> {
-  const row = await db('api_keys as k')
+  const found = db('api_keys as k')
     .join('tenants as t', 't.id', 'k.tenant_id')
     .select([...COLUMNS.map((c) => `k.${c}`), 't.status as tenant_status'])
     .where('k.hash', hash)
     .whereNull('k.revoked_at')
     .andWhere((q) => q.whereNull('k.expires_at').orWhere('k.expires_at', '>', db.fn.now()))
-    .first();
-  return (row as (ApiKeyRecord & { tenant_status: TenantState }) | undefined) ?? null;
+    .limit(1);
+  // Every API request runs this: prepared once per connection.
+  const { rows } = (await hotQuery(db, found)) as { rows: Array<ApiKeyRecord & { tenant_status: TenantState }> };
+  return rows[0] ?? null;
 }
 
 /** Records use at most once a minute per key, so authentication is not a write per request. */

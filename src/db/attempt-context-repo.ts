@@ -2,7 +2,7 @@ import type { CircuitState } from '../domain/circuit';
 import type { EndpointTemplate, StoredHeader } from '../domain/endpoint';
 import type { EndpointKind } from '../domain/operational-events';
 import type { RetryConfig } from '../domain/retry-config';
-import type { Db } from './knex';
+import { hotStatement, type Db } from './knex';
 
 /**
  * Everything one delivery attempt needs, read in one statement: the endpoint (deleted ones too,
@@ -45,7 +45,8 @@ export async function loadAttemptContext(
   endpointId: string,
   event: { id: string; withBody: boolean },
 ): Promise<AttemptContext | null> {
-  const result = await db.raw(
+  const result = await hotStatement(
+    db,
     `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
             e.deleted_at is not null as deleted, e.kind, e.circuit_state, e.circuit_cooldown_seconds,
             greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint as circuit_wait_ms,

@@ -1,6 +1,6 @@
 import type { CircuitState } from '../domain/circuit';
 import type { EndpointKind } from '../domain/operational-events';
-import type { Db } from './knex';
+import { hotStatement, type Db } from './knex';
 import { ATTEMPT_SHARDS } from './migrations/022-attempt-count-shards';
 
 /** One delivery attempt as recorded for telemetry and aggregates. */
@@ -126,7 +126,9 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
                  + coalesce((select sum(uses) from signing_key_uses where key_id = ?), 0) + 1
        end`
     : 'null::bigint';
-  const result = await db.raw(
+  // Its text varies only with the attempt's kind (answered, reached, succeeded; its signing keys): prepared.
+  const result = await hotStatement(
+    db,
     `with prev as (
        select delivery_status from attempts where delivery_id = ? and attempt < ? order by attempt desc limit 1
      ),
@@ -138,8 +140,8 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
      counts as (
        insert into endpoint_attempt_counts as c
               (tenant_id, endpoint_id, shard, attempts, responses, response_ms, succeeded, failed, last_response_ms, last_response_at, last_triggered_at)
-       select ?, ?, ${SHARD}, 1, ${answered ? 1 : 0}, ${answered ? ms : 0}, ${delta('succeeded')}, ${delta('failed')},
-              ${answered ? ms : 'null'}, ${answered ? 'now()' : 'null'}, ${effects.reachedReceiver ? 'now()' : 'null'}
+       select ?, ?, ${SHARD}, 1, ${answered ? 1 : 0}, ?::bigint, ${delta('succeeded')}, ${delta('failed')},
+              ?::integer, ${answered ? 'now()' : 'null'}, ${effects.reachedReceiver ? 'now()' : 'null'}
         where exists (select 1 from ins)
        on conflict (endpoint_id, shard) do update
           set attempts = c.attempts + 1,
@@ -171,6 +173,8 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
       ...columns.map((c) => row[c]),
       row.tenant_id,
       row.endpoint_id,
+      answered ? ms : 0,
+      answered ? ms : null,
       ...(effects.reachedReceiver ? [row.tenant_id, row.endpoint_id] : []),
       row.tenant_id,
       row.endpoint_id,

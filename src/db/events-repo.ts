@@ -1,4 +1,4 @@
-import type { Db } from './knex';
+import { hotStatement, type Db } from './knex';
 import type { RetryConfig } from '../domain/retry-config';
 import { AppError, NotFoundError } from '../errors';
 import { idTime } from '../ids';
@@ -34,6 +34,8 @@ export interface EventWithDeliveries {
 }
 
 const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'idempotency_key', 'created_at', 'dispatched_at'] as const;
+/** Events with up to this many deliveries are stored by a prepared statement (one per count, on every connection). */
+const PREPARED_MAX_DELIVERIES = 8;
 
 /** A delivery to store with its event; its ids are minted by the caller. */
 export interface NewDelivery {
@@ -62,8 +64,7 @@ export async function insertEventWithDeliveries(
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
   const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
-  const result = await db.raw(
-    `with ev as (
+  const sql = `with ev as (
        insert into events (id, tenant_id, type, body, idempotency_key, request_hash, dispatched_at)
        values (?, ?, ?, ?, ?, ?, ${deliveries.length === 0 ? 'now()' : 'null'})
        on conflict do nothing
@@ -83,13 +84,14 @@ export async function insertEventWithDeliveries(
        returning *`}
      )
      select (select row_to_json(ev) from ev) as event,
-            ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`,
-    [
-      input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null,
-      ...(deliveries.length === 0 ? [] : [tenantId, ...deliveries.map((d) => d.endpointId)]),
-      ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId]),
-    ],
-  );
+            ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`;
+  const bindings = [
+    input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null,
+    ...(deliveries.length === 0 ? [] : [tenantId, ...deliveries.map((d) => d.endpointId)]),
+    ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId]),
+  ];
+  // One text per number of deliveries: prepared for the usual few, planned on each call for a wide fan-out.
+  const result = await (deliveries.length <= PREPARED_MAX_DELIVERIES ? hotStatement(db, sql, bindings) : db.raw(sql, bindings));
   const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
   if (row.event) {
     return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true, requestHash: input.requestHash ?? null };

@@ -1,7 +1,7 @@
 import type { EndpointRecord } from './endpoints-repo';
 import { subscribedEndpoints } from './endpoints-repo';
 import { EVENT_TYPE_COLUMNS, type EventTypeRecord } from './event-types-repo';
-import type { Db } from './knex';
+import { hotQuery, type Db } from './knex';
 import { DEFAULT_SETTINGS, type TenantSettings } from './tenants-repo';
 
 /** An endpoint as ingest needs it: who it is, its filters, and what a delivery's run shows of it. */
@@ -21,12 +21,14 @@ export async function loadIngestContext(
 ): Promise<{ eventType: EventTypeRecord | null; allowUntyped: boolean; endpoints: SubscribedEndpoint[] }> {
   const type = db('event_types').select(EVENT_TYPE_COLUMNS).where({ tenant_id: tenantId, name: eventType }).whereNull('deleted_at').limit(1);
   const endpoints = subscribedEndpoints(db, tenantId, eventType).select('id', 'url', 'filters', 'retry_config');
-  const row = (await db('tenants as t')
+  const context = db('tenants as t')
     .select('t.settings')
     .select(db.raw('(select row_to_json(et) from ? as et) as event_type', [type]))
     .select(options.endpoints ? db.raw("(select coalesce(json_agg(e order by e.id), '[]'::json) from ? as e) as endpoints", [endpoints]) : db.raw("'[]'::json as endpoints"))
     .where('t.id', tenantId)
-    .first()) as { settings: Partial<TenantSettings> | null; event_type: EventTypeRecord | null; endpoints: SubscribedEndpoint[] } | undefined;
+    .limit(1);
+  const { rows } = (await hotQuery(db, context)) as { rows: Array<{ settings: Partial<TenantSettings> | null; event_type: EventTypeRecord | null; endpoints: SubscribedEndpoint[] }> };
+  const row = rows[0];
   return {
     eventType: row?.event_type ?? null,
     allowUntyped: { ...DEFAULT_SETTINGS, ...(row?.settings ?? {}) }.allow_untyped_events,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
@@ -6,6 +7,21 @@ import type { Logger } from '../logger';
 import { migrationSource } from './migrations';
 
 export type Db = Knex;
+
+/** The knex config key that turns {@link hotStatement}'s named statements on (a Postgres server only). */
+const PREPARED = 'preparedStatements';
+/** Statement names by text; a hot statement has few variants, so this stays small. */
+const statementNames = new Map<string, string>();
+const MAX_REMEMBERED_NAMES = 1000;
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `hot_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    if (statementNames.size < MAX_REMEMBERED_NAMES) statementNames.set(sql, name);
+  }
+  return name;
+}
 
 /**
  * Opens the database: the Postgres server at DATABASE_URL when set, otherwise an embedded
@@ -19,6 +35,7 @@ export function openDatabase(config: Config, log: Logger): Db {
       client: 'pg',
       connection: config.DATABASE_URL,
       pool: { min: 0, max: config.DATABASE_POOL_MAX },
+      [PREPARED]: config.DATABASE_PREPARED_STATEMENTS,
       // knex writes to the console by default; its notes belong in the process log.
       log: {
         warn: (message: unknown) => dbLog.warn(String(message)),
@@ -26,7 +43,7 @@ export function openDatabase(config: Config, log: Logger): Db {
         deprecate: (method: string, alternative: string) => dbLog.warn(`${method} is deprecated, use ${alternative}`),
         debug: (message: unknown) => dbLog.debug({ message }, 'knex debug'),
       },
-    });
+    } as Knex.Config);
   }
   mkdirSync(config.PGLITE_DIR, { recursive: true });
   log.info({ dir: config.PGLITE_DIR }, 'DATABASE_URL unset: using embedded postgres (PGlite)');
@@ -35,6 +52,30 @@ export function openDatabase(config: Config, log: Logger): Db {
     dialect: 'postgres',
     connection: { filename: config.PGLITE_DIR },
   } as Knex.Config);
+}
+
+/**
+ * A statement of the delivery path (ingest, an attempt), run as a **named prepared statement**:
+ * each pooled connection has Postgres parse and plan its text once and then reuse it (a generic
+ * plan, once Postgres finds one as good as its custom plans), where an unnamed statement is parsed
+ * and planned on every call. Measured on 2026-12-02 with `pg_stat_statements`: planning took more
+ * of Postgres's time than executing for the five statements of a delivery (2.6 against 2.4 ms).
+ *
+ * Only for statements whose text takes a few variants: each variant stays prepared on every
+ * connection for the connection's life. The name is the text's hash, so two texts never share one.
+ * Unnamed where the database cannot keep them (`DATABASE_PREPARED_STATEMENTS=false`) and on the
+ * embedded database, which runs in-process.
+ */
+export function hotStatement(db: Db, sql: string, bindings: readonly Knex.RawBinding[]): Knex.Raw {
+  const query = db.raw(sql, bindings);
+  const config = db.client.config as Record<string, unknown>;
+  return config.client === 'pg' && config[PREPARED] === true ? query.options({ name: statementName(sql) }) : query;
+}
+
+/** {@link hotStatement} for a query built with knex: its compiled text is the statement; resolves to pg's result (`rows`). */
+export function hotQuery(db: Db, query: Knex.QueryBuilder): Knex.Raw {
+  const { sql, bindings } = query.toSQL();
+  return hotStatement(db, sql, bindings);
 }
 
 /** Brings the schema up to date and makes sure the default tenant exists. */
