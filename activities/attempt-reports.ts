@@ -1,11 +1,12 @@
 import type { EndpointAfterAttempt, StoredAttempt } from '../src/db/attempts-repo';
 import type { DisabledByAttempt } from '../src/db/endpoints-repo';
+import type { Db } from '../src/db/knex';
 import { advanceFailingAlert, closeCircuit, openCircuit, reopenCircuit } from '../src/db/endpoint-circuit-repo';
 import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery';
 import { failingAlertsDue } from '../src/domain/operational-events';
 import type { ActivityDeps } from './deps';
 import { attemptKey, reachedReceiver } from './endpoint-health';
-import { emitOperationalEvent, type OperationalEvent } from './operational-events';
+import { emitOperationalEvent, startOperationalEvent, storeOperationalEvent, type OperationalEvent, type StoredOperationalEvent } from './operational-events';
 
 /** The attempt as the reports name it. */
 export interface ReportedAttempt {
@@ -36,6 +37,10 @@ export function circuitSettings(config: ActivityDeps['config'], endpoint: Pick<E
  * endpoint's and the delivery's, are {@link reportEnds}'. An attempt to an operational endpoint
  * never reports anything, so operational deliveries cannot cause operational events (no loops).
  * A successful attempt to an endpoint whose circuit is closed costs nothing here.
+ *
+ * Each change commits together with the events it causes. Stored apart, an event could be lost
+ * between the two (a crash, the database gone for a moment), and the change, made, would never
+ * cause it again; rolled back together, the next attempt makes the change and reports it.
  */
 export async function reportAttempt(
   deps: Pick<ActivityDeps, 'db' | 'log' | 'metrics' | 'config'>,
@@ -44,58 +49,72 @@ export async function reportAttempt(
   stored: StoredAttempt,
 ): Promise<void> {
   const endpoint = stored.endpoint;
-  if (!stored.inserted || !endpoint) return;
+  if (!stored.inserted || !endpoint || !reachedReceiver(result)) return;
   const { db, metrics, config } = deps;
   const silent = endpoint.kind === 'operational';
-  const events: OperationalEvent[] = [];
   const named = namedEndpoint(attempt, endpoint);
-  const event = (type: OperationalEvent['type'], key: string, data: Record<string, unknown>) =>
-    events.push({ tenantId: attempt.tenantId, type, key, data: { ...named, ...data } });
-
-  if (reachedReceiver(result)) {
-    const { failureThreshold, cooldownSeconds } = circuitSettings(config, endpoint);
-    if (result.outcome === 'succeeded') {
-      if (endpoint.circuitState !== 'closed') {
-        const closed = await closeCircuit(db, attempt.tenantId, attempt.endpointId);
-        if (closed) {
-          metrics.countCircuitTransition('closed');
-          event('endpoint.circuit_closed', `circuit_closed:${attemptKey(attempt)}`, {
-            opened_at: closed.openedAt?.toISOString() ?? null,
-            closed_at: new Date().toISOString(),
-          });
-        }
+  const event = (type: OperationalEvent['type'], key: string, data: Record<string, unknown>): OperationalEvent =>
+    ({ tenantId: attempt.tenantId, type, key, data: { ...named, ...data } });
+  /** Makes `change` and stores the events it causes in one transaction, then starts their deliveries; null when nothing changed. */
+  const transition = async <T>(change: (trx: Db) => Promise<T | null | undefined | false>, eventsOf: (changed: T) => OperationalEvent[]): Promise<T | null> => {
+    const done = await db.transaction(async (trx) => {
+      const changed = await change(trx);
+      if (changed === null || changed === undefined || changed === false) return null;
+      const events: StoredOperationalEvent[] = [];
+      for (const e of silent ? [] : eventsOf(changed)) {
+        const kept = await storeOperationalEvent(trx, e);
+        if (kept) events.push(kept);
       }
-    } else if (endpoint.circuitState === 'half_open') {
-      if (await reopenCircuit(db, attempt.tenantId, attempt.endpointId, cooldownSeconds)) metrics.countCircuitTransition('open');
-    } else if (endpoint.circuitState === 'closed' && failureThreshold > 0 && endpoint.consecutiveFailures >= failureThreshold) {
-      const opened = await openCircuit(db, attempt.tenantId, attempt.endpointId, cooldownSeconds);
-      if (opened) {
-        metrics.countCircuitTransition('open');
-        event('endpoint.circuit_opened', `circuit_opened:${attempt.endpointId}:${opened.openedAt.getTime()}`, {
+      return { changed, events };
+    });
+    if (!done) return null;
+    for (const e of done.events) await startOperationalEvent(deps, e);
+    return done.changed;
+  };
+
+  const { failureThreshold, cooldownSeconds } = circuitSettings(config, endpoint);
+  if (result.outcome === 'succeeded') {
+    if (endpoint.circuitState !== 'closed') {
+      const closed = await transition(
+        (trx) => closeCircuit(trx, attempt.tenantId, attempt.endpointId),
+        (was) => [event('endpoint.circuit_closed', `circuit_closed:${attemptKey(attempt)}`, { opened_at: was.openedAt?.toISOString() ?? null, closed_at: new Date().toISOString() })],
+      );
+      if (closed) metrics.countCircuitTransition('closed');
+    }
+  } else if (endpoint.circuitState === 'half_open') {
+    if (await reopenCircuit(db, attempt.tenantId, attempt.endpointId, cooldownSeconds)) metrics.countCircuitTransition('open');
+  } else if (endpoint.circuitState === 'closed' && failureThreshold > 0 && endpoint.consecutiveFailures >= failureThreshold) {
+    const opened = await transition(
+      (trx) => openCircuit(trx, attempt.tenantId, attempt.endpointId, cooldownSeconds),
+      (now) => [
+        event('endpoint.circuit_opened', `circuit_opened:${attempt.endpointId}:${now.openedAt.getTime()}`, {
           consecutive_failures: endpoint.consecutiveFailures,
           failure_threshold: failureThreshold,
-          opened_at: opened.openedAt.toISOString(),
-          next_probe_at: opened.nextProbeAt.toISOString(),
-        });
-      }
-    }
-    const failingSince = stored.health?.failingSince ?? null;
-    const due = result.outcome === 'succeeded' ? [] : failingAlertsDue(failingSince, config.ENDPOINT_DISABLE_AFTER_SECONDS, endpoint.failingAlertedPercent, new Date());
-    if (failingSince && due.length > 0 && !silent && (await advanceFailingAlert(db, attempt.tenantId, attempt.endpointId, endpoint.failingAlertedPercent, due.at(-1)!))) {
-      for (const percent of due) {
-        event('endpoint.failing', `failing:${attempt.endpointId}:${failingSince.getTime()}:${percent}`, {
-          percent,
-          failing_since: failingSince.toISOString(),
-          disable_after_seconds: config.ENDPOINT_DISABLE_AFTER_SECONDS,
-          last_delivery_id: attempt.deliveryId,
-          last_response_status: result.responseStatus,
-          last_error_class: result.errorClass,
-        });
-      }
-    }
+          opened_at: now.openedAt.toISOString(),
+          next_probe_at: now.nextProbeAt.toISOString(),
+        }),
+      ],
+    );
+    if (opened) metrics.countCircuitTransition('open');
   }
-  if (silent) return;
-  for (const e of events) await emitOperationalEvent(deps, e);
+  const failingSince = stored.health?.failingSince ?? null;
+  const due = result.outcome === 'succeeded' ? [] : failingAlertsDue(failingSince, config.ENDPOINT_DISABLE_AFTER_SECONDS, endpoint.failingAlertedPercent, new Date());
+  if (failingSince && due.length > 0 && !silent) {
+    await transition(
+      (trx) => advanceFailingAlert(trx, attempt.tenantId, attempt.endpointId, endpoint.failingAlertedPercent, due.at(-1)!),
+      () =>
+        due.map((percent) =>
+          event('endpoint.failing', `failing:${attempt.endpointId}:${failingSince.getTime()}:${percent}`, {
+            percent,
+            failing_since: failingSince.toISOString(),
+            disable_after_seconds: config.ENDPOINT_DISABLE_AFTER_SECONDS,
+            last_delivery_id: attempt.deliveryId,
+            last_response_status: result.responseStatus,
+            last_error_class: result.errorClass,
+          }),
+        ),
+    );
+  }
 }
 
 /** How operational events name the attempt's endpoint. */

@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { RecordIn } from '../../activities/types';
+import { reportAttempt } from '../../activities/attempt-reports';
 import { attemptKey } from '../../activities/endpoint-health';
 import { storeAttempt } from '../../src/db/attempts-repo';
 import { deactivateEndpoint } from '../../src/db/endpoints-repo';
@@ -276,5 +277,45 @@ describe('when the step that stored a delivery\'s last attempt stopped before st
     await runStepAgain(step);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(about('/ops', 'endpoint_id', gone.id).map((b) => b.type).sort()).toEqual(['delivery.exhausted', 'endpoint.disabled']);
+  });
+});
+
+describe('when a circuit opens but its endpoint.circuit_opened event cannot be stored', () => {
+  it('then the circuit stays closed with the event, and the next failing attempt opens it and reports it once', async () => {
+    const breaker = await endpoint({ url: receiver.url + '/breaker-lost', events: ['opw.circuit'], circuit_breaker: { failure_threshold: 1, cooldown_seconds: 60 } });
+    /** A failed attempt as the delivery step stores it, and its report run as the step runs it. */
+    const failOnce = async () => {
+      const step = await storedByAStoppedStep(breaker.id, 503);
+      const stored = await storeAttempt(stack.db, {
+        tenant_id: TENANT, delivery_id: step.deliveryId, endpoint_id: breaker.id, event_id: step.eventId, attempt: 2, outcome: 'failed',
+        started_at: new Date(), duration_ms: 12, response_status: 503, error_class: 'http_5xx', error_message: 'HTTP 503',
+        response_excerpt: null, delivery_status: 'retrying',
+      }, { reachedReceiver: true, keyIds: [] });
+      const deps = { db: stack.db, log: createLogger('silent'), metrics: createMetrics(), config: stack.config };
+      const result = { ...step.result, errorClass: 'http_5xx', responseStatus: 503 };
+      return new MockActivityEnvironment({ taskQueue: stack.config.TEMPORAL_TASK_QUEUE }, { client: stack.temporal }).run(() => reportAttempt(deps, { ...step, attempt: 2 }, result, stored));
+    };
+    const circuitOf = async () => (await stack.db('endpoints').where({ id: breaker.id }).first()).circuit_state as string;
+    // The database refuses this tenant's circuit events for a moment.
+    await stack.db.raw(`create or replace function opw_refuse_circuit_events() returns trigger language plpgsql as $$
+      begin
+        if new.tenant_id = '${TENANT}' and new.type = 'endpoint.circuit_opened' then raise exception 'refused for the test'; end if;
+        return new;
+      end $$`);
+    await stack.db.raw('create trigger opw_refuse_circuit_events before insert on events for each row execute function opw_refuse_circuit_events()');
+    try {
+      await expect(failOnce()).rejects.toThrow(/refused for the test/);
+      // Opened with its event lost, it would never be reported: the next failure finds it open.
+      expect(await circuitOf()).toBe('closed');
+    } finally {
+      await stack.db.raw('drop trigger opw_refuse_circuit_events on events');
+      await stack.db.raw('drop function opw_refuse_circuit_events()');
+    }
+    await failOnce();
+    expect(await circuitOf()).toBe('open');
+    const opened = await eventually(async () => about('/ops', 'endpoint_id', breaker.id).find((b) => b.type === 'endpoint.circuit_opened'), 60_000, 'endpoint.circuit_opened');
+    expect(opened.data).toMatchObject({ consecutive_failures: 4, failure_threshold: 1 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(about('/ops', 'endpoint_id', breaker.id).filter((b) => b.type === 'endpoint.circuit_opened')).toHaveLength(1);
   });
 });
