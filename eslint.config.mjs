@@ -8,7 +8,7 @@ const NODE_BUILTINS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['eslint.config.mjs', '.dependency-cruiser.cjs', 'scripts/ensure-deps.js', 'scripts/ensure-build.js', 'node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'jest.config.js', 'jest.cluster.config.js'] },
+  { ignores: ['eslint.config.mjs', '.dependency-cruiser.cjs', 'scripts/ensure-deps.js', 'scripts/lint.js', 'scripts/ensure-build.js', 'node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'jest.config.js', 'jest.cluster.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
