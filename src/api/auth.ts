@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { AppError, ForbiddenError, UnauthorizedError } from '../errors';
 import type { Caller, PlatformCaller, Principal } from '../domain/caller';
@@ -6,7 +5,7 @@ import { PLATFORM_SCOPES, SCOPES, type RouteScope } from '../domain/scopes';
 import type { TenantState } from '../domain/tenant';
 import type { Db } from '../db/knex';
 import { tenantState } from '../db/tenants-repo';
-import { bearerToken } from '../security/bearer';
+import { bearerToken, tokenMatcher } from '../security/bearer';
 
 /** Whoever the request's credential resolved to. */
 export function principal(res: Response): Principal {
@@ -34,8 +33,6 @@ export function platformCaller(res: Response): PlatformCaller {
 /** Resolves a bearer credential to a caller, or null when it is not valid. */
 export type CredentialResolver = (token: string, traceId: string) => Promise<Principal | null>;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 /**
  * A tenant credential counts only while its tenant does: a disabled tenant's answers 403
  * `tenant_disabled` (the credential is fine, the tenant is switched off); one being deleted, or
@@ -49,18 +46,18 @@ export function admitTenant(found: Caller, state: TenantState | null): Caller | 
 
 /** The configured bootstrap token: acts for the default tenant with every tenant scope, never a platform one. */
 export function bootstrapTokenResolver(token: string, tenantId: string, db: Db): CredentialResolver {
-  const expected = digest(token);
+  const matches = tokenMatcher(token);
   return async (given, traceId) =>
-    timingSafeEqual(digest(given), expected)
+    matches(given)
       ? admitTenant({ tenantId, actor: 'bootstrap-token', scopes: new Set(SCOPES), traceId }, await tenantState(db, tenantId))
       : null;
 }
 
 /** `PLATFORM_API_TOKEN`: every platform scope, no tenant. */
 export function platformTokenResolver(token: string): CredentialResolver {
-  const expected = digest(token);
+  const matches = tokenMatcher(token);
   return async (given, traceId) =>
-    timingSafeEqual(digest(given), expected) ? { tenantId: null, actor: 'platform-token', scopes: new Set(PLATFORM_SCOPES), traceId } : null;
+    matches(given) ? { tenantId: null, actor: 'platform-token', scopes: new Set(PLATFORM_SCOPES), traceId } : null;
 }
 
 /** Tries each resolver in turn; 401 in the envelope when none accepts the credential. */

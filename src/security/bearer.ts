@@ -10,8 +10,17 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** Whether `header` carries `expected` as its bearer token; compared in constant time (as digests, so any length). */
+/**
+ * A check of given tokens against `expected`, in constant time (as digests, so any length);
+ * `expected`'s digest is taken once, for checks made on every request.
+ */
+export function tokenMatcher(expected: string): (given: string) => boolean {
+  const wanted = digest(expected);
+  return (given) => timingSafeEqual(digest(given), wanted);
+}
+
+/** Whether `header` carries `expected` as its bearer token; compared as {@link tokenMatcher} does. */
 export function bearerMatches(expected: string, header: string | undefined): boolean {
   const given = bearerToken(header);
-  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+  return given !== undefined && tokenMatcher(expected)(given);
 }

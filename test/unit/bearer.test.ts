@@ -1,4 +1,4 @@
-import { bearerMatches, bearerToken } from '../../src/security/bearer';
+import { bearerMatches, bearerToken, tokenMatcher } from '../../src/security/bearer';
 
 describe('bearer tokens', () => {
   it('reads the token after the Bearer scheme, in any case and after any whitespace', () => {
@@ -25,5 +25,13 @@ describe('bearer tokens', () => {
     expect(bearerMatches(expected, 'Bearer x')).toBe(false);
     expect(bearerMatches(expected, expected)).toBe(false);
     expect(bearerMatches(expected, undefined)).toBe(false);
+  });
+
+  it('matches a given token against one fixed beforehand, whatever the lengths', () => {
+    const matches = tokenMatcher('bootstrap-token-0123456789');
+    expect(matches('bootstrap-token-0123456789')).toBe(true);
+    expect(matches('bootstrap-token-012345678')).toBe(false);
+    expect(matches('bootstrap-token-0123456789x')).toBe(false);
+    expect(matches('')).toBe(false);
   });
 });
