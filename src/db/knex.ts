@@ -10,18 +10,8 @@ export type Db = Knex;
 
 /** The knex config key that turns {@link hotStatement}'s named statements on (a Postgres server only). */
 const PREPARED = 'preparedStatements';
-/** Statement names by text; a hot statement has few variants, so this stays small. */
-const statementNames = new Map<string, string>();
-const MAX_REMEMBERED_NAMES = 1000;
-
-function statementName(sql: string): string {
-  let name = statementNames.get(sql);
-  if (name === undefined) {
-    name = `hot_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
-    if (statementNames.size < MAX_REMEMBERED_NAMES) statementNames.set(sql, name);
-  }
-  return name;
-}
+/** A prepared statement's name: its text's hash, so two texts never share one (a few µs per call). */
+const statementName = (sql: string) => `hot_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
 
 /**
  * Opens the database: the Postgres server at DATABASE_URL when set, otherwise an embedded
