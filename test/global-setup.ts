@@ -8,7 +8,7 @@ import { createLogger } from '../src/logger';
 import type { RunningTemporal } from '../src/dev/running-temporal';
 import { startTemporalCluster } from '../src/dev/cluster/cluster';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
-import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { WORKFLOW_PRELOAD_MODULES, WORKFLOWS_PATH } from '../src/temporal/workflows-path';
 
 declare global {
   var __TEST_TEMPORAL__: RunningTemporal | undefined;
@@ -58,7 +58,7 @@ export async function setupTestRun(temporal: 'dev' | 'cluster'): Promise<void> {
   }
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webhooks-test-'));
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => log.error(m) } });
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: WORKFLOW_PRELOAD_MODULES, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => log.error(m) } });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 

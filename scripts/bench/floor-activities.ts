@@ -1,4 +1,15 @@
+import path from 'node:path';
 import { request, type Dispatcher } from 'undici';
+import { MODULE_EXT } from '../../src/temporal/workflows-path';
+
+const FLOOR_WORKFLOWS_PATH = path.join(__dirname, `floor-workflows${MODULE_EXT}`);
+
+/**
+ * Where a floor worker finds its workflows (the SDK bundles them at start), preloaded into the
+ * sandbox once as the service's are (see WORKFLOW_PRELOAD_MODULES): a floor gets every setting
+ * that makes the service's workflows cheaper and that any Temporal worker could use.
+ */
+export const FLOOR_WORKFLOWS = { workflowsPath: FLOOR_WORKFLOWS_PATH, bundlerOptions: { preloadModules: [FLOOR_WORKFLOWS_PATH] } };
 
 /** Input of the floor workflows: where to POST, the event id header, the JSON body. */
 export interface FloorIn {

@@ -6,15 +6,13 @@
  * IPC, so no HTTP ingest is charged to it; it reports each start's times in epoch ms, the clock
  * the bench's receiver uses. Same concurrency limits and log level as the service worker.
  */
-import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
 import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
-import { MODULE_EXT } from '../../src/temporal/workflows-path';
-import { createFloorActivities } from './floor-activities';
+import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
 import type { floorLocalWorkflow } from './floor-workflows';
 import { generateLoad } from './load';
@@ -38,7 +36,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
-    workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
+    ...FLOOR_WORKFLOWS,
     activities: createFloorActivities(http, () => posted++),
     ...workerCapacity(config),
     ...activationTimeoutOptions(config),

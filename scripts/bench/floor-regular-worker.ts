@@ -3,14 +3,12 @@
  * workflows started by the bench's own client), in its own process: `floorWorkflow` on
  * TEMPORAL_TASK_QUEUE, with the same concurrency limits and log level as the service worker.
  */
-import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
 import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
-import { MODULE_EXT } from '../../src/temporal/workflows-path';
-import { createFloorActivities } from './floor-activities';
+import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,7 +21,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowsPath: path.join(__dirname, `floor-workflows${MODULE_EXT}`),
+    ...FLOOR_WORKFLOWS,
     activities: createFloorActivities(http),
     ...workerCapacity(config),
     ...activationTimeoutOptions(config),

@@ -15,8 +15,6 @@ import { activationTimeoutOptions, LeanWorker } from './lean-worker';
 import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
-export { WORKFLOWS_PATH } from './workflows-path';
-
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (and workflow `log` calls) to pino, once per process. */

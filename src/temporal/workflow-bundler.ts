@@ -6,13 +6,14 @@
 import { writeFile } from 'node:fs/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { TRACING_WORKFLOW_MODULE } from './tracing';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { WORKFLOW_PRELOAD_MODULES, WORKFLOWS_PATH } from './workflows-path';
 
 const quiet = () => undefined;
 
 async function main(out: string, tracing: boolean): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    preloadModules: WORKFLOW_PRELOAD_MODULES,
     ...(tracing ? { workflowInterceptorModules: [TRACING_WORKFLOW_MODULE] } : {}),
     logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: (message) => console.error(message) },
   });
