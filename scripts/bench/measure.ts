@@ -62,6 +62,8 @@ export interface RunResult {
   e2e: Summary;
   /** The hand-over call: POST /events, workflow start, or the direct POST itself. */
   accept: Summary;
+  /** Every delivery's e2e and hand-over times, ms, so that rounds can be pooled (not in the JSON). */
+  samples: { e2e: number[]; accept: number[] };
   /** Floor: workflows the server started eagerly (null: not asked). */
   eagerStarts: number | null;
   workerPeakRssMb: number | null;
@@ -217,5 +219,6 @@ function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiv
     lastArrival = Math.max(lastArrival, arrival);
   }
   const durationS = (lastArrival - firstAccepted) / 1000;
-  return { name, events: samples.length, durationS, throughput: samples.length / durationS, e2e: summarize(e2e), accept: summarize(samples.map((s) => s.acceptedAt - s.sentAt)) };
+  const accept = samples.map((s) => s.acceptedAt - s.sentAt);
+  return { name, events: samples.length, durationS, throughput: samples.length / durationS, e2e: summarize(e2e), accept: summarize(accept), samples: { e2e, accept } };
 }

@@ -54,8 +54,10 @@ const CELL = 17;
 
 function table(title: string, runs: readonly RunResult[]): string[] {
   if (runs.length === 0) return [];
-  const line = (label: string, cells: string[]) => `${label.padEnd(LABEL)}  ${cells.map((c) => c.padStart(CELL)).join('')}`;
-  const out = [title, line('', runs.map((r) => r.name)), '-'.repeat(LABEL + 2 + CELL * runs.length)];
+  // Wide enough for the longest run name (`one-process@50% (3)`) and a space before it.
+  const width = Math.max(CELL, ...runs.map((r) => r.name.length + 1));
+  const line = (label: string, cells: string[]) => `${label.padEnd(LABEL)}  ${cells.map((c) => c.padStart(width)).join('')}`;
+  const out = [title, line('', runs.map((r) => r.name)), '-'.repeat(LABEL + 2 + width * runs.length)];
   for (const [label, cell] of ROWS) out.push(label === '' ? '' : line(label, runs.map(cell)));
   for (const run of runs) {
     if (!run.sql) continue;

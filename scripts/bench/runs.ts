@@ -136,10 +136,14 @@ export async function runCoreRuns(ctx: RunContext): Promise<{ runs: RunResult[];
       if (file) await phase(roundName('service-file', round), file, closed(ctx));
       if (one) await phase(roundName('one-process', round), one, closed(ctx));
     }
+    // The steady-rate phases in rounds too: one 30 s phase's tail rests on a few seconds of it, so
+    // the latency targets pool the rounds' samples (see targets.ts).
     const rate = ctx.opts.rate ?? median(throughputs) * LATENCY_LOAD_SHARE;
-    if (service && runs.includes('latency')) await phase('service@50%', service, open(ctx, rate));
-    if (floor && runs.includes('latency')) await phase('floor@50%', floor, open(ctx, rate));
-    if (one) await phase('one-process@50%', one, open(ctx, rate));
+    for (let round = 1; round <= repeat; round++) {
+      if (service && runs.includes('latency')) await phase(roundName('service@50%', round), service, open(ctx, rate));
+      if (floor && runs.includes('latency')) await phase(roundName('floor@50%', round), floor, open(ctx, rate));
+      if (one) await phase(roundName('one-process@50%', round), one, open(ctx, rate));
+    }
   } finally {
     await scope.run();
   }
