@@ -49,6 +49,18 @@ export default tseslint.config(
           ],
         },
       ],
+      // The sandbox evaluates workflow modules once and shares them between runs (WORKFLOW_PRELOAD_MODULES).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: ':matches(Program, ExportNamedDeclaration) > VariableDeclaration[kind!="const"]',
+          message: 'workflow modules are shared by every workflow run in the sandbox: no mutable state at module scope',
+        },
+        {
+          selector: ':matches(Program, ExportNamedDeclaration) > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet)$/]',
+          message: 'workflow modules are shared by every workflow run in the sandbox: no collections filled at run time at module scope',
+        },
+      ],
     },
   },
 );
