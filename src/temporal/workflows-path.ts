@@ -13,9 +13,10 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, `../../workflows/index${MO
  * Modules the workflow sandbox evaluates once, when it starts, and shares between all the
  * workflow runs it hosts (the SDK's `preloadModules`): the workflows and everything they import.
  * Otherwise each run evaluates its own copy of every module its workflow imports (about twenty:
- * ours, `@temporalio/workflow`'s index and `@temporalio/common`'s), the largest item of a
- * delivery's sandbox time after the SDK's own. Sharing is safe because these modules keep no
- * state of their own at module scope (the SDK freezes what they export), and their top level
- * only defines things (`proxyLocalActivities`, `defineQuery`): it runs before any workflow does.
+ * ours, `@temporalio/workflow`'s index and `@temporalio/common`'s), which took more of a
+ * delivery's sandbox time than the workflow's own code. Sharing is safe because these modules
+ * keep no state of their own at module scope (ESLint refuses it in `workflows/`; the SDK freezes
+ * what they export), and their top level only defines things (`proxyLocalActivities`,
+ * `defineQuery`): it runs before any workflow does.
  */
 export const WORKFLOW_PRELOAD_MODULES = [WORKFLOWS_PATH];

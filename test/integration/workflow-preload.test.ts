@@ -9,8 +9,8 @@ function preloaded(code: string): string {
   return body;
 }
 
-describe('the workflow bundle a worker builds', () => {
-  it.each([false, true])('preloads the workflows and all they import once for every run in the sandbox (tracing: %s)', async (tracing) => {
+describe('when a worker bundles its workflows', () => {
+  it.each([false, true])('then the sandbox preloads them and all they import, once for every run (tracing: %s)', async (tracing) => {
     const bundle = await bundleWorkflowsApart(createLogger('silent'), { tracing });
     try {
       const code = await readFile(bundle.codePath, 'utf8');
