@@ -19,8 +19,16 @@ export function tokenMatcher(expected: string): (given: string) => boolean {
   return (given) => timingSafeEqual(digest(given), wanted);
 }
 
-/** Whether `header` carries `expected` as its bearer token; compared as {@link tokenMatcher} does. */
+/** A check of `Authorization` headers for `expected` as their bearer token, compared as {@link tokenMatcher} does. */
+export function bearerMatcher(expected: string): (header: string | undefined) => boolean {
+  const matches = tokenMatcher(expected);
+  return (header) => {
+    const given = bearerToken(header);
+    return given !== undefined && matches(given);
+  };
+}
+
+/** Whether `header` carries `expected` as its bearer token (a one-off {@link bearerMatcher}). */
 export function bearerMatches(expected: string, header: string | undefined): boolean {
-  const given = bearerToken(header);
-  return given !== undefined && tokenMatcher(expected)(given);
+  return bearerMatcher(expected)(header);
 }

@@ -3,7 +3,7 @@ import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Agent, request } from 'undici';
 import type { Logger } from '../logger';
 import { listen } from '../bootstrap';
-import { bearerMatches } from '../security/bearer';
+import { bearerMatcher } from '../security/bearer';
 import type { DeliveryIn, RelayedStart, StartDeliveries } from './delivery-workflows';
 import { isTemporalUnavailable } from './client';
 
@@ -63,6 +63,8 @@ function parseStarts(body: Buffer): RelayedStart[] {
  * `{"ok":true,"started":n,"eager":m}`; 503 when Temporal is unreachable.
  */
 export async function startRelayServer(opts: { start: StartDeliveries; host: string; port: number; token: string; log: Logger }): Promise<{ server: Server; url: string }> {
+  // The expected token's digest is taken once, not on each of the API's requests.
+  const authorized = bearerMatcher(opts.token);
   const server = createServer((req, res) => {
     const answer = (status: number, body: Record<string, unknown>) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const fail = (err: unknown) => {
@@ -72,7 +74,7 @@ export async function startRelayServer(opts: { start: StartDeliveries; host: str
       return answer(500, { ok: false, err: 'internal', msg: 'internal error' });
     };
     if (req.method !== 'POST' || req.url !== RELAY_PATH) return answer(404, { ok: false, err: 'not_found', msg: `POST ${RELAY_PATH} only` });
-    if (!bearerMatches(opts.token, req.headers.authorization)) return answer(401, { ok: false, err: 'unauthorized', msg: 'Authorization: Bearer <WORKER_START_TOKEN>' });
+    if (!authorized(req.headers.authorization)) return answer(401, { ok: false, err: 'unauthorized', msg: 'Authorization: Bearer <WORKER_START_TOKEN>' });
     // The starts continue the API request's trace (its `traceparent`), as the API's own would.
     const traced = propagation.extract(ROOT_CONTEXT, req.headers);
     readBody(req)
