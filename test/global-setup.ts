@@ -1,17 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import knexFactory from 'knex';
 import { migrate } from '../src/db/knex';
 import { createLogger } from '../src/logger';
 import type { RunningTemporal } from '../src/dev/running-temporal';
 import { startTemporalCluster } from '../src/dev/cluster/cluster';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
-import { WORKFLOW_PRELOAD_MODULES, WORKFLOWS_PATH } from '../src/temporal/workflows-path';
+import { bundleWorkflowsApart, type BuiltBundle } from '../src/temporal/workflow-bundle';
 
 declare global {
   var __TEST_TEMPORAL__: RunningTemporal | undefined;
+  var __TEST_WORKFLOW_BUNDLE__: BuiltBundle | undefined;
 }
 
 /**
@@ -57,17 +54,16 @@ export async function setupTestRun(temporal: 'dev' | 'cluster'): Promise<void> {
     address = server.address;
   }
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'webhooks-test-'));
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: WORKFLOW_PRELOAD_MODULES, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m) => log.error(m) } });
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  // Bundled as a worker bundles its own (same options, same child process), once for the run.
+  const bundle = await bundleWorkflowsApart(log, { tracing: false });
+  globalThis.__TEST_WORKFLOW_BUNDLE__ = bundle;
 
   Object.assign(process.env, {
     TEST_DB_ADMIN_URL: adminUrl,
     TEST_DB_NAME: dbName,
     TEST_DB_URL: url.toString(),
     TEST_TEMPORAL_ADDRESS: address,
-    TEST_WORKFLOW_BUNDLE: bundlePath,
+    TEST_WORKFLOW_BUNDLE: bundle.codePath,
   });
 }
 
