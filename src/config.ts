@@ -147,6 +147,14 @@ const schema = z.object({
    */
   WORKER_ACTIVATION_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   /**
+   * Which thread runs the workflow sandbox. `main` (the default): the worker's own thread, beside
+   * the activities; no second V8 heap (about 40–55 MB less RSS) and no hand-off between threads
+   * per activation, at the same CPU per delivery (docs/benchmark.md). A long activation then holds
+   * up the activities too: WORKER_ACTIVATION_TIMEOUT_MS bounds it on either thread. `separate`:
+   * the SDK's worker thread (a workflow activation and the activities run in parallel).
+   */
+  WORKER_WORKFLOW_THREAD: z.enum(['main', 'separate']).default('main'),
+  /**
    * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
    * that worker (the first workflow task comes back in the start's answer). No effect elsewhere
    * (a separate API gets eager starts through the workers' start relays, WORKER_START_URLS).

@@ -11,7 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
-import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
+import { LeanWorker, sandboxOptions } from '../../src/temporal/lean-worker';
 import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
 import type { floorLocalWorkflow } from './floor-workflows';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     ...FLOOR_WORKFLOWS,
     activities: createFloorActivities(http, () => posted++),
     ...workerCapacity(config),
-    ...activationTimeoutOptions(config),
+    ...sandboxOptions(config),
   });
 
   process.on('message', (message: ToFloor) => {

@@ -7,7 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
 import { workerCapacity } from '../../src/temporal/worker-capacity';
-import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
+import { LeanWorker, sandboxOptions } from '../../src/temporal/lean-worker';
 import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 
 async function main(): Promise<void> {
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     ...FLOOR_WORKFLOWS,
     activities: createFloorActivities(http),
     ...workerCapacity(config),
-    ...activationTimeoutOptions(config),
+    ...sandboxOptions(config),
   });
   const stop = () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

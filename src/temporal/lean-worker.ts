@@ -14,12 +14,19 @@ export function sandboxTimeoutMs(activationTimeoutMs: number): number | undefine
 }
 
 /**
- * The Worker options {@link LeanWorker} reads: WORKER_ACTIVATION_TIMEOUT_MS, 0 for none, as the
- * SDK's `isolateExecutionTimeout` (which the SDK still reads but no longer lists in its
- * WorkerOptions type, hence a spread). The service worker and the bench's floors take the same.
+ * The sandbox's Worker options from the WORKER_* settings; the service worker and the bench's
+ * floors take the same.
+ * - WORKER_ACTIVATION_TIMEOUT_MS, 0 for none, as the SDK's `isolateExecutionTimeout` (which the
+ *   SDK still reads but no longer lists in its WorkerOptions type, hence a spread); always given,
+ *   so the SDK's own default (none in `debugMode`) never applies.
+ * - WORKER_WORKFLOW_THREAD: `main` is the SDK's `debugMode`, whose one effect besides that default
+ *   is to build the sandbox in the worker's own thread instead of a worker thread (the SDK says
+ *   it is for attaching a debugger; it is the same reused V8 context, on the main thread). The SDK
+ *   then never removes its process-wide hooks (a promise hook, `Error.prepareStackTrace`), which
+ *   is right for a worker process and wrong for a process that creates many workers in turn.
  */
-export function activationTimeoutOptions(config: Pick<Config, 'WORKER_ACTIVATION_TIMEOUT_MS'>) {
-  return { isolateExecutionTimeout: config.WORKER_ACTIVATION_TIMEOUT_MS };
+export function sandboxOptions(config: Pick<Config, 'WORKER_ACTIVATION_TIMEOUT_MS' | 'WORKER_WORKFLOW_THREAD'>) {
+  return { isolateExecutionTimeout: config.WORKER_ACTIVATION_TIMEOUT_MS, debugMode: config.WORKER_WORKFLOW_THREAD === 'main' };
 }
 
 /**

@@ -11,7 +11,7 @@ import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
 import { tracingWorkerOptions } from './tracing';
 import { workerCapacity } from './worker-capacity';
-import { activationTimeoutOptions, LeanWorker } from './lean-worker';
+import { LeanWorker, sandboxOptions } from './lean-worker';
 import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
@@ -92,7 +92,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
       activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
       ...workerCapacity(config),
-      ...activationTimeoutOptions(config),
+      ...sandboxOptions(config),
       ...tracingWorkerOptions(tracing),
     });
   } finally {

@@ -1,16 +1,23 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import { activationTimeoutOptions, LeanWorker } from '../../src/temporal/lean-worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { eventually } from '../helpers/stack';
+import { exited } from '../helpers/worker-process';
 
 /**
- * LeanWorker: an `isolateExecutionTimeout` of 0 means no bound on a workflow activation, with no
- * watchdog thread per call into the sandbox; a positive one still bounds it, as in the SDK.
+ * LeanWorker and the sandbox options (`sandboxOptions`): an activation timeout of 0 means no
+ * bound on a workflow activation, with no watchdog thread per call into the sandbox, and a
+ * positive one still bounds it, as in the SDK; WORKER_WORKFLOW_THREAD says whether the sandbox
+ * runs on the worker's main thread or on a worker thread. Each worker runs in a process of its
+ * own (test/fixtures/sandbox/run-worker.ts): the main-thread sandbox leaves process-wide hooks.
  */
+const ROOT = path.resolve(__dirname, '../..');
 const address = process.env.TEST_TEMPORAL_ADDRESS!;
-let bundle: WorkflowBundle;
-let nativeConnection: NativeConnection;
+let dir: string;
+let bundlePath: string;
 let connection: Connection;
 let client: Client;
 let queue = 0;
@@ -18,22 +25,56 @@ let queue = 0;
 beforeAll(async () => {
   const quiet = () => undefined;
   const logger = { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
-  bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, '../fixtures/sandbox/workflows.ts'), logger });
-  nativeConnection = await NativeConnection.connect({ address });
+  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, '../fixtures/sandbox/workflows.ts'), logger });
+  dir = await mkdtemp(path.join(tmpdir(), 'lean-worker-'));
+  bundlePath = path.join(dir, 'workflows.js');
+  await writeFile(bundlePath, bundle.code);
   connection = await Connection.connect({ address });
   client = new Client({ connection });
 }, 60_000);
 
 afterAll(async () => {
   await connection?.close();
-  await nativeConnection?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `fn` with a worker of `kind` on a task queue of its own, then shuts it down. */
-async function withWorker<T>(kind: typeof Worker, activationTimeoutMs: number, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+type Thread = 'main' | 'separate';
+
+/**
+ * Runs `fn` with a worker process on a task queue of its own, given its activation timeout and
+ * workflow thread, then stops it; `fn` also gets the worker threads the process had once ready.
+ */
+async function withWorker<T>(sandbox: { activationTimeoutMs: number; thread: Thread }, fn: (taskQueue: string, workerThreads: number) => Promise<T>): Promise<T> {
   const taskQueue = `lean-worker-${process.pid}-${++queue}`;
-  const worker = await kind.create({ connection: nativeConnection, taskQueue, workflowBundle: bundle, ...activationTimeoutOptions({ WORKER_ACTIVATION_TIMEOUT_MS: activationTimeoutMs }) });
-  return worker.runUntil(fn(taskQueue));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/sandbox/run-worker.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      WORKER_ACTIVATION_TIMEOUT_MS: String(sandbox.activationTimeoutMs),
+      WORKER_WORKFLOW_THREAD: sandbox.thread,
+      SANDBOX_BUNDLE: bundlePath,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    const ready = await new Promise<{ workerThreads: number }>((resolve, reject) => {
+      let line = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        line += d.toString();
+        if (line.includes('\n')) resolve(JSON.parse(line.slice(0, line.indexOf('\n'))) as { workerThreads: number });
+      });
+      child.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready: ${output}`)));
+    });
+    return await fn(taskQueue, ready.workerThreads);
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+  }
 }
 
 /** The message of the first failed workflow task of a run, once there is one. */
@@ -45,28 +86,31 @@ async function firstTaskFailure(workflowId: string): Promise<string> {
   }, 30_000, `a failed workflow task of ${workflowId}`);
 }
 
-describe('when the activation timeout is 0', () => {
-  // The SDK's own Worker refuses 0 (it becomes vm's `timeout`, which must be at least 1 ms), and
-  // leaves its workflow threads running when it does, so that is not run here.
-  it('then a LeanWorker runs workflows with no bound', async () => {
-    const result = await withWorker(LeanWorker, 0, (taskQueue) =>
-      client.workflow.execute('quick', { taskQueue, workflowId: `lean-quick-${process.pid}`, workflowExecutionTimeout: '30s' }),
-    );
-    expect(result).toBe('done');
-  });
-});
+/** Starts a workflow that spins for far longer than 100 ms in one activation; answers its first task failure. */
+async function spinFailure(taskQueue: string, workflowId: string): Promise<string> {
+  await client.workflow.start('spin', { taskQueue, workflowId, args: [1e11], workflowExecutionTimeout: '60s' });
+  try {
+    return await firstTaskFailure(workflowId);
+  } finally {
+    await client.workflow.getHandle(workflowId).terminate('test done');
+  }
+}
 
-describe('when the activation timeout is positive', () => {
-  it('then a LeanWorker fails the workflow task whose activation runs past it', async () => {
-    const workflowId = `lean-spin-${process.pid}`;
-    const message = await withWorker(LeanWorker, 100, async (taskQueue) => {
-      await client.workflow.start('spin', { taskQueue, workflowId, args: [1e11], workflowExecutionTimeout: '60s' });
-      try {
-        return await firstTaskFailure(workflowId);
-      } finally {
-        await client.workflow.getHandle(workflowId).terminate('test done');
-      }
-    });
+describe.each<Thread>(['main', 'separate'])('when the workflows run on the %s thread', (thread) => {
+  // The SDK's own Worker refuses an activation timeout of 0 (it becomes vm's `timeout`, which must
+  // be at least 1 ms), and leaves its workflow threads running when it does, so that is not run here.
+  it('then with an activation timeout of 0 a LeanWorker runs workflows with no bound, on that thread', async () => {
+    const { result, workerThreads } = await withWorker({ activationTimeoutMs: 0, thread }, async (taskQueue, workerThreads) => ({
+      result: await client.workflow.execute('quick', { taskQueue, workflowId: `lean-quick-${thread}-${process.pid}`, workflowExecutionTimeout: '30s' }),
+      workerThreads,
+    }));
+    expect(result).toBe('done');
+    // The SDK's sandbox thread, or none.
+    expect(workerThreads).toBe(thread === 'main' ? 0 : 1);
+  });
+
+  it('then a positive activation timeout fails the workflow task whose activation runs past it', async () => {
+    const message = await withWorker({ activationTimeoutMs: 100, thread }, (taskQueue) => spinFailure(taskQueue, `lean-spin-${thread}-${process.pid}`));
     // Node's own words for vm's timeout, with the bound this worker was given.
     expect(message).toMatch(/timed out after 100ms/);
   });

@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import { DefaultLogger } from '@temporalio/worker';
 import { noopMetricMeter } from '@temporalio/common/lib/metrics';
 import { compileWorkerOptions } from '@temporalio/worker/lib/worker-options';
-import { activationTimeoutOptions, sandboxTimeoutMs } from '../../src/temporal/lean-worker';
+import { sandboxOptions, sandboxTimeoutMs } from '../../src/temporal/lean-worker';
 import { cachedWorkflows, sdkDefaultCachedWorkflows, workerCapacity } from '../../src/temporal/worker-capacity';
 
 /** What `openssl rand -hex 32` gives: secrets production accepts. */
@@ -56,11 +56,17 @@ describe('loadConfig', () => {
   });
 
   it('when the activation timeout is not set, then workflow activations have no bound (no watchdog thread per sandbox call)', () => {
-    expect(activationTimeoutOptions(loadConfig({ NODE_ENV: 'test' }))).toEqual({ isolateExecutionTimeout: 0 });
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test' }))).toEqual({ isolateExecutionTimeout: 0, debugMode: true });
     expect(sandboxTimeoutMs(0)).toBeUndefined();
-    expect(activationTimeoutOptions(loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '5000' }))).toEqual({ isolateExecutionTimeout: 5000 });
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '5000' }))).toEqual({ isolateExecutionTimeout: 5000, debugMode: true });
     expect(sandboxTimeoutMs(5000)).toBe(5000);
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '-1' })).toThrow(/WORKER_ACTIVATION_TIMEOUT_MS/);
+  });
+
+  it('when the workflow thread is not set, then the sandbox runs on the main thread (the SDK\'s debugMode); separate puts it on a worker thread', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).WORKER_WORKFLOW_THREAD).toBe('main');
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'separate' })).debugMode).toBe(false);
+    expect(() => loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'other' })).toThrow(/WORKER_WORKFLOW_THREAD/);
   });
 
   it('when the SDK picks its own cache size, then it is the size sdkDefaultCachedWorkflows says', () => {
