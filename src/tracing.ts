@@ -1,7 +1,6 @@
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { Config } from './config';
 
 /** The name spans of this service are made under. */
@@ -30,6 +29,12 @@ export function startTracing(
 ): Tracing | null {
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint && !options.spanProcessor) return null;
+  // The SDK is loaded only here: a process without tracing holds none of its modules.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BatchSpanProcessor, NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint!.replace(/\/+$/, '')}/v1/traces` }));
   const resource = new Resource({ 'service.name': options.serviceName ?? config.OTEL_SERVICE_NAME });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });

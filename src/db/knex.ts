@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { migrationSource } from './migrations';
@@ -37,6 +36,9 @@ export function openDatabase(config: Config, log: Logger): Db {
   }
   mkdirSync(config.PGLITE_DIR, { recursive: true });
   log.info({ dir: config.PGLITE_DIR }, 'DATABASE_URL unset: using embedded postgres (PGlite)');
+  // Loaded only here: a process on a Postgres server holds none of PGlite's modules.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ClientPgLite = require('knex-pglite') as typeof import('knex-pglite');
   return knexFactory({
     client: ClientPgLite,
     dialect: 'postgres',

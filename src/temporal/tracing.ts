@@ -1,10 +1,4 @@
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { Tracing } from '../tracing';
 
@@ -18,7 +12,11 @@ export const TRACING_WORKFLOW_MODULE = require.resolve('@temporalio/interceptors
 
 /** The client's interceptors: starting (or signalling) a workflow carries the caller's span in its headers. */
 export function tracingClientInterceptors(tracing: Tracing | null): { workflow: WorkflowClientInterceptor[] } | undefined {
-  return tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } : undefined;
+  if (!tracing) return undefined;
+  // Loaded only with tracing on, as the OpenTelemetry SDK is (src/tracing.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { OpenTelemetryWorkflowClientInterceptor } = require('@temporalio/interceptors-opentelemetry/lib/client') as typeof import('@temporalio/interceptors-opentelemetry/lib/client');
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] };
 }
 
 /**
@@ -28,6 +26,9 @@ export function tracingClientInterceptors(tracing: Tracing | null): { workflow: 
  */
 export function tracingWorkerOptions(tracing: Tracing | null): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   if (!tracing) return {};
+  // Loaded only with tracing on: it brings the OpenTelemetry SDK's span classes with it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } = require('@temporalio/interceptors-opentelemetry/lib/worker') as typeof import('@temporalio/interceptors-opentelemetry/lib/worker');
   return {
     interceptors: {
       workflowModules: [TRACING_WORKFLOW_MODULE],
