@@ -147,13 +147,14 @@ const schema = z.object({
    */
   WORKER_ACTIVATION_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   /**
-   * Which thread runs the workflow sandbox. `main` (the default): the worker's own thread, beside
-   * the activities; no second V8 heap (about 40–55 MB less RSS) and no hand-off between threads
-   * per activation, at the same CPU per delivery (docs/benchmark.md). A long activation then holds
-   * up the activities too: WORKER_ACTIVATION_TIMEOUT_MS bounds it on either thread. `separate`:
-   * the SDK's worker thread (a workflow activation and the activities run in parallel).
+   * Which thread runs the workflow sandbox. `separate` (the default): the SDK's worker thread, so
+   * workflow activations (and their garbage collection) never hold up the worker's own thread:
+   * its activities, its start relay, and in `npm start` the API. `main`: the worker's own thread;
+   * no second V8 heap (40–56 MB less RSS) at the same CPU per delivery, but the API's ingest p99
+   * about doubled in the bench, its answers waiting behind activations (docs/benchmark.md). For
+   * memory-limited workers whose ingest tail matters less.
    */
-  WORKER_WORKFLOW_THREAD: z.enum(['main', 'separate']).default('main'),
+  WORKER_WORKFLOW_THREAD: z.enum(['main', 'separate']).default('separate'),
   /**
    * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
    * that worker (the first workflow task comes back in the start's answer). No effect elsewhere

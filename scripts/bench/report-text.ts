@@ -115,6 +115,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     const phase = (p: RssPhase) =>
       `worker RSS ${fmt(p.workerBaselineRssMb)} MB before, peak ${fmt(p.workerPeakRssMb)} MB; peak in flight ${p.peakInFlight} (accepted, not yet answered), ${p.peakAtReceiver} held at the receiver at once; all done in ${fmt(p.durationS, 1)} s`;
     out.push(`  as started: ${phase(rss)}`);
+    out.push(`  WORKER_WORKFLOW_THREAD=main: ${phase(rss.mainThread)}`);
     out.push(`  NODE_OPTIONS="${rss.capped.nodeOptions}": ${phase(rss.capped)}`);
     out.push('');
   }

@@ -90,7 +90,7 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       },
       workerPeakRssMb: r(fanout.workerPeakRssMb),
     },
-    rss: rss && { ...rssPhase(rss), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions } },
+    rss: rss && { ...rssPhase(rss), mainThread: rssPhase(rss.mainThread), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions } },
     errors: results.errors,
     targets: targets(results).map((t) => ({ ...t, value: r(t.value, t.unit === '×' ? 3 : 1) })),
   };

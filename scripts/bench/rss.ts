@@ -3,8 +3,9 @@
  * fast as the API takes them while the receiver holds every request --hold-ms; the worker's RSS
  * is sampled every 250 ms until the last delivery is recorded. How many were really in flight is
  * reported beside it: accepted but not yet answered, and held at the receiver at once. Measured
- * twice: the worker as started by default, then with its heap capped through NODE_OPTIONS
- * ({@link CAPPED_HEAP_NODE_OPTIONS}), as docs/deploy.md advises for memory-limited workers.
+ * three times: the worker as started by default, then with its workflow sandbox on its main
+ * thread ({@link MAIN_THREAD_ENV}), then with its heap capped through NODE_OPTIONS
+ * ({@link CAPPED_HEAP_NODE_OPTIONS}): the two settings docs/deploy.md offers memory-limited workers.
  */
 import { epochMs } from './clock';
 import { Cleanup, progress } from './infra';
@@ -17,7 +18,12 @@ import { createEndpoint, sendEvent, startServiceStack, waitForAttempts } from '.
 /** The Node options of the capped phase: old space 192 MB, young generation 2 × 8 MB per isolate. */
 export const CAPPED_HEAP_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
 
+/** The worker's setting of the main-thread phase: one V8 heap instead of two. */
+export const MAIN_THREAD_ENV = { WORKER_WORKFLOW_THREAD: 'main' } as const;
+
 export interface RssResult extends RssPhase {
+  /** The same with {@link MAIN_THREAD_ENV} for the worker. */
+  mainThread: RssPhase;
   /** The same with NODE_OPTIONS={@link CAPPED_HEAP_NODE_OPTIONS} for the worker. */
   capped: RssPhase & { nodeOptions: string };
 }
@@ -41,8 +47,9 @@ export interface RssPhase {
 
 export async function runRss(ctx: RunContext): Promise<RssResult> {
   const plain = await rssPhase(ctx, 'rss', {});
+  const mainThread = await rssPhase(ctx, 'rss-main-thread', MAIN_THREAD_ENV);
   const capped = await rssPhase(ctx, 'rss-capped', { NODE_OPTIONS: CAPPED_HEAP_NODE_OPTIONS });
-  return { ...plain, capped: { ...capped, nodeOptions: CAPPED_HEAP_NODE_OPTIONS } };
+  return { ...plain, mainThread, capped: { ...capped, nodeOptions: CAPPED_HEAP_NODE_OPTIONS } };
 }
 
 async function rssPhase(ctx: RunContext, label: string, workerEnv: Record<string, string>): Promise<RssPhase> {

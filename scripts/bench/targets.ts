@@ -117,6 +117,15 @@ export function targets(results: BenchResults): Target[] {
     ratioTarget('fileStore', 'file-backed store ÷ in-memory', files, throughput, 'deliveries/s', '>=', 0.8, services),
     target('workerRss', `worker peak RSS with ${results.rss?.events ?? 1000} accepted at once`, results.rss?.workerPeakRssMb ?? null, 'MB', '<=', 300, results.rss ? `peak ${results.rss.peakInFlight} in flight, ${results.rss.peakAtReceiver} held at the receiver` : 'rss run'),
     target(
+      'workerRssMainThread',
+      '  workflows on the main thread: worker peak RSS',
+      results.rss?.mainThread.workerPeakRssMb ?? null,
+      'MB',
+      '<=',
+      300,
+      results.rss ? `WORKER_WORKFLOW_THREAD=main; ${results.rss.mainThread.peakAtReceiver} held at the receiver, done in ${fmt(results.rss.mainThread.durationS)} s (as started: ${fmt(results.rss.durationS)} s)` : 'rss run',
+    ),
+    target(
       'workerRssCapped',
       '  heap capped (NODE_OPTIONS): worker peak RSS',
       results.rss?.capped.workerPeakRssMb ?? null,

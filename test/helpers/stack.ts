@@ -36,11 +36,6 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     DELIVERY_TIMEOUT_MS: '3000',
-    // In-process workers keep the SDK's worker thread: the main-thread sandbox (the default) leaves
-    // process-wide hooks behind, which would pile up in the test runner's one process, a set per
-    // test file. Workers run as processes of their own (spawnWorker, the cluster and kill tests)
-    // and test/integration/lean-worker.test.ts run it.
-    WORKER_WORKFLOW_THREAD: 'separate',
     ...overrides,
   });
 }

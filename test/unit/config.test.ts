@@ -56,16 +56,16 @@ describe('loadConfig', () => {
   });
 
   it('when the activation timeout is not set, then workflow activations have no bound (no watchdog thread per sandbox call)', () => {
-    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test' }))).toEqual({ isolateExecutionTimeout: 0, debugMode: true });
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test' }))).toEqual({ isolateExecutionTimeout: 0, debugMode: false });
     expect(sandboxTimeoutMs(0)).toBeUndefined();
-    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '5000' }))).toEqual({ isolateExecutionTimeout: 5000, debugMode: true });
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '5000' }))).toEqual({ isolateExecutionTimeout: 5000, debugMode: false });
     expect(sandboxTimeoutMs(5000)).toBe(5000);
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_ACTIVATION_TIMEOUT_MS: '-1' })).toThrow(/WORKER_ACTIVATION_TIMEOUT_MS/);
   });
 
-  it('when the workflow thread is not set, then the sandbox runs on the main thread (the SDK\'s debugMode); separate puts it on a worker thread', () => {
-    expect(loadConfig({ NODE_ENV: 'test' }).WORKER_WORKFLOW_THREAD).toBe('main');
-    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'separate' })).debugMode).toBe(false);
+  it('when the workflow thread is not set, then the sandbox runs on a worker thread; main puts it on the main thread (the SDK\'s debugMode)', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).WORKER_WORKFLOW_THREAD).toBe('separate');
+    expect(sandboxOptions(loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'main' })).debugMode).toBe(true);
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'other' })).toThrow(/WORKER_WORKFLOW_THREAD/);
   });
 
