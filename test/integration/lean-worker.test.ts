@@ -42,7 +42,7 @@ type Thread = 'main' | 'separate';
 
 /**
  * Runs `fn` with a worker process on a task queue of its own, given its activation timeout and
- * workflow thread, then stops it; `fn` also gets the worker threads the process had once ready.
+ * workflow thread, then stops it; `fn` also gets the worker threads creating the worker started.
  */
 async function withWorker<T>(sandbox: { activationTimeoutMs: number; thread: Thread }, fn: (taskQueue: string, workerThreads: number) => Promise<T>): Promise<T> {
   const taskQueue = `lean-worker-${process.pid}-${++queue}`;
