@@ -2,7 +2,7 @@
 import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import type { ReadsResult } from './reads';
-import type { RssResult } from './rss';
+import type { RssPhase, RssResult } from './rss';
 import { median, ratio, summarize, type Summary } from './stats';
 
 export interface Target {
@@ -37,6 +37,16 @@ const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefi
 function target(id: string, label: string, value: number | null, unit: Target['unit'], op: '>=' | '<=', limit: number, basis: string): Target {
   const verdict = value === null ? 'n/a' : (op === '>=' ? value >= limit : value <= limit) ? 'PASS' : 'MISS';
   return { id, label, value, unit, op, limit, verdict, basis };
+}
+
+/**
+ * The rss run's peak with a memory setting of docs/deploy.md (one of its later phases), held to the
+ * same 300 MB, with the setting and its finishing time beside the as-started one's.
+ */
+function rssSettingTarget(id: string, label: string, rss: RssResult | null, pick: (rss: RssResult) => { phase: RssPhase; setting: string }): Target {
+  const picked = rss && pick(rss);
+  const basis = rss && picked ? `${picked.setting}; ${picked.phase.peakAtReceiver} held at the receiver, done in ${fmt(picked.phase.durationS)} s (as started: ${fmt(rss.durationS)} s)` : 'rss run';
+  return target(id, label, picked?.phase.workerPeakRssMb ?? null, 'MB', '<=', 300, basis);
 }
 
 /** The runs of a saturated subject, one per `--repeat` round, in order: `service`, `service (2)`, … */
@@ -116,24 +126,8 @@ export function targets(results: BenchResults): Target[] {
     target('latencyIngestP99OneProcess', '  one process at 50 % load: API ingest p99', o50?.accept.p99 ?? null, 'ms', '<=', 50, `one-process@50%, POST /events: ${pooledBasis(o50, ingestP99)}`),
     ratioTarget('fileStore', 'file-backed store ÷ in-memory', files, throughput, 'deliveries/s', '>=', 0.8, services),
     target('workerRss', `worker peak RSS with ${results.rss?.events ?? 1000} accepted at once`, results.rss?.workerPeakRssMb ?? null, 'MB', '<=', 300, results.rss ? `peak ${results.rss.peakInFlight} in flight, ${results.rss.peakAtReceiver} held at the receiver` : 'rss run'),
-    target(
-      'workerRssMainThread',
-      '  workflows on the main thread: worker peak RSS',
-      results.rss?.mainThread.workerPeakRssMb ?? null,
-      'MB',
-      '<=',
-      300,
-      results.rss ? `WORKER_WORKFLOW_THREAD=main; ${results.rss.mainThread.peakAtReceiver} held at the receiver, done in ${fmt(results.rss.mainThread.durationS)} s (as started: ${fmt(results.rss.durationS)} s)` : 'rss run',
-    ),
-    target(
-      'workerRssCapped',
-      '  heap capped (NODE_OPTIONS): worker peak RSS',
-      results.rss?.capped.workerPeakRssMb ?? null,
-      'MB',
-      '<=',
-      300,
-      results.rss ? `${results.rss.capped.nodeOptions}; ${results.rss.capped.peakAtReceiver} held at the receiver, done in ${fmt(results.rss.capped.durationS)} s (as started: ${fmt(results.rss.durationS)} s)` : 'rss run',
-    ),
+    rssSettingTarget('workerRssMainThread', '  workflows on the main thread: worker peak RSS', results.rss, (rss) => ({ phase: rss.mainThread, setting: 'WORKER_WORKFLOW_THREAD=main' })),
+    rssSettingTarget('workerRssCapped', '  heap capped (NODE_OPTIONS): worker peak RSS', results.rss, (rss) => ({ phase: rss.capped, setting: rss.capped.nodeOptions })),
   ];
   const fifo = by('fifo');
   list.push({
