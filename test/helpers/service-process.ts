@@ -4,7 +4,7 @@ import { compiledEntry } from '../../src/dev/build';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** An entry point (`src/server.ts`, `src/worker.ts`) run as its own process, as in production. */
+/** An entry point (`src/server.ts`, `src/worker.ts`, or a test's own) run as its own process, as in production. */
 export class ServiceProcess {
   private log = '';
   private constructor(readonly name: string, readonly child: ChildProcess) {
@@ -17,7 +17,7 @@ export class ServiceProcess {
    * From source through tsx, or with `compiled` as the Docker image runs it: `node dist/…js`,
    * built by {@link buildProject} first.
    */
-  static start(name: string, entry: 'src/server.ts' | 'src/worker.ts', env: Record<string, string>, options: { compiled?: boolean } = {}): ServiceProcess {
+  static start(name: string, entry: string, env: Record<string, string>, options: { compiled?: boolean } = {}): ServiceProcess {
     const args = options.compiled ? [compiledEntry(entry)] : ['--import', 'tsx', entry];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ServiceProcess(name, child);

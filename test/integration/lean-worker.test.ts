@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { eventually } from '../helpers/stack';
-import { exited } from '../helpers/worker-process';
+import { ServiceProcess } from '../helpers/service-process';
 
 /**
  * LeanWorker and the sandbox options (`sandboxOptions`): an activation timeout of 0 means no
@@ -14,7 +13,6 @@ import { exited } from '../helpers/worker-process';
  * runs on the worker's main thread or on a worker thread. Each worker runs in a process of its
  * own (test/fixtures/sandbox/run-worker.ts): the main-thread sandbox leaves process-wide hooks.
  */
-const ROOT = path.resolve(__dirname, '../..');
 const address = process.env.TEST_TEMPORAL_ADDRESS!;
 let dir: string;
 let bundlePath: string;
@@ -46,34 +44,24 @@ type Thread = 'main' | 'separate';
  */
 async function withWorker<T>(sandbox: { activationTimeoutMs: number; thread: Thread }, fn: (taskQueue: string, workerThreads: number) => Promise<T>): Promise<T> {
   const taskQueue = `lean-worker-${process.pid}-${++queue}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/sandbox/run-worker.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      WORKER_ACTIVATION_TIMEOUT_MS: String(sandbox.activationTimeoutMs),
-      WORKER_WORKFLOW_THREAD: sandbox.thread,
-      SANDBOX_BUNDLE: bundlePath,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const worker = ServiceProcess.start(`sandbox-worker-${sandbox.thread}`, 'test/fixtures/sandbox/run-worker.ts', {
+    NODE_ENV: 'test',
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKER_ACTIVATION_TIMEOUT_MS: String(sandbox.activationTimeoutMs),
+    WORKER_WORKFLOW_THREAD: sandbox.thread,
+    SANDBOX_BUNDLE: bundlePath,
   });
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   try {
-    const ready = await new Promise<{ workerThreads: number }>((resolve, reject) => {
-      let line = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        line += d.toString();
-        if (line.includes('\n')) resolve(JSON.parse(line.slice(0, line.indexOf('\n'))) as { workerThreads: number });
-      });
-      child.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready: ${output}`)));
-    });
+    const ready = await eventually(async () => {
+      const line = /^\{"ready":true.*$/m.exec(worker.output(20_000))?.[0];
+      if (line) return JSON.parse(line) as { workerThreads: number };
+      if (!worker.alive) throw new Error(`the worker exited before it was ready: ${worker.output()}`);
+      return undefined;
+    }, 30_000, `${worker.name} to be ready`);
     return await fn(taskQueue, ready.workerThreads);
   } finally {
-    child.kill('SIGTERM');
-    await exited(child);
+    await worker.stop();
   }
 }
 
