@@ -150,9 +150,9 @@ const schema = z.object({
    * Which thread runs the workflow sandbox. `separate` (the default): the SDK's worker thread, so
    * workflow activations (and their garbage collection) never hold up the worker's own thread:
    * its activities, its start relay, and in `npm start` the API. `main`: the worker's own thread;
-   * no second V8 heap (about 60 MB less RSS at rest) at the same CPU per delivery, but the API's ingest p99
-   * about doubled in the bench, its answers waiting behind activations (docs/benchmark.md). For
-   * memory-limited workers whose ingest tail matters less.
+   * no second V8 heap (about 60 MB less RSS at rest) at the same CPU per delivery, but the API's
+   * ingest p99 about doubled in the bench, its answers waiting behind activations
+   * (docs/benchmark.md). For memory-limited workers whose ingest tail matters less.
    */
   WORKER_WORKFLOW_THREAD: z.enum(['main', 'separate']).default('separate'),
   /**
