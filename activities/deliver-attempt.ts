@@ -2,7 +2,7 @@ import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery
 import { displayTarget } from '../src/domain/endpoint';
 import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
-import { loadAttemptContext, type AttemptContext } from '../src/db/attempt-context-repo';
+import { loadAttemptContext, type AttemptContext, type RecordedAttempt } from '../src/db/attempt-context-repo';
 import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { openKey } from '../src/db/signing-keys-repo';
 import { attemptSummary } from '../src/http/attempt-summary';
@@ -60,7 +60,15 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
     const heldBody = cachedEventBody(input.tenantId, input.eventId);
-    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined });
+    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined }, input);
+    if (context?.recorded) {
+      // This step ran before and sent and stored this attempt, but its result never reached
+      // history: Temporal refused the workflow task that carried it (a cancel or signal came in
+      // while it ran, and the task also closed the workflow), or the worker stopped before
+      // completing the task. The attempt is answered from its row, not sent again.
+      log.info({ deliveryId: input.deliveryId, attempt: input.attempt }, 'attempt already sent and stored; answering it from its row');
+      return storedStep(input, context, context.recorded);
+    }
     const endpoint = context?.endpoint;
     const usable = endpoint !== undefined && !endpoint.deleted && endpoint.isActive;
     if (!usable && input.attempt === (input.firstAttempt ?? 1)) {
@@ -112,6 +120,23 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
     const target = displayTarget(context.endpoint.url);
     return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded, summary: attemptSummary(target, result), target };
   };
+
+  /** The step's answer for an attempt an earlier run of the step sent and stored. */
+  function storedStep(input: DeliverAttemptIn, context: AttemptContext, recorded: RecordedAttempt): AttemptStep {
+    const result: AttemptResult = {
+      outcome: recorded.outcome,
+      startedAt: new Date(recorded.startedAt).toISOString(),
+      durationMs: recorded.durationMs,
+      responseStatus: recorded.responseStatus,
+      errorClass: recorded.errorClass,
+      errorMessage: recorded.errorMessage,
+      responseExcerpt: recorded.responseExcerpt,
+      retryAfterMs: null,
+    };
+    const { deliveryStatus, retryInMs } = verdict(input, result, context.endpoint.retryConfig, config.RETRY_AFTER_MAX_MS);
+    const target = displayTarget(context.endpoint.url);
+    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded: true, summary: attemptSummary(target, result), target };
+  }
 
   /** Renders, signs and sends the attempt; an attempt that cannot be sent says why instead. */
   async function send(input: DeliverAttemptIn, context: AttemptContext, eventBody: string, keys: ReturnType<typeof openKey>[]): Promise<AttemptResult> {

@@ -1,4 +1,5 @@
 import type { CircuitState } from '../domain/circuit';
+import type { AttemptDeliveryState, AttemptOutcome } from '../domain/delivery';
 import type { EndpointTemplate, StoredHeader } from '../domain/endpoint';
 import type { EndpointKind } from '../domain/operational-events';
 import type { RetryConfig } from '../domain/retry-config';
@@ -7,7 +8,9 @@ import { hotStatement, type Db } from './knex';
 /**
  * Everything one delivery attempt needs, read in one statement: the endpoint (deleted ones too,
  * so the attempt can say so), its valid signing keys still sealed (active first), the usage
- * threshold of its keyring, and the event body when the caller does not hold it already.
+ * threshold of its keyring, the event body when the caller does not hold it already, and the
+ * attempt itself when it is stored already (a step run again after its first run sent and
+ * recorded it).
  */
 export interface AttemptContext {
   endpoint: {
@@ -36,6 +39,20 @@ export interface AttemptContext {
   usageThreshold: { threshold: number; graceSeconds: number } | null;
   /** Null when the caller passed `withBody: false`. */
   body: string | null;
+  /** This attempt as stored by an earlier run of its step; null: not stored. */
+  recorded: RecordedAttempt | null;
+}
+
+/** An attempt's stored row, as {@link loadAttemptContext} reads it back. */
+export interface RecordedAttempt {
+  outcome: AttemptOutcome;
+  startedAt: string;
+  durationMs: number;
+  responseStatus: number | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  responseExcerpt: string | null;
+  deliveryStatus: AttemptDeliveryState;
 }
 
 /** The attempt's context, or null when the endpoint does not exist in the tenant at all. */
@@ -44,6 +61,7 @@ export async function loadAttemptContext(
   tenantId: string,
   endpointId: string,
   event: { id: string; withBody: boolean },
+  attempt: { deliveryId: string; attempt: number },
 ): Promise<AttemptContext | null> {
   const result = await hotStatement(
     db,
@@ -59,10 +77,15 @@ export async function loadAttemptContext(
                from key_policies p
               where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
                 and p.enabled and p.usage_threshold is not null) as usage,
-            ${event.withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body
+            ${event.withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body,
+            (select json_build_object('outcome', a.outcome, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'responseStatus', a.response_status,
+                                      'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt,
+                                      'deliveryStatus', a.delivery_status)
+               from attempts a
+              where a.delivery_id = ? and a.attempt = ? and a.tenant_id = e.tenant_id) as recorded
        from endpoints e
       where e.tenant_id = ? and e.id = ?`,
-    event.withBody ? [event.id, tenantId, endpointId] : [tenantId, endpointId],
+    [...(event.withBody ? [event.id] : []), attempt.deliveryId, attempt.attempt, tenantId, endpointId],
   );
   const row = result.rows[0] as Record<string, unknown> | undefined;
   if (!row) return null;
@@ -89,5 +112,6 @@ export async function loadAttemptContext(
     sealedKeys: row.keys as Array<{ id: string; ciphertext: string }>,
     usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,
     body: (row.body ?? null) as string | null,
+    recorded: (row.recorded ?? null) as RecordedAttempt | null,
   };
 }

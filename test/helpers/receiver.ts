@@ -12,8 +12,9 @@ export interface ReceivedRequest {
   at: number;
 }
 
+/** An answer (sent after `delayMs` when given), or `hang`: no answer until the receiver closes. */
 export type Responder = (req: ReceivedRequest, index: number) =>
-  | { status: number; body?: string; headers?: Record<string, string> }
+  | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
   | 'hang';
 
 /** A real HTTP receiver on loopback whose answers can be changed mid-test. */
@@ -54,7 +55,13 @@ export class Receiver {
     const index = this.requests.push(received) - 1;
     const answer = this.responder(received, index);
     if (answer === 'hang') this.hanging.add(res);
-    else res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
+    else if (answer.delayMs) {
+      this.hanging.add(res);
+      setTimeout(() => {
+        this.hanging.delete(res);
+        res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
+      }, answer.delayMs);
+    } else res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
     this.waiters.splice(0).forEach((wake) => wake());
   }
 

@@ -133,6 +133,40 @@ describe('when a delivery is waiting for its next attempt', () => {
   });
 });
 
+describe('when a delivery is cancelled while its attempt waits for the receiver', () => {
+  it('then the attempt finishes and is recorded, the receiver is not called again, and the delivery keeps its answer', async () => {
+    await createEndpoint('/cancel-in-flight');
+    receiver.respond((req) => (req.path === '/cancel-in-flight' ? { status: 200, body: 'late ok', delayMs: 1500 } : { status: 200 }));
+    const { deliveries } = await sendEvent('/cancel-in-flight', { n: 41 });
+    const id = deliveries[0]!.id;
+    await receiver.waitForRequests(1, 30_000, '/cancel-in-flight');
+    const cancel = await stack.call('POST', `/api/v1/deliveries/${id}/cancel`, { reason: 'test' });
+    expect(cancel.status).toBe(202);
+    const delivered = await finishedDelivery(id, 'succeeded');
+    expect(delivered.attempts).toHaveLength(1);
+    expect(delivered.attempts[0]).toMatchObject({ response_status: 200, outcome: 'succeeded' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(receiver.requests.filter((r) => r.path === '/cancel-in-flight')).toHaveLength(1);
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+
+  it('then a failed answer is recorded and the delivery ends cancelled, without a second attempt', async () => {
+    await createEndpoint('/cancel-in-flight-502');
+    receiver.respond((req) => (req.path === '/cancel-in-flight-502' ? { status: 502, delayMs: 1500 } : { status: 200 }));
+    const { deliveries } = await sendEvent('/cancel-in-flight-502', { n: 42 });
+    const id = deliveries[0]!.id;
+    await receiver.waitForRequests(1, 30_000, '/cancel-in-flight-502');
+    const cancel = await stack.call('POST', `/api/v1/deliveries/${id}/cancel`, { reason: 'test' });
+    expect(cancel.status).toBe(202);
+    const cancelled = await finishedDelivery(id, 'cancelled');
+    expect(cancelled.attempts).toHaveLength(1);
+    expect(cancelled.attempts[0]).toMatchObject({ response_status: 502, outcome: 'retryable' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(receiver.requests.filter((r) => r.path === '/cancel-in-flight-502')).toHaveLength(1);
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+  });
+});
+
 describe('when the receiver keeps failing past the schedule', () => {
   it('then the delivery fails after max_retries + 1 attempts', async () => {
     await createEndpoint('/down', { retry_config: { max_retries: 2, retry_delay: 100, backoff_multiplier: 2, jitter: 0 } });
