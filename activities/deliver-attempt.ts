@@ -123,16 +123,8 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
   /** The step's answer for an attempt an earlier run of the step sent and stored. */
   function storedStep(input: DeliverAttemptIn, context: AttemptContext, recorded: RecordedAttempt): AttemptStep {
-    const result: AttemptResult = {
-      outcome: recorded.outcome,
-      startedAt: new Date(recorded.startedAt).toISOString(),
-      durationMs: recorded.durationMs,
-      responseStatus: recorded.responseStatus,
-      errorClass: recorded.errorClass,
-      errorMessage: recorded.errorMessage,
-      responseExcerpt: recorded.responseExcerpt,
-      retryAfterMs: null,
-    };
+    // The delivery's state after it is taken again from the answer, as the first run took it.
+    const result: AttemptResult = { ...recorded, startedAt: new Date(recorded.startedAt).toISOString(), retryAfterMs: null };
     const { deliveryStatus, retryInMs } = verdict(input, result, context.endpoint.retryConfig, config.RETRY_AFTER_MAX_MS);
     const target = displayTarget(context.endpoint.url);
     return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded: true, summary: attemptSummary(target, result), target };

@@ -1,5 +1,5 @@
 import type { CircuitState } from '../domain/circuit';
-import type { AttemptDeliveryState, AttemptOutcome } from '../domain/delivery';
+import type { AttemptResult } from '../domain/delivery';
 import type { EndpointTemplate, StoredHeader } from '../domain/endpoint';
 import type { EndpointKind } from '../domain/operational-events';
 import type { RetryConfig } from '../domain/retry-config';
@@ -43,17 +43,8 @@ export interface AttemptContext {
   recorded: RecordedAttempt | null;
 }
 
-/** An attempt's stored row, as {@link loadAttemptContext} reads it back. */
-export interface RecordedAttempt {
-  outcome: AttemptOutcome;
-  startedAt: string;
-  durationMs: number;
-  responseStatus: number | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  responseExcerpt: string | null;
-  deliveryStatus: AttemptDeliveryState;
-}
+/** An attempt's stored answer, as {@link loadAttemptContext} reads it back (no `Retry-After`: it is not stored). */
+export type RecordedAttempt = Omit<AttemptResult, 'retryAfterMs'>;
 
 /** The attempt's context, or null when the endpoint does not exist in the tenant at all. */
 export async function loadAttemptContext(
@@ -79,8 +70,7 @@ export async function loadAttemptContext(
                 and p.enabled and p.usage_threshold is not null) as usage,
             ${event.withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body,
             (select json_build_object('outcome', a.outcome, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'responseStatus', a.response_status,
-                                      'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt,
-                                      'deliveryStatus', a.delivery_status)
+                                      'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt)
                from attempts a
               where a.delivery_id = ? and a.attempt = ? and a.tenant_id = e.tenant_id) as recorded
        from endpoints e

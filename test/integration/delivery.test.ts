@@ -134,36 +134,41 @@ describe('when a delivery is waiting for its next attempt', () => {
 });
 
 describe('when a delivery is cancelled while its attempt waits for the receiver', () => {
-  it('then the attempt finishes and is recorded, the receiver is not called again, and the delivery keeps its answer', async () => {
-    await createEndpoint('/cancel-in-flight');
-    receiver.respond((req) => (req.path === '/cancel-in-flight' ? { status: 200, body: 'late ok', delayMs: 1500 } : { status: 200 }));
-    const { deliveries } = await sendEvent('/cancel-in-flight', { n: 41 });
+  /** Sends an event to `path`, whose receiver answers `answer` after 1.5 s, and cancels the delivery once its request arrived. */
+  async function cancelWhileReceiverHolds(path: string, answer: { status: number; body?: string }, payload: unknown): Promise<string> {
+    await createEndpoint(path);
+    receiver.respond((req) => (req.path === path ? { ...answer, delayMs: 1500 } : { status: 200 }));
+    const { deliveries } = await sendEvent(path, payload);
     const id = deliveries[0]!.id;
-    await receiver.waitForRequests(1, 30_000, '/cancel-in-flight');
+    await receiver.waitForRequests(1, 30_000, path);
     const cancel = await stack.call('POST', `/api/v1/deliveries/${id}/cancel`, { reason: 'test' });
     expect(cancel.status).toBe(202);
+    return id;
+  }
+
+  /** The requests `path` got, a moment after its delivery ended (a second send would have come right after the first answer). */
+  async function requestsTo(path: string) {
+    await new Promise((r) => setTimeout(r, 600));
+    receiver.respond(() => ({ status: 200, body: 'ok' }));
+    return receiver.requests.filter((r) => r.path === path);
+  }
+
+  it('then the attempt finishes and is recorded, the receiver is not called again, and the delivery keeps its answer', async () => {
+    // The task that records the attempt also closes the run, and Temporal refuses it because the
+    // cancel came in meanwhile: the step runs again and must answer from the stored attempt.
+    const id = await cancelWhileReceiverHolds('/cancel-in-flight', { status: 200, body: 'late ok' }, { n: 41 });
     const delivered = await finishedDelivery(id, 'succeeded');
     expect(delivered.attempts).toHaveLength(1);
-    expect(delivered.attempts[0]).toMatchObject({ response_status: 200, outcome: 'succeeded' });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(receiver.requests.filter((r) => r.path === '/cancel-in-flight')).toHaveLength(1);
-    receiver.respond(() => ({ status: 200, body: 'ok' }));
+    expect(delivered.attempts[0]).toMatchObject({ response_status: 200, outcome: 'succeeded', response_excerpt: 'late ok' });
+    expect(await requestsTo('/cancel-in-flight')).toHaveLength(1);
   });
 
   it('then a failed answer is recorded and the delivery ends cancelled, without a second attempt', async () => {
-    await createEndpoint('/cancel-in-flight-502');
-    receiver.respond((req) => (req.path === '/cancel-in-flight-502' ? { status: 502, delayMs: 1500 } : { status: 200 }));
-    const { deliveries } = await sendEvent('/cancel-in-flight-502', { n: 42 });
-    const id = deliveries[0]!.id;
-    await receiver.waitForRequests(1, 30_000, '/cancel-in-flight-502');
-    const cancel = await stack.call('POST', `/api/v1/deliveries/${id}/cancel`, { reason: 'test' });
-    expect(cancel.status).toBe(202);
+    const id = await cancelWhileReceiverHolds('/cancel-in-flight-502', { status: 502 }, { n: 42 });
     const cancelled = await finishedDelivery(id, 'cancelled');
     expect(cancelled.attempts).toHaveLength(1);
     expect(cancelled.attempts[0]).toMatchObject({ response_status: 502, outcome: 'retryable' });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(receiver.requests.filter((r) => r.path === '/cancel-in-flight-502')).toHaveLength(1);
-    receiver.respond(() => ({ status: 200, body: 'ok' }));
+    expect(await requestsTo('/cancel-in-flight-502')).toHaveLength(1);
   });
 });
 
