@@ -117,17 +117,20 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
     const line = { deliveryId: input.deliveryId, endpointId: input.endpointId, attempt: input.attempt, outcome: result.outcome, status: result.responseStatus, durationMs: result.durationMs, errorClass: result.errorClass };
     if (result.outcome === 'succeeded') log.debug(line, 'delivery attempt');
     else log.info(line, 'delivery attempt');
-    const target = displayTarget(context.endpoint.url);
-    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded, summary: attemptSummary(target, result), target };
+    return attemptedStep(input, context, result, { deliveryStatus, retryInMs }, recorded);
   };
 
   /** The step's answer for an attempt an earlier run of the step sent and stored. */
   function storedStep(input: DeliverAttemptIn, context: AttemptContext, recorded: RecordedAttempt): AttemptStep {
     // The delivery's state after it is taken again from the answer, as the first run took it.
     const result: AttemptResult = { ...recorded, startedAt: new Date(recorded.startedAt).toISOString(), retryAfterMs: null };
-    const { deliveryStatus, retryInMs } = verdict(input, result, context.endpoint.retryConfig, config.RETRY_AFTER_MAX_MS);
+    return attemptedStep(input, context, result, verdict(input, result, context.endpoint.retryConfig, config.RETRY_AFTER_MAX_MS), true);
+  }
+
+  /** An attempt made (now or by an earlier run of the step), as the step answers it: with what the Web UI shows of it. */
+  function attemptedStep(input: DeliverAttemptIn, context: AttemptContext, result: AttemptResult, after: ReturnType<typeof verdict>, recorded: boolean): AttemptStep {
     const target = displayTarget(context.endpoint.url);
-    return { kind: 'attempted', attempt: input.attempt, result, deliveryStatus, retryInMs, recorded: true, summary: attemptSummary(target, result), target };
+    return { kind: 'attempted', attempt: input.attempt, result, ...after, recorded, summary: attemptSummary(target, result), target };
   }
 
   /** Renders, signs and sends the attempt; an attempt that cannot be sent says why instead. */

@@ -55,13 +55,17 @@ export class Receiver {
     const index = this.requests.push(received) - 1;
     const answer = this.responder(received, index);
     if (answer === 'hang') this.hanging.add(res);
-    else if (answer.delayMs) {
-      this.hanging.add(res);
-      setTimeout(() => {
-        this.hanging.delete(res);
-        res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
-      }, answer.delayMs);
-    } else res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
+    else {
+      const reply = () => res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
+      if (!answer.delayMs) reply();
+      else {
+        this.hanging.add(res);
+        setTimeout(() => {
+          this.hanging.delete(res);
+          reply();
+        }, answer.delayMs);
+      }
+    }
     this.waiters.splice(0).forEach((wake) => wake());
   }
 
