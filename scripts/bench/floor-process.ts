@@ -4,13 +4,15 @@
  * workflow task back in the start answer, to this very worker), and the workflow's one local
  * activity POSTs the body. The process also generates its own load, as the bench tells it over
  * IPC, so no HTTP ingest is charged to it; it reports each start's times in epoch ms, the clock
- * the bench's receiver uses. Same concurrency limits and log level as the service worker.
+ * the bench's receiver uses. Same concurrency limits, slot supplier (starts wait for a free
+ * workflow-task slot, as the service's do) and log level as the service worker.
  */
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { loadConfig } from '../../src/config';
-import { workerCapacity } from '../../src/temporal/worker-capacity';
+import { EAGER_ROOM_WAIT_MS } from '../../src/temporal/workflow-task-slots';
+import { workerCapacity, workflowTaskSlots } from '../../src/temporal/worker-capacity';
 import { LeanWorker, sandboxOptions } from '../../src/temporal/lean-worker';
 import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
@@ -32,13 +34,14 @@ async function main(): Promise<void> {
   const http = new Agent({ connect: { timeout: 2_000 }, keepAliveTimeout: 10_000 });
   let posted = 0;
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  const slots = workflowTaskSlots(config);
   const worker = await LeanWorker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     ...FLOOR_WORKFLOWS,
     activities: createFloorActivities(http, () => posted++),
-    ...workerCapacity(config),
+    ...workerCapacity(config, slots),
     ...sandboxOptions(config),
   });
 
@@ -51,12 +54,16 @@ async function main(): Promise<void> {
     let eager = 0;
     const send = async (index: number): Promise<string> => {
       const { id, body } = items[index]!;
-      const handle = await client.workflow.start<typeof floorLocalWorkflow>('floorLocalWorkflow', {
-        taskQueue,
-        workflowId: `${workflowIdPrefix}${id}`,
-        args: [{ url, id, body }],
-        requestEagerStart: true,
-      });
+      // As the service's eager starts do: wait for a free slot, so a saturated worker still starts eagerly.
+      const room = await slots.room(1, EAGER_ROOM_WAIT_MS);
+      const handle = await client.workflow
+        .start<typeof floorLocalWorkflow>('floorLocalWorkflow', {
+          taskQueue,
+          workflowId: `${workflowIdPrefix}${id}`,
+          args: [{ url, id, body }],
+          requestEagerStart: true,
+        })
+        .finally(room.done);
       if (handle.eagerlyStarted) eager++;
       return id;
     };

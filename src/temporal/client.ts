@@ -4,6 +4,7 @@ import type { Tracing } from '../tracing';
 import { directStarts, type StartDeliveries } from './delivery-workflows';
 import { dataConverter } from './payload-codec';
 import { tracingClientInterceptors } from './tracing';
+import { EAGER_ROOM_WAIT_MS, type WorkflowTaskSlots } from './workflow-task-slots';
 
 /** Connection options shared by the client and the worker (TLS and API key for clusters/Cloud). */
 export function connectionOptions(config: Config, address: string) {
@@ -42,10 +43,21 @@ export function clientOn(config: Config, connection: ConnectionLike, tracing: Tr
 
 /**
  * Delivery starts made eagerly on the worker of `connection` (its own `NativeConnection`): what
- * `npm start`'s API and a worker's start relay start deliveries with.
+ * `npm start`'s API and a worker's start relay start deliveries with. Given the worker's `slots`,
+ * the starts first wait (up to {@link EAGER_ROOM_WAIT_MS}) until it has room for them, so a
+ * saturated worker takes them eagerly instead of leaving them queued on the server.
  */
-export function eagerStarts(config: Config, connection: ConnectionLike, tracing: Tracing | null = null): StartDeliveries {
-  return directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
+export function eagerStarts(config: Config, connection: ConnectionLike, slots: WorkflowTaskSlots | null, tracing: Tracing | null = null): StartDeliveries {
+  const start = directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
+  if (!slots) return start;
+  return async (starts) => {
+    const room = await slots.room(starts.length, EAGER_ROOM_WAIT_MS);
+    try {
+      return await start(starts);
+    } finally {
+      room.done();
+    }
+  };
 }
 
 /** gRPC status codes UNAVAILABLE (14) and DEADLINE_EXCEEDED (4). */

@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import type { Config } from '../config';
+import { WorkflowTaskSlots } from './workflow-task-slots';
 
 const MIB = 1024 * 1024;
 
@@ -23,15 +24,26 @@ export function cachedWorkflows(config: Config, heapLimitMiB = v8.getHeapStatist
   return config.WORKER_MAX_CACHED_WORKFLOWS ?? Math.max(sdkDefaultCachedWorkflows(heapLimitMiB), config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS);
 }
 
+/** The workflow-task slots a worker with these settings hands out (see {@link workerCapacity}). */
+export function workflowTaskSlots(config: Config): WorkflowTaskSlots {
+  return new WorkflowTaskSlots(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS);
+}
+
 /**
  * How much a worker takes on at once, from the WORKER_* settings: activity and local-activity
- * slots, workflow-task slots and polls, the sticky cache. The bench's floor workers use the same.
+ * slots, workflow-task slots (counted by `slots`, which eager starters wait on) and polls, the
+ * sticky cache. The bench's floor workers use the same.
  */
-export function workerCapacity(config: Config, heapLimitMiB?: number) {
+export function workerCapacity(config: Config, slots: WorkflowTaskSlots = workflowTaskSlots(config), heapLimitMiB?: number) {
+  const activitySlots = { type: 'fixed-size' as const, numSlots: config.WORKER_MAX_CONCURRENT_ACTIVITIES };
   return {
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    tuner: {
+      workflowTaskSlotSupplier: slots,
+      activityTaskSlotSupplier: activitySlots,
+      localActivityTaskSlotSupplier: activitySlots,
+      // No Nexus operations run here; the SDK still wants a supplier for them.
+      nexusTaskSlotSupplier: { type: 'fixed-size' as const, numSlots: 1 },
+    },
     workflowTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: config.WORKER_WORKFLOW_TASK_POLLERS },
     nonStickyToStickyPollRatio: config.WORKER_NONSTICKY_POLL_RATIO,
     maxCachedWorkflows: cachedWorkflows(config, heapLimitMiB),

@@ -10,7 +10,8 @@ import type { SecretBox } from '../security/secret-box';
 import { connectionOptions } from './client';
 import { dataConverter } from './payload-codec';
 import { tracingWorkerOptions } from './tracing';
-import { workerCapacity } from './worker-capacity';
+import { workerCapacity, workflowTaskSlots } from './worker-capacity';
+import type { WorkflowTaskSlots } from './workflow-task-slots';
 import { LeanWorker, sandboxOptions } from './lean-worker';
 import type { Tracing } from '../tracing';
 import { bundleWorkflowsApart } from './workflow-bundle';
@@ -67,8 +68,16 @@ export function stopWorker(worker: Worker): void {
   if (worker.getState() === 'RUNNING') worker.shutdown();
 }
 
+/** A delivery worker, its connection (eager starts go through it) and its workflow-task slots (they wait on them). */
+export interface CreatedWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  slots: WorkflowTaskSlots;
+  close(): Promise<void>;
+}
+
 /** Creates the worker that runs deliveries; `run()` it and `stopWorker()` it on exit. */
-export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
+export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
   installRuntimeLogger(deps.log);
   const { config } = deps;
   const connection = await NativeConnection.connect(connectionOptions(config, deps.address));
@@ -82,6 +91,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   metrics.countQueriesOf(deps.db);
   const tracing = deps.tracing ?? null;
   const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
+  const slots = workflowTaskSlots(config);
   let worker: Worker;
   try {
     worker = await LeanWorker.create({
@@ -91,7 +101,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
       activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
-      ...workerCapacity(config),
+      ...workerCapacity(config, slots),
       ...sandboxOptions(config),
       ...tracingWorkerOptions(tracing),
     });
@@ -102,6 +112,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   return {
     worker,
     connection,
+    slots,
     async close() {
       await outbound.close();
       await connection.close();

@@ -14,6 +14,7 @@ import { clientOn, eagerStarts } from '../../src/temporal/client';
 import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
 import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
 import { createWorker, stopWorker } from '../../src/temporal/worker';
+import type { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
 import type { Tracing } from '../../src/tracing';
 
 export const TEST_TOKEN = 'test-token-0123456789';
@@ -83,7 +84,7 @@ export async function startStack(
   let running: Promise<void> | null = null;
   let closeWorker: (() => Promise<void>) | null = null;
   let startDeliveries: StartDeliveries | null = null;
-  let connectionOfWorker: NativeConnection | null = null;
+  let ofWorker: { connection: NativeConnection; slots: WorkflowTaskSlots } | null = null;
   if (options.worker !== false) {
     const created = await createWorker({
       config,
@@ -95,19 +96,19 @@ export async function startStack(
       tracing: options.tracing,
     });
     worker = created.worker;
-    connectionOfWorker = created.connection;
+    ofWorker = created;
     closeWorker = created.close;
     running = worker.run();
     // As `npm start` does: the API starts deliveries eagerly on this worker.
-    if (options.eager) startDeliveries = eagerStarts(config, created.connection, options.tracing ?? null);
+    if (options.eager) startDeliveries = eagerStarts(config, created.connection, created.slots, options.tracing ?? null);
   }
   let relayServer: Server | null = null;
   let closeRelay: (() => Promise<void>) | null = null;
   if (options.relay) {
     let urls = options.relay === true ? [] : options.relay;
     if (options.relay === true) {
-      if (!connectionOfWorker) throw new Error('relay: true needs the in-process worker');
-      const relay = await startRelayServer({ start: eagerStarts(config, connectionOfWorker, options.tracing ?? null), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+      if (!ofWorker) throw new Error('relay: true needs the in-process worker');
+      const relay = await startRelayServer({ start: eagerStarts(config, ofWorker.connection, ofWorker.slots, options.tracing ?? null), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
       relayServer = relay.server;
       urls = [relay.url];
     }

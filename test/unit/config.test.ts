@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     expect(cachedWorkflows(config, 256)).toBe(100);
     expect(cachedWorkflows(config, 4096)).toBe(sdkDefaultCachedWorkflows(4096));
     expect(cachedWorkflows(loadConfig({ NODE_ENV: 'test', WORKER_MAX_CACHED_WORKFLOWS: '20' }), 4096)).toBe(20);
-    expect(workerCapacity(config, 256).maxCachedWorkflows).toBe(100);
+    expect(workerCapacity(config, undefined, 256).maxCachedWorkflows).toBe(100);
   });
 
   it('when the activation timeout is not set, then workflow activations have no bound (no watchdog thread per sandbox call)', () => {

@@ -1,0 +1,139 @@
+import { DefaultLogger } from '@temporalio/worker';
+import { noopMetricMeter } from '@temporalio/common/lib/metrics';
+import { compileWorkerOptions } from '@temporalio/worker/lib/worker-options';
+import { loadConfig } from '../../src/config';
+import { workerCapacity, workflowTaskSlots } from '../../src/temporal/worker-capacity';
+import { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
+
+const CTX = { slotType: 'workflow', taskQueue: 'q', workerIdentity: 'w', workerBuildId: '', isSticky: false } as const;
+const never = () => new AbortController().signal;
+
+/** Whether `promise` has settled once pending callbacks have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('WorkflowTaskSlots', () => {
+  it('when every slot is taken, then eager reservations are refused until one is released', () => {
+    const slots = new WorkflowTaskSlots(2);
+    expect(slots.tryReserveSlot(CTX)).not.toBeNull();
+    expect(slots.tryReserveSlot(CTX)).not.toBeNull();
+    expect(slots.tryReserveSlot(CTX)).toBeNull();
+    slots.releaseSlot();
+    expect(slots.free).toBe(1);
+    expect(slots.tryReserveSlot(CTX)).not.toBeNull();
+    expect(() => new WorkflowTaskSlots(0)).toThrow(RangeError);
+  });
+
+  it('when polls wait for a slot, then released slots go to them in order', async () => {
+    const slots = new WorkflowTaskSlots(1);
+    await slots.reserveSlot(CTX, never());
+    const order: string[] = [];
+    const first = slots.reserveSlot(CTX, never()).then(() => order.push('first'));
+    const second = slots.reserveSlot(CTX, never()).then(() => order.push('second'));
+    expect(await settled(first)).toBe(false);
+    slots.releaseSlot();
+    await first;
+    expect(await settled(second)).toBe(false);
+    slots.releaseSlot();
+    await second;
+    expect(order).toEqual(['first', 'second']);
+    expect(slots.free).toBe(0);
+  });
+
+  it('when a waiting poll is aborted (the worker shuts down), then it rejects with the signal’s reason and takes no slot', async () => {
+    const slots = new WorkflowTaskSlots(1);
+    await slots.reserveSlot(CTX, never());
+    const controller = new AbortController();
+    const waiting = slots.reserveSlot(CTX, controller.signal);
+    controller.abort();
+    await expect(waiting).rejects.toBe(controller.signal.reason);
+    slots.releaseSlot();
+    expect(slots.free).toBe(1);
+    await expect(slots.reserveSlot(CTX, controller.signal)).rejects.toBe(controller.signal.reason);
+    expect(slots.free).toBe(1);
+  });
+
+  it('when starters ask for room, then the slots are set aside for their starts, and what they did not take is freed when done', async () => {
+    const slots = new WorkflowTaskSlots(3);
+    const room = await slots.room(2, 1_000);
+    expect(slots.free).toBe(1);
+    // A poll gets only the slot not set aside; the starts' reservations get theirs.
+    await slots.reserveSlot(CTX, never());
+    expect(slots.free).toBe(0);
+    expect(slots.tryReserveSlot(CTX)).not.toBeNull();
+    room.done();
+    expect(slots.free).toBe(1);
+    room.done();
+    expect(slots.free).toBe(1);
+  });
+
+  it('when a worker is full, then a starter waits until its slots are released, ahead of later starters', async () => {
+    const slots = new WorkflowTaskSlots(2);
+    slots.tryReserveSlot(CTX);
+    slots.tryReserveSlot(CTX);
+    const first = slots.room(2, 10_000);
+    const second = slots.room(1, 10_000);
+    slots.releaseSlot();
+    // One slot is free, but the first starter wants two and came first.
+    expect(await settled(first)).toBe(false);
+    expect(await settled(second)).toBe(false);
+    slots.releaseSlot();
+    const firstRoom = await first;
+    expect(slots.free).toBe(0);
+    expect(await settled(second)).toBe(false);
+    firstRoom.done();
+    (await second).done();
+    expect(slots.free).toBe(2);
+  });
+
+  it('when polls and a starter both wait, then a released slot goes to the poll first', async () => {
+    const slots = new WorkflowTaskSlots(1);
+    slots.tryReserveSlot(CTX);
+    const poll = slots.reserveSlot(CTX, never());
+    const starter = slots.room(1, 10_000);
+    slots.releaseSlot();
+    await poll;
+    expect(await settled(starter)).toBe(false);
+    slots.releaseSlot();
+    (await starter).done();
+    expect(slots.free).toBe(1);
+  });
+
+  it('when no room comes in time, then the starter goes ahead with what is free', async () => {
+    const slots = new WorkflowTaskSlots(2);
+    slots.tryReserveSlot(CTX);
+    const started = Date.now();
+    const room = await slots.room(2, 50);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    // The one free slot is set aside for it; none more.
+    expect(slots.free).toBe(0);
+    expect(slots.tryReserveSlot(CTX)).not.toBeNull();
+    expect(slots.tryReserveSlot(CTX)).toBeNull();
+    room.done();
+  });
+});
+
+describe('workerCapacity', () => {
+  it('when a worker is built from it, then the SDK takes the counting supplier for workflow tasks and fixed sizes for the rest', () => {
+    const config = loadConfig({ NODE_ENV: 'test', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '7', WORKER_MAX_CONCURRENT_ACTIVITIES: '9' });
+    const slots = workflowTaskSlots(config);
+    expect(slots.size).toBe(7);
+    const compiled = compileWorkerOptions({ taskQueue: 'q', workflowBundle: { code: '' }, ...workerCapacity(config, slots) }, new DefaultLogger('ERROR'), noopMetricMeter);
+    expect(compiled.tuner).toMatchObject({
+      workflowTaskSlotSupplier: { type: 'custom' },
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: 9 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 9 },
+    });
+    // What the SDK calls is this supplier, behind its wrapper.
+    const wrapped = (compiled.tuner as unknown as { workflowTaskSlotSupplier: WorkflowTaskSlots }).workflowTaskSlotSupplier;
+    expect(wrapped.tryReserveSlot(CTX)).not.toBeNull();
+    expect(slots.free).toBe(6);
+  });
+});
