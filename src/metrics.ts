@@ -8,6 +8,16 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Attempts wait for a receiver, up to the longest per-attempt timeout (120 s). */
 const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120];
 
+/** Eager starts wait at most a second for a free workflow-task slot (EAGER_ROOM_WAIT_MS). */
+const ROOM_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** What the metrics read of a worker's workflow-task slots (`WorkflowTaskSlots`). */
+export interface WorkflowTaskSlotsView {
+  readonly size: number;
+  readonly free: number;
+  onRoomWait(listener: (seconds: number, timedOut: boolean) => void): void;
+}
+
 /** Whether an ingested event was stored now or answered from an earlier request's idempotency key. */
 export type IngestResult = 'created' | 'duplicate';
 
@@ -58,6 +68,11 @@ export interface Metrics {
    * database handle: an API and a worker sharing one handle and one registry count each once.
    */
   countQueriesOf(db: QueryEvents): void;
+  /**
+   * Serves a worker's workflow-task slots (`webhooks_worker_workflow_task_slots`, free and taken,
+   * read at each scrape) and how long its eager starts waited for them. Once per registry.
+   */
+  watchWorkflowTaskSlots(slots: WorkflowTaskSlotsView): void;
   /** The exposition text of every metric, and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -150,6 +165,25 @@ export function createMetrics(): Metrics {
       if (counts) for (const state of CIRCUIT_STATES.filter((s) => s !== 'closed')) this.set({ state }, counts[state] ?? 0);
     },
   });
+  let watchedSlots: WorkflowTaskSlotsView | null = null;
+  new Gauge({
+    name: 'webhooks_worker_workflow_task_slots',
+    help: "The worker's workflow-task slots (WORKER_MAX_CONCURRENT_WORKFLOW_TASKS), by state: free, or taken (by an open poll, a task in progress, or set aside for eager starts); read at each scrape",
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      if (!watchedSlots) return;
+      this.set({ state: 'free' }, watchedSlots.free);
+      this.set({ state: 'taken' }, watchedSlots.size - watchedSlots.free);
+    },
+  });
+  const roomWaits = new Histogram({
+    name: 'webhooks_delivery_start_room_wait_seconds',
+    help: "How long ingest's eager delivery starts waited for the worker to have a free workflow-task slot for each, by result: room (found) or timeout (started anyway after a second; those without a slot are queued)",
+    labelNames: ['result'] as const,
+    buckets: ROOM_WAIT_BUCKETS,
+    registers,
+  });
   const watched = new WeakSet<QueryEvents>();
 
   return {
@@ -188,6 +222,11 @@ export function createMetrics(): Metrics {
       if (watched.has(db)) return;
       watched.add(db);
       db.on('query', (query) => queries.inc({ kind: statementKind(query.sql) }));
+    },
+    watchWorkflowTaskSlots(slots) {
+      if (watchedSlots) return;
+      watchedSlots = slots;
+      slots.onRoomWait((seconds, timedOut) => roomWaits.observe({ result: timedOut ? 'timeout' : 'room' }, seconds));
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -92,6 +92,7 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
   const tracing = deps.tracing ?? null;
   const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
   const slots = workflowTaskSlots(config);
+  metrics.watchWorkflowTaskSlots(slots);
   let worker: Worker;
   try {
     worker = await LeanWorker.create({

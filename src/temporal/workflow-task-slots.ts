@@ -43,6 +43,9 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
   /** Starters waiting for room, in order. */
   private readonly starters: Array<{ n: number; admit: () => void }> = [];
 
+  /** Told of each {@link room}: how long it waited, and whether it gave up waiting (the metrics' listener). */
+  private readonly waitListeners: Array<(seconds: number, timedOut: boolean) => void> = [];
+
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`workflow-task slots: a positive integer, not ${size}`);
   }
@@ -103,23 +106,37 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
    */
   room(n: number, maxWaitMs: number): Promise<{ done(): void }> {
     const wanted = Math.min(n, this.size);
-    if (this.starters.length === 0 && wanted <= this.free) return Promise.resolve(this.setAside(wanted));
+    if (this.starters.length === 0 && wanted <= this.free) {
+      this.waited(0, false);
+      return Promise.resolve(this.setAside(wanted));
+    }
+    const since = performance.now();
     return new Promise((resolve) => {
       const starter = {
         n: wanted,
-        admit: () => {
+        admit: (timedOut = false) => {
           clearTimeout(timer);
           this.starters.splice(this.starters.indexOf(starter), 1);
+          this.waited((performance.now() - since) / 1000, timedOut);
           resolve(this.setAside(Math.min(wanted, this.free)));
         },
       };
       const timer = setTimeout(() => {
-        starter.admit();
+        starter.admit(true);
         // Those behind it may fit now.
         this.handOut();
       }, maxWaitMs);
       this.starters.push(starter);
     });
+  }
+
+  /** Calls `listener` after each {@link room} with its wait in seconds (0 when there was room) and whether it timed out. */
+  onRoomWait(listener: (seconds: number, timedOut: boolean) => void): void {
+    this.waitListeners.push(listener);
+  }
+
+  private waited(seconds: number, timedOut: boolean): void {
+    for (const listener of this.waitListeners) listener(seconds, timedOut);
   }
 
   private setAside(count: number): { done(): void } {

@@ -9,6 +9,7 @@ import { Receiver } from './receiver';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { clientOn, eagerStarts } from '../../src/temporal/client';
 import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
@@ -85,6 +86,8 @@ export async function startStack(
   let closeWorker: (() => Promise<void>) | null = null;
   let startDeliveries: StartDeliveries | null = null;
   let ofWorker: { connection: NativeConnection; slots: WorkflowTaskSlots } | null = null;
+  // One registry for the API and the worker, as `npm start` has: the API's /metrics serves both.
+  const metrics = createMetrics();
   if (options.worker !== false) {
     const created = await createWorker({
       config,
@@ -94,6 +97,7 @@ export async function startStack(
       log,
       workflowBundle: { codePath: options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE! },
       tracing: options.tracing,
+      metrics,
     });
     worker = created.worker;
     ofWorker = created;
@@ -116,7 +120,7 @@ export async function startStack(
     startDeliveries = relayed.start;
     closeRelay = relayed.close;
   }
-  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, tracing: options.tracing });
+  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, metrics, tracing: options.tracing });
 
   const call: Stack['call'] = async (method, path, body, init = {}) => {
     const token = init.token === undefined ? TEST_TOKEN : init.token;
