@@ -15,6 +15,7 @@ const ROOM_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 export interface WorkflowTaskSlotsView {
   readonly size: number;
   readonly free: number;
+  readonly running: number;
   onRoomWait(listener: (seconds: number, timedOut: boolean) => void): void;
 }
 
@@ -168,13 +169,14 @@ export function createMetrics(): Metrics {
   let watchedSlots: WorkflowTaskSlotsView | null = null;
   new Gauge({
     name: 'webhooks_worker_workflow_task_slots',
-    help: "The worker's workflow-task slots (WORKER_MAX_CONCURRENT_WORKFLOW_TASKS), by state: free, or taken (by an open poll, a task in progress, or set aside for eager starts); read at each scrape",
+    help: "The worker's workflow-task slots (WORKER_MAX_CONCURRENT_WORKFLOW_TASKS), by state: free, running (a workflow task), or reserved (by an open poll, or set aside for eager starts); read at each scrape",
     labelNames: ['state'] as const,
     registers,
     collect() {
       if (!watchedSlots) return;
       this.set({ state: 'free' }, watchedSlots.free);
-      this.set({ state: 'taken' }, watchedSlots.size - watchedSlots.free);
+      this.set({ state: 'running' }, watchedSlots.running);
+      this.set({ state: 'reserved' }, watchedSlots.size - watchedSlots.free - watchedSlots.running);
     },
   });
   const roomWaits = new Histogram({

@@ -1,4 +1,4 @@
-import type { CustomSlotSupplier, SlotPermit, SlotReserveContext, WorkflowSlotInfo } from '@temporalio/worker';
+import type { CustomSlotSupplier, SlotMarkUsedContext, SlotPermit, SlotReleaseContext, SlotReserveContext, WorkflowSlotInfo } from '@temporalio/worker';
 
 /**
  * How long eager starts wait for the worker to have a free workflow-task slot for each of them:
@@ -8,8 +8,10 @@ import type { CustomSlotSupplier, SlotPermit, SlotReserveContext, WorkflowSlotIn
  */
 export const EAGER_ROOM_WAIT_MS = 1_000;
 
-/** A permit carries nothing: the count is all this supplier keeps. */
-const PERMIT: SlotPermit = Object.freeze({});
+/** A poll's permit, and an eager start's: all a permit carries is which of the two it is. */
+const POLL_PERMIT: SlotPermit = Object.freeze({ poll: true });
+const START_PERMIT: SlotPermit = Object.freeze({ poll: false });
+const isPollPermit = (permit: SlotPermit) => (permit as { poll?: boolean }).poll === true;
 
 /** Slots set aside for one caller's starts; its starts' reservations take them first. */
 interface Grant {
@@ -35,6 +37,8 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
   readonly type = 'custom' as const;
   /** Slots reserved: by polls, by tasks in progress, by eager starts. */
   private held = 0;
+  /** Of those, slots held by open polls (not yet given a task). */
+  private polling = 0;
   /** Slots set aside for starts that have not reserved them yet. */
   private promised = 0;
   private readonly grants: Grant[] = [];
@@ -55,17 +59,24 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
     return this.size - this.held - this.promised;
   }
 
+  /** Slots running a workflow task, or about to (an eager start's). */
+  get running(): number {
+    return this.held - this.polling;
+  }
+
   reserveSlot(_ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotPermit> {
     if (abortSignal.aborted) return Promise.reject(abortSignal.reason);
     if (this.free > 0 && this.polls.length === 0) {
       this.held++;
-      return Promise.resolve(PERMIT);
+      this.polling++;
+      return Promise.resolve(POLL_PERMIT);
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
         abortSignal.removeEventListener('abort', abort);
         this.held++;
-        resolve(PERMIT);
+        this.polling++;
+        resolve(POLL_PERMIT);
       };
       // The SDK no longer needs this slot (a poller stopped, the worker shuts down): it expects
       // the signal's own reason back, which it does not log as an error.
@@ -89,13 +100,16 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
       return null;
     }
     this.held++;
-    return PERMIT;
+    return START_PERMIT;
   }
 
-  markSlotUsed(): void {}
+  markSlotUsed(ctx: SlotMarkUsedContext<WorkflowSlotInfo>): void {
+    if (isPollPermit(ctx.permit)) this.polling--;
+  }
 
-  releaseSlot(): void {
+  releaseSlot(ctx: SlotReleaseContext<WorkflowSlotInfo>): void {
     this.held--;
+    if (!ctx.slotInfo && isPollPermit(ctx.permit)) this.polling--;
     this.handOut();
   }
 
@@ -106,9 +120,13 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
    */
   room(n: number, maxWaitMs: number): Promise<{ done(): void }> {
     const wanted = Math.min(n, this.size);
-    if (this.starters.length === 0 && wanted <= this.free) {
+    // Slots held by open polls come back to polls, never to starts; the others free up as their
+    // tasks finish. When the polls alone leave too little (more polls than slots, say), waiting
+    // cannot help.
+    const reachable = wanted <= this.size - this.polling;
+    if (!reachable || (this.starters.length === 0 && wanted <= this.free)) {
       this.waited(0, false);
-      return Promise.resolve(this.setAside(wanted));
+      return Promise.resolve(this.setAside(Math.min(wanted, this.free)));
     }
     const since = performance.now();
     return new Promise((resolve) => {

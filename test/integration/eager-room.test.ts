@@ -47,6 +47,7 @@ describe('when more deliveries arrive at once than the worker has free workflow-
     expect(receiver.requests.filter((r) => r.path === '/slow')).toHaveLength(5);
     // At rest again: all six slots are back but those the worker's open polls hold.
     await eventually(async () => ((await metric('webhooks_worker_workflow_task_slots{state="free"}')) === 2 ? true : undefined), 5_000, 'slots back');
-    expect(await metric('webhooks_worker_workflow_task_slots{state="taken"}')).toBe(4);
+    expect(await metric('webhooks_worker_workflow_task_slots{state="reserved"}')).toBe(4);
+    expect(await metric('webhooks_worker_workflow_task_slots{state="running"}')).toBe(0);
   });
 });

@@ -7,6 +7,16 @@ import { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
 
 const CTX = { slotType: 'workflow', taskQueue: 'q', workerIdentity: 'w', workerBuildId: '', isSticky: false } as const;
 const never = () => new AbortController().signal;
+/** A slot released after running a task, and one released by a poll that got none. */
+const TASK = { slotInfo: { type: 'workflow', workflowType: 'deliveryWorkflow', isSticky: false }, permit: { poll: false } } as const;
+const POLL_ENDED = { permit: { poll: true } };
+
+/** Takes a slot for a task that runs (as an eager start's does). */
+function runTask(slots: WorkflowTaskSlots): void {
+  const permit = slots.tryReserveSlot(CTX);
+  expect(permit).not.toBeNull();
+  slots.markSlotUsed({ slotInfo: TASK.slotInfo, permit: permit! });
+}
 
 /** Whether `promise` has settled once pending callbacks have run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
@@ -25,7 +35,7 @@ describe('WorkflowTaskSlots', () => {
     expect(slots.tryReserveSlot(CTX)).not.toBeNull();
     expect(slots.tryReserveSlot(CTX)).not.toBeNull();
     expect(slots.tryReserveSlot(CTX)).toBeNull();
-    slots.releaseSlot();
+    slots.releaseSlot(POLL_ENDED);
     expect(slots.free).toBe(1);
     expect(slots.tryReserveSlot(CTX)).not.toBeNull();
     expect(() => new WorkflowTaskSlots(0)).toThrow(RangeError);
@@ -38,10 +48,10 @@ describe('WorkflowTaskSlots', () => {
     const first = slots.reserveSlot(CTX, never()).then(() => order.push('first'));
     const second = slots.reserveSlot(CTX, never()).then(() => order.push('second'));
     expect(await settled(first)).toBe(false);
-    slots.releaseSlot();
+    slots.releaseSlot(POLL_ENDED);
     await first;
     expect(await settled(second)).toBe(false);
-    slots.releaseSlot();
+    slots.releaseSlot(POLL_ENDED);
     await second;
     expect(order).toEqual(['first', 'second']);
     expect(slots.free).toBe(0);
@@ -54,7 +64,7 @@ describe('WorkflowTaskSlots', () => {
     const waiting = slots.reserveSlot(CTX, controller.signal);
     controller.abort();
     await expect(waiting).rejects.toBe(controller.signal.reason);
-    slots.releaseSlot();
+    slots.releaseSlot(POLL_ENDED);
     expect(slots.free).toBe(1);
     await expect(slots.reserveSlot(CTX, controller.signal)).rejects.toBe(controller.signal.reason);
     expect(slots.free).toBe(1);
@@ -76,15 +86,15 @@ describe('WorkflowTaskSlots', () => {
 
   it('when a worker is full, then a starter waits until its slots are released, ahead of later starters', async () => {
     const slots = new WorkflowTaskSlots(2);
-    slots.tryReserveSlot(CTX);
-    slots.tryReserveSlot(CTX);
+    runTask(slots);
+    runTask(slots);
     const first = slots.room(2, 10_000);
     const second = slots.room(1, 10_000);
-    slots.releaseSlot();
+    slots.releaseSlot(TASK);
     // One slot is free, but the first starter wants two and came first.
     expect(await settled(first)).toBe(false);
     expect(await settled(second)).toBe(false);
-    slots.releaseSlot();
+    slots.releaseSlot(TASK);
     const firstRoom = await first;
     expect(slots.free).toBe(0);
     expect(await settled(second)).toBe(false);
@@ -95,15 +105,34 @@ describe('WorkflowTaskSlots', () => {
 
   it('when polls and a starter both wait, then a released slot goes to the poll first', async () => {
     const slots = new WorkflowTaskSlots(1);
-    slots.tryReserveSlot(CTX);
+    runTask(slots);
     const poll = slots.reserveSlot(CTX, never());
     const starter = slots.room(1, 10_000);
-    slots.releaseSlot();
+    slots.releaseSlot(TASK);
     await poll;
     expect(await settled(starter)).toBe(false);
-    slots.releaseSlot();
+    slots.releaseSlot(TASK);
     (await starter).done();
     expect(slots.free).toBe(1);
+  });
+
+  it('when open polls hold the slots a start would need, then it does not wait for them', async () => {
+    const slots = new WorkflowTaskSlots(3);
+    await Promise.all([1, 2, 3].map(() => slots.reserveSlot(CTX, never())));
+    const started = Date.now();
+    const room = await slots.room(1, 5_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(slots.tryReserveSlot(CTX)).toBeNull();
+    room.done();
+    // A task in progress will free its slot: then it is worth waiting for.
+    slots.releaseSlot(POLL_ENDED);
+    runTask(slots);
+    const waiting = slots.room(1, 5_000);
+    expect(await settled(waiting)).toBe(false);
+    expect(slots.running).toBe(1);
+    slots.releaseSlot(TASK);
+    (await waiting).done();
+    expect(slots.running).toBe(0);
   });
 
   it('when no room comes in time, then the starter goes ahead with what is free, and its listener hears of the timeout', async () => {
@@ -112,7 +141,7 @@ describe('WorkflowTaskSlots', () => {
     slots.onRoomWait((seconds, timedOut) => waits.push([seconds, timedOut]));
     (await slots.room(1, 50)).done();
     expect(waits).toEqual([[0, false]]);
-    slots.tryReserveSlot(CTX);
+    runTask(slots);
     const room = await slots.room(2, 50);
     expect(waits[1]![1]).toBe(true);
     expect(waits[1]![0]).toBeGreaterThanOrEqual(0.045);
