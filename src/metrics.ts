@@ -70,7 +70,7 @@ export interface Metrics {
    */
   countQueriesOf(db: QueryEvents): void;
   /**
-   * Serves a worker's workflow-task slots (`webhooks_worker_workflow_task_slots`, free and taken,
+   * Serves a worker's workflow-task slots (`webhooks_worker_workflow_task_slots`: free, running, reserved;
    * read at each scrape) and how long its eager starts waited for them. Once per registry.
    */
   watchWorkflowTaskSlots(slots: WorkflowTaskSlotsView): void;

@@ -144,6 +144,8 @@ export class WorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
         // Those behind it may fit now.
         this.handOut();
       }, maxWaitMs);
+      // A wait keeps no process alive: one that is exiting has no use for the start.
+      timer.unref();
       this.starters.push(starter);
     });
   }
