@@ -1,4 +1,4 @@
-import { hotQuery, type Db } from './knex';
+import { hotStatement, type Db } from './knex';
 import { NotFoundError } from '../errors';
 import type { Scope } from '../domain/scopes';
 import type { TenantState } from '../domain/tenant';
@@ -26,17 +26,17 @@ export async function insertApiKey(
   return created as ApiKeyRecord;
 }
 
+/** Every API request with a key runs it: fixed text, prepared once per connection. */
+const USABLE_KEY = `
+  select ${COLUMNS.map((c) => `k."${c}"`).join(', ')}, t.status as tenant_status
+    from api_keys as k
+    join tenants as t on t.id = k.tenant_id
+   where k.hash = ? and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
+   limit 1`;
+
 /** The key with this hash if it is neither revoked nor expired, with its tenant's state (one query). */
 export async function findUsableApiKey(db: Db, hash: string): Promise<(ApiKeyRecord & { tenant_status: TenantState }) | null> {
-  const found = db('api_keys as k')
-    .join('tenants as t', 't.id', 'k.tenant_id')
-    .select([...COLUMNS.map((c) => `k.${c}`), 't.status as tenant_status'])
-    .where('k.hash', hash)
-    .whereNull('k.revoked_at')
-    .andWhere((q) => q.whereNull('k.expires_at').orWhere('k.expires_at', '>', db.fn.now()))
-    .limit(1);
-  // Every API request runs this: prepared once per connection.
-  const { rows } = (await hotQuery(db, found)) as { rows: Array<ApiKeyRecord & { tenant_status: TenantState }> };
+  const { rows } = (await hotStatement(db, USABLE_KEY, [hash])) as { rows: Array<ApiKeyRecord & { tenant_status: TenantState }> };
   return rows[0] ?? null;
 }
 

@@ -114,10 +114,12 @@ export const NO_SLOTS = { rate_next_slot_at: null, rate_released_slots: null } a
 
 const live = (db: Db, tenantId: string) => db('endpoints').where({ tenant_id: tenantId }).whereNull('deleted_at');
 
+/** Rows whose `events` include the event type (its value: a JSON array of it) directly or through `*`. */
+const SUBSCRIBED_TO = `(events @> ?::jsonb or events @> '["*"]'::jsonb)`;
+
 /** Rows whose `events` include `eventType` directly or through `*`. */
 function subscribedTo(eventType: string) {
-  return (q: import('knex').Knex.QueryBuilder) =>
-    q.whereRaw('events @> ?::jsonb', [JSON.stringify([eventType])]).orWhereRaw('events @> ?::jsonb', [JSON.stringify(['*'])]);
+  return (q: import('knex').Knex.QueryBuilder) => q.whereRaw(SUBSCRIBED_TO, [JSON.stringify([eventType])]);
 }
 
 export async function insertEndpoint(
@@ -197,8 +199,19 @@ export async function listEndpoints(db: Db, tenantId: string, filter: EndpointLi
  * to select from.
  */
 export function subscribedEndpoints(db: Db, tenantId: string, eventType: string) {
+  return db('endpoints').whereRaw(SUBSCRIBED_ENDPOINT, subscribedBindings(tenantId, eventType));
+}
+
+/**
+ * {@link subscribedEndpoints}' condition as fixed SQL text, for statements written out whole
+ * (prepared once per connection); its values come from {@link subscribedBindings}.
+ */
+export const SUBSCRIBED_ENDPOINT = `tenant_id = ? and deleted_at is null and is_active and kind = ? and ${SUBSCRIBED_TO}`;
+
+/** The values of {@link SUBSCRIBED_ENDPOINT}, in order. */
+export function subscribedBindings(tenantId: string, eventType: string): string[] {
   const kind: EndpointKind = isOperationalEventType(eventType) ? 'operational' : 'standard';
-  return live(db, tenantId).andWhere({ is_active: true, kind }).andWhere(subscribedTo(eventType));
+  return [tenantId, kind, JSON.stringify([eventType])];
 }
 
 /** {@link subscribedEndpoints}, in id order. */

@@ -64,12 +64,6 @@ export function hotStatement(db: Db, sql: string, bindings: readonly Knex.RawBin
   return config.client === 'pg' && config[PREPARED] === true ? query.options({ name: statementName(sql) }) : query;
 }
 
-/** {@link hotStatement} for a query built with knex: its compiled text is the statement; resolves to pg's result (`rows`). */
-export function hotQuery(db: Db, query: Knex.QueryBuilder): Knex.Raw {
-  const { sql, bindings } = query.toSQL();
-  return hotStatement(db, sql, bindings);
-}
-
 /** Brings the schema up to date and makes sure the default tenant exists. */
 export async function migrate(db: Db, defaultTenantId: string): Promise<void> {
   await db.migrate.latest({ migrationSource });
