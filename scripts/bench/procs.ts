@@ -132,6 +132,14 @@ process.on('exit', () => {
 });
 
 /**
+ * What the Docker image sets for every process it runs, beyond the service's own settings
+ * (`ENV` in the Dockerfile, and `npm run start:*`): the bench's floors, APIs and workers run with
+ * it too. `MALLOC_ARENA_MAX=2`: two glibc malloc arenas instead of up to eight per core
+ * (docs/benchmark.md: the worker's peak RSS 30-65 MB lower, the same CPU per delivery).
+ */
+export const DEPLOYED_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * A Node process of the bench (a service worker, a floor process), its RSS sampled every
  * 250 ms, its output forwarded to stderr with a label; optionally with an IPC channel.
  */
@@ -168,7 +176,8 @@ export class ChildWorker {
 
   /**
    * Runs `entry` (`src/worker.ts`, say) compiled, as deployed: `node dist/src/worker.js` from the
-   * project root with `env` added to ours ({@link buildProject} first). `BENCH_NODE_ARGS` adds
+   * project root with the image's process environment ({@link DEPLOYED_PROCESS_ENV}, unless ours
+   * sets it) and `env` added to ours ({@link buildProject} first). `BENCH_NODE_ARGS` adds
    * Node options Node refuses in NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to
    * profile the workers and the floor.
    */
@@ -176,7 +185,7 @@ export class ChildWorker {
     const extra = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const child = spawn(process.execPath, [...extra, compiledEntry(entry)], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...DEPLOYED_PROCESS_ENV, ...process.env, ...env },
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     liveChildren.add(child);

@@ -78,6 +78,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     `Temporal: ${meta.temporal}`,
     ...(results.fileStore ? [`file run: ${results.fileStore}`] : []),
     `database: ${meta.database}`,
+    `Node processes run with ${Object.entries(meta.processEnv).map(([name, value]) => `${name}=${value}`).join(' ')} (as the Docker image runs them)`,
     `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes, ${o.workers} worker process${o.workers === 1 ? '' : 'es'}${o.quick ? ' (--quick)' : ''}`,
     '',
   ];

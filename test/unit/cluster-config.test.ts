@@ -9,6 +9,7 @@ import { postgresTarget } from '../../src/dev/cluster/databases';
 import { clusterConfig, writeClusterConfig, type ClusterPorts } from '../../src/dev/cluster/server-config';
 import { LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { DEPLOYED_PROCESS_ENV } from '../../scripts/bench/procs';
 
 const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
 
@@ -43,6 +44,17 @@ describe('when docker-compose.yml pins Temporal images', () => {
       expect(existsSync(path.resolve(__dirname, '../..', source))).toBe(true);
       expect(build.include).toContain(source.split('/')[0]);
       expect(compiledEntry(source)).toBe(entry);
+    }
+  });
+
+  it('then the image, the npm start scripts and the bench give every Node process the same process environment', () => {
+    const dockerfile = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
+    const scripts = (JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(Object.keys(DEPLOYED_PROCESS_ENV)).toEqual(['MALLOC_ARENA_MAX']);
+    for (const [name, value] of Object.entries(DEPLOYED_PROCESS_ENV)) {
+      // One ENV instruction, its lines continued with backslashes.
+      expect(dockerfile).toMatch(new RegExp(String.raw`^ENV (?:[^\n]*\\\n)*\s*${name}=${value}\s*$`, 'm'));
+      for (const script of ['start', 'start:api', 'start:worker']) expect(scripts[script]).toMatch(new RegExp(String.raw`^${name}=\$\{${name}:-${value}\} `));
     }
   });
 
