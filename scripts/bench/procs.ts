@@ -139,6 +139,11 @@ process.on('exit', () => {
  */
 export const DEPLOYED_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
+/** {@link DEPLOYED_PROCESS_ENV} as this run gives it: a value in the bench's own environment replaces the image's. */
+export function benchProcessEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(DEPLOYED_PROCESS_ENV).map(([name, value]) => [name, process.env[name] ?? value]));
+}
+
 /**
  * A Node process of the bench (a service worker, a floor process), its RSS sampled every
  * 250 ms, its output forwarded to stderr with a label; optionally with an IPC channel.
@@ -185,7 +190,7 @@ export class ChildWorker {
     const extra = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const child = spawn(process.execPath, [...extra, compiledEntry(entry)], {
       cwd: PROJECT_ROOT,
-      env: { ...DEPLOYED_PROCESS_ENV, ...process.env, ...env },
+      env: { ...process.env, ...benchProcessEnv(), ...env },
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     liveChildren.add(child);

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import type { RunResult } from './measure';
 import type { BenchOptions } from './options';
-import { DEPLOYED_PROCESS_ENV } from './procs';
+import { benchProcessEnv } from './procs';
 import { round, type Summary } from './stats';
 import { targets, type BenchResults } from './targets';
 import type { RssPhase } from './rss';
@@ -17,15 +17,14 @@ export interface ReportMeta {
   database: string;
   options: Omit<BenchOptions, 'json' | 'help'>;
   bodyBytes: number;
-  /** The process environment every Node process of the run got beyond its settings ({@link DEPLOYED_PROCESS_ENV}, or ours). */
+  /** The process environment every Node process of the run got beyond its settings (`benchProcessEnv`). */
   processEnv: Record<string, string>;
 }
 
 export function reportMeta(opts: BenchOptions, temporal: string, database: string, bodyBytes: number): ReportMeta {
   const cpus = os.cpus();
   const { json: _json, help: _help, ...options } = opts;
-  const processEnv = Object.fromEntries(Object.entries(DEPLOYED_PROCESS_ENV).map(([name, value]) => [name, process.env[name] ?? value]));
-  return { date: new Date().toISOString(), node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', memoryGb: round(os.totalmem() / 1024 ** 3, 1), temporal, database, options, bodyBytes, processEnv };
+  return { date: new Date().toISOString(), node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', memoryGb: round(os.totalmem() / 1024 ** 3, 1), temporal, database, options, bodyBytes, processEnv: benchProcessEnv() };
 }
 
 const r = (v: number | null | undefined, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? null : round(v, d));

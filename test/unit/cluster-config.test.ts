@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { DEPLOYED_PROCESS_ENV } from '../../scripts/bench/procs';
 
 const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
+const dockerfile = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
 
 describe('when docker-compose.yml pins Temporal images', () => {
   it('then every server and admin-tools image is the version npm run cluster builds', () => {
@@ -33,7 +34,6 @@ describe('when docker-compose.yml pins Temporal images', () => {
   });
 
   it('then the API and the worker run the compiled entry points that npm run build emits, as the Dockerfile builds them', () => {
-    const dockerfile = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     const build = JSON.parse(readFileSync(path.resolve(__dirname, '../../tsconfig.build.json'), 'utf8')) as { include: string[] };
     const commands = [...compose.matchAll(/^ {4}command: \["node", "(dist\/[\w/.-]+)"\]$/gm)].map((m) => m[1]!);
@@ -48,7 +48,6 @@ describe('when docker-compose.yml pins Temporal images', () => {
   });
 
   it('then the image, the npm start scripts and the bench give every Node process the same process environment', () => {
-    const dockerfile = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
     const scripts = (JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(Object.keys(DEPLOYED_PROCESS_ENV)).toEqual(['MALLOC_ARENA_MAX']);
     for (const [name, value] of Object.entries(DEPLOYED_PROCESS_ENV)) {
