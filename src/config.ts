@@ -178,6 +178,12 @@ const schema = z.object({
   WORKER_START_TOKEN: optionalString,
   /** How long the API waits for a worker's answer before starting the deliveries itself. */
   WORKER_START_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * Relay requests the API has in flight to one worker at most; starts that come meanwhile wait
+   * and go together in the next request (up to 64), so under load one request carries the starts
+   * of several API requests. A light load never waits.
+   */
+  WORKER_START_IN_FLIGHT: z.coerce.number().int().min(1).max(1024).default(4),
 
   /** Set: traces are exported over OTLP/HTTP to `<this>/v1/traces`; unset: tracing is off. */
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,

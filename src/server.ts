@@ -21,6 +21,7 @@ async function main() {
         urls: startRelayUrls(config),
         token: config.WORKER_START_TOKEN!,
         timeoutMs: config.WORKER_START_TIMEOUT_MS,
+        inFlight: config.WORKER_START_IN_FLIGHT,
         fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE),
         log,
       })

@@ -1,6 +1,6 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
-import { closeServer } from '../../src/bootstrap';
+import { closeServer, listen } from '../../src/bootstrap';
 import { findFreePort } from '../../src/dev/ports';
 import { createLogger } from '../../src/logger';
 import { deliveryInput, deliveryWorkflowId, directStarts } from '../../src/temporal/delivery-workflows';
@@ -110,6 +110,10 @@ describe("a start relay's contract", () => {
       expect(await post(body)).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
     }
     expect(await post(JSON.stringify({ starts: [{ input: { deliveryId: 'dlv_x' } }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    const input = JSON.parse(one).starts[0].input;
+    for (const trace of [null, 'traceparent', ['x'], { traceparent: 1 }]) {
+      expect(await post(JSON.stringify({ starts: [{ input, trace }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    }
     expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(300 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
   });
 
@@ -150,7 +154,99 @@ describe("a start relay's contract", () => {
     const { eventId, endpointId, deliveryId } = await sendOne(stack, '/twice');
     await delivered(stack, deliveryId, 'the first delivery');
     const input = deliveryInput({ tenantId: 'relay_tests', eventId, eventType: 'relay.twice' }, { deliveryId, endpointId });
-    expect(await post(JSON.stringify({ starts: [{ input }] }))).toEqual({ status: 200, body: { ok: true, started: 0, eager: 0 } });
+    expect(await post(JSON.stringify({ starts: [{ input }] }))).toEqual({ status: 200, body: { ok: true, started: 0, eager: 0, results: ['existing'] } });
     expect(receiver.requests.filter((r) => r.path === '/twice')).toHaveLength(1);
+  });
+});
+
+describe("the API's side, when starts come faster than a worker answers", () => {
+  /** A worker's relay on loopback that holds each request until told, and answers as `answer` says. */
+  async function heldRelay(answer: (starts: Array<{ input: { deliveryId: string }; trace?: unknown }>) => { status: number; body: unknown }) {
+    const requests: Array<{ ids: string[]; traced: boolean }> = [];
+    const held: Array<() => void> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const { starts } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { starts: Array<{ input: { deliveryId: string }; trace?: unknown }> };
+        requests.push({ ids: starts.map((s) => s.input.deliveryId), traced: starts.some((s) => s.trace !== undefined) });
+        held.push(() => {
+          const { status, body } = answer(starts);
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        });
+      });
+    });
+    const listening = await listen(server, '127.0.0.1', 0);
+    const release = async (count: number) => {
+      await eventually(async () => (held.length >= count ? true : undefined), 5_000, `${count} relay request(s)`);
+      held.splice(0, count).forEach((send) => send());
+    };
+    return { url: listening.url, server, requests, release };
+  }
+  const starts = (...ids: string[]) => ids.map((id) => ({ input: deliveryInput({ tenantId: 'relay_tests', eventId: `evt_${id}`, eventType: 'relay.batch' }, { deliveryId: id, endpointId: 'ep_batch' }) }));
+  const log = createLogger('silent', 'test');
+  const fellBack: string[][] = [];
+  const fallback = async (s: ReadonlyArray<{ input: { deliveryId: string } }>) => {
+    fellBack.push(s.map((one) => one.input.deliveryId));
+    return { started: s.length, eager: 0 };
+  };
+
+  it('then the starts that waited go to the worker together, and each call learns what became of its own', async () => {
+    // The worker says of each start: eager for dlv_e*, started for dlv_s*, existing (started before) for the rest.
+    const relay = await heldRelay((s) => ({ status: 200, body: { ok: true, results: s.map(({ input: { deliveryId: id } }) => (id.startsWith('dlv_e') ? 'eager' : id.startsWith('dlv_s') ? 'started' : 'existing')) } }));
+    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log });
+    try {
+      const first = relayed.start(starts('dlv_e1'));
+      await eventually(async () => (relay.requests.length === 1 ? true : undefined), 5_000, 'the first request');
+      // While the first request is out, three calls come: they wait, and go in one request.
+      const rest = [relayed.start(starts('dlv_e2', 'dlv_s2')), relayed.start(starts('dlv_x3')), relayed.start(starts('dlv_s4', 'dlv_x4', 'dlv_e4'))];
+      await relay.release(1);
+      await relay.release(1);
+      expect(await first).toEqual({ started: 1, eager: 1 });
+      expect(await Promise.all(rest)).toEqual([
+        { started: 2, eager: 1 },
+        { started: 0, eager: 0 },
+        { started: 2, eager: 1 },
+      ]);
+      expect(relay.requests.map((r) => r.ids)).toEqual([['dlv_e1'], ['dlv_e2', 'dlv_s2', 'dlv_x3', 'dlv_s4', 'dlv_x4', 'dlv_e4']]);
+      // A light load never waits: with the worker idle, a call goes at once, alone.
+      const alone = relayed.start(starts('dlv_e5'));
+      await relay.release(1);
+      expect(await alone).toEqual({ started: 1, eager: 1 });
+      expect(relay.requests).toHaveLength(3);
+      expect(fellBack).toEqual([]);
+    } finally {
+      await relayed.close();
+      await closeServer(relay.server);
+    }
+  });
+
+  it('then a worker from before (totals only) gets each call alone, and a refusal sends each call to the fallback with its own starts', async () => {
+    let refuse = false;
+    const relay = await heldRelay((s) => (refuse ? { status: 500, body: { ok: false, err: 'internal' } } : { status: 200, body: { ok: true, started: s.length, eager: 1 } }));
+    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log });
+    try {
+      const calls = [relayed.start(starts('dlv_a1')), relayed.start(starts('dlv_a2', 'dlv_a3')), relayed.start(starts('dlv_a4'))];
+      for (let i = 0; i < 3; i++) await relay.release(1);
+      expect(await Promise.all(calls)).toEqual([
+        { started: 1, eager: 1 },
+        { started: 2, eager: 1 },
+        { started: 1, eager: 1 },
+      ]);
+      expect(relay.requests.map((r) => r.ids)).toEqual([['dlv_a1'], ['dlv_a2', 'dlv_a3'], ['dlv_a4']]);
+
+      refuse = true;
+      const refused = [relayed.start(starts('dlv_r1')), relayed.start(starts('dlv_r2', 'dlv_r3'))];
+      await relay.release(1);
+      await relay.release(1);
+      expect(await Promise.all(refused)).toEqual([
+        { started: 1, eager: 0 },
+        { started: 2, eager: 0 },
+      ]);
+      expect(fellBack).toEqual([['dlv_r1'], ['dlv_r2', 'dlv_r3']]);
+    } finally {
+      await relayed.close();
+      await closeServer(relay.server);
+    }
   });
 });
