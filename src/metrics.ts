@@ -8,6 +8,9 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Attempts wait for a receiver, up to the longest per-attempt timeout (120 s). */
 const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120];
 
+/** A relay request carries 1 to 64 delivery starts. */
+const RELAY_STARTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
+
 /** Eager starts wait at most a second for a free workflow-task slot (EAGER_ROOM_WAIT_MS). */
 const ROOM_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
@@ -49,6 +52,8 @@ export interface Metrics {
   countIngestedEvent(result: IngestResult): void;
   /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */
   countDeliveryStarts(started: number, eager: number): void;
+  /** One request of the API to a worker's start relay, with how many starts it carried: `answered` (200), else the API made them itself. */
+  observeRelayRequest(starts: number, answered: boolean): void;
   /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
   countInboundRequest(result: string, sourceKnown: boolean): void;
   /** One recorded delivery attempt. */
@@ -110,6 +115,18 @@ export function createMetrics(): Metrics {
     name: 'webhooks_delivery_starts_total',
     help: "Delivery workflows started by ingest, by how their first workflow task reached a worker: eager (in the start's answer, to the worker that made the start: this process's, or the one whose start relay made it) or queued (through the task queue)",
     labelNames: ['first_task'] as const,
+    registers,
+  });
+  const relayRequests = new Counter({
+    name: 'webhooks_start_relay_requests_total',
+    help: "The API's requests to the workers' start relays, by result: answered (the worker made the starts) or fallback (unreachable, refused or too slow: the API made them itself)",
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const relayStarts = new Histogram({
+    name: 'webhooks_start_relay_request_starts',
+    help: "Delivery starts per request to a worker's start relay (under load one request carries the starts of several ingest requests)",
+    buckets: RELAY_STARTS_BUCKETS,
     registers,
   });
   const inbound = new Counter({
@@ -200,6 +217,10 @@ export function createMetrics(): Metrics {
     countDeliveryStarts(started, eager) {
       if (eager > 0) deliveryStarts.inc({ first_task: 'eager' }, eager);
       if (started > eager) deliveryStarts.inc({ first_task: 'queued' }, started - eager);
+    },
+    observeRelayRequest(starts, answered) {
+      relayRequests.inc({ result: answered ? 'answered' : 'fallback' });
+      relayStarts.observe(starts);
     },
     countInboundRequest(result, sourceKnown) {
       inbound.inc({ result, source: sourceKnown ? 'known' : 'unknown' });

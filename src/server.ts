@@ -2,6 +2,7 @@ import { startApi } from './api/start-api';
 import { closeServer, configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
 import { loadConfig, loadDotEnv, startRelayUrls } from './config';
 import { createLogger } from './logger';
+import { createMetrics } from './metrics';
 import { connectClient } from './temporal/client';
 import { directStarts } from './temporal/delivery-workflows';
 import { relayedStarts } from './temporal/start-relay';
@@ -15,6 +16,8 @@ async function main() {
   const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const temporal = await connectClient(config, configuredTemporalAddress(config), tracing);
+  // One registry for the API's own metrics and its start relay's.
+  const metrics = createMetrics();
   // WORKER_START_URLS: deliveries start eagerly on the workers, through their start relays.
   const relay = config.WORKER_START_URLS
     ? relayedStarts({
@@ -24,9 +27,10 @@ async function main() {
         inFlight: config.WORKER_START_IN_FLIGHT,
         fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE),
         log,
+        onRequest: (starts, answered) => metrics.observeRelayRequest(starts, answered),
       })
     : null;
-  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries: relay?.start ?? null, log, tracing });
+  const { server, url } = await startApi({ config, db, box, temporal, startDeliveries: relay?.start ?? null, log, tracing, metrics });
   log.info({ url }, 'api listening');
   onShutdown(log, async () => {
     await closeServer(server);

@@ -148,7 +148,16 @@ interface RelayTarget {
  * client), so a delivery is started either way (a start repeated by the fallback finds its
  * workflow and does nothing).
  */
-export function relayedStarts(opts: { urls: string[]; token: string; timeoutMs: number; inFlight?: number; fallback: StartDeliveries; log: Logger }): {
+export function relayedStarts(opts: {
+  urls: string[];
+  token: string;
+  timeoutMs: number;
+  inFlight?: number;
+  fallback: StartDeliveries;
+  log: Logger;
+  /** Told of each request: how many starts it carried, and whether the worker made them. */
+  onRequest?: (starts: number, answered: boolean) => void;
+}): {
   start: StartDeliveries;
   close(): Promise<void>;
 } {
@@ -217,6 +226,7 @@ export function relayedStarts(opts: { urls: string[]; token: string; timeoutMs: 
     } catch (err) {
       opts.log.warn({ worker: target.url, err }, 'worker unreachable for delivery starts; starting them here');
     }
+    opts.onRequest?.(starts.length, results !== null || total !== null);
     let offset = 0;
     for (const w of batch) {
       const mine = results?.slice(offset, (offset += w.starts.length));

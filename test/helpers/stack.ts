@@ -116,7 +116,14 @@ export async function startStack(
       relayServer = relay.server;
       urls = [relay.url];
     }
-    const relayed = relayedStarts({ urls, token: TEST_RELAY_TOKEN, timeoutMs: 2_000, fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE), log });
+    const relayed = relayedStarts({
+      urls,
+      token: TEST_RELAY_TOKEN,
+      timeoutMs: 2_000,
+      fallback: directStarts(temporal, config.TEMPORAL_TASK_QUEUE),
+      log,
+      onRequest: (starts, answered) => metrics.observeRelayRequest(starts, answered),
+    });
     startDeliveries = relayed.start;
     closeRelay = relayed.close;
   }

@@ -55,12 +55,14 @@ async function delivered(on: Stack, deliveryId: string, label: string): Promise<
 describe('when the API hands its delivery starts to a worker', () => {
   it('then the worker starts the delivery eagerly, and the workflow exists when the 202 comes', async () => {
     const eagerBefore = await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}');
+    const answeredBefore = await metric(stack, 'webhooks_start_relay_requests_total{result="answered"}');
     const { eventId, endpointId, deliveryId } = await sendOne(stack, '/eager');
     // Described right after the 202: the start was made before the answer, as without the relay.
     const described = await stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).describe();
     expect(described.type).toBe('deliveryWorkflow');
     await delivered(stack, deliveryId, 'the relayed delivery');
     expect(await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}')).toBe(eagerBefore + 1);
+    expect(await metric(stack, 'webhooks_start_relay_requests_total{result="answered"}')).toBe(answeredBefore + 1);
     expect(receiver.requests.filter((r) => r.path === '/eager')).toHaveLength(1);
   });
 });
@@ -68,9 +70,11 @@ describe('when the API hands its delivery starts to a worker', () => {
 describe('when no worker answers', () => {
   it('then the API starts the delivery itself and says so in its log', async () => {
     const queuedBefore = await metric(lonely, 'webhooks_delivery_starts_total{first_task="queued"}');
+    const fallbackBefore = await metric(lonely, 'webhooks_start_relay_requests_total{result="fallback"}');
     const { deliveryId } = await sendOne(lonely, '/fallback');
     await delivered(lonely, deliveryId, 'the delivery started by the API');
     expect(await metric(lonely, 'webhooks_delivery_starts_total{first_task="queued"}')).toBe(queuedBefore + 1);
+    expect(await metric(lonely, 'webhooks_start_relay_requests_total{result="fallback"}')).toBe(fallbackBefore + 1);
     expect(lonelyLog.some((l) => l.includes('worker unreachable for delivery starts'))).toBe(true);
   });
 });
@@ -194,7 +198,8 @@ describe("the API's side, when starts come faster than a worker answers", () => 
   it('then the starts that waited go to the worker together, and each call learns what became of its own', async () => {
     // The worker says of each start: eager for dlv_e*, started for dlv_s*, existing (started before) for the rest.
     const relay = await heldRelay((s) => ({ status: 200, body: { ok: true, results: s.map(({ input: { deliveryId: id } }) => (id.startsWith('dlv_e') ? 'eager' : id.startsWith('dlv_s') ? 'started' : 'existing')) } }));
-    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log });
+    const told: Array<[number, boolean]> = [];
+    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log, onRequest: (n, answered) => told.push([n, answered]) });
     try {
       const first = relayed.start(starts('dlv_e1'));
       await eventually(async () => (relay.requests.length === 1 ? true : undefined), 5_000, 'the first request');
@@ -215,6 +220,11 @@ describe("the API's side, when starts come faster than a worker answers", () => 
       expect(await alone).toEqual({ started: 1, eager: 1 });
       expect(relay.requests).toHaveLength(3);
       expect(fellBack).toEqual([]);
+      expect(told).toEqual([
+        [1, true],
+        [6, true],
+        [1, true],
+      ]);
     } finally {
       await relayed.close();
       await closeServer(relay.server);
@@ -224,7 +234,8 @@ describe("the API's side, when starts come faster than a worker answers", () => 
   it('then a worker from before (totals only) gets each call alone, and a refusal sends each call to the fallback with its own starts', async () => {
     let refuse = false;
     const relay = await heldRelay((s) => (refuse ? { status: 500, body: { ok: false, err: 'internal' } } : { status: 200, body: { ok: true, started: s.length, eager: 1 } }));
-    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log });
+    const told: Array<[number, boolean]> = [];
+    const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log, onRequest: (n, answered) => told.push([n, answered]) });
     try {
       const calls = [relayed.start(starts('dlv_a1')), relayed.start(starts('dlv_a2', 'dlv_a3')), relayed.start(starts('dlv_a4'))];
       for (let i = 0; i < 3; i++) await relay.release(1);
@@ -244,6 +255,7 @@ describe("the API's side, when starts come faster than a worker answers", () => 
         { started: 2, eager: 0 },
       ]);
       expect(fellBack).toEqual([['dlv_r1'], ['dlv_r2', 'dlv_r3']]);
+      expect(told.map(([, answered]) => answered)).toEqual([true, true, true, false, false]);
     } finally {
       await relayed.close();
       await closeServer(relay.server);
