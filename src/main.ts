@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { closeServer, onShutdown, openStorage } from './bootstrap';
+import { applyHeapGrowth, closeServer, onShutdown, openStorage } from './bootstrap';
 import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
@@ -19,6 +19,7 @@ async function main() {
   loadDotEnv();
   const config = loadDevConfig();
   const log = createLogger(config.LOG_LEVEL);
+  applyHeapGrowth(config, log);
   const tracing = startTracing(config);
   const devServer = config.TEMPORAL_ADDRESS
     ? null

@@ -1,4 +1,4 @@
-import { closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
+import { applyHeapGrowth, closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -13,6 +13,7 @@ async function main() {
   loadDotEnv();
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
+  applyHeapGrowth(config, log);
   const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);

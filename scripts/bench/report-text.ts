@@ -1,6 +1,6 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
 import type { RunResult } from './measure';
-import type { RssPhase } from './rss';
+import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase } from './rss';
 import type { ReportMeta } from './report';
 import { roundsOf, targets, type BenchResults } from './targets';
 
@@ -116,8 +116,9 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     const phase = (p: RssPhase) =>
       `worker RSS ${fmt(p.workerBaselineRssMb)} MB before, peak ${fmt(p.workerPeakRssMb)} MB; peak in flight ${p.peakInFlight} (accepted, not yet answered), ${p.peakAtReceiver} held at the receiver at once; all done in ${fmt(p.durationS, 1)} s`;
     out.push(`  as started: ${phase(rss)}`);
-    out.push(`  WORKER_WORKFLOW_THREAD=main: ${phase(rss.mainThread)}`);
+    out.push(`  ${settingOf(MAIN_THREAD_ENV)}: ${phase(rss.mainThread)}`);
     out.push(`  NODE_OPTIONS="${rss.capped.nodeOptions}": ${phase(rss.capped)}`);
+    out.push(`  ${settingOf(HEAP_GROWTH_ENV)}: ${phase(rss.heapGrowth)}`);
     out.push('');
   }
 

@@ -93,7 +93,7 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       },
       workerPeakRssMb: r(fanout.workerPeakRssMb),
     },
-    rss: rss && { ...rssPhase(rss), mainThread: rssPhase(rss.mainThread), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions } },
+    rss: rss && { ...rssPhase(rss), mainThread: rssPhase(rss.mainThread), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions }, heapGrowth: rssPhase(rss.heapGrowth) },
     errors: results.errors,
     targets: targets(results).map((t) => ({ ...t, value: r(t.value, t.unit === '×' ? 3 : 1) })),
   };

@@ -3,9 +3,10 @@
  * fast as the API takes them while the receiver holds every request --hold-ms; the worker's RSS
  * is sampled every 250 ms until the last delivery is recorded. How many were really in flight is
  * reported beside it: accepted but not yet answered, and held at the receiver at once. Measured
- * three times: the worker as started by default, then with its workflow sandbox on its main
+ * four times: the worker as started by default, then with its workflow sandbox on its main
  * thread ({@link MAIN_THREAD_ENV}), then with its heap capped through NODE_OPTIONS
- * ({@link CAPPED_HEAP_NODE_OPTIONS}): the two settings docs/deploy.md offers memory-limited workers.
+ * ({@link CAPPED_HEAP_NODE_OPTIONS}), then with its heaps growing slower ({@link HEAP_GROWTH_ENV}):
+ * the three settings docs/deploy.md offers memory-limited workers.
  */
 import { epochMs } from './clock';
 import { Cleanup, progress } from './infra';
@@ -21,11 +22,22 @@ export const CAPPED_HEAP_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-spa
 /** The worker's setting of the main-thread phase: one V8 heap instead of two. */
 export const MAIN_THREAD_ENV = { WORKER_WORKFLOW_THREAD: 'main' } as const;
 
+/** A phase's worker setting as written in the environment: `NAME=value`. */
+export const settingOf = (env: Readonly<Record<string, string>>): string =>
+  Object.entries(env)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+
+/** The worker's setting of the heap-growth phase: heaps grow by a fifth past their live size between full collections. */
+export const HEAP_GROWTH_ENV = { WORKER_HEAP_GROWING_PERCENT: '20' } as const;
+
 export interface RssResult extends RssPhase {
   /** The same with {@link MAIN_THREAD_ENV} for the worker. */
   mainThread: RssPhase;
   /** The same with NODE_OPTIONS={@link CAPPED_HEAP_NODE_OPTIONS} for the worker. */
   capped: RssPhase & { nodeOptions: string };
+  /** The same with {@link HEAP_GROWTH_ENV} for the worker. */
+  heapGrowth: RssPhase;
 }
 
 export interface RssPhase {
@@ -49,7 +61,8 @@ export async function runRss(ctx: RunContext): Promise<RssResult> {
   const plain = await rssPhase(ctx, 'rss', {});
   const mainThread = await rssPhase(ctx, 'rss-main-thread', MAIN_THREAD_ENV);
   const capped = await rssPhase(ctx, 'rss-capped', { NODE_OPTIONS: CAPPED_HEAP_NODE_OPTIONS });
-  return { ...plain, mainThread, capped: { ...capped, nodeOptions: CAPPED_HEAP_NODE_OPTIONS } };
+  const heapGrowth = await rssPhase(ctx, 'rss-heap-growth', HEAP_GROWTH_ENV);
+  return { ...plain, mainThread, capped: { ...capped, nodeOptions: CAPPED_HEAP_NODE_OPTIONS }, heapGrowth };
 }
 
 async function rssPhase(ctx: RunContext, label: string, workerEnv: Record<string, string>): Promise<RssPhase> {

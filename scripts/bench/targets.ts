@@ -2,7 +2,7 @@
 import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import type { ReadsResult } from './reads';
-import type { RssPhase, RssResult } from './rss';
+import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase, type RssResult } from './rss';
 import { median, ratio, summarize, type Summary } from './stats';
 
 export interface Target {
@@ -126,8 +126,9 @@ export function targets(results: BenchResults): Target[] {
     target('latencyIngestP99OneProcess', '  one process at 50 % load: API ingest p99', o50?.accept.p99 ?? null, 'ms', '<=', 50, `one-process@50%, POST /events: ${pooledBasis(o50, ingestP99)}`),
     ratioTarget('fileStore', 'file-backed store ÷ in-memory', files, throughput, 'deliveries/s', '>=', 0.8, services),
     target('workerRss', `worker peak RSS with ${results.rss?.events ?? 1000} accepted at once`, results.rss?.workerPeakRssMb ?? null, 'MB', '<=', 300, results.rss ? `peak ${results.rss.peakInFlight} in flight, ${results.rss.peakAtReceiver} held at the receiver` : 'rss run'),
-    rssSettingTarget('workerRssMainThread', '  workflows on the main thread: worker peak RSS', results.rss, (rss) => ({ phase: rss.mainThread, setting: 'WORKER_WORKFLOW_THREAD=main' })),
+    rssSettingTarget('workerRssMainThread', '  workflows on the main thread: worker peak RSS', results.rss, (rss) => ({ phase: rss.mainThread, setting: settingOf(MAIN_THREAD_ENV) })),
     rssSettingTarget('workerRssCapped', '  heap capped (NODE_OPTIONS): worker peak RSS', results.rss, (rss) => ({ phase: rss.capped, setting: rss.capped.nodeOptions })),
+    rssSettingTarget('workerRssHeapGrowth', '  heaps growing by 20 %: worker peak RSS', results.rss, (rss) => ({ phase: rss.heapGrowth, setting: settingOf(HEAP_GROWTH_ENV) })),
   ];
   const fifo = by('fifo');
   list.push({

@@ -69,6 +69,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'test', WORKER_WORKFLOW_THREAD: 'other' })).toThrow(/WORKER_WORKFLOW_THREAD/);
   });
 
+  it('when the heap growth is not set, then V8 decides; a worker may set 1 to 100 percent', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).WORKER_HEAP_GROWING_PERCENT).toBe(0);
+    expect(loadConfig({ NODE_ENV: 'test', WORKER_HEAP_GROWING_PERCENT: '20' }).WORKER_HEAP_GROWING_PERCENT).toBe(20);
+    for (const bad of ['-1', '101', '12.5', 'lots']) expect(() => loadConfig({ NODE_ENV: 'test', WORKER_HEAP_GROWING_PERCENT: bad })).toThrow(/WORKER_HEAP_GROWING_PERCENT/);
+  });
+
   it('when the SDK picks its own cache size, then it is the size sdkDefaultCachedWorkflows says', () => {
     const compiled = compileWorkerOptions({ taskQueue: 'q', workflowBundle: { code: '' } }, new DefaultLogger('ERROR'), noopMetricMeter);
     expect(compiled.maxCachedWorkflows).toBe(sdkDefaultCachedWorkflows(v8.getHeapStatistics().heap_size_limit / 1024 / 1024));
