@@ -218,7 +218,9 @@ export function relayedStarts(opts: {
           results = body.results as StartResult[];
           target.saysEach = true;
         } else {
+          // A worker from before per-start answers (or one put back to it): one call per request from now on.
           total = { started: body.started ?? 0, eager: body.eager ?? 0 };
+          target.saysEach = false;
         }
       } else {
         opts.log.warn({ worker: target.url, status: res.statusCode, err: body.err }, 'worker did not start deliveries; starting them here');
@@ -228,11 +230,11 @@ export function relayedStarts(opts: {
     }
     opts.onRequest?.(starts.length, results !== null || total !== null);
     let offset = 0;
-    for (const w of batch) {
+    for (const [i, w] of batch.entries()) {
       const mine = results?.slice(offset, (offset += w.starts.length));
       if (mine) w.resolve(tally(mine));
-      // An older worker answers with totals only; it was sent this call's starts alone.
-      else if (total) w.resolve(total);
+      // Totals only: the first call gets them (the only one, unless the worker was just put back to an older version), so they add up.
+      else if (total) w.resolve(i === 0 ? total : { started: 0, eager: 0 });
       else w.resolve(opts.fallback(w.starts.map(({ trace: _trace, ...one }) => one)));
     }
   };

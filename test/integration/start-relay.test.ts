@@ -232,8 +232,14 @@ describe("the API's side, when starts come faster than a worker answers", () => 
   });
 
   it('then a worker from before (totals only) gets each call alone, and a refusal sends each call to the fallback with its own starts', async () => {
-    let refuse = false;
-    const relay = await heldRelay((s) => (refuse ? { status: 500, body: { ok: false, err: 'internal' } } : { status: 200, body: { ok: true, started: s.length, eager: 1 } }));
+    let mode: 'totals' | 'each' | 'refuse' = 'totals';
+    const relay = await heldRelay((s) =>
+      mode === 'refuse'
+        ? { status: 500, body: { ok: false, err: 'internal' } }
+        : mode === 'each'
+          ? { status: 200, body: { ok: true, results: s.map(() => 'eager') } }
+          : { status: 200, body: { ok: true, started: s.length, eager: 1 } },
+    );
     const told: Array<[number, boolean]> = [];
     const relayed = relayedStarts({ urls: [relay.url], token: TEST_RELAY_TOKEN, timeoutMs: 5_000, inFlight: 1, fallback, log, onRequest: (n, answered) => told.push([n, answered]) });
     try {
@@ -246,7 +252,26 @@ describe("the API's side, when starts come faster than a worker answers", () => 
       ]);
       expect(relay.requests.map((r) => r.ids)).toEqual([['dlv_a1'], ['dlv_a2', 'dlv_a3'], ['dlv_a4']]);
 
-      refuse = true;
+      // Put back to an older version while a batch was formed for it: the totals go to the batch's
+      // first call, so the counts still add up, and calls go alone again after.
+      mode = 'each';
+      const learn = relayed.start(starts('dlv_b1'));
+      const batched = [relayed.start(starts('dlv_b2', 'dlv_b3')), relayed.start(starts('dlv_b4'))];
+      await relay.release(1);
+      expect(await learn).toEqual({ started: 1, eager: 1 });
+      mode = 'totals';
+      await relay.release(1);
+      expect(await Promise.all(batched)).toEqual([
+        { started: 3, eager: 1 },
+        { started: 0, eager: 0 },
+      ]);
+      const after = [relayed.start(starts('dlv_c1')), relayed.start(starts('dlv_c2'))];
+      await relay.release(1);
+      await relay.release(1);
+      await Promise.all(after);
+      expect(relay.requests.slice(3).map((r) => r.ids)).toEqual([['dlv_b1'], ['dlv_b2', 'dlv_b3', 'dlv_b4'], ['dlv_c1'], ['dlv_c2']]);
+
+      mode = 'refuse';
       const refused = [relayed.start(starts('dlv_r1')), relayed.start(starts('dlv_r2', 'dlv_r3'))];
       await relay.release(1);
       await relay.release(1);
@@ -255,7 +280,7 @@ describe("the API's side, when starts come faster than a worker answers", () => 
         { started: 2, eager: 0 },
       ]);
       expect(fellBack).toEqual([['dlv_r1'], ['dlv_r2', 'dlv_r3']]);
-      expect(told.map(([, answered]) => answered)).toEqual([true, true, true, false, false]);
+      expect(told.map(([, answered]) => answered)).toEqual([true, true, true, true, true, true, true, false, false]);
     } finally {
       await relayed.close();
       await closeServer(relay.server);
