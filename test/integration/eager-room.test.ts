@@ -4,11 +4,11 @@ import type { Receiver } from '../helpers/receiver';
 /**
  * A saturated worker still takes ingest's deliveries eagerly: the starts wait (up to
  * EAGER_ROOM_WAIT_MS) for a workflow-task slot to come free instead of leaving the first task
- * queued on the server. Six slots, of which the worker's open polls hold four at rest (its sticky
- * and normal queues' polls), and a receiver that holds each request 200 ms: only two deliveries
- * fit at once, so the fifth start waits for two rounds of sends. A delivery made first warms the
- * worker up, so that its first workflow tasks (the sandbox's context, compiling) do not stretch
- * those rounds past the wait on a loaded machine.
+ * queued on the server. Six slots, of which the worker's open polls hold four at rest (as the
+ * slot metrics show; asserted at the end), and a receiver that holds each request 200 ms: only
+ * two deliveries fit at once, so the fifth start waits for two rounds of sends. A delivery made
+ * first warms the worker up, so that its first workflow tasks (the sandbox's context, compiling)
+ * do not stretch those rounds past the wait on a loaded machine.
  */
 let stack: Stack;
 let receiver: Receiver;
