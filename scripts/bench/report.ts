@@ -70,7 +70,7 @@ function rssPhase(p: RssPhase) {
 
 /** The `--json` document. */
 export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
-  const { reads, fanout, rss } = results;
+  const { reads, fanout, rss, step } = results;
   return {
     meta: { ...meta, fileStore: results.fileStore },
     runs: Object.fromEntries(results.runs.map((x) => [x.name, runJson(x)])),
@@ -92,6 +92,15 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
         sqlStatementsApi: r(fanout.perDelivery.sqlApi, 2),
       },
       workerPeakRssMb: r(fanout.workerPeakRssMb),
+    },
+    step: step && {
+      ...step,
+      rounds: step.rounds.map((x) => ({ stepMs: r(x.stepMs, 3), floorMs: r(x.floorMs, 3), postgresMs: r(x.postgresMs, 3) })),
+      stepMs: r(step.stepMs, 3),
+      floorMs: r(step.floorMs, 3),
+      postgresMs: r(step.postgresMs, 3),
+      ratio: r(step.ratio, 2),
+      sqlPerStep: r(step.sqlPerStep, 2),
     },
     rss: rss && { ...rssPhase(rss), mainThread: rssPhase(rss.mainThread), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions }, heapGrowth: rssPhase(rss.heapGrowth) },
     errors: results.errors,

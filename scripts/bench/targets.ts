@@ -2,6 +2,7 @@
 import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import type { ReadsResult } from './reads';
+import type { StepResult } from './step';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase, type RssResult } from './rss';
 import { median, ratio, summarize, type Summary } from './stats';
 
@@ -28,6 +29,8 @@ export interface BenchResults {
   reads: ReadsResult | null;
   fanout: FanoutResult | null;
   rss: RssResult | null;
+  /** The delivery step alone beside the floor's activity. */
+  step: StepResult | null;
   /** Runs that failed, with why. */
   errors: Array<{ run: string; message: string }>;
 }
@@ -140,6 +143,17 @@ export function targets(results: BenchResults): Target[] {
     limit: null,
     verdict: fifo ? 'reported' : 'n/a',
     basis: fifo ? `${fmt(fifo.throughput)} / ${fmt(serviceThroughput)} deliveries/s` : 'fifo run',
+  });
+  const step = results.step;
+  list.push({
+    id: 'step',
+    label: 'the delivery step alone: CPU per call ÷ the floor activity\'s',
+    value: step?.ratio ?? null,
+    unit: '×',
+    op: null,
+    limit: null,
+    verdict: step ? 'reported' : 'n/a',
+    basis: step ? `${fmt(step.stepMs, 3)} / ${fmt(step.floorMs, 3)} ms (step run)` : 'step run',
   });
   const fan = results.fanout;
   list.push({

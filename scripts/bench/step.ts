@@ -1,0 +1,147 @@
+/**
+ * step: the delivery step alone. A process of its own (scripts/bench/step-process.ts) calls
+ * `deliverAttempt` directly, without Temporal, on deliveries stored as ingest leaves them, and in
+ * turn the floor's activity (the same body POSTed to the same receiver); the bench reads that
+ * process's CPU and the database's around each round. What the worker spends beyond the floor
+ * process is this step's cost beyond the floor's activity plus what Temporal's SDK spends on a
+ * bigger workflow; this run tells the first apart, with little noise (no Temporal server and no
+ * workflow sandbox share the measurement).
+ */
+import { migrate } from '../../src/db/knex';
+import knexFactory from 'knex';
+import { Cleanup, createDatabase, progress, RUN_TAG } from './infra';
+import type { RunContext } from './measure';
+import { PostgresCpu } from './pg-cpu';
+import { ChildWorker } from './procs';
+import { workerEnv } from './service';
+import { median, ratio } from './stats';
+import type { FromStep, ToStep } from './step-protocol';
+
+/** Measured rounds (each: the floor's activity, then the step). */
+const ROUNDS = 3;
+/**
+ * Calls of each before the first round: the step's code is large, and V8 was still optimizing it
+ * after 500 calls (the first round cost 1.4× the later ones); a worker that runs for hours is past that.
+ */
+const WARMUP_CALLS = 2000;
+
+export interface StepRound {
+  /** CPU of the step process per call, ms. */
+  stepMs: number;
+  floorMs: number;
+  /** CPU of the database's backends per step, ms (null: Postgres is not on this machine). */
+  postgresMs: number | null;
+}
+
+export interface StepResult {
+  calls: number;
+  concurrency: number;
+  warmupCalls: number;
+  rounds: StepRound[];
+  /** Medians of the rounds. */
+  stepMs: number;
+  floorMs: number;
+  postgresMs: number | null;
+  /** stepMs ÷ floorMs. */
+  ratio: number | null;
+  sqlPerStep: number;
+  /** Calls that did not deliver (should be 0). */
+  failed: number;
+}
+
+/** A message without its tag (the bench adds it). */
+type Untagged<T> = T extends unknown ? Omit<T, 'tag'> : never;
+
+/** The step process as the bench drives it. */
+class StepProcess {
+  private tags = 0;
+  private readonly waiting = new Map<number, (message: FromStep) => void>();
+  readonly ready: Promise<void>;
+
+  constructor(private readonly child: ChildWorker) {
+    let onReady: () => void = () => undefined;
+    this.ready = new Promise<void>((resolve) => (onReady = () => resolve()));
+    child.ipc.on('message', (message: FromStep) => {
+      if (message.type === 'ready') return onReady();
+      this.waiting.get(message.tag)?.(message);
+      this.waiting.delete(message.tag);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  async ask(message: Untagged<ToStep>): Promise<FromStep> {
+    this.child.assertAlive();
+    const tag = ++this.tags;
+    const answer = await new Promise<FromStep>((resolve, reject) => {
+      const onExit = () => reject(new Error(`the step process exited; last output:\n${this.child.output()}`));
+      this.child.exited.then(onExit, onExit);
+      this.waiting.set(tag, resolve);
+      this.child.ipc.send({ ...message, tag } as ToStep);
+    });
+    if (answer.type === 'failed') throw new Error(`step process: ${answer.message}`);
+    return answer;
+  }
+}
+
+export async function runStep(ctx: RunContext): Promise<StepResult> {
+  const scope = new Cleanup(ctx.log);
+  try {
+    const url = await createDatabase(`webhooks_bench_step_${process.pid}`, scope);
+    const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    await migrate(admin, 'default').finally(() => admin.destroy());
+    const pg = new PostgresCpu(url);
+    scope.add('stop Postgres CPU sampling', () => pg.close());
+
+    const calls = ctx.opts.events;
+    const concurrency = ctx.opts.concurrency;
+    const warmupCalls = ctx.opts.quick ? 500 : WARMUP_CALLS;
+    progress(`step: starting its process; ${ROUNDS} rounds of ${calls} calls (after ${warmupCalls}) at concurrency ${concurrency}`);
+    const child = ChildWorker.spawn('scripts/bench/step-process.ts', { ...workerEnv(ctx, ctx.temporal, `bench-step-${RUN_TAG}`, { databaseUrl: url }) }, 'step', { ipc: true });
+    scope.add('stop the step process', () => child.stop());
+    ctx.cleanup.add('stop the step process', () => child.stop());
+    const proc = new StepProcess(child);
+    await Promise.race([proc.ready, child.exited.then(() => Promise.reject(new Error(`the step process exited before it was ready:\n${child.output()}`)))]);
+    await proc.ask({ type: 'prepare', url: `${ctx.receiver.url}/hooks/step`, count: warmupCalls + ROUNDS * calls });
+
+    let queries = 0;
+    let failed = 0;
+    const round = async (kind: 'step' | 'floor', count: number) => {
+      const done = await proc.ask({ type: 'round', kind, count, concurrency });
+      if (done.type !== 'done') throw new Error(`step process answered ${done.type} to a round`);
+      return { ms: done.cpuMs / count, queries: done.queries, failed: done.failed };
+    };
+    await round('floor', warmupCalls);
+    await round('step', warmupCalls);
+    const rounds: StepRound[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const floor = await round('floor', calls);
+      await pg.begin();
+      const step = await round('step', calls);
+      const pgS = await pg.end();
+      queries += step.queries;
+      failed += step.failed + floor.failed;
+      rounds.push({ stepMs: step.ms, floorMs: floor.ms, postgresMs: pgS === null ? null : (pgS * 1000) / calls });
+      progress(`step: round ${i + 1}: ${step.ms.toFixed(3)} ms of CPU per step, ${floor.ms.toFixed(3)} per floor activity`);
+    }
+    const stepMs = median(rounds.map((r) => r.stepMs))!;
+    const floorMs = median(rounds.map((r) => r.floorMs))!;
+    const pgRounds = rounds.map((r) => r.postgresMs).filter((v): v is number => v !== null);
+    return {
+      calls,
+      concurrency,
+      warmupCalls,
+      rounds,
+      stepMs,
+      floorMs,
+      postgresMs: pgRounds.length ? median(pgRounds) : null,
+      ratio: ratio(stepMs, floorMs),
+      sqlPerStep: queries / (ROUNDS * calls),
+      failed,
+    };
+  } finally {
+    await scope.run();
+  }
+}
