@@ -121,3 +121,36 @@ describe('when one endpoint records many attempts at once', () => {
     expect(keys.items[0]!.usage_count).toBe(32);
   });
 });
+
+/** Whether the tenant's row is locked by the transaction `trx` (its xid in the row's xmax). */
+async function tenantRowLockedBy(trx: Stack['db']): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: Array<{ mine: boolean }> }>(
+    `select t.xmax::text = (txid_current() % 4294967296)::text as mine from tenants t where t.id = ?`,
+    [TENANT],
+  );
+  return rows[0]!.mine;
+}
+
+describe("when an attempt or a delivery is stored (migration 023)", () => {
+  it("then the tenant's row is not locked by it, and each still needs its delivery or its event", async () => {
+    const { endpointId, keyId } = await endpointWithKey();
+    const row = await attemptOf(endpointId, 'succeeded');
+    await stack.db.transaction(async (trx) => {
+      await storeAttempt(trx, row, { reachedReceiver: true, keyIds: [keyId] });
+      // A foreign key to the tenant's row would hold a share lock on it until this transaction ends.
+      expect(await tenantRowLockedBy(trx)).toBe(false);
+    });
+    const eventId = (await stack.db('deliveries').where({ id: row.delivery_id }).first()).event_id as string;
+    const other = await stack.call('POST', '/api/v1/endpoints', { url: 'https://other.example.com/hooks', events: ['counts.test'] });
+    await stack.db.transaction(async (trx) => {
+      await trx('deliveries').insert({ id: newId('dlv'), tenant_id: TENANT, event_id: eventId, endpoint_id: other.body.data.id, workflow_id: `delivery-${eventId}-${other.body.data.id}` });
+      expect(await tenantRowLockedBy(trx)).toBe(false);
+    });
+
+    // The keys that carry the tenant still hold: no attempt without its delivery, no delivery without its event.
+    await expect(storeAttempt(stack.db, { ...row, delivery_id: newId('dlv') }, { reachedReceiver: true, keyIds: [] })).rejects.toMatchObject({ code: '23503' });
+    await expect(
+      stack.db('deliveries').insert({ id: newId('dlv'), tenant_id: TENANT, event_id: newId('evt'), endpoint_id: endpointId, workflow_id: `delivery-x-${endpointId}` }),
+    ).rejects.toMatchObject({ code: '23503' });
+  });
+});

@@ -21,6 +21,7 @@ import * as endpointClientTls from './019-endpoint-client-tls';
 import * as rowCounts from './020-row-counts';
 import * as endpointDisabledBy from './021-endpoint-disabled-by';
 import * as attemptCountShards from './022-attempt-count-shards';
+import * as tenantKeysOffHotRows from './023-tenant-keys-off-hot-rows';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -48,6 +49,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['020-row-counts', rowCounts],
   ['021-endpoint-disabled-by', endpointDisabledBy],
   ['022-attempt-count-shards', attemptCountShards],
+  ['023-tenant-keys-off-hot-rows', tenantKeysOffHotRows],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
