@@ -95,7 +95,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
   const { reads, fanout, rss, step } = results;
   if (step) {
     out.push(`Delivery step alone: deliverAttempt called directly (no Temporal), ${step.calls} calls × ${step.rounds.length} rounds at concurrency ${step.concurrency}, after ${step.warmupCalls}`);
-    out.push(`  CPU ms per call: step ${fmt(step.stepMs, 3)}, the floor's activity ${fmt(step.floorMs, 3)} (×${fmt(step.ratio, 2)}); Postgres ${fmt(step.postgresMs, 3)} ms per step; ${fmt(step.sqlPerStep, 2)} SQL statements per step${step.failed ? `; ${step.failed} calls did not deliver` : ''}`);
+    out.push(`  CPU ms per call: step ${fmt(step.stepMs, 3)}, the floor's activity ${fmt(step.floorMs, 3)} (×${fmt(step.ratio, 2)}); Postgres ${fmt(step.postgresMs, 3)} ms and ${fmt(step.multixacts, 2)} multixacts per step; ${fmt(step.sqlPerStep, 2)} SQL statements per step${step.failed ? `; ${step.failed} calls did not deliver` : ''}`);
     out.push(`  rounds (step / floor ms): ${step.rounds.map((x) => `${fmt(x.stepMs, 3)} / ${fmt(x.floorMs, 3)}`).join(', ')}`);
     out.push('');
   }

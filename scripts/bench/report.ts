@@ -95,10 +95,11 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
     },
     step: step && {
       ...step,
-      rounds: step.rounds.map((x) => ({ stepMs: r(x.stepMs, 3), floorMs: r(x.floorMs, 3), postgresMs: r(x.postgresMs, 3) })),
+      rounds: step.rounds.map((x) => ({ stepMs: r(x.stepMs, 3), floorMs: r(x.floorMs, 3), postgresMs: r(x.postgresMs, 3), multixacts: r(x.multixacts, 3) })),
       stepMs: r(step.stepMs, 3),
       floorMs: r(step.floorMs, 3),
       postgresMs: r(step.postgresMs, 3),
+      multixacts: r(step.multixacts, 3),
       ratio: r(step.ratio, 2),
       sqlPerStep: r(step.sqlPerStep, 2),
     },

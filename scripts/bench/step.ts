@@ -31,6 +31,8 @@ export interface StepRound {
   floorMs: number;
   /** CPU of the database's backends per step, ms (null: Postgres is not on this machine). */
   postgresMs: number | null;
+  /** Multixacts Postgres made per step (row locks shared by overlapping transactions). */
+  multixacts: number;
 }
 
 export interface StepResult {
@@ -42,6 +44,7 @@ export interface StepResult {
   stepMs: number;
   floorMs: number;
   postgresMs: number | null;
+  multixacts: number;
   /** stepMs ÷ floorMs. */
   ratio: number | null;
   sqlPerStep: number;
@@ -94,6 +97,10 @@ export async function runStep(ctx: RunContext): Promise<StepResult> {
     await migrate(admin, 'default').finally(() => admin.destroy());
     const pg = new PostgresCpu(url);
     scope.add('stop Postgres CPU sampling', () => pg.close());
+    const watch = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    scope.add('close the multixact watch', () => watch.destroy());
+    // The server's multixact counter (it is the cluster's: nothing else runs on it meanwhile).
+    const multixactsMade = async () => Number((await watch.raw<{ rows: Array<{ n: string }> }>('select mxid_age(datminmxid)::text as n from pg_database where datname = current_database()')).rows[0]!.n);
 
     const calls = ctx.opts.events;
     const concurrency = ctx.opts.concurrency;
@@ -119,11 +126,13 @@ export async function runStep(ctx: RunContext): Promise<StepResult> {
     for (let i = 0; i < ROUNDS; i++) {
       const floor = await round('floor', calls);
       await pg.begin();
+      const mx = await multixactsMade();
       const step = await round('step', calls);
       const pgS = await pg.end();
+      const multixacts = ((await multixactsMade()) - mx) / calls;
       queries += step.queries;
       failed += step.failed + floor.failed;
-      rounds.push({ stepMs: step.ms, floorMs: floor.ms, postgresMs: pgS === null ? null : (pgS * 1000) / calls });
+      rounds.push({ stepMs: step.ms, floorMs: floor.ms, postgresMs: pgS === null ? null : (pgS * 1000) / calls, multixacts });
       progress(`step: round ${i + 1}: ${step.ms.toFixed(3)} ms of CPU per step, ${floor.ms.toFixed(3)} per floor activity`);
     }
     const stepMs = median(rounds.map((r) => r.stepMs))!;
@@ -137,6 +146,7 @@ export async function runStep(ctx: RunContext): Promise<StepResult> {
       stepMs,
       floorMs,
       postgresMs: pgRounds.length ? median(pgRounds) : null,
+      multixacts: median(rounds.map((r) => r.multixacts)),
       ratio: ratio(stepMs, floorMs),
       sqlPerStep: queries / (ROUNDS * calls),
       failed,
