@@ -142,6 +142,7 @@ describe("when an attempt or a delivery is stored (migration 023)", () => {
     });
     const eventId = (await stack.db('deliveries').where({ id: row.delivery_id }).first()).event_id as string;
     const other = await stack.call('POST', '/api/v1/endpoints', { url: 'https://other.example.com/hooks', events: ['counts.test'] });
+    expect(other.status).toBe(201);
     await stack.db.transaction(async (trx) => {
       await trx('deliveries').insert({ id: newId('dlv'), tenant_id: TENANT, event_id: eventId, endpoint_id: other.body.data.id, workflow_id: `delivery-${eventId}-${other.body.data.id}` });
       expect(await tenantRowLockedBy(trx)).toBe(false);
