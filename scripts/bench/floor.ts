@@ -9,7 +9,7 @@ import { BENCH_EVENT_TYPE, benchPayload } from './payload';
 import type { RunContext, Subject } from './measure';
 import { benchConfig, startProcess, workerEnv } from './service';
 import { connectClient } from '../../src/temporal/client';
-import type { ChildWorker } from './procs';
+import { IpcRequests, type ChildWorker } from './procs';
 
 /** The same body the service would send for this event (same shape and size), with a fresh id. */
 export function sameSizeBody(index: number): FloorItem {
@@ -23,8 +23,7 @@ export function bodyBytes(): number {
 }
 
 export class FloorProcess {
-  private tags = 0;
-  private readonly waiting = new Map<number, (message: FromFloor) => void>();
+  private readonly requests: IpcRequests<ToFloor, FromFloor>;
   private readonly workflowIdPrefix = `bench-floor-${RUN_TAG}-`;
 
   private constructor(
@@ -33,11 +32,7 @@ export class FloorProcess {
     private readonly readyS: number,
     private readonly client: Client,
   ) {
-    child.ipc.on('message', (message: FromFloor) => {
-      if (message.type === 'ready') return;
-      this.waiting.get(message.tag)?.(message);
-      this.waiting.delete(message.tag);
-    });
+    this.requests = new IpcRequests(child);
   }
 
   /** Spawns the floor process on the run's Temporal server and waits until it polls; stopped by `scope`. */
@@ -57,20 +52,10 @@ export class FloorProcess {
     return new FloorProcess(ctx, child, readyS, client);
   }
 
-  private ask(message: ToFloor): Promise<FromFloor> {
-    this.child.assertAlive();
-    return new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error(`the floor process exited; last output:\n${this.child.output()}`));
-      this.child.exited.then(onExit, onExit);
-      this.waiting.set(message.tag, resolve);
-      this.child.ipc.send(message);
-    });
-  }
-
   private async load(plan: LoadPlan, firstIndex: number): Promise<LoadOutcome & { eager: number }> {
     const items = Array.from({ length: plan.count }, (_, i) => sameSizeBody(firstIndex + i));
     const url = `${this.ctx.receiver.url}/hooks/floor`;
-    const answer = await this.ask({ type: 'load', tag: ++this.tags, plan, url, workflowIdPrefix: this.workflowIdPrefix, items });
+    const answer = await this.requests.ask({ type: 'load', plan, url, workflowIdPrefix: this.workflowIdPrefix, items });
     if (answer.type === 'failed') throw new Error(`floor process: ${answer.message}`);
     if (answer.type !== 'loaded') throw new Error(`floor process answered ${answer.type} to load`);
     return answer;
@@ -83,7 +68,7 @@ export class FloorProcess {
       readyS: this.readyS,
       temporal: this.ctx.temporal,
       finished: async () => {
-        const answer = await this.ask({ type: 'posted', tag: ++this.tags });
+        const answer = await this.requests.ask({ type: 'posted' });
         return answer.type === 'posted' ? answer.posted : 0;
       },
       workflows: { client: this.client, workflowIdOf: (id) => `${this.workflowIdPrefix}${id}` },

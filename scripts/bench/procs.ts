@@ -247,3 +247,41 @@ export class ChildWorker {
     })());
   }
 }
+
+/** A request without its tag (the requester adds it). */
+export type Untagged<T> = T extends unknown ? Omit<T, 'tag'> : never;
+
+/**
+ * Requests to a child over its IPC channel (spawned with `ipc: true`): each goes out with a tag
+ * of its own and is answered by the one message carrying that tag. A `ready` message (untagged)
+ * resolves {@link ready}.
+ */
+export class IpcRequests<To extends { tag: number }, From extends { type: string }> {
+  private tags = 0;
+  private readonly waiting = new Map<number, (message: From) => void>();
+  readonly ready: Promise<void>;
+
+  constructor(private readonly child: ChildWorker) {
+    let onReady: () => void = () => undefined;
+    this.ready = new Promise<void>((resolve) => (onReady = () => resolve()));
+    child.ipc.on('message', (message: From) => {
+      if (message.type === 'ready') return onReady();
+      const { tag } = message as From & { tag?: number };
+      if (tag === undefined) return;
+      this.waiting.get(tag)?.(message);
+      this.waiting.delete(tag);
+    });
+  }
+
+  /** Sends `message` with a new tag; resolves with its answer, rejects when the child exits first. */
+  ask(message: Untagged<To>): Promise<From> {
+    this.child.assertAlive();
+    const tag = ++this.tags;
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error(`${this.child.label} exited; last output:\n${this.child.output()}`));
+      this.child.exited.then(onExit, onExit);
+      this.waiting.set(tag, resolve);
+      this.child.ipc.send({ ...message, tag });
+    });
+  }
+}

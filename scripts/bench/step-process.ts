@@ -4,7 +4,7 @@
  * floor's activity (`postJson`: the same body POSTed to the same receiver with undici). Both run
  * in this one process, as the bench tells it over IPC, so the bench can read this process's CPU
  * around each round and the step's cost beside the least an activity that delivers can cost.
- * Deliveries are stored the way ingest leaves them (an event and its delivery row), so each step
+ * Deliveries are stored by ingest's own statement (an event and its delivery row), so each step
  * reads and records what a first attempt does in the service.
  */
 import { Agent } from 'undici';
@@ -17,13 +17,14 @@ import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { egressPolicy } from '../../src/security/egress';
 import { createEndpoint } from '../../src/services/endpoints';
-import { deliveryWorkflowId, SUCCESS_BY_CLOSE, type DeliveryIn } from '../../src/temporal/delivery-workflows';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { newDeliveries } from '../../src/services/ingest';
+import { SUCCESS_BY_CLOSE, type DeliveryIn } from '../../src/temporal/delivery-workflows';
 import { createFloorActivities } from './floor-activities';
 import { sameSizeBody } from './floor';
 import type { FromStep, ToStep } from './step-protocol';
 import { BENCH_EVENT_TYPE } from './payload';
 import { runPool } from './stats';
-import { newId } from '../../src/ids';
 
 function reply(message: FromStep): void {
   process.send?.(message);
@@ -51,20 +52,14 @@ async function main(): Promise<void> {
 
   const prepare = async (url: string, count: number) => {
     endpoint ??= { id: (await createEndpoint({ db, box, config }, caller, { url, events: [BENCH_EVENT_TYPE] })).endpoint.id, url };
-    const batch = Array.from({ length: count }, (_, i) => ({ ...sameSizeBody(prepared.length + i), deliveryId: newId('dlv') }));
-    for (let start = 0; start < batch.length; start += 500) {
-      const chunk = batch.slice(start, start + 500);
-      await db.transaction(async (trx) => {
-        await trx('events').insert(chunk.map((d) => ({ id: d.id, tenant_id: tenantId, type: BENCH_EVENT_TYPE, body: d.body, dispatched_at: new Date() })));
-        await trx('deliveries').insert(
-          chunk.map((d) => ({ id: d.deliveryId, tenant_id: tenantId, event_id: d.id, endpoint_id: endpoint!.id, workflow_id: deliveryWorkflowId(d.id, endpoint!.id) })),
-        );
-      });
-    }
-    for (const d of batch) {
-      const input: DeliveryIn = { tenantId, deliveryId: d.deliveryId, eventId: d.id, endpointId: endpoint.id, eventType: BENCH_EVENT_TYPE, version: SUCCESS_BY_CLOSE };
-      prepared.push({ input, body: d.body });
-    }
+    // Stored by ingest's own statement (an event and its delivery), several at a time.
+    const stored = await runPool(count, 8, async (i) => {
+      const { id, body } = sameSizeBody(prepared.length + i);
+      const { deliveries } = await insertEventWithDeliveries(db, tenantId, { id, type: BENCH_EVENT_TYPE, body, idempotencyKey: null }, newDeliveries(id, [endpoint!.id]));
+      const input: DeliveryIn = { tenantId, deliveryId: deliveries[0]!.id, eventId: id, endpointId: endpoint!.id, eventType: BENCH_EVENT_TYPE, version: SUCCESS_BY_CLOSE };
+      return { input, body };
+    });
+    prepared.push(...stored);
   };
 
   const round = async (kind: 'step' | 'floor', count: number, concurrency: number) => {

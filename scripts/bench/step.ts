@@ -12,7 +12,7 @@ import knexFactory from 'knex';
 import { Cleanup, createDatabase, progress, RUN_TAG } from './infra';
 import type { RunContext } from './measure';
 import { PostgresCpu } from './pg-cpu';
-import { ChildWorker } from './procs';
+import { ChildWorker, IpcRequests, type Untagged } from './procs';
 import { workerEnv } from './service';
 import { median, ratio } from './stats';
 import type { FromStep, ToStep } from './step-protocol';
@@ -52,55 +52,17 @@ export interface StepResult {
   failed: number;
 }
 
-/** A message without its tag (the bench adds it). */
-type Untagged<T> = T extends unknown ? Omit<T, 'tag'> : never;
-
-/** The step process as the bench drives it. */
-class StepProcess {
-  private tags = 0;
-  private readonly waiting = new Map<number, (message: FromStep) => void>();
-  readonly ready: Promise<void>;
-
-  constructor(private readonly child: ChildWorker) {
-    let onReady: () => void = () => undefined;
-    this.ready = new Promise<void>((resolve) => (onReady = () => resolve()));
-    child.ipc.on('message', (message: FromStep) => {
-      if (message.type === 'ready') return onReady();
-      this.waiting.get(message.tag)?.(message);
-      this.waiting.delete(message.tag);
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  async ask(message: Untagged<ToStep>): Promise<FromStep> {
-    this.child.assertAlive();
-    const tag = ++this.tags;
-    const answer = await new Promise<FromStep>((resolve, reject) => {
-      const onExit = () => reject(new Error(`the step process exited; last output:\n${this.child.output()}`));
-      this.child.exited.then(onExit, onExit);
-      this.waiting.set(tag, resolve);
-      this.child.ipc.send({ ...message, tag } as ToStep);
-    });
-    if (answer.type === 'failed') throw new Error(`step process: ${answer.message}`);
-    return answer;
-  }
-}
-
 export async function runStep(ctx: RunContext): Promise<StepResult> {
   const scope = new Cleanup(ctx.log);
   try {
     const url = await createDatabase(`webhooks_bench_step_${process.pid}`, scope);
     const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-    await migrate(admin, 'default').finally(() => admin.destroy());
+    scope.add('close the step database', () => admin.destroy());
+    await migrate(admin, 'default');
     const pg = new PostgresCpu(url);
     scope.add('stop Postgres CPU sampling', () => pg.close());
-    const watch = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-    scope.add('close the multixact watch', () => watch.destroy());
     // The server's multixact counter (it is the cluster's: nothing else runs on it meanwhile).
-    const multixactsMade = async () => Number((await watch.raw<{ rows: Array<{ n: string }> }>('select mxid_age(datminmxid)::text as n from pg_database where datname = current_database()')).rows[0]!.n);
+    const multixactsMade = async () => Number((await admin.raw<{ rows: Array<{ n: string }> }>('select mxid_age(datminmxid)::text as n from pg_database where datname = current_database()')).rows[0]!.n);
 
     const calls = ctx.opts.events;
     const concurrency = ctx.opts.concurrency;
@@ -109,14 +71,19 @@ export async function runStep(ctx: RunContext): Promise<StepResult> {
     const child = ChildWorker.spawn('scripts/bench/step-process.ts', { ...workerEnv(ctx, ctx.temporal, `bench-step-${RUN_TAG}`, { databaseUrl: url }) }, 'step', { ipc: true });
     scope.add('stop the step process', () => child.stop());
     ctx.cleanup.add('stop the step process', () => child.stop());
-    const proc = new StepProcess(child);
-    await Promise.race([proc.ready, child.exited.then(() => Promise.reject(new Error(`the step process exited before it was ready:\n${child.output()}`)))]);
-    await proc.ask({ type: 'prepare', url: `${ctx.receiver.url}/hooks/step`, count: warmupCalls + ROUNDS * calls });
+    const requests = new IpcRequests<ToStep, FromStep>(child);
+    const ask = async (message: Untagged<ToStep>) => {
+      const answer = await requests.ask(message);
+      if (answer.type === 'failed') throw new Error(`step process: ${answer.message}`);
+      return answer;
+    };
+    await Promise.race([requests.ready, child.exited.then(() => Promise.reject(new Error(`the step process exited before it was ready:\n${child.output()}`)))]);
+    await ask({ type: 'prepare', url: `${ctx.receiver.url}/hooks/step`, count: warmupCalls + ROUNDS * calls });
 
     let queries = 0;
     let failed = 0;
     const round = async (kind: 'step' | 'floor', count: number) => {
-      const done = await proc.ask({ type: 'round', kind, count, concurrency });
+      const done = await ask({ type: 'round', kind, count, concurrency });
       if (done.type !== 'done') throw new Error(`step process answered ${done.type} to a round`);
       return { ms: done.cpuMs / count, queries: done.queries, failed: done.failed };
     };
