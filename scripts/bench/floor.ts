@@ -32,7 +32,7 @@ export class FloorProcess {
     private readonly readyS: number,
     private readonly client: Client,
   ) {
-    this.requests = new IpcRequests(child);
+    this.requests = new IpcRequests(child, 'floor process');
   }
 
   /** Spawns the floor process on the run's Temporal server and waits until it polls; stopped by `scope`. */
@@ -56,7 +56,6 @@ export class FloorProcess {
     const items = Array.from({ length: plan.count }, (_, i) => sameSizeBody(firstIndex + i));
     const url = `${this.ctx.receiver.url}/hooks/floor`;
     const answer = await this.requests.ask({ type: 'load', plan, url, workflowIdPrefix: this.workflowIdPrefix, items });
-    if (answer.type === 'failed') throw new Error(`floor process: ${answer.message}`);
     if (answer.type !== 'loaded') throw new Error(`floor process answered ${answer.type} to load`);
     return answer;
   }

@@ -251,17 +251,23 @@ export class ChildWorker {
 /** A request without its tag (the requester adds it). */
 export type Untagged<T> = T extends unknown ? Omit<T, 'tag'> : never;
 
+/** The answer a child gives to a request it could not carry out. */
+type FailedAnswer = { type: 'failed'; message: string };
+
 /**
  * Requests to a child over its IPC channel (spawned with `ipc: true`): each goes out with a tag
- * of its own and is answered by the one message carrying that tag. A `ready` message (untagged)
- * resolves {@link ready}.
+ * of its own and is answered by the one message carrying that tag; a `failed` answer rejects with
+ * its message, prefixed by the child's `name`. A `ready` message (untagged) resolves {@link ready}.
  */
 export class IpcRequests<To extends { tag: number }, From extends { type: string }> {
   private tags = 0;
   private readonly waiting = new Map<number, (message: From) => void>();
   readonly ready: Promise<void>;
 
-  constructor(private readonly child: ChildWorker) {
+  constructor(
+    private readonly child: ChildWorker,
+    private readonly name: string,
+  ) {
     let onReady: () => void = () => undefined;
     this.ready = new Promise<void>((resolve) => (onReady = () => resolve()));
     child.ipc.on('message', (message: From) => {
@@ -273,15 +279,17 @@ export class IpcRequests<To extends { tag: number }, From extends { type: string
     });
   }
 
-  /** Sends `message` with a new tag; resolves with its answer, rejects when the child exits first. */
-  ask(message: Untagged<To>): Promise<From> {
+  /** Sends `message` with a new tag; resolves with its answer, rejects when it is `failed` or the child exits first. */
+  async ask(message: Untagged<To>): Promise<Exclude<From, FailedAnswer>> {
     this.child.assertAlive();
     const tag = ++this.tags;
-    return new Promise((resolve, reject) => {
+    const answer = await new Promise<From>((resolve, reject) => {
       const onExit = () => reject(new Error(`${this.child.label} exited; last output:\n${this.child.output()}`));
       this.child.exited.then(onExit, onExit);
       this.waiting.set(tag, resolve);
       this.child.ipc.send({ ...message, tag });
     });
+    if (answer.type === 'failed') throw new Error(`${this.name}: ${(answer as From & FailedAnswer).message}`);
+    return answer as Exclude<From, FailedAnswer>;
   }
 }

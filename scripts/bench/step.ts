@@ -12,7 +12,7 @@ import knexFactory from 'knex';
 import { Cleanup, createDatabase, progress, RUN_TAG } from './infra';
 import type { RunContext } from './measure';
 import { PostgresCpu } from './pg-cpu';
-import { ChildWorker, IpcRequests, type Untagged } from './procs';
+import { ChildWorker, IpcRequests } from './procs';
 import { workerEnv } from './service';
 import { median, ratio } from './stats';
 import type { FromStep, ToStep } from './step-protocol';
@@ -71,19 +71,14 @@ export async function runStep(ctx: RunContext): Promise<StepResult> {
     const child = ChildWorker.spawn('scripts/bench/step-process.ts', { ...workerEnv(ctx, ctx.temporal, `bench-step-${RUN_TAG}`, { databaseUrl: url }) }, 'step', { ipc: true });
     scope.add('stop the step process', () => child.stop());
     ctx.cleanup.add('stop the step process', () => child.stop());
-    const requests = new IpcRequests<ToStep, FromStep>(child);
-    const ask = async (message: Untagged<ToStep>) => {
-      const answer = await requests.ask(message);
-      if (answer.type === 'failed') throw new Error(`step process: ${answer.message}`);
-      return answer;
-    };
+    const requests = new IpcRequests<ToStep, FromStep>(child, 'step process');
     await Promise.race([requests.ready, child.exited.then(() => Promise.reject(new Error(`the step process exited before it was ready:\n${child.output()}`)))]);
-    await ask({ type: 'prepare', url: `${ctx.receiver.url}/hooks/step`, count: warmupCalls + ROUNDS * calls });
+    await requests.ask({ type: 'prepare', url: `${ctx.receiver.url}/hooks/step`, count: warmupCalls + ROUNDS * calls });
 
     let queries = 0;
     let failed = 0;
     const round = async (kind: 'step' | 'floor', count: number) => {
-      const done = await ask({ type: 'round', kind, count, concurrency });
+      const done = await requests.ask({ type: 'round', kind, count, concurrency });
       if (done.type !== 'done') throw new Error(`step process answered ${done.type} to a round`);
       return { ms: done.cpuMs / count, queries: done.queries, failed: done.failed };
     };
