@@ -23,6 +23,7 @@ import { jsonReport, reportMeta } from './bench/report';
 import { textReport } from './bench/report-text';
 import { runRss } from './bench/rss';
 import { runStep } from './bench/step';
+import { runVisibility } from './bench/visibility';
 import { resumePaused, runCoreRuns, runDirect, runFifo, runFloorRegular } from './bench/runs';
 import type { BenchResults } from './bench/targets';
 
@@ -55,6 +56,7 @@ async function runAll(ctx: RunContext, results: BenchResults): Promise<void> {
     ['floor-regular', has('floor-regular'), async () => void results.runs.push(await runFloorRegular(ctx))],
     ['direct', has('direct'), async () => void results.runs.push(await runDirect(ctx))],
     ['step', has('step'), async () => void (results.step = await runStep(ctx))],
+    ['visibility', has('visibility'), async () => void (results.visibility = await runVisibility(ctx))],
     ['fifo', has('fifo'), async () => void results.runs.push(await runFifo(ctx))],
     ['reads', has('reads'), async () => void (results.reads = await runReads(ctx))],
     ['fanout', has('fanout'), async () => void (results.fanout = await runFanout(ctx))],
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     cleanup.add('close Postgres CPU probe', () => pgCpu.close());
     const ctx: RunContext = { opts, log, logLevel, temporal, database, receiver, pgCpu, cleanup };
     const meta = reportMeta(opts, temporal.description, database.description, bodyBytes());
-    const results: BenchResults = { runs: [], fileStore: null, reads: null, fanout: null, rss: null, step: null, errors: [] };
+    const results: BenchResults = { runs: [], fileStore: null, reads: null, fanout: null, rss: null, step: null, visibility: null, errors: [] };
     await runAll(ctx, results);
     process.stdout.write(opts.json ? `${JSON.stringify(jsonReport(meta, results), null, 2)}\n` : `\n${textReport(meta, results)}\n`);
     if (results.errors.length > 0) process.exitCode = 1;

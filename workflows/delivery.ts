@@ -12,7 +12,7 @@ import {
 import type { createActivities } from '../activities';
 import type { AttemptStep } from '../activities/types';
 import type { DeliveryState } from '../src/domain/delivery';
-import { ONE_STEP_ATTEMPTS, SUCCESS_BY_CLOSE, type DeliveryIn } from '../src/temporal/delivery-workflows';
+import { attemptStepSummary, ONE_STEP_ATTEMPTS, SUCCESS_BY_CLOSE, type DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
 import { cancelSignal, DELIVERY_FAILED, statusQuery, type DeliveryFailure, type DeliveryOut } from './definitions';
 import { legacyDeliveryWorkflow } from './delivery-v1';
@@ -94,7 +94,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
 
   /** One attempt, first waiting (durably, cancellably) for its slot under the endpoint's rate limit. */
   const attemptOnce = async (attempt: number): Promise<Exclude<AttemptStep, { kind: 'wait' }>> => {
-    const { deliverAttempt } = proxyLocalActivities<Activities>({ ...STEP_OPTIONS, summary: `POST ${target} — attempt ${attempt}` });
+    const { deliverAttempt } = proxyLocalActivities<Activities>({ ...STEP_OPTIONS, summary: attemptStepSummary(target, attempt) });
     // An attempt under way finishes (and is recorded) even when the delivery is cancelled meanwhile.
     const step = (slotReserved: boolean) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved }));
     try {

@@ -16,6 +16,8 @@ export interface FloorIn {
   url: string;
   id: string;
   body: string;
+  /** The POST's summary in the Web UI, as the service's attempt step has one (the visibility run). */
+  summary?: string;
 }
 
 /**

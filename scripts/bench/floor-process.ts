@@ -18,6 +18,24 @@ import { createFloorActivities, FLOOR_WORKFLOWS } from './floor-activities';
 import type { FromFloor, ToFloor } from './floor-protocol';
 import type { floorLocalWorkflow } from './floor-workflows';
 import { generateLoad } from './load';
+import { BENCH_EVENT_TYPE, BENCH_RETRY_CONFIG } from './payload';
+import { newId } from '../../src/ids';
+import { attemptStepSummary, deliveryDisplay, deliveryInput, deliverySearchAttributes, endpointTarget } from '../../src/temporal/delivery-workflows';
+
+/** A tenant and an endpoint for the search attributes of shown starts; nothing is stored under them. */
+const SHOWN_TENANT = 'bench_visibility';
+const SHOWN_ENDPOINT = newId('ep');
+
+/**
+ * What the service's start of a delivery adds to a plain start (the visibility run): its search
+ * attributes and its static summary and details, made by the service's own functions for a
+ * delivery of event `eventId` to the endpoint at `url`.
+ */
+function shownAsDelivery(eventId: string, url: string) {
+  const input = deliveryInput({ tenantId: SHOWN_TENANT, eventId, eventType: BENCH_EVENT_TYPE }, { deliveryId: newId('dlv'), endpointId: SHOWN_ENDPOINT, target: endpointTarget({ url }) });
+  const display = deliveryDisplay(input, { url, retryConfig: BENCH_RETRY_CONFIG });
+  return { typedSearchAttributes: deliverySearchAttributes(input), staticSummary: display.summary, staticDetails: display.details };
+}
 
 function reply(message: FromFloor): void {
   process.send?.(message);
@@ -50,7 +68,7 @@ async function main(): Promise<void> {
       reply({ type: 'posted', tag: message.tag, posted });
       return;
     }
-    const { tag, plan, url, workflowIdPrefix, items } = message;
+    const { tag, plan, url, workflowIdPrefix, items, shown } = message;
     let eager = 0;
     const send = async (index: number): Promise<string> => {
       const { id, body } = items[index]!;
@@ -60,8 +78,9 @@ async function main(): Promise<void> {
         .start<typeof floorLocalWorkflow>('floorLocalWorkflow', {
           taskQueue,
           workflowId: `${workflowIdPrefix}${id}`,
-          args: [{ url, id, body }],
+          args: [shown ? { url, id, body, summary: attemptStepSummary(endpointTarget({ url }), 1) } : { url, id, body }],
           requestEagerStart: true,
+          ...(shown ? shownAsDelivery(id, url) : {}),
         })
         .finally(room.done);
       if (handle.eagerlyStarted) eager++;

@@ -8,8 +8,11 @@ export interface FloorItem {
 }
 
 export type ToFloor =
-  /** Start one floor workflow per item, as `plan` says; answer `loaded`. */
-  | { type: 'load'; tag: number; plan: LoadPlan; url: string; workflowIdPrefix: string; items: FloorItem[] }
+  /**
+   * Start one floor workflow per item, as `plan` says; answer `loaded`. `shown`: start each as the
+   * service starts a delivery, with its search attributes and its display (the visibility run).
+   */
+  | { type: 'load'; tag: number; plan: LoadPlan; url: string; workflowIdPrefix: string; items: FloorItem[]; shown?: boolean }
   /** Answer `posted`: how many POSTs succeeded so far. */
   | { type: 'posted'; tag: number };
 

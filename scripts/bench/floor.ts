@@ -52,17 +52,26 @@ export class FloorProcess {
     return new FloorProcess(ctx, child, readyS, client);
   }
 
-  private async load(plan: LoadPlan, firstIndex: number): Promise<LoadOutcome & { eager: number }> {
+  private async load(plan: LoadPlan, firstIndex: number, shown: boolean): Promise<LoadOutcome & { eager: number }> {
     const items = Array.from({ length: plan.count }, (_, i) => sameSizeBody(firstIndex + i));
     const url = `${this.ctx.receiver.url}/hooks/floor`;
-    const answer = await this.requests.ask({ type: 'load', plan, url, workflowIdPrefix: this.workflowIdPrefix, items });
+    const answer = await this.requests.ask({ type: 'load', plan, url, workflowIdPrefix: this.workflowIdPrefix, items, shown });
     if (answer.type !== 'loaded') throw new Error(`floor process answered ${answer.type} to load`);
     return answer;
   }
 
-  subject(): Subject {
+  /** The workflow of the delivery whose receiver id is `id`, as the server describes it. */
+  describe(id: string) {
+    return this.client.workflow.getHandle(`${this.workflowIdPrefix}${id}`).describe();
+  }
+
+  /**
+   * The floor as a subject; `shown`, its workflows started as the service starts a delivery (its
+   * search attributes and display; see the visibility run). Both share the process and its counts.
+   */
+  subject(shown = false): Subject {
     return {
-      load: (plan, firstIndex) => this.load(plan, firstIndex),
+      load: (plan, firstIndex) => this.load(plan, firstIndex, shown),
       processes: [this.child],
       readyS: this.readyS,
       temporal: this.ctx.temporal,

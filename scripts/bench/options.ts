@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench`. */
 
 /** The runs, in the order they run (see docs/benchmark.md). */
-export const RUN_NAMES = ['floor', 'service', 'latency', 'one-process', 'floor-regular', 'direct', 'step', 'file', 'fifo', 'reads', 'fanout', 'rss'] as const;
+export const RUN_NAMES = ['floor', 'service', 'latency', 'one-process', 'floor-regular', 'direct', 'step', 'visibility', 'file', 'fifo', 'reads', 'fanout', 'rss'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchOptions {

@@ -2,6 +2,9 @@
 
 export const BENCH_EVENT_TYPE = 'bench.event';
 
+/** The retry settings of every bench endpoint: short delays, a short HTTP timeout. */
+export const BENCH_RETRY_CONFIG = { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 };
+
 /** The payload of bench event `index`; bodies come out at about 590 bytes. */
 export function benchPayload(index: number): Record<string, unknown> {
   return {

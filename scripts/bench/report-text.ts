@@ -92,7 +92,16 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
   }
   out.push(...table(`At a steady rate (open loop, ${o.latencySeconds} s)`, steady));
 
-  const { reads, fanout, rss, step } = results;
+  const { reads, fanout, rss, step, visibility } = results;
+  if (visibility) {
+    const { plain, shown } = visibility;
+    const plus = (a: number | null, b: number | null) => (a === null || b === null ? '—' : `${a >= b ? '+' : ''}${fmt(a - b, 2)}, ${a >= b ? '+' : ''}${fmt(((a - b) / b) * 100, 1)} %`);
+    out.push(`A delivery's visibility (search attributes and display) on the floor: ${visibility.pairs.length} pairs of ${visibility.deliveries} deliveries, plain and shown in turn, one floor process and one dev server, concurrency ${visibility.concurrency}`);
+    out.push(`  CPU ms per delivery: floor process ${fmt(plain.workerMs, 2)} plain, ${fmt(shown.workerMs, 2)} shown (${plus(shown.workerMs, plain.workerMs)}); Temporal server ${fmt(plain.temporalMs, 2)} plain, ${fmt(shown.temporalMs, 2)} shown (${plus(shown.temporalMs, plain.temporalMs)})`);
+    out.push(`  pairs (plain / shown ms; floor process, Temporal): ${visibility.pairs.map((p) => `${fmt(p.plain.workerMs, 2)} / ${fmt(p.shown.workerMs, 2)}, ${fmt(p.plain.temporalMs, 2)} / ${fmt(p.shown.temporalMs, 2)}`).join('; ')}`);
+    out.push(`  history events (p50) ${plain.historyEvents ?? '—'} plain, ${shown.historyEvents ?? '—'} shown; a shown workflow carried ${visibility.searchAttributes} of the service's ${visibility.searchAttributesExpected} search attributes`);
+    out.push('');
+  }
   if (step) {
     out.push(`Delivery step alone: deliverAttempt called directly (no Temporal), ${step.calls} calls × ${step.rounds.length} rounds at concurrency ${step.concurrency}, after ${step.warmupCalls}`);
     out.push(`  CPU ms per call: step ${fmt(step.stepMs, 3)}, the floor's activity ${fmt(step.floorMs, 3)} (×${fmt(step.ratio, 2)}); Postgres ${fmt(step.postgresMs, 3)} ms and ${fmt(step.multixacts, 2)} multixacts per step; ${fmt(step.sqlPerStep, 2)} SQL statements per step${step.failed ? `; ${step.failed} calls did not deliver` : ''}`);

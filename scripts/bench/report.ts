@@ -6,6 +6,7 @@ import { benchProcessEnv } from './procs';
 import { round, type Summary } from './stats';
 import { targets, type BenchResults } from './targets';
 import type { RssPhase } from './rss';
+import type { VisibilityArm } from './visibility';
 
 export interface ReportMeta {
   date: string;
@@ -70,7 +71,8 @@ function rssPhase(p: RssPhase) {
 
 /** The `--json` document. */
 export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
-  const { reads, fanout, rss, step } = results;
+  const { reads, fanout, rss, step, visibility } = results;
+  const shownArm = (a: VisibilityArm) => ({ workerMs: r(a.workerMs, 3), temporalMs: r(a.temporalMs, 3), historyEvents: a.historyEvents });
   return {
     meta: { ...meta, fileStore: results.fileStore },
     runs: Object.fromEntries(results.runs.map((x) => [x.name, runJson(x)])),
@@ -102,6 +104,14 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       multixacts: r(step.multixacts, 3),
       ratio: r(step.ratio, 2),
       sqlPerStep: r(step.sqlPerStep, 2),
+    },
+    visibility: visibility && {
+      ...visibility,
+      pairs: visibility.pairs.map((p) => ({ plain: shownArm(p.plain), shown: shownArm(p.shown) })),
+      plain: shownArm(visibility.plain),
+      shown: shownArm(visibility.shown),
+      workerRatio: r(visibility.workerRatio, 3),
+      temporalRatio: r(visibility.temporalRatio, 3),
     },
     rss: rss && { ...rssPhase(rss), mainThread: rssPhase(rss.mainThread), capped: { ...rssPhase(rss.capped), nodeOptions: rss.capped.nodeOptions }, heapGrowth: rssPhase(rss.heapGrowth) },
     errors: results.errors,

@@ -13,7 +13,7 @@ import { generateLoad, type LoadPlan } from './load';
 import { indicesUsed, measure, type RunContext, type RunResult, type Subject } from './measure';
 import { median } from './stats';
 import { LATENCY_LOAD_SHARE } from './options';
-import { BENCH_EVENT_TYPE, benchPayload } from './payload';
+import { BENCH_EVENT_TYPE, BENCH_RETRY_CONFIG, benchPayload } from './payload';
 import { benchConfig, createEndpoint, httpAgent, sendEvent, startOneProcessStack, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -23,7 +23,7 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
   const endpointId = await createEndpoint(stack, {
     url: `${ctx.receiver.url}/hooks/${label}`,
     events: [BENCH_EVENT_TYPE],
-    retry_config: { max_retries: 3, retry_delay: 250, backoff_multiplier: 2, jitter: 0, timeout_ms: 2_000 },
+    retry_config: BENCH_RETRY_CONFIG,
     ...endpoint,
   });
   progress(`${label}: API on ${stack.apiUrl}, endpoint ${endpointId}`);

@@ -3,6 +3,7 @@ import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import type { ReadsResult } from './reads';
 import type { StepResult } from './step';
+import type { VisibilityResult } from './visibility';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase, type RssResult } from './rss';
 import { median, ratio, summarize, type Summary } from './stats';
 
@@ -31,6 +32,8 @@ export interface BenchResults {
   rss: RssResult | null;
   /** The delivery step alone beside the floor's activity. */
   step: StepResult | null;
+  /** The floor with and without a delivery's search attributes and display. */
+  visibility: VisibilityResult | null;
   /** Runs that failed, with why. */
   errors: Array<{ run: string; message: string }>;
 }
@@ -154,6 +157,19 @@ export function targets(results: BenchResults): Target[] {
     limit: null,
     verdict: step ? 'reported' : 'n/a',
     basis: step ? `${fmt(step.stepMs, 3)} / ${fmt(step.floorMs, 3)} ms (step run)` : 'step run',
+  });
+  const shown = results.visibility;
+  list.push({
+    id: 'visibility',
+    label: 'search attributes and display: Temporal CPU, shown ÷ plain',
+    value: shown?.temporalRatio ?? null,
+    unit: '×',
+    op: null,
+    limit: null,
+    verdict: shown ? 'reported' : 'n/a',
+    basis: shown
+      ? `${fmt(shown.shown.temporalMs, 2)} / ${fmt(shown.plain.temporalMs, 2)} ms; floor process ${fmt(shown.shown.workerMs, 2)} / ${fmt(shown.plain.workerMs, 2)} ms (visibility run)`
+      : 'visibility run',
   });
   const fan = results.fanout;
   list.push({

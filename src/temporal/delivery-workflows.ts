@@ -87,6 +87,11 @@ export function deliveryDisplay(input: DeliveryIn, endpoint: DisplayedEndpoint):
   };
 }
 
+/** What an attempt's step shows in the Web UI (its summary): the request and the attempt's number. */
+export function attemptStepSummary(target: string, attempt: number): string {
+  return `POST ${target} — attempt ${attempt}`;
+}
+
 export interface FanOutIn {
   tenantId: string;
   eventId: string;
