@@ -45,6 +45,11 @@ function target(id: string, label: string, value: number | null, unit: Target['u
   return { id, label, value, unit, op, limit, verdict, basis };
 }
 
+/** A figure reported without a limit; no `basis`: its run was not selected or failed. */
+function reported(id: string, label: string, value: number | null, unit: Target['unit'], basis: string | null | undefined, run: string): Target {
+  return { id, label, value, unit, op: null, limit: null, verdict: basis ? 'reported' : 'n/a', basis: basis || run };
+}
+
 /**
  * The rss run's peak with a memory setting of docs/deploy.md (one of its later phases), held to the
  * same 300 MB, with the setting and its finishing time beside the as-started one's.
@@ -137,50 +142,19 @@ export function targets(results: BenchResults): Target[] {
     rssSettingTarget('workerRssHeapGrowth', '  heaps growing by 20 %: worker peak RSS', results.rss, (rss) => ({ phase: rss.heapGrowth, setting: settingOf(HEAP_GROWTH_ENV) })),
   ];
   const fifo = by('fifo');
-  list.push({
-    id: 'fifo',
-    label: 'one FIFO endpoint (ordered, one at a time): deliveries/s ÷ unordered',
-    value: ratio(fifo?.throughput, serviceThroughput),
-    unit: '×',
-    op: null,
-    limit: null,
-    verdict: fifo ? 'reported' : 'n/a',
-    basis: fifo ? `${fmt(fifo.throughput)} / ${fmt(serviceThroughput)} deliveries/s` : 'fifo run',
-  });
-  const step = results.step;
-  list.push({
-    id: 'step',
-    label: 'the delivery step alone: CPU per call ÷ the floor activity\'s',
-    value: step?.ratio ?? null,
-    unit: '×',
-    op: null,
-    limit: null,
-    verdict: step ? 'reported' : 'n/a',
-    basis: step ? `${fmt(step.stepMs, 3)} / ${fmt(step.floorMs, 3)} ms (step run)` : 'step run',
-  });
-  const shown = results.visibility;
-  list.push({
-    id: 'visibility',
-    label: 'search attributes and display: Temporal CPU, shown ÷ plain',
-    value: shown?.temporalRatio ?? null,
-    unit: '×',
-    op: null,
-    limit: null,
-    verdict: shown ? 'reported' : 'n/a',
-    basis: shown
-      ? `${fmt(shown.shown.temporalMs, 2)} / ${fmt(shown.plain.temporalMs, 2)} ms; floor process ${fmt(shown.shown.workerMs, 2)} / ${fmt(shown.plain.workerMs, 2)} ms (visibility run)`
-      : 'visibility run',
-  });
-  const fan = results.fanout;
-  list.push({
-    id: 'fanout',
-    label: `one event to ${fan?.endpoints ?? 1000} endpoints: time to the last delivery`,
-    value: fan ? fan.lastDeliveryMs : null,
-    unit: 'ms',
-    op: null,
-    limit: null,
-    verdict: fan ? 'reported' : 'n/a',
-    basis: fan ? `${fmt(fan.deliveriesPerS)} deliveries/s` : 'fanout run',
-  });
+  const { step, visibility: shown, fanout: fan } = results;
+  list.push(
+    reported('fifo', 'one FIFO endpoint (ordered, one at a time): deliveries/s ÷ unordered', ratio(fifo?.throughput, serviceThroughput), '×', fifo && `${fmt(fifo.throughput)} / ${fmt(serviceThroughput)} deliveries/s`, 'fifo run'),
+    reported('step', "the delivery step alone: CPU per call ÷ the floor activity's", step?.ratio ?? null, '×', step && `${fmt(step.stepMs, 3)} / ${fmt(step.floorMs, 3)} ms (step run)`, 'step run'),
+    reported(
+      'visibility',
+      'search attributes and display: Temporal CPU, shown ÷ plain',
+      shown?.temporalRatio ?? null,
+      '×',
+      shown && `${fmt(shown.shown.temporalMs, 2)} / ${fmt(shown.plain.temporalMs, 2)} ms; floor process ${fmt(shown.shown.workerMs, 2)} / ${fmt(shown.plain.workerMs, 2)} ms (visibility run)`,
+      'visibility run',
+    ),
+    reported('fanout', `one event to ${fan?.endpoints ?? 1000} endpoints: time to the last delivery`, fan ? fan.lastDeliveryMs : null, 'ms', fan && `${fmt(fan.deliveriesPerS)} deliveries/s`, 'fanout run'),
+  );
   return list;
 }
