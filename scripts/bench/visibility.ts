@@ -13,7 +13,7 @@ import { FloorProcess } from './floor';
 import { Cleanup, startTemporal } from './infra';
 import type { LoadPlan } from './load';
 import { indicesUsed, measure, type RunContext, type RunResult, type Subject } from './measure';
-import { ratio } from './stats';
+import { median, ratio } from './stats';
 
 /** Pairs of phases (plain, shown), each pair in the other order than the one before it. */
 const PAIRS = 4;
@@ -23,7 +23,7 @@ export interface VisibilityArm {
   /** The floor process (its worker, client and load generator). */
   workerMs: number;
   temporalMs: number | null;
-  /** Median history events of its workflows. */
+  /** History events of its workflows: the median of its phases' medians. */
   historyEvents: number | null;
 }
 
@@ -56,7 +56,7 @@ function arm(results: readonly RunResult[]): VisibilityArm {
   return {
     workerMs: ((worker ?? 0) * 1000) / n,
     temporalMs: temporal === null ? null : (temporal * 1000) / n,
-    historyEvents: events.length ? events[Math.floor(events.length / 2)]! : null,
+    historyEvents: events.length ? median(events) : null,
   };
 }
 
