@@ -140,6 +140,22 @@ export function indicesUsed(plan: LoadPlan, warmup: number): number {
 }
 
 /**
+ * Measures phases of several subjects in turn: each subject warms up before its first phase only,
+ * and numbers its deliveries on from where its last phase stopped. `around` runs each measurement
+ * (the core runs pause the other subjects' processes meanwhile).
+ */
+export function phaseRunner(ctx: RunContext, around: <T>(subject: Subject, run: () => Promise<T>) => Promise<T> = (_subject, run) => run()) {
+  const next = new Map<Subject, number>();
+  return async (name: string, subject: Subject, plan: LoadPlan): Promise<RunResult> => {
+    const first = next.get(subject);
+    const warmup = first === undefined ? ctx.opts.warmup : 0;
+    const result = await around(subject, () => measure(ctx, name, subject, plan, warmup, first ?? 0));
+    next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
+    return result;
+  };
+}
+
+/**
  * One measured phase: `warmup` deliveries first (closed loop, awaited), then for an open loop
  * {@link OPEN_WARMUP_S} seconds at its rate (awaited), then `plan`, waiting until every delivery
  * reached the receiver and finished; CPU, counters and RSS over the phase; then a look at some of

@@ -10,7 +10,7 @@ import { FloorProcess, sameSizeBody } from './floor';
 import type { floorWorkflow } from './floor-workflows';
 import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, startTemporal, type TemporalTarget } from './infra';
 import { generateLoad, type LoadPlan } from './load';
-import { indicesUsed, measure, type RunContext, type RunResult, type Subject } from './measure';
+import { measure, phaseRunner, type RunContext, type RunResult, type Subject } from './measure';
 import { median } from './stats';
 import { LATENCY_LOAD_SHARE } from './options';
 import { BENCH_EVENT_TYPE, BENCH_RETRY_CONFIG, benchPayload } from './payload';
@@ -118,14 +118,10 @@ export async function runCoreRuns(ctx: RunContext): Promise<{ runs: RunResult[];
     fileStore = fileServer?.description ?? null;
     const file = fileServer ? await serviceSubject(ctx, await startServiceStack(ctx, scope, fileServer, 'service-file'), fileServer, 'service-file') : null;
     // Each subject numbers its deliveries on from where its last phase stopped; it warms up once.
-    const next = new Map<Subject, number>();
     const subjects = [floor, service, one, file].filter((s): s is Subject => s !== null);
+    const measured = phaseRunner(ctx, (subject, run) => whilePaused(pidsOf(subjects.filter((s) => s !== subject), ctx.temporal), run));
     const phase = async (name: string, subject: Subject, plan: LoadPlan) => {
-      const first = next.get(subject);
-      const warmup = first === undefined ? ctx.opts.warmup : 0;
-      const others = subjects.filter((s) => s !== subject);
-      const result = await whilePaused(pidsOf(others, ctx.temporal), () => measure(ctx, name, subject, plan, warmup, first ?? 0));
-      next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
+      const result = await measured(name, subject, plan);
       results.push(result);
       return result;
     };

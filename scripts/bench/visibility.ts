@@ -12,7 +12,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { FloorProcess } from './floor';
 import { Cleanup, startTemporal } from './infra';
 import type { LoadPlan } from './load';
-import { indicesUsed, measure, type RunContext, type RunResult, type Subject } from './measure';
+import { phaseRunner, type RunContext, type RunResult, type Subject } from './measure';
 import { median, ratio } from './stats';
 
 /** Pairs of phases (plain, shown), each pair in the other order than the one before it. */
@@ -79,15 +79,8 @@ export async function runVisibility(ctx: RunContext): Promise<VisibilityResult> 
     };
     const plan: LoadPlan = { kind: 'closed', count: ctx.opts.events, concurrency: ctx.opts.concurrency };
     const pairs: Array<{ plain: RunResult; shown: RunResult }> = [];
-    let next = 0;
-    const warmed = new Set<Subject>();
-    const phase = async (name: string, subject: Subject) => {
-      const warmup = warmed.has(subject) ? 0 : ctx.opts.warmup;
-      warmed.add(subject);
-      const result = await measure(ctx, name, subject, plan, warmup, next);
-      next += indicesUsed(plan, warmup);
-      return result;
-    };
+    const measured = phaseRunner(ctx);
+    const phase = (name: string, subject: Subject) => measured(name, subject, plan);
     for (let pair = 1; pair <= PAIRS; pair++) {
       const plainFirst = pair % 2 === 1;
       const first = await phase(`visibility ${pair}: ${plainFirst ? 'plain' : 'shown'}`, plainFirst ? plain : shown);
