@@ -8,7 +8,7 @@ import { deliveryWorkflowId } from '../../src/temporal/delivery-workflows';
 import { connectClient } from '../../src/temporal/client';
 import { FloorProcess, sameSizeBody } from './floor';
 import type { floorWorkflow } from './floor-workflows';
-import { Cleanup, progress, RUN_TAG, startFileBackedTemporal, startTemporal, type TemporalTarget } from './infra';
+import { Cleanup, noteResumed, pauseLinesLeftOut, progress, RUN_TAG, startFileBackedTemporal, startTemporal, type TemporalTarget } from './infra';
 import { generateLoad, type LoadPlan } from './load';
 import { measure, phaseRunner, type RunContext, type RunResult, type Subject } from './measure';
 import { median } from './stats';
@@ -79,8 +79,10 @@ function signalled(pid: number, signal: NodeJS.Signals): boolean {
 
 /** Resumes whatever a phase paused; also called on Ctrl-C, before the clean-up stops the processes. */
 export function resumePaused(): void {
+  if (paused.size === 0) return;
   for (const pid of paused) signalled(pid, 'SIGCONT');
   paused.clear();
+  noteResumed();
 }
 
 /** The name of a saturated run in round `round` of `--repeat`: `service`, then `service (2)`, … */
@@ -102,6 +104,7 @@ export async function runCoreRuns(ctx: RunContext): Promise<{ runs: RunResult[];
   const results: RunResult[] = [];
   let fileStore: string | null;
   const scope = new Cleanup(ctx.log);
+  const quietBefore = pauseLinesLeftOut();
   try {
     // On dev servers, each subject gets one of its own: a server slows as its history and
     // visibility grow, and none should run on what another left behind.
@@ -140,6 +143,8 @@ export async function runCoreRuns(ctx: RunContext): Promise<{ runs: RunResult[];
       if (floor && runs.includes('latency')) await phase(roundName('floor@50%', round), floor, open(ctx, rate));
       if (one) await phase(roundName('one-process@50%', round), one, open(ctx, rate));
     }
+    const quiet = pauseLinesLeftOut() - quietBefore;
+    if (quiet > 0) progress(`${quiet} error lines of resumed dev servers left out (operations whose deadlines passed while paused; BENCH_LOG_LEVEL=debug shows them)`);
   } finally {
     await scope.run();
   }
