@@ -11,7 +11,7 @@ let drawn = POOL.length;
  * package's own source makes a WebCrypto call per character, 16 per id minted in a new
  * millisecond (ids minted in the same millisecond only increment the last one); each such call
  * costs a system call in OpenSSL's fork check, and on a machine with costly system calls
- * (page-table isolation) an id took 80–120 µs, against about 2 µs from this pool.
+ * (page-table isolation) an id took 80–120 µs, against about 3 µs from this pool.
  */
 export function pooledRandomFraction(): number {
   if (drawn === POOL.length) {
