@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { KeyKind } from '../domain/signature-schemes';
 import { asymmetricSeed, generateAsymmetricSecret } from './ed25519';
+import { randomHex } from '../random-pool';
 
 /** Prefix of endpoint secrets, as in Standard Webhooks and Svix. */
 export const SECRET_PREFIX = 'whsec_';
@@ -36,9 +37,9 @@ export function secretKeyBytes(secret: string): Buffer | null {
   return bytes;
 }
 
-/** A fresh nonce: 16 random bytes, hex. */
+/** A fresh nonce: 16 random bytes, hex (from the pooled CSPRNG block: one per attempt, on the delivery path). */
 export function newNonce(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }
 
 /** The default scheme's signature: hex HMAC-SHA512 over `${ts}.${nonce}.${body}`. */
