@@ -8,6 +8,15 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Attempts wait for a receiver, up to the longest per-attempt timeout (120 s). */
 const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120];
 
+/**
+ * An ingest request's parts take milliseconds when the machine is idle and tens of them when it
+ * is busy: fine buckets there, so the quantiles of each part can be read apart.
+ */
+const INGEST_PART_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
+
+/** The parts of an ingest request timed apart (`webhooks_ingest_part_duration_seconds`). */
+export type IngestPart = 'store' | 'starts';
+
 /** A relay request carries 1 to 64 delivery starts. */
 const RELAY_STARTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
@@ -50,6 +59,14 @@ export interface Metrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
+  /**
+   * How long one part of an ingest (`POST /events`, an inbound webhook, a test event) took: `store` (the statement that reads the event
+   * type and the subscribed endpoints, the payload's checks, then the statement that stores the
+   * event and its deliveries),
+   * `starts` (the deliveries' workflow starts, through a worker's start relay or this process's
+   * client, until Temporal answered). What a slow ingest waited for: the database or Temporal.
+   */
+  observeIngestPart(part: IngestPart, seconds: number): void;
   /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */
   countDeliveryStarts(started: number, eager: number): void;
   /** One request of the API to a worker's start relay, with how many starts it carried: `answered` (200), else the API made them itself. */
@@ -109,6 +126,13 @@ export function createMetrics(): Metrics {
     name: 'webhooks_events_ingested_total',
     help: 'Events accepted by ingest: created (stored now) or duplicate (same idempotency key as an earlier event)',
     labelNames: ['result'] as const,
+    registers,
+  });
+  const ingestParts = new Histogram({
+    name: 'webhooks_ingest_part_duration_seconds',
+    help: "Time of the parts of an ingest (POST /events, inbound webhooks, test events): store (reading the event type and the subscribed endpoints, checking the payload, storing the event and its deliveries) and starts (the deliveries' workflow starts, until Temporal answered)",
+    labelNames: ['part'] as const,
+    buckets: INGEST_PART_BUCKETS,
     registers,
   });
   const deliveryStarts = new Counter({
@@ -213,6 +237,9 @@ export function createMetrics(): Metrics {
     },
     countIngestedEvent(result) {
       eventsIngested.inc({ result });
+    },
+    observeIngestPart(part, seconds) {
+      ingestParts.observe({ part }, seconds);
     },
     countDeliveryStarts(started, eager) {
       if (eager > 0) deliveryStarts.inc({ first_task: 'eager' }, eager);

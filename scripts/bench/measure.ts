@@ -8,7 +8,7 @@ import { progress } from './infra';
 import type { LoadOutcome, LoadPlan, Sample } from './load';
 import { phaseTimeoutMs, type BenchOptions } from './options';
 import type { PostgresCpu } from './pg-cpu';
-import { countsUsed, type ServiceCounts } from './prom';
+import { countsUsed, sumHistograms, type Buckets, type ServiceCounts } from './prom';
 import { cpuSnapshot, cpuUsed, type ChildWorker } from './procs';
 import type { BenchReceiver } from './receiver';
 import { summarize, type Summary } from './stats';
@@ -80,6 +80,12 @@ export interface RunResult {
     sqlApi: number | null;
   };
   sql: { worker: Record<string, number>; api: Record<string, number>; attempts: Record<string, number> } | null;
+  /**
+   * The service's ingest requests timed by part (`webhooks_ingest_part_duration_seconds`, the
+   * API's and the workers' together: in one process they are the same): histograms by part, so
+   * that rounds can be pooled. Null for the floors.
+   */
+  ingestParts: Record<string, Buckets> | null;
   history: Breakdown | null;
 }
 
@@ -218,6 +224,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
       sqlApi: api ? api.statementsTotal / n : null,
     },
     sql: worker && api ? { worker: worker.statements, api: api.statements, attempts: worker.attempts } : null,
+    ingestParts: worker && api ? sumHistograms(api.ingestParts, worker.ingestParts) : null,
     history,
   };
 }

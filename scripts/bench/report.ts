@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { RunResult } from './measure';
 import type { BenchOptions } from './options';
 import { benchProcessEnv } from './procs';
+import { ingestPartQuantiles } from './prom';
 import { round, type Summary } from './stats';
 import { targets, type BenchResults } from './targets';
 import type { RssPhase } from './rss';
@@ -40,6 +41,7 @@ function runJson(x: RunResult) {
     deliveriesPerS: r(x.throughput),
     e2eMs: summary(x.e2e),
     acceptMs: summary(x.accept),
+    ingestPartsMs: x.ingestParts && Object.fromEntries(Object.entries(x.ingestParts).map(([part, buckets]) => [part, ingestPartQuantiles(buckets)])),
     eagerStarts: x.eagerStarts,
     perDelivery: {
       cpuMs: { worker: r(x.perDelivery.cpuMs.worker, 2), temporal: r(x.perDelivery.cpuMs.temporal, 2), postgres: r(x.perDelivery.cpuMs.postgres, 2), api: r(x.perDelivery.cpuMs.api, 2), bench: r(x.perDelivery.cpuMs.bench, 2) },

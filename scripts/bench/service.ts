@@ -15,7 +15,7 @@ import { housekeepingScheduleId } from '../../src/temporal/housekeeping-schedule
 import { BENCH_API_TOKEN, BENCH_MASTER_KEY, Cleanup, progress, RUN_TAG, type TemporalTarget } from './infra';
 import type { RunContext } from './measure';
 import { waitForPollers } from './measure';
-import { scrapeUrl, serviceCounts, type ServiceCounts } from './prom';
+import { scrapeUrl, serviceCounts, sumByKey, sumHistograms, type ServiceCounts } from './prom';
 import { ChildWorker } from './procs';
 
 /** Environment of a worker process and base of the in-process configs. */
@@ -112,12 +112,12 @@ function apiCaller(apiUrl: string, agent: Agent, tenantKey: string): ApiStack['c
 }
 
 function addCounts(a: ServiceCounts, b: ServiceCounts): ServiceCounts {
-  const add = (x: Record<string, number>, y: Record<string, number>) => {
-    const out = { ...x };
-    for (const [key, value] of Object.entries(y)) out[key] = (out[key] ?? 0) + value;
-    return out;
+  return {
+    statements: sumByKey(a.statements, b.statements),
+    attempts: sumByKey(a.attempts, b.attempts),
+    starts: sumByKey(a.starts, b.starts),
+    ingestParts: sumHistograms(a.ingestParts, b.ingestParts),
   };
-  return { statements: add(a.statements, b.statements), attempts: add(a.attempts, b.attempts), starts: add(a.starts, b.starts) };
 }
 
 /**
@@ -230,7 +230,7 @@ export async function startOneProcessStack(ctx: RunContext, scope: Cleanup, temp
   const apiStack = await apiStackOn(ctx, scope, child, port, { taskQueue, tenantId, db, client, token });
   return {
     ...apiStack,
-    apiCounts: async () => ({ statements: {}, attempts: {}, starts: {} }),
+    apiCounts: async () => ({ statements: {}, attempts: {}, starts: {}, ingestParts: {} }),
     worker: child,
     workers: [child],
     workerReadyS: readyS,

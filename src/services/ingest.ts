@@ -79,6 +79,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   if (isOperationalEventType(input.type)) {
     throw new AppError(422, 'reserved_event_type', `${input.type} is an operational event type: only the service sends it (to operational endpoints)`);
   }
+  const storing = performance.now();
   // One statement: the type to check the payload against, and who subscribed.
   const context = await loadIngestContext(deps.db, tenantId, input.type, { endpoints: !only });
   checkEventPayload(tenantId, input.type, input.payload, context);
@@ -95,10 +96,12 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
     { id, type: input.type, body: eventBody(id, input, new Date()), idempotencyKey: input.idempotency_key ?? null, requestHash: hash },
     newDeliveries(id, endpointIds),
   );
+  deps.metrics.observeIngestPart('store', (performance.now() - storing) / 1000);
   if (!stored.created) await assertSameRequest(deps, stored, hash, input.idempotency_key!);
   deps.metrics.countIngestedEvent(stored.created ? 'created' : 'duplicate');
   const { event, deliveries } = stored;
   if (!event.dispatched_at && deliveries.length > 0) {
+    const starting = performance.now();
     try {
       const { started, eager } = await dispatchDeliveries(
         deps.temporal,
@@ -108,6 +111,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
         deps.startDeliveries ?? undefined,
       );
       deps.metrics.countDeliveryStarts(started, eager);
+      deps.metrics.observeIngestPart('starts', (performance.now() - starting) / 1000);
     } catch (err) {
       deps.log.error({ err, eventId: event.id }, 'could not start delivery workflows');
       throw new UnavailableError(unstartedMessage(event.id, event.idempotency_key));

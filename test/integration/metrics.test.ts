@@ -124,6 +124,19 @@ describe('when an endpoint is created and one event delivered', () => {
     expect(sample(body, 'webhooks_events_ingested_total', { result: 'duplicate' })).toBe(1);
   });
 
+  it('then both ingest requests are timed in their store part, and the starts of the event in their own part', async () => {
+    const { body } = await stack.call('GET', '/metrics', undefined, { token: null });
+    const part = (name: string, p: string) => sample(body, `webhooks_ingest_part_duration_seconds_${name}`, { part: p });
+    // The replay reads and stores too (its statement finds the event); it starts again only if
+    // its event was not yet marked dispatched (the mark is batched over 100 ms).
+    expect(part('count', 'store')).toBe(2);
+    expect(part('sum', 'store')).toBeGreaterThan(0);
+    expect(part('count', 'starts')).toBeGreaterThanOrEqual(1);
+    expect(part('count', 'starts')).toBeLessThanOrEqual(2);
+    expect(part('sum', 'starts')).toBeGreaterThan(0);
+    expect(sample(body, 'webhooks_ingest_part_duration_seconds_bucket', { part: 'store', le: '+Inf' })).toBe(2);
+  });
+
   it("then the worker's own listener counts the attempt as succeeded, with its duration", async () => {
     const res = await scrape(workerMetricsUrl);
     expect(res.status).toBe(200);
