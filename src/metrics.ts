@@ -60,11 +60,11 @@ export interface Metrics {
   /** One event accepted by ingest. */
   countIngestedEvent(result: IngestResult): void;
   /**
-   * How long one part of an ingest (`POST /events`, an inbound webhook, a test event) took: `store` (the statement that reads the event
-   * type and the subscribed endpoints, the payload's checks, then the statement that stores the
-   * event and its deliveries),
-   * `starts` (the deliveries' workflow starts, through a worker's start relay or this process's
-   * client, until Temporal answered). What a slow ingest waited for: the database or Temporal.
+   * How long one part of an ingest (`POST /events`, an inbound webhook, a test event) took:
+   * `store` (the statement that reads the event type and the subscribed endpoints, the payload's
+   * checks, then the statement that stores the event and its deliveries), `starts` (the
+   * deliveries' workflow starts, through a worker's start relay or this process's client, until
+   * Temporal answered). What a slow ingest waited for: the database or Temporal.
    */
   observeIngestPart(part: IngestPart, seconds: number): void;
   /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */

@@ -1,6 +1,7 @@
 /**
  * The service's own counters, read from its Prometheus metrics: SQL statements by kind
- * (`webhooks_db_queries_total`) and recorded delivery attempts (`webhooks_delivery_attempts_total`).
+ * (`webhooks_db_queries_total`), recorded delivery attempts (`webhooks_delivery_attempts_total`),
+ * delivery starts, and the histograms of an ingest's parts (`webhooks_ingest_part_duration_seconds`).
  */
 import { round } from './stats';
 
@@ -26,7 +27,7 @@ export interface ServiceCounts {
   starts: Record<string, number>;
   /**
    * The ingest parts' histograms (`webhooks_ingest_part_duration_seconds`), by part: cumulative
-   * counts by upper bound in seconds, as exposed (`+Inf` as Infinity).
+   * counts by upper bound in seconds, keyed as exposed (`"0.005"`, …, `"+Inf"`).
    */
   ingestParts: Record<string, Buckets>;
 }
