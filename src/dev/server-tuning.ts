@@ -20,9 +20,26 @@ export const LATENCY_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
   'history.transferProcessorMaxPollRPS': 100,
 };
 
+/**
+ * Dynamic config the dev server gets beside {@link LATENCY_DYNAMIC_CONFIG}: the search-attribute
+ * cache turned back on. The Temporal CLI's dev server turns it off
+ * (`system.forceSearchAttributesCacheRefreshOnRead: true`, so that an attribute created while it
+ * runs is seen at once), and then reads the attributes' definitions from its database every time
+ * a service validates or maps a workflow's attributes. A delivery carries five, and its server
+ * read them back six times per delivery (the floor's, without custom attributes, three), plus a
+ * namespace read: 1.5–2.5 ms of its 10–13 ms of CPU per delivery, measured on 2026-12-04
+ * (docs/benchmark.md, twenty-second session). Servers off the CLI cache them by default (this
+ * is that default), for a minute: the dev server's attributes are registered as it starts
+ * (`--search-attribute`), and one started on a file that lacked some is started again after
+ * registering them (`startTemporalDevServer`), so every service reads them fresh.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = {
+  'system.forceSearchAttributesCacheRefreshOnRead': false,
+};
+
 /** `--dynamic-config-value key=value` arguments of `temporal server start-dev`. */
 export function devServerDynamicConfigArgs(): string[] {
-  return Object.entries(LATENCY_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  return Object.entries({ ...LATENCY_DYNAMIC_CONFIG, ...DEV_SERVER_DYNAMIC_CONFIG }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
 }
 
 /** The same as a server's dynamic config file entries (`key: [{value, constraints}]`). */

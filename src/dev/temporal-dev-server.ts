@@ -90,33 +90,49 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
 
   const args = devServerArgs(ip, port, uiPort, opts);
   const started = Date.now();
-  log.debug({ cli, args }, 'starting the Temporal dev server');
-  const server = startServerProcess(cli, args, log, 'temporal dev server');
   const address = `${hostForUrl(ip)}:${port}`;
   const uiUrl = uiPort === null ? null : `http://${hostForUrl(ip)}:${uiPort}`;
 
-  const describeFailure = (reason: string): Error =>
-    new Error(
-      `the Temporal dev server (${cli} ${args.join(' ')}) did not become ready on ${address}: ${reason}` +
-        (server.output.toString() ? `\n--- server output (tail) ---\n${server.output.toString()}` : ''),
-    );
-
-  try {
-    const connection = await Promise.race([
-      waitUntilReady({ host: ip, port, namespace, deadline: started + readyTimeoutMs, exitInfo: server.exitInfo, describeFailure }),
-      server.spawnFailed.then((err) => {
-        throw describeFailure(`cannot run it: ${err.message}`);
-      }),
-    ]);
+  /** Starts the process and waits until it serves; then registers what the namespace lacks. */
+  const launch = async () => {
+    log.debug({ cli, args }, 'starting the Temporal dev server');
+    const server = startServerProcess(cli, args, log, 'temporal dev server');
+    const describeFailure = (reason: string): Error =>
+      new Error(
+        `the Temporal dev server (${cli} ${args.join(' ')}) did not become ready on ${address}: ${reason}` +
+          (server.output.toString() ? `\n--- server output (tail) ---\n${server.output.toString()}` : ''),
+      );
     try {
-      await ensureSearchAttributes(connection, namespace, log);
-      if (opts.retentionDays) await ensureNamespaceRetention(connection, namespace, opts.retentionDays, log);
-    } finally {
-      await connection.close().catch(() => undefined);
+      const connection = await Promise.race([
+        waitUntilReady({ host: ip, port, namespace, deadline: started + readyTimeoutMs, exitInfo: server.exitInfo, describeFailure }),
+        server.spawnFailed.then((err) => {
+          throw describeFailure(`cannot run it: ${err.message}`);
+        }),
+      ]);
+      try {
+        const added = await ensureSearchAttributes(connection, namespace, log);
+        if (opts.retentionDays) await ensureNamespaceRetention(connection, namespace, opts.retentionDays, log);
+        return { server, added };
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    } catch (err) {
+      await server.stop();
+      throw err;
     }
-  } catch (err) {
+  };
+
+  const first = await launch();
+  let { server } = first;
+  const { added } = first;
+  if (added.length > 0) {
+    // A file from before these attributes: registering them told the server's frontend, but its
+    // other services keep the attributes they read at start for up to a minute (the cache
+    // DEV_SERVER_DYNAMIC_CONFIG keeps on), and would refuse a workflow's upsert of a new one
+    // meanwhile. Started again, every service reads them anew.
+    log.info({ added }, 'restarting the Temporal dev server so that all its services see the search attributes just registered');
     await server.stop();
-    throw err;
+    ({ server } = await launch());
   }
 
   log.info({ address, uiUrl, namespace, dbFile: dbFile ?? null, startupMs: Date.now() - started }, 'Temporal dev server ready');

@@ -41,13 +41,15 @@ async function listCustomSearchAttributes(
  * created: a dev server restarted on an existing SQLite file, or an older file, would otherwise lack
  * attributes added since.
  *
+ * Returns the names this call registered (none when all were there, or another process added them).
+ *
  * @throws Error when an attribute exists with another type, or the server refuses to add one.
  */
 export async function ensureSearchAttributes(
   connection: Connection,
   namespace: string,
   log: Logger,
-): Promise<void> {
+): Promise<string[]> {
   const wanted = new Map<string, number>();
   for (const key of SEARCH_ATTRIBUTES) {
     const type = encodeSearchAttributeIndexedValueType(key.type);
@@ -74,7 +76,7 @@ export async function ensureSearchAttributes(
   let missing = missingFrom(await listCustomSearchAttributes(connection, namespace));
   if (missing.size === 0) {
     log.debug({ namespace }, 'search attributes already registered');
-    return;
+    return [];
   }
 
   // Two tries: the second one covers a concurrent registration that made the batch fail.
@@ -85,13 +87,13 @@ export async function ensureSearchAttributes(
         searchAttributes: Object.fromEntries(missing),
       });
       log.info({ namespace, added: [...missing.keys()] }, 'registered search attributes');
-      return;
+      return [...missing.keys()];
     } catch (err) {
       const alreadyExists = isGrpcServiceError(err) && err.code === GRPC_ALREADY_EXISTS;
       missing = missingFrom(await listCustomSearchAttributes(connection, namespace));
       if (missing.size === 0) {
         log.debug({ namespace }, 'search attributes registered concurrently');
-        return;
+        return [];
       }
       if (attempt >= 2 || !alreadyExists) {
         const reason = err instanceof Error ? err.message : String(err);

@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
 import { commandLine, findTemporalServerPid } from '../../scripts/bench/procs';
 import { createLogger } from '../../src/logger';
 import type { RunningTemporal } from '../../src/dev/running-temporal';
-import { LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
+import { DEV_SERVER_DYNAMIC_CONFIG, LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
@@ -54,6 +55,11 @@ async function customSearchAttributes(address: string): Promise<Record<string, n
 
 const expectedAttributes = Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, KEYWORD]));
 
+/** A logger that keeps the `added` of each restart it is told of (the dev server's second start). */
+const lines: Array<{ msg?: string; added?: string[] }> = [];
+const watched = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg?: string; added?: string[] }) });
+const restarts = () => lines.filter((l) => l.msg?.startsWith('restarting the Temporal dev server')).map((l) => l.added);
+
 describe('when the dev server starts on a new SQLite file', () => {
   let dir: string;
   let server: RunningTemporal | undefined;
@@ -74,7 +80,7 @@ describe('when the dev server starts on a new SQLite file', () => {
     const port = await freePort();
     const uiPort = await freePort();
 
-    server = await startTemporalDevServer({ port, uiPort, dbFile, namespace: 'default', log });
+    server = await startTemporalDevServer({ port, uiPort, dbFile, namespace: 'default', log: watched });
     expect(server.address).toBe(`127.0.0.1:${port}`);
     expect(server.uiUrl).toBe(`http://127.0.0.1:${uiPort}`);
     expect(await customSearchAttributes(server.address)).toMatchObject(expectedAttributes);
@@ -82,11 +88,15 @@ describe('when the dev server starts on a new SQLite file', () => {
     expect(ui.status).toBe(200);
     // The file store runs with write-ahead logging (SQLITE_PRAGMAS): its -wal file is there.
     expect(existsSync(`${dbFile}-wal`)).toBe(true);
-    // And with the latency tuning (a shard's task reads not held to 20 a second).
+    // And with the latency tuning (a shard's task reads not held to 20 a second), and the search
+    // attributes' cache on (the CLI turns it off).
     const args = commandLine(findTemporalServerPid(port) ?? -1);
-    for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) {
+    for (const [key, value] of Object.entries({ ...LATENCY_DYNAMIC_CONFIG, ...DEV_SERVER_DYNAMIC_CONFIG })) {
       expect(args[args.indexOf(`${key}=${value}`) - 1]).toBe('--dynamic-config-value');
     }
+    expect(args).toContain('system.forceSearchAttributesCacheRefreshOnRead=false');
+    // Its attributes came with the namespace: nothing registered, no second start.
+    expect(restarts()).toEqual([]);
 
     // Simulate a file made before an attribute was added to the project: drop one.
     await withConnection(server.address, (connection) =>
@@ -99,9 +109,21 @@ describe('when the dev server starts on a new SQLite file', () => {
     // Stopped means gone: the port can be bound again.
     await (await occupy(port)).close();
 
-    server = await startTemporalDevServer({ port, uiPort: null, dbFile, namespace: 'default', log });
+    server = await startTemporalDevServer({ port, uiPort: null, dbFile, namespace: 'default', log: watched });
     expect(server.uiUrl).toBeNull();
     expect(await customSearchAttributes(server.address)).toMatchObject(expectedAttributes);
+    // Registering the missing one made the server start once more, so that every one of its
+    // services reads the attributes anew: a workflow may carry it at once. (Without the second
+    // start the cached attributes lacked it for up to a minute: "no mapping defined for search
+    // attribute EventId".)
+    expect(restarts()).toEqual([['EventId']]);
+    const eventId = SEARCH_ATTRIBUTES.find((key) => key.name === 'EventId')!;
+    await withConnection(server.address, async (connection) => {
+      const client = new Client({ connection });
+      const handle = await client.workflow.start('anyWorkflow', { taskQueue: 'no-worker', workflowId: 'carries-event-id', typedSearchAttributes: [{ key: eventId, value: 'evt_1' }] });
+      expect((await handle.describe()).typedSearchAttributes.get(eventId)).toBe('evt_1');
+      await handle.terminate();
+    });
   });
 });
 
