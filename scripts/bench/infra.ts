@@ -28,9 +28,11 @@ const RESUMED_POLL = /Unable to call matching\.Poll\w+TaskQueue\..*context deadl
  * And in the seconds after a resume, whatever else was under way when it stopped: its task-queue
  * reads and range completions, matching's task-queue updates, the system workers' polls, all
  * failing on deadlines that passed while it was stopped (measured: 90 such lines after a 60 s
- * pause right after a saturated phase; the server then ran as before).
+ * pause right after a saturated phase; the server then ran as before); and for about a second
+ * its shard, lost on such a deadline and taken again (`shard status unknown`: queue reads, queue
+ * state updates, the starts it refused meanwhile).
  */
-const RAN_OUT_WHILE_PAUSED = /context deadline exceeded|context canceled|RST_STREAM/;
+const RAN_OUT_WHILE_PAUSED = /context deadline exceeded|context canceled|RST_STREAM|shard status unknown/;
 const AFTER_RESUME_MS = 5_000;
 
 let resumedAt = Number.NEGATIVE_INFINITY;
