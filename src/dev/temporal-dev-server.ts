@@ -126,10 +126,10 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   let { server } = first;
   const { added } = first;
   if (added.length > 0) {
-    // A file from before these attributes: registering them told the server's frontend, but its
-    // other services keep the attributes they read at start for up to a minute (the cache
-    // DEV_SERVER_DYNAMIC_CONFIG keeps on), and would refuse a workflow's upsert of a new one
-    // meanwhile. Started again, every service reads them anew.
+    // A file from before these attributes: with the cache DEV_SERVER_DYNAMIC_CONFIG keeps on,
+    // the server's services go on with what they read at start for up to a minute, and refused a
+    // workflow carrying a new attribute meanwhile ("no mapping defined for search attribute").
+    // Started again, every service reads them anew.
     log.info({ added }, 'restarting the Temporal dev server so that all its services see the search attributes just registered');
     await server.stop();
     ({ server } = await launch());
