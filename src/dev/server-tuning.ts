@@ -27,7 +27,7 @@ export const LATENCY_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
  * runs is seen at once), and then reads the attributes' definitions from its database every time
  * a service validates or maps a workflow's attributes. A delivery carries five, and its server
  * read them back six times per delivery (the floor's, without custom attributes, three), plus a
- * namespace read: 1.5–2.5 ms of its 10–13 ms of CPU per delivery, measured on 2026-12-04
+ * namespace read: about 1.5 ms (12 %) of its 10–13 ms of CPU per delivery, measured on 2026-12-04
  * (docs/benchmark.md, twenty-second session). Servers off the CLI cache them by default (this
  * is that default), for a minute: the dev server's attributes are registered as it starts
  * (`--search-attribute`), and one started on a file that lacked some is started again after
