@@ -155,6 +155,11 @@ export function indicesUsed(plan: LoadPlan, warmup: number): number {
  */
 export const RESUMED_WARMUP = 20;
 
+/** The deliveries sent before a subject's later closed-loop phases: {@link RESUMED_WARMUP}, at most `--warmup`. */
+export function laterWarmup(warmup: number): number {
+  return Math.min(warmup, RESUMED_WARMUP);
+}
+
 /**
  * Measures phases of several subjects in turn: each subject warms up before its first phase
  * (`--warmup`), and before each later closed-loop phase sends {@link RESUMED_WARMUP} more (at most
@@ -165,7 +170,7 @@ export function phaseRunner(ctx: RunContext, around: <T>(subject: Subject, run: 
   const next = new Map<Subject, number>();
   return async (name: string, subject: Subject, plan: LoadPlan): Promise<RunResult> => {
     const first = next.get(subject);
-    const warmup = first === undefined ? ctx.opts.warmup : plan.kind === 'closed' ? Math.min(ctx.opts.warmup, RESUMED_WARMUP) : 0;
+    const warmup = first === undefined ? ctx.opts.warmup : plan.kind === 'closed' ? laterWarmup(ctx.opts.warmup) : 0;
     const result = await around(subject, () => measure(ctx, name, subject, plan, warmup, first ?? 0));
     next.set(subject, (first ?? 0) + indicesUsed(plan, warmup));
     return result;

@@ -1,5 +1,5 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
-import { RESUMED_WARMUP, type RunResult } from './measure';
+import { laterWarmup, type RunResult } from './measure';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase } from './rss';
 import { ingestPartQuantiles } from './prom';
 import type { ReportMeta } from './report';
@@ -88,7 +88,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     ...(results.fileStore ? [`file run: ${results.fileStore}`] : []),
     `database: ${meta.database}`,
     `Node processes run with ${Object.entries(meta.processEnv).map(([name, value]) => `${name}=${value}`).join(' ')} (as the Docker image runs them)`,
-    `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up${o.repeat > 1 ? `, +${Math.min(o.warmup, RESUMED_WARMUP)} before each later round` : ''}), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes, ${o.workers} worker process${o.workers === 1 ? '' : 'es'}${o.quick ? ' (--quick)' : ''}`,
+    `saturated runs: ${o.events} deliveries (+${o.warmup} warm-up${o.repeat > 1 ? `, +${laterWarmup(o.warmup)} before each later round` : ''}), concurrency ${o.concurrency}, body ${meta.bodyBytes} bytes, ${o.workers} worker process${o.workers === 1 ? '' : 'es'}${o.quick ? ' (--quick)' : ''}`,
     '',
   ];
   const later = (r: RunResult) => / \(\d+\)$/.test(r.name);

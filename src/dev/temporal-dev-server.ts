@@ -123,16 +123,15 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   };
 
   const first = await launch();
-  let { server } = first;
-  const { added } = first;
-  if (added.length > 0) {
+  let server = first.server;
+  if (first.added.length > 0) {
     // A file from before these attributes: with the cache DEV_SERVER_DYNAMIC_CONFIG keeps on,
     // the server's services go on with what they read at start for up to a minute, and refused a
     // workflow carrying a new attribute meanwhile ("no mapping defined for search attribute").
     // Started again, every service reads them anew.
-    log.info({ added }, 'restarting the Temporal dev server so that all its services see the search attributes just registered');
+    log.info({ added: first.added }, 'restarting the Temporal dev server so that all its services see the search attributes just registered');
     await server.stop();
-    ({ server } = await launch());
+    server = (await launch()).server;
   }
 
   log.info({ address, uiUrl, namespace, dbFile: dbFile ?? null, startupMs: Date.now() - started }, 'Temporal dev server ready');
