@@ -122,6 +122,9 @@ export function targets(results: BenchResults): Target[] {
     return target(id, label, value, '×', op, limit, basis);
   };
   const oneCpu = roundRatio(ones, floors, cpu('worker'), 'ms');
+  // The same figure at one offered rate: saturated, the floor runs faster than the service can,
+  // and a process's CPU per delivery falls as its rate grows (more of its work per wake-up).
+  const sameRateCpu = roundRatio(roundsOf(results.runs, 'service@50%'), roundsOf(results.runs, 'floor@50%'), cpu('worker'), 'ms');
   const list: Target[] = [
     ratioTarget('throughput', 'service deliveries/s ÷ floor', services, throughput, 'deliveries/s', '>=', 0.6),
     ratioTarget('throughputOneProcess', '  one process: deliveries/s ÷ floor', ones, throughput, 'deliveries/s', '>=', 0.6),
@@ -136,6 +139,7 @@ export function targets(results: BenchResults): Target[] {
       verdict: oneCpu.value === null ? 'n/a' : 'reported',
       basis: `${oneCpu.basis} (the API's share cannot be told apart)`,
     },
+    reported('workerCpuSameRate', '  at one rate (50 % load): worker CPU ÷ floor process', sameRateCpu.value, '×', sameRateCpu.value === null ? null : `${sameRateCpu.basis} (service@50% / floor@50%)`, 'latency run'),
     ratioTarget('temporalCpu', 'Temporal CPU per delivery ÷ floor', services, cpu('temporal'), 'ms', '<=', 1.3),
     ratioTarget('temporalCpuOneProcess', '  one process: Temporal CPU per delivery ÷ floor', ones, cpu('temporal'), 'ms', '<=', 1.3),
     target('workerSql', 'worker SQL statements per successful delivery', services[0]?.perDelivery.sqlWorker ?? null, 'statements', '<=', 5, 'service run, webhooks_db_queries_total of the worker'),
