@@ -3,7 +3,7 @@ import { summarize } from '../../scripts/bench/stats';
 import { targets, type BenchResults } from '../../scripts/bench/targets';
 
 /** A measured phase with only what the CPU targets read filled in. */
-function run(name: string, workerMs: number, throughput = 100): RunResult {
+function run(name: string, workerMs: number): RunResult {
   const none = summarize([]);
   return {
     name,
@@ -11,7 +11,7 @@ function run(name: string, workerMs: number, throughput = 100): RunResult {
     events: 1000,
     receiverRequests: 1000,
     durationS: 10,
-    throughput,
+    throughput: 100,
     e2e: none,
     accept: none,
     samples: { e2e: [], accept: [] },
