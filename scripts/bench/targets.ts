@@ -110,8 +110,11 @@ export function targets(results: BenchResults): Target[] {
   const ones = roundsOf(results.runs, 'one-process');
   const serviceThroughput = services.length ? median(services.map((r) => r.throughput)) : null;
   const files = roundsOf(results.runs, 'service-file');
-  const s50 = pooled(roundsOf(results.runs, 'service@50%'));
-  const f50 = pooled(roundsOf(results.runs, 'floor@50%'));
+  // The steady-rate rounds: pooled for the latency targets, paired for the one-rate CPU figure.
+  const services50 = roundsOf(results.runs, 'service@50%');
+  const floors50 = roundsOf(results.runs, 'floor@50%');
+  const s50 = pooled(services50);
+  const f50 = pooled(floors50);
   const o50 = pooled(roundsOf(results.runs, 'one-process@50%'));
   const e2eP50 = (x: { e2e: Summary }) => x.e2e.p50;
   const ingestP99 = (x: { accept: Summary }) => x.accept.p99;
@@ -124,7 +127,7 @@ export function targets(results: BenchResults): Target[] {
   const oneCpu = roundRatio(ones, floors, cpu('worker'), 'ms');
   // The same figure at one offered rate: saturated, the floor runs faster than the service can,
   // and a process's CPU per delivery falls as its rate grows (more of its work per wake-up).
-  const sameRateCpu = roundRatio(roundsOf(results.runs, 'service@50%'), roundsOf(results.runs, 'floor@50%'), cpu('worker'), 'ms');
+  const sameRateCpu = roundRatio(services50, floors50, cpu('worker'), 'ms');
   const list: Target[] = [
     ratioTarget('throughput', 'service deliveries/s ÷ floor', services, throughput, 'deliveries/s', '>=', 0.6),
     ratioTarget('throughputOneProcess', '  one process: deliveries/s ÷ floor', ones, throughput, 'deliveries/s', '>=', 0.6),
