@@ -5,7 +5,7 @@
 import { epochMs } from './clock';
 import { Cleanup, progress } from './infra';
 import { generateLoad } from './load';
-import type { RunContext } from './measure';
+import type { CpuMs, RunContext } from './measure';
 import { phaseTimeoutMs } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
 import { countsUsed } from './prom';
@@ -28,7 +28,7 @@ export interface FanoutResult {
   /** Per delivery: 202 → request at the receiver. */
   e2e: Summary;
   receiverRequests: number;
-  perDelivery: { cpuMs: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null }; sqlWorker: number; sqlApi: number };
+  perDelivery: { cpuMs: CpuMs; sqlWorker: number; sqlApi: number };
   workerPeakRssMb: number | null;
 }
 

@@ -73,7 +73,7 @@ export interface RunResult {
   cpu: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null; postgresAll: number | null };
   /** Per delivery: CPU ms by process, and the service's SQL statements. */
   perDelivery: {
-    cpuMs: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null };
+    cpuMs: CpuMs;
     /** Worker statements per successful delivery. */
     sqlWorker: number | null;
     /** API statements per accepted event. */
@@ -141,6 +141,24 @@ export function openWarmupCount(plan: LoadPlan): number {
 }
 
 /** Delivery indices a phase uses: its warm-ups and its plan. */
+/** CPU ms per delivery by process: the bench's own, the API's, the worker's (or floor process's), Temporal's, Postgres's (the bench database's backends). */
+export interface CpuMs {
+  bench: number;
+  api: number | null;
+  worker: number | null;
+  temporal: number | null;
+  postgres: number | null;
+}
+
+/**
+ * The CPU ms of every process a delivery went through, the bench's own included: what the
+ * delivery cost the machine (null when no delivering process was measured).
+ */
+export function cpuMsAll(c: CpuMs): number | null {
+  if (c.worker === null) return null;
+  return c.bench + c.worker + (c.api ?? 0) + (c.temporal ?? 0) + (c.postgres ?? 0);
+}
+
 export function indicesUsed(plan: LoadPlan, warmup: number): number {
   return warmup + openWarmupCount(plan) + plan.count;
 }

@@ -1,5 +1,5 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
-import { laterWarmup, type RunResult } from './measure';
+import { cpuMsAll, laterWarmup, type RunResult } from './measure';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase } from './rss';
 import { ingestPartQuantiles } from './prom';
 import type { ReportMeta } from './report';
@@ -30,6 +30,7 @@ const ROWS: Row[] = [
   ['  CPU ms: Postgres (bench db)', (r) => fmt(r.perDelivery.cpuMs.postgres, 2)],
   ['  CPU ms: API process', (r) => fmt(r.perDelivery.cpuMs.api, 2)],
   ['  CPU ms: bench process', (r) => fmt(r.perDelivery.cpuMs.bench, 2)],
+  ['  CPU ms: all of these (the machine)', (r) => fmt(cpuMsAll(r.perDelivery.cpuMs), 2)],
   ['  SQL statements: worker', (r) => fmt(r.perDelivery.sqlWorker, 2)],
   ['  SQL statements: API', (r) => fmt(r.perDelivery.sqlApi, 2)],
   ['  history events (p50)', (r) => fmt(r.history?.events, 0)],
@@ -132,7 +133,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
     out.push(`Fan-out: one event to ${fanout.endpoints} endpoints`);
     out.push(`  ingest ${fmt(fanout.ingestMs)} ms, first delivery ${fmt(fanout.firstDeliveryMs)} ms, last ${fmt(fanout.lastDeliveryMs)} ms after the POST: ${fmt(fanout.deliveriesPerS)} deliveries/s`);
     const c = fanout.perDelivery.cpuMs;
-    out.push(`  per delivery: CPU ms worker ${fmt(c.worker, 2)}, Temporal ${fmt(c.temporal, 2)}, Postgres ${fmt(c.postgres, 2)}, API ${fmt(c.api, 2)}, bench ${fmt(c.bench, 2)}; SQL worker ${fmt(fanout.perDelivery.sqlWorker, 2)}, API ${fmt(fanout.perDelivery.sqlApi, 2)}; worker peak RSS ${fmt(fanout.workerPeakRssMb)} MB`);
+    out.push(`  per delivery: CPU ms worker ${fmt(c.worker, 2)}, Temporal ${fmt(c.temporal, 2)}, Postgres ${fmt(c.postgres, 2)}, API ${fmt(c.api, 2)}, bench ${fmt(c.bench, 2)}, all ${fmt(cpuMsAll(c), 2)}; SQL worker ${fmt(fanout.perDelivery.sqlWorker, 2)}, API ${fmt(fanout.perDelivery.sqlApi, 2)}; worker peak RSS ${fmt(fanout.workerPeakRssMb)} MB`);
     out.push('');
   }
   if (rss) {

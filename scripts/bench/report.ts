@@ -1,6 +1,6 @@
 /** The report's header facts, and the `--json` document (the text tables are in report-text.ts). */
 import os from 'node:os';
-import type { RunResult } from './measure';
+import { cpuMsAll, type RunResult } from './measure';
 import type { BenchOptions } from './options';
 import { benchProcessEnv } from './procs';
 import { ingestPartQuantiles } from './prom';
@@ -44,7 +44,7 @@ function runJson(x: RunResult) {
     ingestPartsMs: x.ingestParts && Object.fromEntries(Object.entries(x.ingestParts).map(([part, buckets]) => [part, ingestPartQuantiles(buckets)])),
     eagerStarts: x.eagerStarts,
     perDelivery: {
-      cpuMs: { worker: r(x.perDelivery.cpuMs.worker, 2), temporal: r(x.perDelivery.cpuMs.temporal, 2), postgres: r(x.perDelivery.cpuMs.postgres, 2), api: r(x.perDelivery.cpuMs.api, 2), bench: r(x.perDelivery.cpuMs.bench, 2) },
+      cpuMs: { worker: r(x.perDelivery.cpuMs.worker, 2), temporal: r(x.perDelivery.cpuMs.temporal, 2), postgres: r(x.perDelivery.cpuMs.postgres, 2), api: r(x.perDelivery.cpuMs.api, 2), bench: r(x.perDelivery.cpuMs.bench, 2), all: r(cpuMsAll(x.perDelivery.cpuMs), 2) },
       sqlStatementsWorker: r(x.perDelivery.sqlWorker, 2),
       sqlStatementsApi: r(x.perDelivery.sqlApi, 2),
       historyEvents: x.history?.events ?? null,
@@ -91,7 +91,7 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       deliveriesPerS: r(fanout.deliveriesPerS),
       e2e: summary(fanout.e2e),
       perDelivery: {
-        cpuMs: Object.fromEntries(Object.entries(fanout.perDelivery.cpuMs).map(([k, v]) => [k, r(v, 2)])),
+        cpuMs: { ...Object.fromEntries(Object.entries(fanout.perDelivery.cpuMs).map(([k, v]) => [k, r(v, 2)])), all: r(cpuMsAll(fanout.perDelivery.cpuMs), 2) },
         sqlStatementsWorker: r(fanout.perDelivery.sqlWorker, 2),
         sqlStatementsApi: r(fanout.perDelivery.sqlApi, 2),
       },

@@ -1,0 +1,16 @@
+import { cpuMsAll } from '../../scripts/bench/measure';
+
+describe('cpuMsAll: what a delivery cost the machine, in the bench report', () => {
+  it('adds every measured process, the bench itself included', () => {
+    expect(cpuMsAll({ bench: 0.5, api: 2, worker: 7.5, temporal: 6.5, postgres: 1.75 })).toBeCloseTo(18.25, 10);
+  });
+
+  it('counts a process that was not measured as nothing (a floor has no API, the one-process shape no API apart)', () => {
+    expect(cpuMsAll({ bench: 0.25, api: null, worker: 5.5, temporal: 5.5, postgres: 0 })).toBeCloseTo(11.25, 10);
+    expect(cpuMsAll({ bench: 0.25, api: null, worker: 5.5, temporal: null, postgres: null })).toBeCloseTo(5.75, 10);
+  });
+
+  it('is null when no delivering process was measured', () => {
+    expect(cpuMsAll({ bench: 0.25, api: 2, worker: null, temporal: 6, postgres: 1 })).toBeNull();
+  });
+});
