@@ -140,7 +140,6 @@ export function openWarmupCount(plan: LoadPlan): number {
   return plan.kind === 'open' ? Math.ceil(plan.ratePerS * OPEN_WARMUP_S) : 0;
 }
 
-/** Delivery indices a phase uses: its warm-ups and its plan. */
 /** CPU ms per delivery by process: the bench's own, the API's, the worker's (or floor process's), Temporal's, Postgres's (the bench database's backends). */
 export interface CpuMs {
   bench: number;
@@ -159,6 +158,7 @@ export function cpuMsAll(c: CpuMs): number | null {
   return c.bench + c.worker + (c.api ?? 0) + (c.temporal ?? 0) + (c.postgres ?? 0);
 }
 
+/** Delivery indices a phase uses: its warm-ups and its plan. */
 export function indicesUsed(plan: LoadPlan, warmup: number): number {
   return warmup + openWarmupCount(plan) + plan.count;
 }
