@@ -5,7 +5,7 @@
 import { epochMs } from './clock';
 import { Cleanup, progress } from './infra';
 import { generateLoad } from './load';
-import type { CpuMs, RunContext } from './measure';
+import { cpuMsPerDelivery, type CpuMs, type RunContext } from './measure';
 import { phaseTimeoutMs } from './options';
 import { BENCH_EVENT_TYPE, benchPayload } from './payload';
 import { countsUsed } from './prom';
@@ -72,7 +72,6 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
     const worker = countsUsed(countsFrom.worker, await stack.workerCounts());
     const api = countsUsed(countsFrom.api, await stack.apiCounts());
     const last = Math.max(...arrivals);
-    const perMs = (s: number | null) => (s === null ? null : (s * 1000) / n);
     return {
       endpoints: n,
       ingestMs: acceptedAt - sentAt,
@@ -82,7 +81,7 @@ export async function runFanout(ctx: RunContext): Promise<FanoutResult> {
       e2e: summarize(arrivals.map((a) => a - acceptedAt)),
       receiverRequests: receiver.requests,
       perDelivery: {
-        cpuMs: { bench: perMs(cpu.bench)!, api: perMs(cpu.api), worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
+        cpuMs: cpuMsPerDelivery(cpu, postgres, n),
         sqlWorker: worker.statementsTotal / Math.max(1, worker.attempts.succeeded ?? 0),
         sqlApi: api.statementsTotal / n,
       },

@@ -9,7 +9,7 @@ import type { LoadOutcome, LoadPlan, Sample } from './load';
 import { phaseTimeoutMs, type BenchOptions } from './options';
 import type { PostgresCpu } from './pg-cpu';
 import { countsUsed, sumHistograms, type Buckets, type ServiceCounts } from './prom';
-import { cpuSnapshot, cpuUsed, type ChildWorker } from './procs';
+import { cpuSnapshot, cpuUsed, type ChildWorker, type CpuSnapshot } from './procs';
 import type { BenchReceiver } from './receiver';
 import { summarize, type Summary } from './stats';
 
@@ -149,6 +149,12 @@ export interface CpuMs {
   postgres: number | null;
 }
 
+/** A phase's CPU seconds by process (`postgres`: the bench database's backends, read apart) as CPU ms per delivery. */
+export function cpuMsPerDelivery(cpu: CpuSnapshot, postgres: number | null, deliveries: number): CpuMs {
+  const perMs = (s: number | null) => (s === null ? null : (s * 1000) / deliveries);
+  return { bench: perMs(cpu.bench)!, api: perMs(cpu.api), worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) };
+}
+
 /**
  * The CPU ms of every process a delivery went through, the bench's own included: what the
  * delivery cost the machine (null when no delivering process was measured).
@@ -237,7 +243,6 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const succeeded = worker?.attempts.succeeded ?? 0;
   const flows = subject.workflows;
   const history = flows ? await historyBreakdown(flows.client, outcome.samples.map((s) => flows.workflowIdOf(s.id))) : null;
-  const perMs = (s: number | null) => (s === null ? null : (s * 1000) / n);
   const peak = (from?: number, to?: number) => {
     const peaks = subject.processes.map((p) => p.peakMb(from, to)).filter((v): v is number => v !== null);
     return peaks.length ? Math.max(...peaks) : null;
@@ -253,7 +258,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     workerReadyS: subject.readyS,
     cpu: { ...cpu, postgres },
     perDelivery: {
-      cpuMs: { bench: perMs(cpu.bench)!, api: perMs(cpu.api), worker: perMs(cpu.worker), temporal: perMs(cpu.temporal), postgres: perMs(postgres) },
+      cpuMs: cpuMsPerDelivery(cpu, postgres, n),
       sqlWorker: worker ? worker.statementsTotal / Math.max(1, succeeded) : null,
       sqlApi: api ? api.statementsTotal / n : null,
     },
