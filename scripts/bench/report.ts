@@ -1,6 +1,6 @@
 /** The report's header facts, and the `--json` document (the text tables are in report-text.ts). */
 import os from 'node:os';
-import { cpuMsAll, type RunResult } from './measure';
+import { cpuMsAll, type CpuMs, type RunResult } from './measure';
 import type { BenchOptions } from './options';
 import { benchProcessEnv } from './procs';
 import { ingestPartQuantiles } from './prom';
@@ -30,6 +30,9 @@ export function reportMeta(opts: BenchOptions, temporal: string, database: strin
 }
 
 const r = (v: number | null | undefined, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? null : round(v, d));
+
+/** CPU ms per delivery by process, and their sum, to 0.01 ms. */
+const cpuMsJson = (c: CpuMs) => ({ worker: r(c.worker, 2), temporal: r(c.temporal, 2), postgres: r(c.postgres, 2), api: r(c.api, 2), bench: r(c.bench, 2), all: r(cpuMsAll(c), 2) });
 const summary = (s: Summary) => ({ p50: r(s.p50), p90: r(s.p90), p99: r(s.p99), max: r(s.max), mean: r(s.mean) });
 
 function runJson(x: RunResult) {
@@ -44,7 +47,7 @@ function runJson(x: RunResult) {
     ingestPartsMs: x.ingestParts && Object.fromEntries(Object.entries(x.ingestParts).map(([part, buckets]) => [part, ingestPartQuantiles(buckets)])),
     eagerStarts: x.eagerStarts,
     perDelivery: {
-      cpuMs: { worker: r(x.perDelivery.cpuMs.worker, 2), temporal: r(x.perDelivery.cpuMs.temporal, 2), postgres: r(x.perDelivery.cpuMs.postgres, 2), api: r(x.perDelivery.cpuMs.api, 2), bench: r(x.perDelivery.cpuMs.bench, 2), all: r(cpuMsAll(x.perDelivery.cpuMs), 2) },
+      cpuMs: cpuMsJson(x.perDelivery.cpuMs),
       sqlStatementsWorker: r(x.perDelivery.sqlWorker, 2),
       sqlStatementsApi: r(x.perDelivery.sqlApi, 2),
       historyEvents: x.history?.events ?? null,
@@ -91,7 +94,7 @@ export function jsonReport(meta: ReportMeta, results: BenchResults): unknown {
       deliveriesPerS: r(fanout.deliveriesPerS),
       e2e: summary(fanout.e2e),
       perDelivery: {
-        cpuMs: { ...Object.fromEntries(Object.entries(fanout.perDelivery.cpuMs).map(([k, v]) => [k, r(v, 2)])), all: r(cpuMsAll(fanout.perDelivery.cpuMs), 2) },
+        cpuMs: cpuMsJson(fanout.perDelivery.cpuMs),
         sqlStatementsWorker: r(fanout.perDelivery.sqlWorker, 2),
         sqlStatementsApi: r(fanout.perDelivery.sqlApi, 2),
       },
