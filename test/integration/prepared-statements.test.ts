@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config';
 import { newId } from '../../src/ids';
 import { createLogger } from '../../src/logger';
 import { newDeliveries } from '../../src/services/ingest';
-import { startStack, type Stack } from '../helpers/stack';
+import { eventually, startStack, type Stack } from '../helpers/stack';
 
 /**
  * The delivery path's statements run as named prepared statements (src/db/knex.ts
@@ -58,6 +58,49 @@ describe('a hot statement', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe('the pool hot statements and knex share', () => {
+  /** Whether a Postgres backend is still there, asked on the stack's own connections. */
+  async function backendAlive(pid: number): Promise<boolean> {
+    const { rows } = await stack.db.raw('select 1 from pg_stat_activity where pid = ?', [pid]);
+    return rows.length > 0;
+  }
+
+  it("is one pool: a hot statement runs on knex's connection, counted as knex's statements are, and `?` becomes `$n` (`\\?` stays `?`)", async () => {
+    const db = oneConnection(true);
+    const seen: string[] = [];
+    db.on('query', (q: { sql: string }) => seen.push(q.sql));
+    try {
+      const knexPid = (await db.raw('select pg_backend_pid() as pid')).rows[0].pid as number;
+      const { rows } = await hotStatement<{ pid: number; has: boolean; n: number }>(db, `select pg_backend_pid() as pid, '{"a":1}'::jsonb \\? 'a' as has, ?::int as n`, [7]);
+      expect(rows[0]).toEqual({ pid: knexPid, has: true, n: 7 });
+      expect(seen).toEqual(['select pg_backend_pid() as pid', `select pg_backend_pid() as pid, '{"a":1}'::jsonb \\? 'a' as has, ?::int as n`]);
+      await expect(hotStatement(db, 'select ?::int as n', [undefined as unknown as number])).rejects.toThrow(/undefined binding at position 1/);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('survives a connection killed while knex holds it, and destroying the database closes its connections', async () => {
+    const db = oneConnection(true);
+    let pid = 0;
+    await expect(
+      db.transaction(async (trx) => {
+        pid = (await trx.raw('select pg_backend_pid() as pid')).rows[0].pid as number;
+        await stack.db.raw('select pg_terminate_backend(?)', [pid]);
+        await eventually(async () => ((await backendAlive(pid)) ? undefined : true), 10_000, 'the backend gone');
+        await trx.raw('select 1');
+      }),
+    ).rejects.toThrow();
+    // Still this process, and the pool gives a new connection.
+    const { rows } = await hotStatement<{ pid: number }>(db, 'select pg_backend_pid() as pid', []);
+    expect(rows[0]!.pid).not.toBe(pid);
+    expect(await backendAlive(rows[0]!.pid)).toBe(true);
+    await db.destroy();
+    await eventually(async () => ((await backendAlive(rows[0]!.pid)) ? undefined : true), 10_000, 'the pool closed');
+    await db.destroy(); // a second destroy is harmless
   });
 });
 
