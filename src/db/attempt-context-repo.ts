@@ -46,6 +46,30 @@ export interface AttemptContext {
 /** An attempt's stored answer, as {@link loadAttemptContext} reads it back (no `Retry-After`: it is not stored). */
 export type RecordedAttempt = Omit<AttemptResult, 'retryAfterMs'>;
 
+/** The statement's text, with the event's body read too or not: two fixed texts, prepared. */
+const contextStatement = (withBody: boolean) =>
+  `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
+          e.deleted_at is not null as deleted, e.kind, e.circuit_state, e.circuit_cooldown_seconds,
+          greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint as circuit_wait_ms,
+          coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
+                                    order by (k.state <> 'active'), k.created_at desc)
+                      from signing_keys k
+                     where k.tenant_id = e.tenant_id and k.scope_type = 'endpoint' and k.scope_id = e.id
+                       and (k.state = 'active' or (k.state = 'grace' and k.expires_at > now()))), '[]'::json) as keys,
+          (select json_build_object('threshold', p.usage_threshold, 'graceSeconds', p.grace_seconds)
+             from key_policies p
+            where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
+              and p.enabled and p.usage_threshold is not null) as usage,
+          ${withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body,
+          (select json_build_object('outcome', a.outcome, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'responseStatus', a.response_status,
+                                    'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt)
+             from attempts a
+            where a.delivery_id = ? and a.attempt = ? and a.tenant_id = e.tenant_id) as recorded
+     from endpoints e
+    where e.tenant_id = ? and e.id = ?`;
+const WITH_BODY = contextStatement(true);
+const WITHOUT_BODY = contextStatement(false);
+
 /** The attempt's context, or null when the endpoint does not exist in the tenant at all. */
 export async function loadAttemptContext(
   db: Db,
@@ -56,25 +80,7 @@ export async function loadAttemptContext(
 ): Promise<AttemptContext | null> {
   const result = await hotStatement(
     db,
-    `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
-            e.deleted_at is not null as deleted, e.kind, e.circuit_state, e.circuit_cooldown_seconds,
-            greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint as circuit_wait_ms,
-            coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
-                                      order by (k.state <> 'active'), k.created_at desc)
-                        from signing_keys k
-                       where k.tenant_id = e.tenant_id and k.scope_type = 'endpoint' and k.scope_id = e.id
-                         and (k.state = 'active' or (k.state = 'grace' and k.expires_at > now()))), '[]'::json) as keys,
-            (select json_build_object('threshold', p.usage_threshold, 'graceSeconds', p.grace_seconds)
-               from key_policies p
-              where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
-                and p.enabled and p.usage_threshold is not null) as usage,
-            ${event.withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body,
-            (select json_build_object('outcome', a.outcome, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'responseStatus', a.response_status,
-                                      'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt)
-               from attempts a
-              where a.delivery_id = ? and a.attempt = ? and a.tenant_id = e.tenant_id) as recorded
-       from endpoints e
-      where e.tenant_id = ? and e.id = ?`,
+    event.withBody ? WITH_BODY : WITHOUT_BODY,
     [...(event.withBody ? [event.id] : []), attempt.deliveryId, attempt.attempt, tenantId, endpointId],
   );
   const row = result.rows[0] as Record<string, unknown> | undefined;

@@ -1,6 +1,6 @@
 import type { CircuitState } from '../domain/circuit';
 import type { EndpointKind } from '../domain/operational-events';
-import { hotStatement, type Db } from './knex';
+import { hotStatement, StatementTexts, type Db } from './knex';
 import { ATTEMPT_SHARDS } from './migrations/022-attempt-count-shards';
 
 /** One delivery attempt as recorded for telemetry and aggregates. */
@@ -82,28 +82,32 @@ const HEALTHY_AFTER = AFTER_COLUMNS.map((c) => (HEALTHY[c] ? `${HEALTHY[c]} as $
 /** The shard row a statement adds to (see migration 022). */
 const SHARD = `pg_backend_pid() % ${ATTEMPT_SHARDS}`;
 
-/**
- * Stores an attempt with everything it changes, in one statement: the attempt row; the
- * endpoint's running counts (attempts, answers and their time, and deliveries by the state their
- * latest attempt left them in: an attempt that follows a finished one moves its delivery across),
- * added to the shard row of this connection (migration 022), with the time it reached the
- * receiver; the endpoint's health when the attempt reached the receiver and it changes (a failure
- * starts `failing_since` unless it runs and counts the streak; a success after failures clears
- * them), so a healthy endpoint's row is never written by its attempts; the signing keys' usage,
- * in shard rows too. Returns the endpoint as the attempt left it (its kind, circuit and failure
- * streak) and the state the delivery's previous attempt left it in. Idempotent: storing the
- * same attempt again changes nothing.
- */
-export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffects): Promise<StoredAttempt> {
-  const columns = Object.keys(row) as Array<keyof AttemptRow>;
-  const answered = row.response_status !== null;
-  const ms = Math.max(0, Math.round(row.duration_ms));
+/** The attempt row's columns, in the record statement's order. */
+const ATTEMPT_COLUMNS = Object.keys({
+  tenant_id: 1, delivery_id: 1, endpoint_id: 1, event_id: 1, attempt: 1, outcome: 1, started_at: 1, duration_ms: 1,
+  response_status: 1, error_class: 1, error_message: 1, response_excerpt: 1, delivery_status: 1,
+} satisfies Record<keyof AttemptRow, 1>) as Array<keyof AttemptRow>;
+
+/** What the record statement's text varies with: the attempt's kind (answered, reached, succeeded) and its signing keys. */
+interface RecordVariant {
+  answered: boolean;
+  /** The delivery's state after the attempt, as the counts tell it apart. */
+  status: 'succeeded' | 'failed' | 'other';
+  succeeded: boolean;
+  reached: boolean;
+  keys: number;
+  readUsage: boolean;
+}
+
+/** The record statement's texts, one per variant: prepared. */
+const RECORD_TEXTS = new StatementTexts();
+
+function recordStatement(v: RecordVariant): string {
   const delta = (state: 'succeeded' | 'failed') =>
-    `${row.delivery_status === state ? 1 : 0} - (case when (select delivery_status from prev) = '${state}' then 1 else 0 end)`;
-  const succeeded = row.outcome === 'succeeded';
-  const health = !effects.reachedReceiver
+    `${v.status === state ? 1 : 0} - (case when (select delivery_status from prev) = '${state}' then 1 else 0 end)`;
+  const health = !v.reached
     ? 'select ' + ENDPOINT_AFTER + ' from endpoints where false'
-    : succeeded
+    : v.succeeded
       ? `update endpoints set failing_since = null, consecutive_failures = 0, failing_alerted_percent = 0
           where tenant_id = ? and id = ? and exists (select 1 from ins)
             and (failing_since is not null or consecutive_failures <> 0 or failing_alerted_percent <> 0)
@@ -111,37 +115,32 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
       : `update endpoints set failing_since = coalesce(failing_since, now()), consecutive_failures = consecutive_failures + 1
           where tenant_id = ? and id = ? and exists (select 1 from ins)
           returning ${ENDPOINT_AFTER}`;
-  const keys = effects.keyIds;
-  const usage = keys.length > 0
+  const usage = v.keys > 0
     ? `insert into signing_key_uses as u (tenant_id, key_id, shard, uses)
-         select ?, k, ${SHARD}, 1 from unnest(array[${keys.map(() => '?').join(', ')}]::text[]) as k
+         select ?, k, ${SHARD}, 1 from unnest(array[${Array.from({ length: v.keys }, () => '?').join(', ')}]::text[]) as k
           where exists (select 1 from ins) order by k
          on conflict (key_id, shard) do update set uses = u.uses + 1
          returning key_id`
     : 'select null::text as key_id where false';
-  const readUsage = Boolean(effects.readActiveUsage) && keys.length > 0;
-  const activeUsage = readUsage
+  const activeUsage = v.readUsage
     ? `case when exists (select 1 from usage where key_id = ?)
             then (select usage_count from signing_keys where id = ?)
                  + coalesce((select sum(uses) from signing_key_uses where key_id = ?), 0) + 1
        end`
     : 'null::bigint';
-  // Its text varies only with the attempt's kind (answered, reached, succeeded; its signing keys): prepared.
-  const result = await hotStatement(
-    db,
-    `with prev as (
+  return `with prev as (
        select delivery_status from attempts where delivery_id = ? and attempt < ? order by attempt desc limit 1
      ),
      ins as (
-       insert into attempts (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})
+       insert into attempts (${ATTEMPT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${ATTEMPT_COLUMNS.map(() => '?').join(', ')})
        on conflict (delivery_id, attempt) do nothing
        returning 1
      ),
      counts as (
        insert into endpoint_attempt_counts as c
               (tenant_id, endpoint_id, shard, attempts, responses, response_ms, succeeded, failed, last_response_ms, last_response_at, last_triggered_at)
-       select ?, ?, ${SHARD}, 1, ${answered ? 1 : 0}, ?::bigint, ${delta('succeeded')}, ${delta('failed')},
-              ?::integer, ${answered ? 'now()' : 'null'}, ${effects.reachedReceiver ? 'now()' : 'null'}
+       select ?, ?, ${SHARD}, 1, ${v.answered ? 1 : 0}, ?::bigint, ${delta('succeeded')}, ${delta('failed')},
+              ?::integer, ${v.answered ? 'now()' : 'null'}, ${v.reached ? 'now()' : 'null'}
         where exists (select 1 from ins)
        on conflict (endpoint_id, shard) do update
           set attempts = c.attempts + 1,
@@ -157,7 +156,7 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
      ep as (
        select ${ENDPOINT_AFTER} from health
        union all
-       select ${effects.reachedReceiver && succeeded ? HEALTHY_AFTER : ENDPOINT_AFTER} from endpoints
+       select ${v.reached && v.succeeded ? HEALTHY_AFTER : ENDPOINT_AFTER} from endpoints
         where tenant_id = ? and id = ? and exists (select 1 from ins) and not exists (select 1 from health)
      ),
      usage as (${usage})
@@ -166,22 +165,48 @@ export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffe
             (select is_active from ep) as is_active,
             (select row_to_json(ep) from ep) as endpoint,
             (select delivery_status from prev) as previous_status,
-            ${activeUsage} as active_usage`,
-    [
-      row.delivery_id,
-      row.attempt,
-      ...columns.map((c) => row[c]),
-      row.tenant_id,
-      row.endpoint_id,
-      answered ? ms : 0,
-      answered ? ms : null,
-      ...(effects.reachedReceiver ? [row.tenant_id, row.endpoint_id] : []),
-      row.tenant_id,
-      row.endpoint_id,
-      ...(keys.length > 0 ? [row.tenant_id, ...keys] : []),
-      ...(readUsage ? [keys[0], keys[0], keys[0]] : []),
-    ],
-  );
+            ${activeUsage} as active_usage`;
+}
+
+/**
+ * Stores an attempt with everything it changes, in one statement: the attempt row; the
+ * endpoint's running counts (attempts, answers and their time, and deliveries by the state their
+ * latest attempt left them in: an attempt that follows a finished one moves its delivery across),
+ * added to the shard row of this connection (migration 022), with the time it reached the
+ * receiver; the endpoint's health when the attempt reached the receiver and it changes (a failure
+ * starts `failing_since` unless it runs and counts the streak; a success after failures clears
+ * them), so a healthy endpoint's row is never written by its attempts; the signing keys' usage,
+ * in shard rows too. Returns the endpoint as the attempt left it (its kind, circuit and failure
+ * streak) and the state the delivery's previous attempt left it in. Idempotent: storing the
+ * same attempt again changes nothing.
+ */
+export async function storeAttempt(db: Db, row: AttemptRow, effects: AttemptEffects): Promise<StoredAttempt> {
+  const answered = row.response_status !== null;
+  const ms = Math.max(0, Math.round(row.duration_ms));
+  const keys = effects.keyIds;
+  const variant: RecordVariant = {
+    answered,
+    status: row.delivery_status === 'succeeded' || row.delivery_status === 'failed' ? row.delivery_status : 'other',
+    succeeded: row.outcome === 'succeeded',
+    reached: effects.reachedReceiver,
+    keys: keys.length,
+    readUsage: Boolean(effects.readActiveUsage) && keys.length > 0,
+  };
+  const text = RECORD_TEXTS.of(`${variant.answered} ${variant.status} ${variant.succeeded} ${variant.reached} ${variant.keys} ${variant.readUsage}`, () => recordStatement(variant));
+  const result = await hotStatement(db, text, [
+    row.delivery_id,
+    row.attempt,
+    ...ATTEMPT_COLUMNS.map((c) => row[c]),
+    row.tenant_id,
+    row.endpoint_id,
+    answered ? ms : 0,
+    answered ? ms : null,
+    ...(effects.reachedReceiver ? [row.tenant_id, row.endpoint_id] : []),
+    row.tenant_id,
+    row.endpoint_id,
+    ...(keys.length > 0 ? [row.tenant_id, ...keys] : []),
+    ...(variant.readUsage ? [keys[0], keys[0], keys[0]] : []),
+  ]);
   const out = result.rows[0] as {
     inserted: string | number;
     failing_since: Date | null;

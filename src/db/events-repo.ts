@@ -1,4 +1,4 @@
-import { hotStatement, type Db } from './knex';
+import { hotStatement, StatementTexts, type Db } from './knex';
 import type { RetryConfig } from '../domain/retry-config';
 import { AppError, NotFoundError } from '../errors';
 import { idTime } from '../ids';
@@ -52,6 +52,35 @@ async function findByIdempotencyKey(db: Db, tenantId: string, key: string): Prom
   return { event, deliveries, created: false, requestHash };
 }
 
+/** The text that stores an event with `n` deliveries. */
+function eventStatement(n: number): string {
+  const values = Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ');
+  return `with ev as (
+       insert into events (id, tenant_id, type, body, idempotency_key, request_hash, dispatched_at)
+       values (?, ?, ?, ?, ?, ?, ${n === 0 ? 'now()' : 'null'})
+       on conflict do nothing
+       returning ${EVENT_COLUMNS.join(', ')}
+     ),
+     seq as (
+       ${n === 0 ? 'select null::text as id, null::bigint as fifo_last_sequence where false' : `update endpoints set fifo_last_sequence = fifo_last_sequence + 1
+        where tenant_id = ? and ordering = 'fifo' and id in (${Array.from({ length: n }, () => '?').join(', ')}) and exists (select 1 from ev)
+       returning id, fifo_last_sequence`}
+     ),
+     dl as (
+       ${n === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id, sequence)
+       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id, seq.fifo_last_sequence
+         from (values ${values}) as d(id, tenant_id, event_id, endpoint_id, workflow_id)
+         left join seq on seq.id = d.endpoint_id
+        where exists (select 1 from ev)
+       returning *`}
+     )
+     select (select row_to_json(ev) from ev) as event,
+            ${n === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`;
+}
+
+/** The texts for the usual few deliveries, one per number of them: prepared. */
+const EVENT_TEXTS = new StatementTexts();
+
 /**
  * Stores an event (its body exactly as it will be sent) with one delivery per endpoint, in one
  * statement (atomic: both or neither). With an idempotency key the tenant already used, stores
@@ -63,35 +92,15 @@ export async function insertEventWithDeliveries(
   input: { id: string; type: string; body: string; idempotencyKey: string | null; requestHash?: string | null },
   deliveries: readonly NewDelivery[],
 ): Promise<EventWithDeliveries> {
-  const values = deliveries.map(() => '(?, ?, ?, ?, ?)').join(', ');
-  const sql = `with ev as (
-       insert into events (id, tenant_id, type, body, idempotency_key, request_hash, dispatched_at)
-       values (?, ?, ?, ?, ?, ?, ${deliveries.length === 0 ? 'now()' : 'null'})
-       on conflict do nothing
-       returning ${EVENT_COLUMNS.join(', ')}
-     ),
-     seq as (
-       ${deliveries.length === 0 ? 'select null::text as id, null::bigint as fifo_last_sequence where false' : `update endpoints set fifo_last_sequence = fifo_last_sequence + 1
-        where tenant_id = ? and ordering = 'fifo' and id in (${deliveries.map(() => '?').join(', ')}) and exists (select 1 from ev)
-       returning id, fifo_last_sequence`}
-     ),
-     dl as (
-       ${deliveries.length === 0 ? 'select null where false' : `insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id, sequence)
-       select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.workflow_id, seq.fifo_last_sequence
-         from (values ${values}) as d(id, tenant_id, event_id, endpoint_id, workflow_id)
-         left join seq on seq.id = d.endpoint_id
-        where exists (select 1 from ev)
-       returning *`}
-     )
-     select (select row_to_json(ev) from ev) as event,
-            ${deliveries.length === 0 ? "'[]'::json" : "coalesce((select json_agg(dl order by dl.id) from dl), '[]'::json)"} as deliveries`;
+  const prepared = deliveries.length <= PREPARED_MAX_DELIVERIES;
+  const sql = prepared ? EVENT_TEXTS.of(String(deliveries.length), () => eventStatement(deliveries.length)) : eventStatement(deliveries.length);
   const bindings = [
     input.id, tenantId, input.type, input.body, input.idempotencyKey, input.requestHash ?? null,
     ...(deliveries.length === 0 ? [] : [tenantId, ...deliveries.map((d) => d.endpointId)]),
     ...deliveries.flatMap((d) => [d.id, tenantId, input.id, d.endpointId, d.workflowId]),
   ];
   // One text per number of deliveries: prepared for the usual few, planned on each call for a wide fan-out.
-  const result = await (deliveries.length <= PREPARED_MAX_DELIVERIES ? hotStatement(db, sql, bindings) : db.raw(sql, bindings));
+  const result = await (prepared ? hotStatement(db, sql, bindings) : db.raw(sql, bindings));
   const row = result.rows[0] as { event: Record<string, unknown> | null; deliveries: Array<Record<string, unknown>> };
   if (row.event) {
     return { event: asEvent(row.event), deliveries: row.deliveries.map(asDelivery), created: true, requestHash: input.requestHash ?? null };

@@ -92,6 +92,26 @@ function serverPool(config: Config, dbLog: Logger): Pool {
   return pool;
 }
 
+/**
+ * A hot statement's texts, one per variant, each built once: every call then passes the same
+ * string, which costs neither building it again nor hashing it again where it is looked up
+ * ({@link hotStatement} keys its positioned texts by the text). For texts that take a few
+ * variants only, as hot statements must.
+ */
+export class StatementTexts {
+  private readonly texts = new Map<string, string>();
+
+  /** The text of `variant`, built by `build` the first time it is asked for. */
+  of(variant: string, build: () => string): string {
+    let text = this.texts.get(variant);
+    if (text === undefined) {
+      text = build();
+      this.texts.set(variant, text);
+    }
+    return text;
+  }
+}
+
 /** A hot statement's text as pg takes it (`$1`, `$2`… for knex's `?`; `\\?` a literal `?`) and its prepared name. */
 interface PositionedStatement {
   text: string;
