@@ -154,7 +154,7 @@ export async function hotStatement<Row = Record<string, unknown>>(db: Db, sql: s
     const query = db.raw(sql, bindings);
     const config = db.client.config as Record<string, unknown>;
     const named = config.client === 'pg' && config[PREPARED] === true;
-    return (await (named ? query.options({ name: statementName(sql) }) : query)) as { rows: Row[] };
+    return (await (named ? query.options({ name: positionedStatement(sql).name }) : query)) as { rows: Row[] };
   }
   const missing = bindings.findIndex((b) => b === undefined);
   if (missing !== -1) throw new Error(`undefined binding at position ${missing + 1} of a hot statement: ${sql}`);
