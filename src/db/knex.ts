@@ -95,14 +95,14 @@ function serverPool(config: Config, dbLog: Logger): Pool {
 /**
  * A hot statement's texts, one per variant, each built once: every call then passes the same
  * string, which costs neither building it again nor hashing it again where it is looked up
- * ({@link hotStatement} keys its positioned texts by the text). For texts that take a few
- * variants only, as hot statements must.
+ * ({@link hotStatement} keeps its positioned texts here too, keyed by the text). For texts that
+ * take a few variants only, as hot statements must.
  */
-export class StatementTexts {
-  private readonly texts = new Map<string, string>();
+export class StatementTexts<Text = string> {
+  private readonly texts = new Map<string, Text>();
 
   /** The text of `variant`, built by `build` the first time it is asked for. */
-  of(variant: string, build: () => string): string {
+  of(variant: string, build: () => Text): Text {
     let text = this.texts.get(variant);
     if (text === undefined) {
       text = build();
@@ -117,17 +117,13 @@ interface PositionedStatement {
   text: string;
   name: string;
 }
-const positioned = new Map<string, PositionedStatement>();
+const positioned = new StatementTexts<PositionedStatement>();
 
 function positionedStatement(sql: string): PositionedStatement {
-  let statement = positioned.get(sql);
-  if (!statement) {
+  return positioned.of(sql, () => {
     let n = 0;
-    const text = sql.replace(/\\\?|\?/g, (match) => (match === '?' ? `$${++n}` : '?'));
-    statement = { text, name: statementName(sql) };
-    positioned.set(sql, statement);
-  }
-  return statement;
+    return { text: sql.replace(/\\\?|\?/g, (match) => (match === '?' ? `$${++n}` : '?')), name: statementName(sql) };
+  });
 }
 
 /**
