@@ -1,5 +1,6 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { AttemptPrefetch } from '../../activities/attempt-prefetch';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
@@ -73,6 +74,8 @@ export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
   slots: WorkflowTaskSlots;
+  /** First attempts' contexts, read while eager starts on this worker are made (see `eagerStarts`). */
+  prefetched: AttemptPrefetch;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
   const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
   const slots = workflowTaskSlots(config);
   metrics.watchWorkflowTaskSlots(slots);
+  const prefetched = new AttemptPrefetch(deps.db, (outcome) => metrics.countAttemptPrefetch(outcome));
   let worker: Worker;
   try {
     worker = await LeanWorker.create({
@@ -101,7 +105,7 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
       dataConverter: dataConverter(config),
       taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
-      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
+      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config, prefetched }),
       ...workerCapacity(config, slots),
       ...sandboxOptions(config),
       ...tracingWorkerOptions(tracing),
@@ -114,6 +118,7 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
     worker,
     connection,
     slots,
+    prefetched,
     async close() {
       await outbound.close();
       await connection.close();
