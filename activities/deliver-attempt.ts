@@ -56,13 +56,11 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
  * could not be recorded says so, and the workflow records it in a step of its own.
  */
 export function makeDeliverAttempt(deps: ActivityDeps) {
-  const { db, box, outbound, egress, config, log, prefetched } = deps;
+  const { db, box, outbound, egress, config, log } = deps;
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
-    // Read while the delivery started, when it started on this worker (its first attempt only).
-    const early = await prefetched?.take(input.deliveryId, input.attempt);
-    const heldBody = early ? (early.body ?? undefined) : cachedEventBody(input.tenantId, input.eventId);
-    const context = early ? early.context : await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined }, input);
+    const heldBody = cachedEventBody(input.tenantId, input.eventId);
+    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined }, input);
     if (context?.recorded) {
       // This step ran before and sent and stored this attempt, but its result never reached
       // history: Temporal refused the workflow task that carried it (a cancel or signal came in

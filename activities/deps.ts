@@ -1,5 +1,4 @@
 import type { Config } from '../src/config';
-import type { AttemptPrefetch } from './attempt-prefetch';
 import type { OutboundDispatchers } from '../src/http/dispatchers';
 import type { Db } from '../src/db/knex';
 import type { Logger } from '../src/logger';
@@ -19,8 +18,6 @@ export interface ActivityDeps {
    */
   outbound: OutboundDispatchers;
   egress: EgressPolicy;
-  /** First attempts' contexts read while their deliveries started on this worker (eager starts); absent: each attempt reads its own. */
-  prefetched?: AttemptPrefetch;
   config: Pick<
     Config,
     | 'DELIVERY_TIMEOUT_MS'

@@ -37,13 +37,13 @@ async function main() {
   const { db, box } = await openStorage(config, log);
   // One registry: the API's /metrics also serves the worker's metrics (no WORKER_METRICS_PORT here).
   const metrics = createMetrics();
-  const { worker, connection, slots, prefetched, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
+  const { worker, connection, slots, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
   const running = worker.run();
   const temporal = await connectClient(config, address, tracing);
   await ensureHousekeepingSchedule(temporal, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   // Deliveries start eagerly on this process's worker (EAGER_DELIVERY_START); everything else
   // goes through the API's own client, with its short gRPC retries.
-  const startDeliveries = config.EAGER_DELIVERY_START ? eagerStarts(config, connection, slots, tracing, prefetched) : null;
+  const startDeliveries = config.EAGER_DELIVERY_START ? eagerStarts(config, connection, slots, tracing) : null;
   const { server, url } = await startApi({ config, db, box, temporal, startDeliveries, log, metrics, tracing });
 
   const mode =

@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CIRCUIT_STATES, type CircuitState } from './domain/circuit';
 import type { AttemptResult } from './domain/delivery';
-import type { PrefetchOutcome } from '../activities/attempt-prefetch';
 import { bearerMatches } from './security/bearer';
 
 /** API answers are quick; the long tail is Temporal or the database being slow. */
@@ -70,8 +69,6 @@ export interface Metrics {
   observeIngestPart(part: IngestPart, seconds: number): void;
   /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */
   countDeliveryStarts(started: number, eager: number): void;
-  /** What became of one first attempt's context read while its delivery started (`AttemptPrefetch`). */
-  countAttemptPrefetch(outcome: PrefetchOutcome): void;
   /** One request of the API to a worker's start relay, with how many starts it carried: `answered` (200), else the API made them itself. */
   observeRelayRequest(starts: number, answered: boolean): void;
   /** One answered inbound webhook: its result code, and whether the guard resolved its source. */
@@ -142,12 +139,6 @@ export function createMetrics(): Metrics {
     name: 'webhooks_delivery_starts_total',
     help: "Delivery workflows started by ingest, by how their first workflow task reached a worker: eager (in the start's answer, to the worker that made the start: this process's, or the one whose start relay made it) or queued (through the task queue)",
     labelNames: ['first_task'] as const,
-    registers,
-  });
-  const attemptPrefetches = new Counter({
-    name: 'webhooks_attempt_prefetch_total',
-    help: "First attempts' contexts read while their deliveries started eagerly on this worker, by what became of them: used (the attempt took it), stale (too old, or the endpoint's circuit not closed: the attempt read its own), failed (the read failed: the attempt read its own) or unused (never taken, as when the workflow task went to another worker)",
-    labelNames: ['outcome'] as const,
     registers,
   });
   const relayRequests = new Counter({
@@ -253,9 +244,6 @@ export function createMetrics(): Metrics {
     countDeliveryStarts(started, eager) {
       if (eager > 0) deliveryStarts.inc({ first_task: 'eager' }, eager);
       if (started > eager) deliveryStarts.inc({ first_task: 'queued' }, started - eager);
-    },
-    countAttemptPrefetch(outcome) {
-      attemptPrefetches.inc({ outcome });
     },
     observeRelayRequest(starts, answered) {
       relayRequests.inc({ result: answered ? 'answered' : 'fallback' });

@@ -18,11 +18,11 @@ async function main() {
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);
   const metrics = createMetrics();
-  const { worker, connection, slots, prefetched, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
+  const { worker, connection, slots, close } = await createWorker({ config, address, db, box, log, metrics, tracing });
   // The API's delivery starts, made eagerly on this worker (WORKER_START_PORT).
   const relay = config.WORKER_START_PORT
     ? await startRelayServer({
-        start: eagerStarts(config, connection, slots, tracing, prefetched),
+        start: eagerStarts(config, connection, slots, tracing),
         host: config.HOST,
         port: config.WORKER_START_PORT,
         token: config.WORKER_START_TOKEN!,

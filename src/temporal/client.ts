@@ -1,5 +1,4 @@
 import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, type ConnectionLike } from '@temporalio/client';
-import type { AttemptPrefetch } from '../../activities/attempt-prefetch';
 import type { Config } from '../config';
 import type { Tracing } from '../tracing';
 import { directStarts, type StartDeliveries } from './delivery-workflows';
@@ -46,25 +45,17 @@ export function clientOn(config: Config, connection: ConnectionLike, tracing: Tr
  * Delivery starts made eagerly on the worker of `connection` (its own `NativeConnection`): what
  * `npm start`'s API and a worker's start relay start deliveries with. Given the worker's `slots`,
  * the starts first wait (up to {@link EAGER_ROOM_WAIT_MS}) until it has room for them, so a
- * saturated worker takes them eagerly instead of leaving them queued on the server. Given the
- * worker's `prefetched`, each delivery's first attempt has its context read while it starts.
+ * saturated worker takes them eagerly instead of leaving them queued on the server.
  */
-export function eagerStarts(
-  config: Config,
-  connection: ConnectionLike,
-  slots: WorkflowTaskSlots | null,
-  tracing: Tracing | null = null,
-  prefetched: Pick<AttemptPrefetch, 'prefetch'> | null = null,
-): StartDeliveries {
+export function eagerStarts(config: Config, connection: ConnectionLike, slots: WorkflowTaskSlots | null, tracing: Tracing | null = null): StartDeliveries {
   const start = directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
+  if (!slots) return start;
   return async (starts) => {
-    const room = slots ? await slots.room(starts.length, EAGER_ROOM_WAIT_MS) : null;
+    const room = await slots.room(starts.length, EAGER_ROOM_WAIT_MS);
     try {
-      // The first attempts' contexts are read while the starts are made (the attempts follow here).
-      if (prefetched) for (const { input } of starts) prefetched.prefetch(input);
       return await start(starts);
     } finally {
-      room?.done();
+      room.done();
     }
   };
 }

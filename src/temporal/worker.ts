@@ -1,6 +1,5 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { AttemptPrefetch } from '../../activities/attempt-prefetch';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
@@ -74,8 +73,6 @@ export interface CreatedWorker {
   worker: Worker;
   connection: NativeConnection;
   slots: WorkflowTaskSlots;
-  /** First attempts' contexts, read while eager starts on this worker are made (see `eagerStarts`). */
-  prefetched: AttemptPrefetch;
   close(): Promise<void>;
 }
 
@@ -96,7 +93,6 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
   const built = deps.workflowBundle ? null : await bundleWorkflowsApart(deps.log, { tracing: tracing !== null });
   const slots = workflowTaskSlots(config);
   metrics.watchWorkflowTaskSlots(slots);
-  const prefetched = new AttemptPrefetch(deps.db, (outcome) => metrics.countAttemptPrefetch(outcome));
   let worker: Worker;
   try {
     worker = await LeanWorker.create({
@@ -105,7 +101,7 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
       dataConverter: dataConverter(config),
       taskQueue: deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
       workflowBundle: deps.workflowBundle ?? { codePath: built!.codePath },
-      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config, prefetched }),
+      activities: createActivities({ db: deps.db, box: deps.box, log: deps.log.child({ component: 'activity' }), metrics, outbound, egress, config }),
       ...workerCapacity(config, slots),
       ...sandboxOptions(config),
       ...tracingWorkerOptions(tracing),
@@ -118,7 +114,6 @@ export async function createWorker(deps: WorkerDeps): Promise<CreatedWorker> {
     worker,
     connection,
     slots,
-    prefetched,
     async close() {
       await outbound.close();
       await connection.close();

@@ -11,7 +11,6 @@ import { openDatabase, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
-import type { AttemptPrefetch } from '../../activities/attempt-prefetch';
 import { clientOn, eagerStarts } from '../../src/temporal/client';
 import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
 import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
@@ -86,7 +85,7 @@ export async function startStack(
   let running: Promise<void> | null = null;
   let closeWorker: (() => Promise<void>) | null = null;
   let startDeliveries: StartDeliveries | null = null;
-  let ofWorker: { connection: NativeConnection; slots: WorkflowTaskSlots; prefetched: AttemptPrefetch } | null = null;
+  let ofWorker: { connection: NativeConnection; slots: WorkflowTaskSlots } | null = null;
   // One registry for the API and the worker, as `npm start` has: the API's /metrics serves both.
   const metrics = createMetrics();
   if (options.worker !== false) {
@@ -105,7 +104,7 @@ export async function startStack(
     closeWorker = created.close;
     running = worker.run();
     // As `npm start` does: the API starts deliveries eagerly on this worker.
-    if (options.eager) startDeliveries = eagerStarts(config, created.connection, created.slots, options.tracing ?? null, created.prefetched);
+    if (options.eager) startDeliveries = eagerStarts(config, created.connection, created.slots, options.tracing ?? null);
   }
   let relayServer: Server | null = null;
   let closeRelay: (() => Promise<void>) | null = null;
@@ -113,7 +112,7 @@ export async function startStack(
     let urls = options.relay === true ? [] : options.relay;
     if (options.relay === true) {
       if (!ofWorker) throw new Error('relay: true needs the in-process worker');
-      const relay = await startRelayServer({ start: eagerStarts(config, ofWorker.connection, ofWorker.slots, options.tracing ?? null, ofWorker.prefetched), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+      const relay = await startRelayServer({ start: eagerStarts(config, ofWorker.connection, ofWorker.slots, options.tracing ?? null), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
       relayServer = relay.server;
       urls = [relay.url];
     }
