@@ -10,12 +10,14 @@
  *
  * See docs/benchmark.md.
  */
+import { writeFileSync } from 'node:fs';
 import { bodyBytes } from './bench/floor';
 import { runFanout } from './bench/fanout';
 import { benchLogger, Cleanup, prepareDatabase, progress, startTemporal } from './bench/infra';
-import type { RunContext } from './bench/measure';
+import { SAMPLES_HEADER, type RunContext } from './bench/measure';
 import { parseOptions, USAGE, UsageError, type RunName } from './bench/options';
 import { PostgresCpu } from './bench/pg-cpu';
+import { stampChildOutput } from './bench/procs';
 import { buildProject } from '../src/dev/build';
 import { runReads } from './bench/reads';
 import { BenchReceiver } from './bench/receiver';
@@ -89,6 +91,16 @@ async function main(): Promise<void> {
   if (opts.help) {
     process.stdout.write(USAGE);
     return;
+  }
+  if (opts.samplesFile) {
+    try {
+      writeFileSync(opts.samplesFile, SAMPLES_HEADER);
+    } catch (err) {
+      process.stderr.write(`--samples: cannot write ${opts.samplesFile}: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    stampChildOutput();
   }
 
   const logLevel = process.env.BENCH_LOG_LEVEL?.trim() || 'warn';

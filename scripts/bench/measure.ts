@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from '../../src/logger';
@@ -238,6 +239,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
 
   const n = plan.count;
   const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false);
+  if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, timing.samples);
   const worker = countsFrom && countsTo ? countsUsed(countsFrom.worker, countsTo.worker) : null;
   const api = countsFrom && countsTo ? countsUsed(countsFrom.api, countsTo.api) : null;
   const succeeded = worker?.attempts.succeeded ?? 0;
@@ -266,6 +268,14 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     ingestParts: worker && api ? sumHistograms(api.ingestParts, worker.ingestParts) : null,
     history,
   };
+}
+
+/** The TSV header of `--samples`; {@link appendSamples} writes its rows. */
+export const SAMPLES_HEADER = 'phase\tsent_at_epoch_ms\tingest_ms\te2e_ms\n';
+
+/** One row per measured delivery of a phase to `file`, in the order they were sent. */
+function appendSamples(file: string, name: string, samples: readonly Sample[], ms: { e2e: number[]; accept: number[] }): void {
+  appendFileSync(file, samples.map((s, i) => `${name}\t${s.sentAt.toFixed(1)}\t${ms.accept[i]!.toFixed(1)}\t${ms.e2e[i]!.toFixed(1)}\n`).join(''));
 }
 
 function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean) {

@@ -38,6 +38,8 @@ export interface BenchOptions {
   repeat: number;
   quick: boolean;
   json: boolean;
+  /** Where each measured delivery of the delivery runs is written (TSV), or null. */
+  samplesFile: string | null;
   help: boolean;
 }
 
@@ -86,6 +88,9 @@ docs/benchmark.md for what each run and figure is.
   --quick              smaller sizes: ${Object.entries(QUICK).map(([k, v]) => `${k} ${v}`).join(', ')}
                        (explicit options still win)
   --json               print machine-readable JSON on stdout instead of the tables
+  --samples FILE       write every measured delivery of the delivery runs to FILE (TSV: phase,
+                       request sent at (epoch ms), ingest ms, e2e ms), and stamp the child
+                       processes' output lines with epoch ms, to line the two up
   -h, --help           this text
 
 Environment: TEMPORAL_ADDRESS (use that server instead of starting one; the file run always
@@ -130,6 +135,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let workers = 1;
   let repeat = 1;
   let json = false;
+  let samplesFile: string | null = null;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -173,6 +179,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--json':
         json = true;
         break;
+      case '--samples': {
+        const file = value();
+        if (file === undefined || file.trim() === '' || file.startsWith('--')) throw new UsageError('--samples needs a file to write');
+        samplesFile = file;
+        break;
+      }
       case '-h':
       case '--help':
         help = true;
@@ -185,7 +197,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     throw new UsageError('--runs latency and one-process need the service run (its throughput sets the rate) or --rate R');
   }
   const sizes = { ...DEFAULTS, ...(quick ? QUICK : {}), ...given };
-  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, repeat, quick, json, help };
+  return { ...sizes, runs, rate, timeoutMs: (timeoutS ?? 0) * 1000, temporal, workers, repeat, quick, json, samplesFile, help };
 }
 
 /** How long a phase of `deliveries` may take: the --timeout, or 60 s + 100 ms per delivery. */

@@ -127,6 +127,12 @@ export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot): CpuSnapshot {
 
 /** Every exit path of this process kills the children it still has (SIGKILL: no time left). */
 const liveChildren = new Set<ChildProcess>();
+
+let stampChildLines = false;
+/** From now on, each output line of a child is printed after the epoch ms it arrived at (`--samples`). */
+export function stampChildOutput(): void {
+  stampChildLines = true;
+}
 process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
@@ -170,7 +176,7 @@ export class ChildWorker {
         if (line.trim() === '') continue;
         this.tail.push(line);
         if (this.tail.length > 30) this.tail.shift();
-        process.stderr.write(`[${label}] ${line}\n`);
+        process.stderr.write(stampChildLines ? `${Date.now()} [${label}] ${line}\n` : `[${label}] ${line}\n`);
       }
     };
     child.stdout?.on('data', onData);
