@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from '../../src/config';
 import { compiledEntry } from '../../src/dev/build';
+import { epochMs } from './clock';
 
 /** Linux USER_HZ: /proc times are in 1/100 s on every mainstream architecture. */
 const CLOCK_TICKS = 100;
@@ -125,14 +126,14 @@ export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot): CpuSnapshot {
   };
 }
 
-/** Every exit path of this process kills the children it still has (SIGKILL: no time left). */
-const liveChildren = new Set<ChildProcess>();
-
 let stampChildLines = false;
-/** From now on, each output line of a child is printed after the epoch ms it arrived at (`--samples`). */
+/** From now on, each output line of a child is printed after the epoch ms it arrived at, on the samples' clock (`--samples`). */
 export function stampChildOutput(): void {
   stampChildLines = true;
 }
+
+/** Every exit path of this process kills the children it still has (SIGKILL: no time left). */
+const liveChildren = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
@@ -176,7 +177,7 @@ export class ChildWorker {
         if (line.trim() === '') continue;
         this.tail.push(line);
         if (this.tail.length > 30) this.tail.shift();
-        process.stderr.write(stampChildLines ? `${Date.now()} [${label}] ${line}\n` : `[${label}] ${line}\n`);
+        process.stderr.write(stampChildLines ? `${epochMs().toFixed(0)} [${label}] ${line}\n` : `[${label}] ${line}\n`);
       }
     };
     child.stdout?.on('data', onData);
