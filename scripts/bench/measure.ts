@@ -6,7 +6,7 @@ import { historyBreakdown, type Breakdown } from './breakdown';
 import { delay } from './clock';
 import type { Cleanup, DatabaseTarget, TemporalTarget } from './infra';
 import { progress } from './infra';
-import type { LoadOutcome, LoadPlan, Sample } from './load';
+import { generateLoad, type LoadOutcome, type LoadPlan, type Sample } from './load';
 import { phaseTimeoutMs, type BenchOptions } from './options';
 import type { PostgresCpu } from './pg-cpu';
 import { countsUsed, sumHistograms, type Buckets, type ServiceCounts } from './prom';
@@ -47,6 +47,12 @@ export interface Subject {
   workflows?: { client: Client; workflowIdOf(id: string): string };
   /** "Accepted" is when the request left (direct POSTs), not when `load` saw it accepted. */
   acceptedAtSend?: boolean;
+  /**
+   * The API's simplest answer (`GET /healthz`), timed beside an open-loop phase's ingest requests
+   * ({@link PROBE_PER_S} a second): what any answer of that process costs on the machine as it is
+   * in that phase, against which ingest's own time can be read.
+   */
+  probe?(): Promise<void>;
 }
 
 /** Figures of one measured phase. Times in ms, RSS in MB, CPU in core-seconds. */
@@ -63,8 +69,10 @@ export interface RunResult {
   e2e: Summary;
   /** The hand-over call: POST /events, workflow start, or the direct POST itself. */
   accept: Summary;
-  /** Every delivery's e2e and hand-over times, ms, so that rounds can be pooled (not in the JSON). */
-  samples: { e2e: number[]; accept: number[] };
+  /** The API's `GET /healthz` beside an open-loop phase (null: the subject has no API, or a closed loop). */
+  probe: Summary | null;
+  /** Every delivery's e2e and hand-over times, and the probe's times, ms, so that rounds can be pooled (not in the JSON). */
+  samples: { e2e: number[]; accept: number[]; probe: number[] };
   /** Floor: workflows the server started eagerly (null: not asked). */
   eagerStarts: number | null;
   workerPeakRssMb: number | null;
@@ -117,6 +125,20 @@ async function settle(subject: Subject, target: number, timeoutMs: number): Prom
     for (const p of subject.processes) p.assertAlive();
     await delay(50);
   }
+}
+
+/** How many `GET /healthz` a second an open-loop phase of a subject with an API sends beside its load. */
+export const PROBE_PER_S = 10;
+
+/**
+ * Times `probe` at {@link PROBE_PER_S} a second (open loop) for as long as `plan` takes to send:
+ * each probe's time, ms, in the order they were sent.
+ */
+async function probeBeside(plan: LoadPlan, probe: () => Promise<void>): Promise<Sample[]> {
+  if (plan.kind !== 'open') return [];
+  const count = Math.max(1, Math.floor((plan.count / plan.ratePerS) * PROBE_PER_S));
+  const { samples } = await generateLoad({ kind: 'open', ratePerS: PROBE_PER_S, count }, async () => (await probe(), 'healthz'));
+  return samples;
 }
 
 /** Sends deliveries and waits until they arrived and finished. */
@@ -230,7 +252,10 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const apiPids = (subject.apiProcesses ?? []).map((p) => p.pid);
   await ctx.pgCpu.begin();
   const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids, apiPids);
-  const outcome = await deliver(ctx, subject, plan, firstIndex + warmup + atRate);
+  const [outcome, probes] = await Promise.all([
+    deliver(ctx, subject, plan, firstIndex + warmup + atRate),
+    subject.probe ? probeBeside(plan, subject.probe) : Promise.resolve(null),
+  ]);
   const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids, apiPids));
   const postgres = await ctx.pgCpu.end();
   for (const p of subject.processes) p.sample();
@@ -238,8 +263,8 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const countsTo = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
 
   const n = plan.count;
-  const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false);
-  if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, timing.samples);
+  const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false, probes);
+  if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, timing.samples, probes ?? []);
   const worker = countsFrom && countsTo ? countsUsed(countsFrom.worker, countsTo.worker) : null;
   const api = countsFrom && countsTo ? countsUsed(countsFrom.api, countsTo.api) : null;
   const succeeded = worker?.attempts.succeeded ?? 0;
@@ -273,12 +298,17 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
 /** The TSV header of `--samples`; {@link appendSamples} writes its rows. */
 export const SAMPLES_HEADER = 'phase\tsent_at_epoch_ms\tingest_ms\te2e_ms\n';
 
-/** One row per measured delivery of a phase to `file`, in the order they were sent. */
-function appendSamples(file: string, name: string, samples: readonly Sample[], ms: { e2e: number[]; accept: number[] }): void {
-  appendFileSync(file, samples.map((s, i) => `${name}\t${s.sentAt.toFixed(1)}\t${ms.accept[i]!.toFixed(1)}\t${ms.e2e[i]!.toFixed(1)}\n`).join(''));
+/**
+ * One row per measured delivery of a phase to `file`, in the order they were sent, then one per
+ * probe (phase `<name> GET /healthz`, its time in the ingest column, no e2e).
+ */
+function appendSamples(file: string, name: string, samples: readonly Sample[], ms: { e2e: number[]; accept: number[] }, probes: readonly Sample[]): void {
+  const rows = samples.map((s, i) => `${name}\t${s.sentAt.toFixed(1)}\t${ms.accept[i]!.toFixed(1)}\t${ms.e2e[i]!.toFixed(1)}\n`);
+  for (const p of probes) rows.push(`${name} GET /healthz\t${p.sentAt.toFixed(1)}\t${(p.acceptedAt - p.sentAt).toFixed(1)}\t\n`);
+  appendFileSync(file, rows.join(''));
 }
 
-function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean) {
+function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean, probes: readonly Sample[] | null) {
   const e2e: number[] = [];
   let firstAccepted = Number.POSITIVE_INFINITY;
   let lastArrival = Number.NEGATIVE_INFINITY;
@@ -292,5 +322,15 @@ function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiv
   }
   const durationS = (lastArrival - firstAccepted) / 1000;
   const accept = samples.map((s) => s.acceptedAt - s.sentAt);
-  return { name, events: samples.length, durationS, throughput: samples.length / durationS, e2e: summarize(e2e), accept: summarize(accept), samples: { e2e, accept } };
+  const probe = (probes ?? []).map((p) => p.acceptedAt - p.sentAt);
+  return {
+    name,
+    events: samples.length,
+    durationS,
+    throughput: samples.length / durationS,
+    e2e: summarize(e2e),
+    accept: summarize(accept),
+    probe: probes?.length ? summarize(probe) : null,
+    samples: { e2e, accept, probe },
+  };
 }

@@ -89,8 +89,9 @@ docs/benchmark.md for what each run and figure is.
                        (explicit options still win)
   --json               print machine-readable JSON on stdout instead of the tables
   --samples FILE       write every measured delivery of the delivery runs to FILE (TSV: phase,
-                       request sent at (epoch ms), ingest ms, e2e ms), and stamp the child
-                       processes' output lines with epoch ms, to line the two up
+                       request sent at (epoch ms), ingest ms, e2e ms; then the phase's
+                       GET /healthz probes, e2e empty), and stamp the child processes' output
+                       lines with epoch ms, to line the two up
   -h, --help           this text
 
 Environment: TEMPORAL_ADDRESS (use that server instead of starting one; the file run always

@@ -24,6 +24,7 @@ const ROWS: Row[] = [
   ['ingest/start p99 (ms)', (r) => fmt(r.accept.p99)],
   ['  ingest store p50 | p99 (ms)', (r) => partCell(r, 'store')],
   ['  ingest starts p50 | p99 (ms)', (r) => partCell(r, 'starts')],
+  ["  API's GET /healthz meanwhile p50 | p99 (ms)", (r) => (r.probe ? `${fmt(r.probe.p50)} | ${fmt(r.probe.p99)}` : '—')],
   ['per delivery:', () => ''],
   ['  CPU ms: worker | floor process', (r) => fmt(r.perDelivery.cpuMs.worker, 2)],
   ['  CPU ms: Temporal server', (r) => fmt(r.perDelivery.cpuMs.temporal, 2)],

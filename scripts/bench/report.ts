@@ -44,6 +44,7 @@ function runJson(x: RunResult) {
     deliveriesPerS: r(x.throughput),
     e2eMs: summary(x.e2e),
     acceptMs: summary(x.accept),
+    healthzMs: x.probe && summary(x.probe),
     ingestPartsMs: x.ingestParts && Object.fromEntries(Object.entries(x.ingestParts).map(([part, buckets]) => [part, ingestPartQuantiles(buckets)])),
     eagerStarts: x.eagerStarts,
     perDelivery: {

@@ -37,6 +37,11 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
     finished: async () => total((await stack.workerCounts()).attempts),
     counters: { worker: stack.workerCounts, api: stack.apiCounts },
     workflows: { client: stack.client, workflowIdOf: (eventId) => deliveryWorkflowId(eventId, endpointId) },
+    probe: async () => {
+      const res = await request(`${stack.apiUrl}/healthz`, { dispatcher: stack.agent });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`${label}: GET /healthz answered ${res.statusCode}`);
+    },
   };
 }
 

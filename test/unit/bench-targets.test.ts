@@ -14,7 +14,8 @@ function run(name: string, workerMs: number): RunResult {
     throughput: 100,
     e2e: none,
     accept: none,
-    samples: { e2e: [], accept: [] },
+    probe: null,
+    samples: { e2e: [], accept: [], probe: [] },
     eagerStarts: null,
     workerPeakRssMb: null,
     workerLifetimePeakRssMb: null,
@@ -59,5 +60,30 @@ describe('bench: the worker-CPU figures', () => {
     expect(sameRate.value).toBeNull();
     expect(sameRate.verdict).toBe('n/a');
     expect(sameRate.basis).toBe('latency run');
+  });
+});
+
+describe("bench: the ingest tail beside the API's simplest answer", () => {
+  /** A half-load round of the service with these ingest times and these GET /healthz times. */
+  const round = (accept: number[], probe: number[]): RunResult => ({
+    ...run('service@50%', 10),
+    load: { kind: 'open', ratePerS: 40, maxLagMs: 0 },
+    accept: summarize(accept),
+    probe: probe.length ? summarize(probe) : null,
+    samples: { e2e: accept, accept, probe },
+  });
+  const ms = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
+
+  it("when GET /healthz was timed beside the ingest requests, then the target's basis gives its p99, the rounds pooled", () => {
+    // 100 probes per round; pooled, the p99 is the 198th of the 200 sorted times: 198 ms of the
+    // probes, 117 ms of the ingest requests (whose rounds hold 10-109 and 20-119 ms).
+    const ingest = find(targets(results([round(ms(100, 10), ms(100, 1)), round(ms(100, 20), ms(100, 101))])), 'latencyIngestP99');
+    expect(ingest.basis).toContain("the API's GET /healthz meanwhile: p99 198.0 ms");
+    expect(ingest.value).toBe(117);
+  });
+
+  it('when nothing was timed beside them, then the basis says nothing of it', () => {
+    const ingest = find(targets(results([round(ms(100, 10), [])])), 'latencyIngestP99');
+    expect(ingest.basis).not.toContain('healthz');
   });
 });
