@@ -15,7 +15,7 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
 const INGEST_PART_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
 
 /** The parts of an ingest request timed apart (`webhooks_ingest_part_duration_seconds`). */
-export type IngestPart = 'store' | 'starts';
+export type IngestPart = 'admit' | 'store' | 'starts';
 
 /** A relay request carries 1 to 64 delivery starts. */
 const RELAY_STARTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
@@ -130,7 +130,7 @@ export function createMetrics(): Metrics {
   });
   const ingestParts = new Histogram({
     name: 'webhooks_ingest_part_duration_seconds',
-    help: "Time of the parts of an ingest (POST /events, inbound webhooks, test events): store (reading the event type and the subscribed endpoints, checking the payload, storing the event and its deliveries) and starts (the deliveries' workflow starts, until Temporal answered)",
+    help: "Time of the parts of an ingest (POST /events, inbound webhooks, test events): admit (POST /events only: from the request's arrival until ingest began: its body read and parsed, the caller authenticated, the input checked), store (reading the event type and the subscribed endpoints, checking the payload, storing the event and its deliveries) and starts (the deliveries' workflow starts, until Temporal answered)",
     labelNames: ['part'] as const,
     buckets: INGEST_PART_BUCKETS,
     registers,

@@ -1,6 +1,7 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
 import { cpuMsAll, laterWarmup, type RunResult } from './measure';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase } from './rss';
+import type { IngestPart } from '../../src/metrics';
 import { ingestPartQuantiles } from './prom';
 import type { ReportMeta } from './report';
 import { roundsOf, targets, type BenchResults } from './targets';
@@ -11,7 +12,7 @@ const fmt = (value: number | null | undefined, decimals = 1): string =>
 type Row = [string, (r: RunResult) => string];
 
 /** One part of the service's ingest requests: its p50 and p99 from the API's histogram (—: a floor). */
-function partCell(r: RunResult, part: 'store' | 'starts'): string {
+function partCell(r: RunResult, part: IngestPart): string {
   const q = ingestPartQuantiles(r.ingestParts?.[part]);
   return q ? `${fmt(q.p50)} | ${fmt(q.p99)}` : '—';
 }
@@ -22,6 +23,7 @@ const ROWS: Row[] = [
   ['e2e p99 (ms)', (r) => fmt(r.e2e.p99)],
   ['ingest/start p50 (ms)', (r) => fmt(r.accept.p50)],
   ['ingest/start p99 (ms)', (r) => fmt(r.accept.p99)],
+  ['  ingest admit p50 | p99 (ms)', (r) => partCell(r, 'admit')],
   ['  ingest store p50 | p99 (ms)', (r) => partCell(r, 'store')],
   ['  ingest starts p50 | p99 (ms)', (r) => partCell(r, 'starts')],
   ["  API's GET /healthz meanwhile p50 | p99 (ms)", (r) => (r.probe ? `${fmt(r.probe.p50)} | ${fmt(r.probe.p99)}` : '—')],

@@ -63,6 +63,8 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // First, so that a request's time (and ingest's `admit` part) starts when it reaches the app.
+  app.use(httpMetrics(deps.metrics));
   app.use(
     pinoHttp({
       logger: deps.log,
@@ -77,7 +79,6 @@ export function createApp(deps: AppDeps, apiToken: string): Express {
     }),
   );
   if (deps.tracing) app.use(tracingMiddleware(deps.tracing.tracer));
-  app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   app.use(inboundRouter(deps));
 

@@ -6,6 +6,7 @@ import type { AppDeps } from '../services/deps';
 import { attemptHubFor } from '../services/attempt-stream';
 import { CURSOR_KEY_PURPOSE, searchDeliveries } from '../temporal/delivery-search';
 import { caller } from './auth';
+import { secondsSinceReceived } from './http-metrics';
 import { resumePoint, streamAttempts } from './event-stream';
 import { RouteTable } from './route-table';
 import { eventIn, eventListQuery, eventStreamQuery, IDEMPOTENCY_KEY, resourceId } from './schemas';
@@ -35,6 +36,7 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
         }
         body.idempotency_key = headerKey;
       }
+      deps.metrics.observeIngestPart('admit', secondsSinceReceived(res));
       const out = await ingestEvent(deps, caller(res).tenantId, body);
       if (out.duplicate) res.setHeader('Idempotent-Replayed', 'true');
       return { event_id: out.event_id, deliveries: out.deliveries };

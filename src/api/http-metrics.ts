@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Metrics } from '../metrics';
 
 /** Route label of requests no route answered (401 before routing, 404, unparsable requests). */
@@ -21,14 +21,23 @@ export const rememberRoute: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Counts and times every answered request by method, route pattern and status. */
+/** Seconds since the request reached the app (its first middleware, {@link httpMetrics}). */
+export function secondsSinceReceived(res: Response): number {
+  return (performance.now() - (res.locals.receivedAt as number)) / 1000;
+}
+
+/**
+ * Counts and times every answered request by method, route pattern and status. The app's first
+ * middleware: it notes when the request arrived (`res.locals.receivedAt`, read by
+ * {@link secondsSinceReceived}).
+ */
 export function httpMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
+    res.locals.receivedAt = performance.now();
     res.on('finish', () => {
       // Routes mounted at the root (health, metrics, inbound) need no rememberRoute.
       const route = (res.locals.route as string | undefined) ?? routePattern(req) ?? UNMATCHED_ROUTE;
-      metrics.observeHttpRequest(req.method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.observeHttpRequest(req.method, route, res.statusCode, secondsSinceReceived(res));
     });
     next();
   };

@@ -124,11 +124,14 @@ describe('when an endpoint is created and one event delivered', () => {
     expect(sample(body, 'webhooks_events_ingested_total', { result: 'duplicate' })).toBe(1);
   });
 
-  it('then both ingest requests are timed in their store part, and the starts of the event in their own part', async () => {
+  it('then both ingest requests are timed in their admit and store parts, and the starts of the event in their own part', async () => {
     const { body } = await stack.call('GET', '/metrics', undefined, { token: null });
     const part = (name: string, p: string) => sample(body, `webhooks_ingest_part_duration_seconds_${name}`, { part: p });
     // The replay reads and stores too (its statement finds the event); it starts again only if
     // its event was not yet marked dispatched (the mark is batched over 100 ms).
+    // Admit: from each request's arrival until ingest began (its body, its caller, its checks).
+    expect(part('count', 'admit')).toBe(2);
+    expect(part('sum', 'admit')).toBeGreaterThan(0);
     expect(part('count', 'store')).toBe(2);
     expect(part('sum', 'store')).toBeGreaterThan(0);
     expect(part('count', 'starts')).toBeGreaterThanOrEqual(1);
