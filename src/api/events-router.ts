@@ -36,7 +36,8 @@ export function eventsRoutes(deps: AppDeps): RouteTable {
         }
         body.idempotency_key = headerKey;
       }
-      deps.metrics.observeIngestPart('admit', secondsSinceReceived(res));
+      const admitted = secondsSinceReceived(res);
+      if (admitted !== null) deps.metrics.observeIngestPart('admit', admitted);
       const out = await ingestEvent(deps, caller(res).tenantId, body);
       if (out.duplicate) res.setHeader('Idempotent-Replayed', 'true');
       return { event_id: out.event_id, deliveries: out.deliveries };

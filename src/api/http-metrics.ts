@@ -21,9 +21,10 @@ export const rememberRoute: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Seconds since the request reached the app (its first middleware, {@link httpMetrics}). */
-export function secondsSinceReceived(res: Response): number {
-  return (performance.now() - (res.locals.receivedAt as number)) / 1000;
+/** Seconds since the request reached the app (its first middleware, {@link httpMetrics}); null in an app without it. */
+export function secondsSinceReceived(res: Response): number | null {
+  const receivedAt: unknown = res.locals.receivedAt;
+  return typeof receivedAt === 'number' ? (performance.now() - receivedAt) / 1000 : null;
 }
 
 /**
@@ -33,11 +34,12 @@ export function secondsSinceReceived(res: Response): number {
  */
 export function httpMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
-    res.locals.receivedAt = performance.now();
+    const receivedAt = performance.now();
+    res.locals.receivedAt = receivedAt;
     res.on('finish', () => {
       // Routes mounted at the root (health, metrics, inbound) need no rememberRoute.
       const route = (res.locals.route as string | undefined) ?? routePattern(req) ?? UNMATCHED_ROUTE;
-      metrics.observeHttpRequest(req.method, route, res.statusCode, secondsSinceReceived(res));
+      metrics.observeHttpRequest(req.method, route, res.statusCode, (performance.now() - receivedAt) / 1000);
     });
     next();
   };
