@@ -254,7 +254,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids, apiPids);
   const [outcome, probes] = await Promise.all([
     deliver(ctx, subject, plan, firstIndex + warmup + atRate),
-    subject.probe ? probeBeside(plan, subject.probe) : Promise.resolve(null),
+    subject.probe ? probeBeside(plan, subject.probe) : Promise.resolve([]),
   ]);
   const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids, apiPids));
   const postgres = await ctx.pgCpu.end();
@@ -264,7 +264,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
 
   const n = plan.count;
   const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false, probes);
-  if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, timing.samples, probes ?? []);
+  if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, probes, timing.samples);
   const worker = countsFrom && countsTo ? countsUsed(countsFrom.worker, countsTo.worker) : null;
   const api = countsFrom && countsTo ? countsUsed(countsFrom.api, countsTo.api) : null;
   const succeeded = worker?.attempts.succeeded ?? 0;
@@ -302,13 +302,13 @@ export const SAMPLES_HEADER = 'phase\tsent_at_epoch_ms\tingest_ms\te2e_ms\n';
  * One row per measured delivery of a phase to `file`, in the order they were sent, then one per
  * probe (phase `<name> GET /healthz`, its time in the ingest column, no e2e).
  */
-function appendSamples(file: string, name: string, samples: readonly Sample[], ms: { e2e: number[]; accept: number[] }, probes: readonly Sample[]): void {
+function appendSamples(file: string, name: string, samples: readonly Sample[], probes: readonly Sample[], ms: RunResult['samples']): void {
   const rows = samples.map((s, i) => `${name}\t${s.sentAt.toFixed(1)}\t${ms.accept[i]!.toFixed(1)}\t${ms.e2e[i]!.toFixed(1)}\n`);
-  for (const p of probes) rows.push(`${name} GET /healthz\t${p.sentAt.toFixed(1)}\t${(p.acceptedAt - p.sentAt).toFixed(1)}\t\n`);
+  probes.forEach((p, i) => rows.push(`${name} GET /healthz\t${p.sentAt.toFixed(1)}\t${ms.probe[i]!.toFixed(1)}\t\n`));
   appendFileSync(file, rows.join(''));
 }
 
-function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean, probes: readonly Sample[] | null) {
+function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiver, acceptedAtSend: boolean, probes: readonly Sample[]) {
   const e2e: number[] = [];
   let firstAccepted = Number.POSITIVE_INFINITY;
   let lastArrival = Number.NEGATIVE_INFINITY;
@@ -322,7 +322,7 @@ function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiv
   }
   const durationS = (lastArrival - firstAccepted) / 1000;
   const accept = samples.map((s) => s.acceptedAt - s.sentAt);
-  const probe = (probes ?? []).map((p) => p.acceptedAt - p.sentAt);
+  const probe = probes.map((p) => p.acceptedAt - p.sentAt);
   return {
     name,
     events: samples.length,
@@ -330,7 +330,7 @@ function analyse(name: string, samples: readonly Sample[], receiver: BenchReceiv
     throughput: samples.length / durationS,
     e2e: summarize(e2e),
     accept: summarize(accept),
-    probe: probes?.length ? summarize(probe) : null,
+    probe: probes.length ? summarize(probe) : null,
     samples: { e2e, accept, probe },
   };
 }

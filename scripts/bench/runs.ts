@@ -14,7 +14,7 @@ import { measure, phaseRunner, type RunContext, type RunResult, type Subject } f
 import { median } from './stats';
 import { LATENCY_LOAD_SHARE } from './options';
 import { BENCH_EVENT_TYPE, BENCH_RETRY_CONFIG, benchPayload } from './payload';
-import { benchConfig, createEndpoint, httpAgent, sendEvent, startOneProcessStack, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
+import { benchConfig, createEndpoint, healthzStatus, httpAgent, sendEvent, startOneProcessStack, startProcess, startServiceStack, workerEnv, type ServiceStack } from './service';
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
@@ -38,9 +38,8 @@ async function serviceSubject(ctx: RunContext, stack: ServiceStack, temporal: Te
     counters: { worker: stack.workerCounts, api: stack.apiCounts },
     workflows: { client: stack.client, workflowIdOf: (eventId) => deliveryWorkflowId(eventId, endpointId) },
     probe: async () => {
-      const res = await request(`${stack.apiUrl}/healthz`, { dispatcher: stack.agent });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`${label}: GET /healthz answered ${res.statusCode}`);
+      const status = await healthzStatus(stack.apiUrl, stack.agent);
+      if (status !== 200) throw new Error(`${label}: GET /healthz answered ${status}`);
     },
   };
 }

@@ -257,12 +257,19 @@ async function apiStackOn(
   return { ...rest, apiUrl, api: child, agent, call: apiCaller(apiUrl, agent, token), apiCounts: async () => serviceCounts(await scrapeUrl(`${apiUrl}/metrics`)) };
 }
 
+/** The status of the API's `GET /healthz` (its body read and dropped). */
+export async function healthzStatus(apiUrl: string, agent: Agent): Promise<number> {
+  const res = await request(`${apiUrl}/healthz`, { dispatcher: agent });
+  await res.body.dump();
+  return res.statusCode;
+}
+
 /** Waits until the API in `child` answers `GET /healthz` with 200 (60 s at most). */
 async function waitForHealthz(child: ChildWorker, apiUrl: string, agent: Agent): Promise<void> {
   for (const deadline = performance.now() + 60_000; ; ) {
     child.assertAlive();
-    const up = await request(`${apiUrl}/healthz`, { dispatcher: agent }).then(
-      async (res) => (await res.body.dump(), res.statusCode === 200),
+    const up = await healthzStatus(apiUrl, agent).then(
+      (status) => status === 200,
       () => false,
     );
     if (up) return;
