@@ -9,11 +9,26 @@ const CLOCK_TICKS = 100;
 const RSS_INTERVAL_MS = 250;
 const STOP_GRACE_MS = 5_000;
 
-/** VmRSS of a process in kB, or null when it is gone. */
-export function readRssKb(pid: number): number | null {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A process's resident memory in kB: all of it, and the part mapped from files (its code: the Node binary, native modules). */
+export interface RssKb {
+  kb: number;
+  fileKb: number;
+}
+
+/** {@link RssKb} from the text of `/proc/<pid>/status` (`VmRSS`, and `RssFile`: Linux 4.5 on, 0 when absent). */
+export function parseRss(status: string): RssKb | null {
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
     return match ? Number(match[1]) : null;
+  };
+  const kb = field('VmRSS');
+  return kb === null ? null : { kb, fileKb: field('RssFile') ?? 0 };
+}
+
+/** {@link RssKb} of a process, or null when it is gone. */
+function readRss(pid: number): RssKb | null {
+  try {
+    return parseRss(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return null;
   }
@@ -156,7 +171,7 @@ export function benchProcessEnv(): Record<string, string> {
  * 250 ms, its output forwarded to stderr with a label; optionally with an IPC channel.
  */
 export class ChildWorker {
-  private readonly samples: Array<{ at: number; kb: number }> = [];
+  private readonly samples: Array<RssKb & { at: number }> = [];
   private readonly timer: NodeJS.Timeout;
   private readonly tail: string[] = [];
   private stopped: Promise<void> | undefined;
@@ -216,16 +231,21 @@ export class ChildWorker {
 
   /** Takes one RSS sample now (also done every 250 ms); answers it in MB (null: the process is gone). */
   sample(): number | null {
-    const kb = readRssKb(this.pid);
-    if (kb !== null) this.samples.push({ at: performance.now(), kb });
-    return kb === null ? null : kb / 1024;
+    const rss = readRss(this.pid);
+    if (rss !== null) this.samples.push({ at: performance.now(), ...rss });
+    return rss === null ? null : rss.kb / 1024;
   }
 
   /** Peak RSS in MB over samples taken in [from, to] (`performance.now()`; default: the whole life). */
   peakMb(from = 0, to = Number.POSITIVE_INFINITY): number | null {
-    let peak = -1;
-    for (const s of this.samples) if (s.at >= from && s.at <= to && s.kb > peak) peak = s.kb;
-    return peak < 0 ? null : peak / 1024;
+    return this.peak(from, to)?.mb ?? null;
+  }
+
+  /** The sample of the peak RSS in [from, to], in MB: all of it, and the part mapped from files. */
+  peak(from = 0, to = Number.POSITIVE_INFINITY): { mb: number; fileMb: number } | null {
+    let peak: RssKb | null = null;
+    for (const s of this.samples) if (s.at >= from && s.at <= to && (peak === null || s.kb > peak.kb)) peak = s;
+    return peak && { mb: peak.kb / 1024, fileMb: peak.fileKb / 1024 };
   }
 
   /** Last lines the process printed, for error messages. */

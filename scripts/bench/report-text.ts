@@ -142,7 +142,7 @@ export function textReport(meta: ReportMeta, results: BenchResults): string {
   if (rss) {
     out.push(`Worker RSS: ${rss.events} events accepted at once (in ${fmt(rss.acceptS, 1)} s), receiver holding each request ${rss.holdMs} ms`);
     const phase = (p: RssPhase) =>
-      `worker RSS ${fmt(p.workerBaselineRssMb)} MB before, peak ${fmt(p.workerPeakRssMb)} MB; peak in flight ${p.peakInFlight} (accepted, not yet answered), ${p.peakAtReceiver} held at the receiver at once; all done in ${fmt(p.durationS, 1)} s`;
+      `worker RSS ${fmt(p.workerBaselineRssMb)} MB before, peak ${fmt(p.workerPeakRssMb)} MB (${fmt(p.workerPeakFileRssMb)} MB of it mapped from files: code); peak in flight ${p.peakInFlight} (accepted, not yet answered), ${p.peakAtReceiver} held at the receiver at once; all done in ${fmt(p.durationS, 1)} s`;
     out.push(`  as started: ${phase(rss)}`);
     out.push(`  ${settingOf(MAIN_THREAD_ENV)}: ${phase(rss.mainThread)}`);
     out.push(`  NODE_OPTIONS="${rss.capped.nodeOptions}": ${phase(rss.capped)}`);

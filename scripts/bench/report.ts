@@ -72,7 +72,7 @@ function runJson(x: RunResult) {
 
 function rssPhase(p: RssPhase) {
   const { events, holdMs, peakInFlight, peakAtReceiver } = p;
-  return { events, holdMs, peakInFlight, peakAtReceiver, workerBaselineRssMb: r(p.workerBaselineRssMb), workerPeakRssMb: r(p.workerPeakRssMb), acceptS: r(p.acceptS, 2), durationS: r(p.durationS, 2) };
+  return { events, holdMs, peakInFlight, peakAtReceiver, workerBaselineRssMb: r(p.workerBaselineRssMb), workerPeakRssMb: r(p.workerPeakRssMb), workerPeakFileRssMb: r(p.workerPeakFileRssMb), acceptS: r(p.acceptS, 2), durationS: r(p.durationS, 2) };
 }
 
 /** The `--json` document. */

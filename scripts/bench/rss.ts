@@ -47,6 +47,8 @@ export interface RssPhase {
   workerBaselineRssMb: number | null;
   /** Worker peak RSS from the first request to the last recorded attempt, MB. */
   workerPeakRssMb: number | null;
+  /** Of that peak, the pages mapped from files (the Node binary, the Temporal core's library: code), MB. */
+  workerPeakFileRssMb: number | null;
   /** Most deliveries accepted (202) but not yet answered by the receiver, at one time (250 ms samples). */
   peakInFlight: number;
   /** Most requests held by the receiver at once. */
@@ -104,11 +106,13 @@ async function rssPhase(ctx: RunContext, label: string, workerEnv: Record<string
       await receiver.waitFor(load.samples.map((s) => s.id), phaseTimeoutMs(opts, n) + (n * opts.holdMs) / 10);
       await waitForAttempts(stack, opts.warmup + n, phaseTimeoutMs(opts, n));
       stack.worker.sample();
+      const peak = stack.worker.peak(from, performance.now());
       return {
         events: n,
         holdMs: opts.holdMs,
         workerBaselineRssMb: baseline,
-        workerPeakRssMb: stack.worker.peakMb(from, performance.now()),
+        workerPeakRssMb: peak?.mb ?? null,
+        workerPeakFileRssMb: peak?.fileMb ?? null,
         peakInFlight,
         peakAtReceiver: receiver.peakOpen,
         acceptS,
