@@ -82,4 +82,3 @@ export async function eventBodyOf(db: Db, tenantId: string, eventId: string): Pr
   rememberEventBody(tenantId, eventId, body);
   return body;
 }
-
