@@ -14,8 +14,9 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
  */
 const INGEST_PART_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
 
-/** The parts of an ingest request timed apart (`webhooks_ingest_part_duration_seconds`). */
-export type IngestPart = 'admit' | 'store' | 'starts';
+/** The parts of an ingest request timed apart (`webhooks_ingest_part_duration_seconds`), in the order they happen. */
+export const INGEST_PARTS = ['admit', 'store', 'starts'] as const;
+export type IngestPart = (typeof INGEST_PARTS)[number];
 
 /** A relay request carries 1 to 64 delivery starts. */
 const RELAY_STARTS_BUCKETS = [1, 2, 4, 8, 16, 32, 64];

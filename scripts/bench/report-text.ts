@@ -1,7 +1,7 @@
 /** The human-readable report: runs as columns, then reads, fan-out, worker RSS and the targets. */
 import { cpuMsAll, laterWarmup, type RunResult } from './measure';
 import { HEAP_GROWTH_ENV, MAIN_THREAD_ENV, settingOf, type RssPhase } from './rss';
-import type { IngestPart } from '../../src/metrics';
+import { INGEST_PARTS, type IngestPart } from '../../src/metrics';
 import { ingestPartQuantiles } from './prom';
 import type { ReportMeta } from './report';
 import { roundsOf, targets, type BenchResults } from './targets';
@@ -23,9 +23,7 @@ const ROWS: Row[] = [
   ['e2e p99 (ms)', (r) => fmt(r.e2e.p99)],
   ['ingest/start p50 (ms)', (r) => fmt(r.accept.p50)],
   ['ingest/start p99 (ms)', (r) => fmt(r.accept.p99)],
-  ['  ingest admit p50 | p99 (ms)', (r) => partCell(r, 'admit')],
-  ['  ingest store p50 | p99 (ms)', (r) => partCell(r, 'store')],
-  ['  ingest starts p50 | p99 (ms)', (r) => partCell(r, 'starts')],
+  ...INGEST_PARTS.map((part): Row => [`  ingest ${part} p50 | p99 (ms)`, (r) => partCell(r, part)]),
   ["  API's GET /healthz meanwhile p50 | p99 (ms)", (r) => (r.probe ? `${fmt(r.probe.p50)} | ${fmt(r.probe.p99)}` : '—')],
   ['per delivery:', () => ''],
   ['  CPU ms: worker | floor process', (r) => fmt(r.perDelivery.cpuMs.worker, 2)],

@@ -1,4 +1,5 @@
 /** The targets of issue 11, each as a figure of this bench run next to its limit. */
+import { INGEST_PARTS } from '../../src/metrics';
 import type { FanoutResult } from './fanout';
 import type { RunResult } from './measure';
 import { ingestPartQuantiles, sumHistograms, type Buckets } from './prom';
@@ -107,7 +108,7 @@ function probeBasis(p: ReturnType<typeof pooled>): string {
 /** The p99 of each part of the rounds' ingest requests, their histograms pooled (empty for a floor). */
 function partsBasis(p: ReturnType<typeof pooled>): string {
   const parts = (p?.rounds ?? []).reduce<Record<string, Buckets>>((sum, r) => sumHistograms(sum, r.ingestParts ?? {}), {});
-  const said = (['admit', 'store', 'starts'] as const).map((part) => [part, ingestPartQuantiles(parts[part])] as const).filter(([, q]) => q !== null);
+  const said = INGEST_PARTS.map((part) => [part, ingestPartQuantiles(parts[part])] as const).filter(([, q]) => q !== null);
   return said.length ? `; p99 of its parts: ${said.map(([part, q]) => `${part} ${fmt(q!.p99)} ms`).join(', ')}` : '';
 }
 
