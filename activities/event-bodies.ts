@@ -29,16 +29,12 @@ let sweeper: NodeJS.Timeout | null = null;
 
 const keyOf = (tenantId: string, eventId: string) => `${tenantId}/${eventId}`;
 
-function drop(key: string, held: Held): void {
-  cache.delete(key);
-  cachedBytes -= held.body.length;
-}
-
 /** Drops bodies idle for {@link BODY_IDLE_MS}, and while over {@link MAX_BYTES} the least recently used. */
 function trim(now: number): void {
   for (const [key, held] of cache) {
     if (cachedBytes <= MAX_BYTES && now - held.usedAt < BODY_IDLE_MS) break;
-    drop(key, held);
+    cache.delete(key);
+    cachedBytes -= held.body.length;
   }
   if (cache.size === 0 && sweeper) {
     clearInterval(sweeper);
