@@ -163,6 +163,14 @@ const schema = z.object({
    */
   WORKER_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(100).default(0),
   /**
+   * After SIGTERM (or Ctrl-C), how long a worker waits, in ms, for its running attempts and
+   * workflow tasks to finish before it gives up, logs what was still running and exits with
+   * status 1 (an attempt cut short is retried with the same delivery id). Keep it below the
+   * orchestrator's grace period (Kubernetes' terminationGracePeriodSeconds, 30 s by default), so
+   * the worker says why it did not stop rather than being killed without a word.
+   */
+  WORKER_SHUTDOWN_FORCE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(25_000),
+  /**
    * Where the API and a worker share a process (`npm start`): ingest starts deliveries eagerly on
    * that worker (the first workflow task comes back in the start's answer). No effect elsewhere
    * (a separate API gets eager starts through the workers' start relays, WORKER_START_URLS).

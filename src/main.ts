@@ -7,7 +7,7 @@ import { createMetrics } from './metrics';
 import { connectClient, eagerStarts } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
-import { createWorker, stopWorker } from './temporal/worker';
+import { createWorker, drainWorker, workerInFlight } from './temporal/worker';
 import { egressPolicy } from './security/egress';
 import { startTracing } from './tracing';
 
@@ -62,8 +62,7 @@ async function main() {
 
   onShutdown(log, async () => {
     await closeServer(server);
-    stopWorker(worker);
-    await running;
+    await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
     await close();
     await temporal.connection.close();
     await db.destroy();
@@ -71,7 +70,7 @@ async function main() {
     await tracing?.shutdown();
   });
   await running.catch((err) => {
-    log.fatal({ err }, 'worker stopped');
+    log.fatal({ err, inFlight: workerInFlight(worker) }, 'worker stopped');
     process.exit(1);
   });
 }

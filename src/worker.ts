@@ -5,7 +5,7 @@ import { createMetrics } from './metrics';
 import { connectClient, eagerStarts } from './temporal/client';
 import { startRelayServer } from './temporal/start-relay';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
-import { createWorker, stopWorker } from './temporal/worker';
+import { createWorker, drainWorker, workerInFlight } from './temporal/worker';
 import { startTracing } from './tracing';
 
 /** The worker process: runs delivery workflows and their activities. */
@@ -36,18 +36,23 @@ async function main() {
   const client = await connectClient(config, address);
   await ensureHousekeepingSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: config.HOUSEKEEPING_INTERVAL_SECONDS }, log);
   await client.connection.close();
+  const running = worker.run();
   onShutdown(log, async () => {
-    // The API's starts go elsewhere (another worker, or its own client) while this one drains.
+    // The API's starts go elsewhere (another worker, or its own client) while this one drains:
+    // its running attempts finish and are recorded before it exits.
     if (relay) await closeServer(relay.server);
-    stopWorker(worker);
+    await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
+    if (metricsServer) await closeServer(metricsServer.server);
+    await close();
+    await db.destroy();
+    await tracing?.shutdown();
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer ? `${metricsServer.url}/metrics` : null, startRelay: relay?.url ?? null }, 'worker running');
-  await worker.run();
-  if (metricsServer) await closeServer(metricsServer.server);
-  await close();
-  await db.destroy();
-  await tracing?.shutdown();
-  process.exit(0);
+  // It ends on its own only when it fails; a signal's shutdown exits through onShutdown.
+  await running.catch((err) => {
+    log.fatal({ err, inFlight: workerInFlight(worker) }, 'worker stopped');
+    process.exit(1);
+  });
 }
 
 main().catch((err) => {

@@ -68,6 +68,37 @@ export function stopWorker(worker: Worker): void {
   if (worker.getState() === 'RUNNING') worker.shutdown();
 }
 
+/**
+ * Stops a worker and waits for `running` (its `run()`) to end: its running attempts finish and
+ * are recorded first. Past `forceMs` (WORKER_SHUTDOWN_FORCE_MS) it rejects with an error naming
+ * what was still in flight, and leaves the worker to the process's exit.
+ */
+export async function drainWorker(worker: Worker, running: Promise<void>, forceMs: number): Promise<void> {
+  stopWorker(worker);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the worker did not stop in ${forceMs} ms; in flight: ${JSON.stringify(workerInFlight(worker))}`)), forceMs);
+  });
+  try {
+    await Promise.race([running, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a worker still has running (its state and in-flight counts), for the log. */
+export function workerInFlight(worker: Worker) {
+  const status = worker.getStatus();
+  return {
+    state: status.runState,
+    workflowActivations: status.numInFlightWorkflowActivations,
+    activities: status.numInFlightNonLocalActivities,
+    localActivities: status.numInFlightLocalActivities,
+    workflowPollers: status.workflowPollerState,
+    activityPollers: status.activityPollerState,
+  };
+}
+
 /** A delivery worker, its connection (eager starts go through it) and its workflow-task slots (they wait on them). */
 export interface CreatedWorker {
   worker: Worker;

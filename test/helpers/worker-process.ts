@@ -5,8 +5,8 @@ import { TEST_MASTER_KEY, TEST_TOKEN } from './stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** Runs `src/worker.ts` as its own process (as in production), so a test can kill it. */
-export function spawnWorker(config: Config): { child: ChildProcess; output: () => string } {
+/** Runs `src/worker.ts` as its own process (as in production), so a test can kill it; `env` adds settings. */
+export function spawnWorker(config: Config, env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: ROOT,
@@ -22,6 +22,7 @@ export function spawnWorker(config: Config): { child: ChildProcess; output: () =
       API_TOKEN: TEST_TOKEN,
       // No metrics listener: the default port may be taken by another run or a local worker.
       WORKER_METRICS_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
