@@ -14,7 +14,7 @@ import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secr
 import { clientOn, eagerStarts } from '../../src/temporal/client';
 import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
 import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
-import { createWorker, stopWorker } from '../../src/temporal/worker';
+import { createWorker, drainWorker } from '../../src/temporal/worker';
 import type { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
 import type { Tracing } from '../../src/tracing';
 
@@ -38,6 +38,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     DELIVERY_TIMEOUT_MS: '3000',
+    // A worker that cannot stop says so well within a hook's 90 s.
+    WORKER_SHUTDOWN_FORCE_MS: '15000',
     ...overrides,
   });
 }
@@ -155,18 +157,36 @@ export async function startStack(
     worker,
     call,
     async stop() {
-      await closeServer(server as Server);
-      await closeRelay?.();
-      if (relayServer) await closeServer(relayServer);
+      // Every part is closed even when one fails or hangs, and the first failure is thrown: a
+      // stop that hung left a CI run waiting for good, with no word of which part held it.
+      const failures: Error[] = [];
+      const step = async (what: string, close: () => Promise<unknown>) => {
+        await bounded(what, close()).catch((err: Error) => void failures.push(err));
+      };
+      await step('the API server', () => closeServer(server as Server));
+      if (closeRelay) await step('the start relay client', closeRelay);
+      if (relayServer) await step('the start relay server', () => closeServer(relayServer!));
       if (worker && running) {
-        stopWorker(worker);
-        await running;
-        await closeWorker?.();
+        await step('the worker', () => drainWorker(worker!, running!, config.WORKER_SHUTDOWN_FORCE_MS));
+        if (closeWorker) await step("the worker's connection", closeWorker);
       }
-      await connection.close().catch(() => undefined);
-      await db.destroy();
+      await step("the client's connection", () => connection.close().catch(() => undefined));
+      await step('the database pool', () => db.destroy());
+      if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+/** How long one part of a stack may take to close before {@link Stack.stop} gives up on it. */
+const STOP_STEP_MS = 60_000;
+
+/** `promise`, or a rejection naming `what` once it has taken {@link STOP_STEP_MS}. */
+function bounded<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stop: ${what} did not close in ${STOP_STEP_MS} ms`)), STOP_STEP_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
