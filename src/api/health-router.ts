@@ -2,14 +2,12 @@ import { Router } from 'express';
 import { RETRY_AFTER_SECONDS, UnauthorizedError } from '../errors';
 import { scrapeAllowed } from '../metrics';
 import type { AppDeps } from '../services/deps';
+import { within } from '../within';
 
 const PROBE_TIMEOUT_MS = 2000;
 
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), PROBE_TIMEOUT_MS).unref()),
-  ]);
+  return within(promise, PROBE_TIMEOUT_MS, () => new Error('timed out'));
 }
 
 /**

@@ -14,6 +14,7 @@ import { workerCapacity, workflowTaskSlots } from './worker-capacity';
 import type { WorkflowTaskSlots } from './workflow-task-slots';
 import { LeanWorker, sandboxOptions } from './lean-worker';
 import type { Tracing } from '../tracing';
+import { within } from '../within';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
 let runtimeInstalled = false;
@@ -73,17 +74,9 @@ export function stopWorker(worker: Worker): void {
  * are recorded first. Past `forceMs` (WORKER_SHUTDOWN_FORCE_MS) it rejects with an error naming
  * what was still in flight, and leaves the worker to the process's exit.
  */
-export async function drainWorker(worker: Worker, running: Promise<void>, forceMs: number): Promise<void> {
+export function drainWorker(worker: Worker, running: Promise<void>, forceMs: number): Promise<void> {
   stopWorker(worker);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the worker did not stop in ${forceMs} ms; in flight: ${JSON.stringify(workerInFlight(worker))}`)), forceMs);
-  });
-  try {
-    await Promise.race([running, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(running, forceMs, () => new Error(`the worker did not stop in ${forceMs} ms; in flight: ${JSON.stringify(workerInFlight(worker))}`));
 }
 
 /** What a worker still has running (its state and in-flight counts), for the log. */

@@ -17,6 +17,7 @@ import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay'
 import { createWorker, drainWorker } from '../../src/temporal/worker';
 import type { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
 import type { Tracing } from '../../src/tracing';
+import { within } from '../../src/within';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_MASTER_KEY = '6b'.repeat(32);
@@ -24,6 +25,9 @@ export const TEST_MASTER_KEY = '6b'.repeat(32);
 export const TEST_RELAY_TOKEN = 'relay-token-0123456789abcdef';
 /** Test stacks encrypt Temporal payloads, so every test runs through the codec as production may. */
 export const TEST_CODEC_KEY = '3c'.repeat(32);
+
+/** How long one part of a stack may take to close before {@link Stack.stop} gives up on it. */
+const STOP_STEP_MS = 60_000;
 
 /** Configuration of a test stack: the run's database and Temporal, a fresh task queue. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -161,7 +165,7 @@ export async function startStack(
       // stop that hung left a CI run waiting for good, with no word of which part held it.
       const failures: Error[] = [];
       const step = async (what: string, close: () => Promise<unknown>) => {
-        await bounded(what, close()).catch((err: Error) => void failures.push(err));
+        await within(close(), STOP_STEP_MS, () => new Error(`stop: ${what} did not close in ${STOP_STEP_MS} ms`)).catch((err: Error) => void failures.push(err));
       };
       await step('the API server', () => closeServer(server as Server));
       if (closeRelay) await step('the start relay client', closeRelay);
@@ -175,18 +179,6 @@ export async function startStack(
       if (failures.length > 0) throw failures[0];
     },
   };
-}
-
-/** How long one part of a stack may take to close before {@link Stack.stop} gives up on it. */
-const STOP_STEP_MS = 60_000;
-
-/** `promise`, or a rejection naming `what` once it has taken {@link STOP_STEP_MS}. */
-function bounded<T>(what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stop: ${what} did not close in ${STOP_STEP_MS} ms`)), STOP_STEP_MS);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
