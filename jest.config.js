@@ -8,8 +8,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 90_000,
-  // Once every file has run, exit even if something is still open: a worker whose shutdown hung
-  // (its stop then fails its file, naming what was in flight) kept a CI run waiting until it was
-  // killed, with no summary printed.
+  // Once every file has run, exit even if something is still open: in one CI try a test file's
+  // stop hung and what it left open kept Jest waiting until the run was killed, with no summary
+  // printed. A stop that hangs now fails its own file, naming the part that did not close.
   forceExit: true,
 };
