@@ -73,10 +73,30 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
   return listen(server, host, port);
 }
 
-export function closeServer(server: Server): Promise<void> {
+/** How long a process's HTTP servers let requests in progress finish when it stops. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Stops taking connections and closes the server. With `graceMs`, requests in progress get that
+ * long to finish (an ingest halfway through storing its event answers, rather than its client
+ * seeing the connection cut), idle keep-alive connections close as they come free, and what is
+ * left after it (an open event stream, say) is cut. Without, every connection is cut at once.
+ */
+export function closeServer(server: Server, graceMs = 0): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    if (graceMs <= 0) {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      return;
+    }
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 

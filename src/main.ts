@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { applyHeapGrowth, closeServer, onShutdown, openStorage } from './bootstrap';
+import { applyHeapGrowth, closeServer, SHUTDOWN_GRACE_MS, onShutdown, openStorage } from './bootstrap';
 import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
@@ -61,7 +61,7 @@ async function main() {
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
   onShutdown(log, async () => {
-    await closeServer(server);
+    await closeServer(server, SHUTDOWN_GRACE_MS);
     await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
     await close();
     await temporal.connection.close();

@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { closeServer, configuredTemporalAddress, onShutdown, openStorage } from './bootstrap';
+import { closeServer, configuredTemporalAddress, SHUTDOWN_GRACE_MS, onShutdown, openStorage } from './bootstrap';
 import { loadConfig, loadDotEnv, startRelayUrls } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -33,7 +33,7 @@ async function main() {
   const { server, url } = await startApi({ config, db, box, temporal, startDeliveries: relay?.start ?? null, log, tracing, metrics });
   log.info({ url }, 'api listening');
   onShutdown(log, async () => {
-    await closeServer(server);
+    await closeServer(server, SHUTDOWN_GRACE_MS);
     await relay?.close();
     await temporal.connection.close();
     await db.destroy();

@@ -1,4 +1,4 @@
-import { applyHeapGrowth, closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
+import { applyHeapGrowth, closeServer, SHUTDOWN_GRACE_MS, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -40,7 +40,7 @@ async function main() {
   onShutdown(log, async () => {
     // The API's starts go elsewhere (another worker, or its own client) while this one drains:
     // its running attempts finish and are recorded before it exits.
-    if (relay) await closeServer(relay.server);
+    if (relay) await closeServer(relay.server, SHUTDOWN_GRACE_MS);
     await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
     if (metricsServer) await closeServer(metricsServer.server);
     await close();
