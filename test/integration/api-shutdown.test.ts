@@ -1,6 +1,7 @@
 import knexFactory from 'knex';
 import { ServiceProcess } from '../helpers/service-process';
-import { eventually, TEST_MASTER_KEY, TEST_TOKEN, testConfig } from '../helpers/stack';
+import { eventually, TEST_TOKEN, testConfig } from '../helpers/stack';
+import { processEnv } from '../helpers/worker-process';
 
 /**
  * An API process that gets SIGTERM lets the requests in progress finish (for up to
@@ -18,18 +19,7 @@ describe('when the API process gets SIGTERM while an ingest is storing its event
   });
 
   it('then that request is answered (202) and stored before the process exits 0', async () => {
-    api = ServiceProcess.start('api', 'src/server.ts', {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: config.DATABASE_URL!,
-      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS!,
-      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
-      TEMPORAL_CODEC_KEY: config.TEMPORAL_CODEC_KEY!,
-      MASTER_KEY: TEST_MASTER_KEY,
-      API_TOKEN: TEST_TOKEN,
-    });
+    api = ServiceProcess.start('api', 'src/server.ts', { ...processEnv(config), HOST: '127.0.0.1', PORT: '0' });
     const started = api;
     const url = await eventually(async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(started.output(20_000))?.[1], 60_000, 'the API to listen');
 

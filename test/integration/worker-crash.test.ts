@@ -1,5 +1,4 @@
 import knexFactory, { type Knex } from 'knex';
-import type { ChildProcess } from 'node:child_process';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, type Stack } from '../helpers/stack';
 import { exited, spawnWorker } from '../helpers/worker-process';
@@ -65,12 +64,6 @@ async function sendTo(path: string, type: string, delayMs: number): Promise<stri
   return event.body.data.deliveries[0].id as string;
 }
 
-/** The process's exit code once it has exited. */
-async function exitCode(child: ChildProcess): Promise<number | null> {
-  await exited(child);
-  return child.exitCode;
-}
-
 describe('when a worker process gets SIGTERM while an attempt is in flight', () => {
   it('then it finishes the attempt, records it and exits 0; the receiver sees one request', async () => {
     const worker = spawnWorker(stack.config);
@@ -78,7 +71,7 @@ describe('when a worker process gets SIGTERM while an attempt is in flight', () 
     const deliveryId = await sendTo('/drain', 'shutdown.drain', 1_500);
     await receiver.waitForRequests(1, 60_000, '/drain');
     worker.child.kill('SIGTERM');
-    expect(await exitCode(worker.child)).toBe(0);
+    expect(await exited(worker.child)).toBe(0);
 
     // No worker runs now: what the delivery log shows was recorded before the exit.
     const delivery = (await stack.call('GET', `/api/v1/deliveries/${deliveryId}`)).body.data;
@@ -110,7 +103,7 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     await new Promise((r) => setTimeout(r, 1_500));
     worker.child.kill('SIGTERM');
     // It exits while the lock is still held: without the bound it waited for as long as the lock.
-    expect(await exitCode(worker.child)).toBe(1);
+    expect(await exited(worker.child)).toBe(1);
     const failed = worker.output().split('\n').find((line) => line.includes('shutdown failed'));
     expect(failed).toBeDefined();
     expect(JSON.parse(failed!).err.message).toMatch(/^the worker did not stop in 2000 ms; in flight: \{.*"(localActivities|activities)":1/);
@@ -124,6 +117,6 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     const requests = receiver.requests.filter((r) => r.path === '/stuck');
     expect(new Set(requests.map((r) => r.headers['x-delivery-id']))).toEqual(new Set([deliveryId]));
     next.child.kill('SIGTERM');
-    expect(await exitCode(next.child)).toBe(0);
+    expect(await exited(next.child)).toBe(0);
   });
 });
