@@ -39,9 +39,10 @@ async function main() {
   const running = worker.run();
   onShutdown(log, async () => {
     // The API's starts go elsewhere (another worker, or its own client) while this one drains:
-    // its running attempts finish and are recorded before it exits.
-    if (relay) await closeServer(relay.server, SHUTDOWN_GRACE_MS);
-    await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
+    // its running attempts finish and are recorded before it exits. The relay closes alongside,
+    // not before, so the whole stop stays within WORKER_SHUTDOWN_FORCE_MS.
+    const forceMs = config.WORKER_SHUTDOWN_FORCE_MS;
+    await Promise.all([relay && closeServer(relay.server, Math.min(SHUTDOWN_GRACE_MS, forceMs)), drainWorker(worker, running, forceMs)]);
     if (metricsServer) await closeServer(metricsServer.server);
     await close();
     await db.destroy();

@@ -10,23 +10,12 @@ import type { RunningTemporal } from '../../src/dev/running-temporal';
 import { DEV_SERVER_DYNAMIC_CONFIG, LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { freePort } from '../helpers/free-port';
 
 jest.setTimeout(60_000);
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'dev-server-test');
 const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-
-/** A port nothing listens on right now, found by binding port 0. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Listens on a port so the dev server finds it taken. */
 function occupy(port: number): Promise<net.Server> {

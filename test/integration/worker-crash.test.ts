@@ -1,4 +1,6 @@
+import { connect, type Socket } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
+import { freePort } from '../helpers/free-port';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, type Stack } from '../helpers/stack';
 import { exited, spawnWorker } from '../helpers/worker-process';
@@ -85,13 +87,16 @@ describe('when a worker process gets SIGTERM while an attempt is in flight', () 
 describe('when a worker process gets SIGTERM while an attempt cannot finish', () => {
   let locker: Knex | undefined;
   let lock: Knex.Transaction | undefined;
+  let relaySocket: Socket | undefined;
   afterAll(async () => {
+    relaySocket?.destroy();
     await lock?.rollback().catch(() => undefined);
     await locker?.destroy();
   });
 
   it('then it gives up after WORKER_SHUTDOWN_FORCE_MS, logs what was in flight and exits 1; another worker completes the delivery', async () => {
-    const worker = spawnWorker(stack.config, { WORKER_SHUTDOWN_FORCE_MS: '2000' });
+    const relayPort = await freePort();
+    const worker = spawnWorker(stack.config, { WORKER_SHUTDOWN_FORCE_MS: '2000', WORKER_START_PORT: String(relayPort), WORKER_START_TOKEN: 'relay-token-of-the-test' });
     children.push(worker);
     // The answer comes once the test holds a lock on the attempts table, so the attempt's
     // recording waits on it, as it would on a database that stopped answering.
@@ -101,9 +106,14 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     lock = await locker.transaction();
     await lock.raw('lock table attempts in access exclusive mode');
     await new Promise((r) => setTimeout(r, 1_500));
+    // A start relay request that never ends (its body half sent) is cut within the same bound:
+    // the relay closed before the drain began, so its 10 s grace came on top of it.
+    relaySocket = await halfSentRelayRequest(relayPort);
+    const signalled = Date.now();
     worker.child.kill('SIGTERM');
     // It exits while the lock is still held: without the bound it waited for as long as the lock.
     expect(await exited(worker.child)).toBe(1);
+    expect(Date.now() - signalled).toBeLessThan(8_000);
     const failed = worker.output().split('\n').find((line) => line.includes('shutdown failed'));
     expect(failed).toBeDefined();
     expect(JSON.parse(failed!).err.message).toMatch(/^the worker did not stop in 2000 ms; in flight: \{.*"(localActivities|activities)":1/);
@@ -120,3 +130,12 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     expect(await exited(next.child)).toBe(0);
   });
 });
+
+/** A connection to a worker's start relay holding a request whose body is never finished. */
+async function halfSentRelayRequest(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('error', () => undefined);
+  socket.write(`POST /v1/delivery-starts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer relay-token-of-the-test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"starts":`);
+  return socket;
+}
