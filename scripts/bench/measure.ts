@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from '../../src/logger';
@@ -80,6 +81,11 @@ export interface RunResult {
   workerReadyS: number | null;
   /** CPU from the first request to the last delivery's recorded end. */
   cpu: { bench: number; api: number | null; worker: number | null; temporal: number | null; postgres: number | null; postgresAll: number | null };
+  /**
+   * How busy these processes kept the machine's cores over that window, 0–1: their CPU seconds
+   * over (the window × cores). A tail at 50 % load is read against it (null: none measured).
+   */
+  coresBusy: number | null;
   /** Per delivery: CPU ms by process, and the service's SQL statements. */
   perDelivery: {
     cpuMs: CpuMs;
@@ -187,6 +193,13 @@ export function cpuMsAll(c: CpuMs): number | null {
   return c.bench + c.worker + (c.api ?? 0) + (c.temporal ?? 0) + (c.postgres ?? 0);
 }
 
+/** The share of the machine's cores that CPU seconds `cpu` took over `windowS` seconds (null: no delivering process measured). */
+export function coresBusy(cpu: Pick<RunResult['cpu'], 'bench' | 'api' | 'worker' | 'temporal' | 'postgres'>, windowS: number): number | null {
+  if (cpu.worker === null || windowS <= 0) return null;
+  const used = cpu.bench + cpu.worker + (cpu.api ?? 0) + (cpu.temporal ?? 0) + (cpu.postgres ?? 0);
+  return used / windowS / os.cpus().length;
+}
+
 /** Delivery indices a phase uses: its warm-ups and its plan. */
 export function indicesUsed(plan: LoadPlan, warmup: number): number {
   return warmup + openWarmupCount(plan) + plan.count;
@@ -252,12 +265,14 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const apiPids = (subject.apiProcesses ?? []).map((p) => p.pid);
   await ctx.pgCpu.begin();
   const cpuFrom = cpuSnapshot(pids, subject.temporal.serverPids, apiPids);
+  const cpuFromAt = performance.now();
   const [outcome, probes] = await Promise.all([
     deliver(ctx, subject, plan, firstIndex + warmup + atRate),
     subject.probe ? probeBeside(plan, subject.probe) : Promise.resolve([]),
   ]);
   const cpu = cpuUsed(cpuFrom, cpuSnapshot(pids, subject.temporal.serverPids, apiPids));
   const postgres = await ctx.pgCpu.end();
+  const cpuWindowS = (performance.now() - cpuFromAt) / 1000;
   for (const p of subject.processes) p.sample();
   const rssTo = performance.now();
   const countsTo = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
@@ -284,6 +299,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     workerLifetimePeakRssMb: peak(),
     workerReadyS: subject.readyS,
     cpu: { ...cpu, postgres },
+    coresBusy: coresBusy({ ...cpu, postgres }, cpuWindowS),
     perDelivery: {
       cpuMs: cpuMsPerDelivery(cpu, postgres, n),
       sqlWorker: worker ? worker.statementsTotal / Math.max(1, succeeded) : null,

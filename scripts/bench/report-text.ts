@@ -32,6 +32,7 @@ const ROWS: Row[] = [
   ['  CPU ms: API process', (r) => fmt(r.perDelivery.cpuMs.api, 2)],
   ['  CPU ms: bench process', (r) => fmt(r.perDelivery.cpuMs.bench, 2)],
   ['  CPU ms: all of these (the machine)', (r) => fmt(cpuMsAll(r.perDelivery.cpuMs), 2)],
+  ["the machine's cores busy with these (%)", (r) => fmt(r.coresBusy === null ? null : r.coresBusy * 100, 0)],
   ['  SQL statements: worker', (r) => fmt(r.perDelivery.sqlWorker, 2)],
   ['  SQL statements: API', (r) => fmt(r.perDelivery.sqlApi, 2)],
   ['  history events (p50)', (r) => fmt(r.history?.events, 0)],

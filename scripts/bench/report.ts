@@ -55,6 +55,7 @@ function runJson(x: RunResult) {
       workflowTasks: x.history?.workflowTasks ?? null,
     },
     sqlStatements: x.sql,
+    coresBusyPercent: r(x.coresBusy === null ? null : x.coresBusy * 100),
     cpuS: { worker: r(x.cpu.worker, 2), temporal: r(x.cpu.temporal, 2), postgres: r(x.cpu.postgres, 2), postgresAll: r(x.cpu.postgresAll, 2), api: r(x.cpu.api, 2), bench: r(x.cpu.bench, 2) },
     workerPeakRssMb: r(x.workerPeakRssMb),
     workerLifetimePeakRssMb: r(x.workerLifetimePeakRssMb),

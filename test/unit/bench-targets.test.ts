@@ -1,4 +1,5 @@
-import type { RunResult } from '../../scripts/bench/measure';
+import os from 'node:os';
+import { coresBusy, type RunResult } from '../../scripts/bench/measure';
 import { summarize } from '../../scripts/bench/stats';
 import { targets, type BenchResults } from '../../scripts/bench/targets';
 
@@ -21,6 +22,7 @@ function run(name: string, workerMs: number): RunResult {
     workerLifetimePeakRssMb: null,
     workerReadyS: null,
     cpu: { bench: 0, api: null, worker: null, temporal: null, postgres: null, postgresAll: null },
+    coresBusy: null,
     perDelivery: { cpuMs: { bench: 0, api: null, worker: workerMs, temporal: null, postgres: null }, sqlWorker: null, sqlApi: null },
     sql: null,
     ingestParts: null,
@@ -85,5 +87,25 @@ describe("bench: the ingest tail beside the API's simplest answer", () => {
   it('when nothing was timed beside them, then the basis says nothing of it', () => {
     const ingest = find(targets(results([round(ms(100, 10), [])])), 'latencyIngestP99');
     expect(ingest.basis).not.toContain('healthz');
+    expect(ingest.basis).not.toContain('busy');
+  });
+
+  it("when the rounds' CPU was measured, then the basis says how busy they kept the machine's cores, on average", () => {
+    const busy = (coresBusy: number) => ({ ...round(ms(100, 10), []), coresBusy });
+    const ingest = find(targets(results([busy(0.7), busy(0.84)])), 'latencyIngestP99');
+    expect(ingest.basis).toMatch(/; the machine's cores 77 % busy with it$/);
+  });
+});
+
+describe('bench: how busy a phase kept the cores', () => {
+  const cpu = { bench: 0.5, api: 2, worker: 6, temporal: 5, postgres: 1.5 };
+
+  it('when its processes took 15 CPU seconds over 10 s, then that is 1.5 cores, a share of however many the machine has', () => {
+    expect(coresBusy(cpu, 10)).toBeCloseTo(1.5 / os.cpus().length, 9);
+  });
+
+  it('when no delivering process was measured, or the window is empty, then it is unknown', () => {
+    expect(coresBusy({ ...cpu, worker: null }, 10)).toBeNull();
+    expect(coresBusy(cpu, 0)).toBeNull();
   });
 });
