@@ -193,11 +193,11 @@ export function cpuMsAll(c: CpuMs): number | null {
   return c.bench + c.worker + (c.api ?? 0) + (c.temporal ?? 0) + (c.postgres ?? 0);
 }
 
-/** The share of the machine's cores that CPU seconds `cpu` took over `windowS` seconds (null: no delivering process measured). */
-export function coresBusy(cpu: Pick<RunResult['cpu'], 'bench' | 'api' | 'worker' | 'temporal' | 'postgres'>, windowS: number): number | null {
-  if (cpu.worker === null || windowS <= 0) return null;
-  const used = cpu.bench + cpu.worker + (cpu.api ?? 0) + (cpu.temporal ?? 0) + (cpu.postgres ?? 0);
-  return used / windowS / os.cpus().length;
+/** The share of the machine's cores that `deliveries` at `cpuMs` each took over `windowS` seconds (null: no delivering process measured). */
+export function coresBusy(cpuMs: CpuMs, deliveries: number, windowS: number): number | null {
+  const all = cpuMsAll(cpuMs);
+  if (all === null || windowS <= 0) return null;
+  return (all * deliveries) / 1000 / windowS / os.cpus().length;
 }
 
 /** Delivery indices a phase uses: its warm-ups and its plan. */
@@ -278,6 +278,7 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
   const countsTo = subject.counters && { worker: await subject.counters.worker(), api: await subject.counters.api() };
 
   const n = plan.count;
+  const cpuMs = cpuMsPerDelivery(cpu, postgres, n);
   const timing = analyse(name, outcome.samples, receiver, subject.acceptedAtSend ?? false, probes);
   if (opts.samplesFile) appendSamples(opts.samplesFile, name, outcome.samples, probes, timing.samples);
   const worker = countsFrom && countsTo ? countsUsed(countsFrom.worker, countsTo.worker) : null;
@@ -299,9 +300,9 @@ export async function measure(ctx: RunContext, name: string, subject: Subject, p
     workerLifetimePeakRssMb: peak(),
     workerReadyS: subject.readyS,
     cpu: { ...cpu, postgres },
-    coresBusy: coresBusy({ ...cpu, postgres }, cpuWindowS),
+    coresBusy: coresBusy(cpuMs, n, cpuWindowS),
     perDelivery: {
-      cpuMs: cpuMsPerDelivery(cpu, postgres, n),
+      cpuMs,
       sqlWorker: worker ? worker.statementsTotal / Math.max(1, succeeded) : null,
       sqlApi: api ? api.statementsTotal / n : null,
     },

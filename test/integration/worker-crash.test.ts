@@ -106,8 +106,8 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     lock = await locker.transaction();
     await lock.raw('lock table attempts in access exclusive mode');
     await new Promise((r) => setTimeout(r, 1_500));
-    // A start relay request that never ends (its body half sent) is cut within the same bound:
-    // the relay closed before the drain began, so its 10 s grace came on top of it.
+    // A start relay request that never ends (its body half sent) is cut within the same bound
+    // (the relay used to close before the drain began, its 10 s grace on top of the bound).
     relaySocket = await halfSentRelayRequest(relayPort);
     const signalled = Date.now();
     worker.child.kill('SIGTERM');

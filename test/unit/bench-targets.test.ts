@@ -98,14 +98,14 @@ describe("bench: the ingest tail beside the API's simplest answer", () => {
 });
 
 describe('bench: how busy a phase kept the cores', () => {
-  const cpu = { bench: 0.5, api: 2, worker: 6, temporal: 5, postgres: 1.5 };
+  const cpuMs = { bench: 0.5, api: 2, worker: 6, temporal: 5, postgres: 1.5 };
 
-  it('when its processes took 15 CPU seconds over 10 s, then that is 1.5 cores, a share of however many the machine has', () => {
-    expect(coresBusy(cpu, 10)).toBeCloseTo(1.5 / os.cpus().length, 9);
+  it('when 1,000 deliveries took 15 CPU ms each over 10 s, then that is 1.5 cores, a share of however many the machine has', () => {
+    expect(coresBusy(cpuMs, 1000, 10)).toBeCloseTo(1.5 / os.cpus().length, 9);
   });
 
   it('when no delivering process was measured, or the window is empty, then it is unknown', () => {
-    expect(coresBusy({ ...cpu, worker: null }, 10)).toBeNull();
-    expect(coresBusy(cpu, 0)).toBeNull();
+    expect(coresBusy({ ...cpuMs, worker: null }, 1000, 10)).toBeNull();
+    expect(coresBusy(cpuMs, 1000, 0)).toBeNull();
   });
 });
