@@ -108,7 +108,7 @@ function probeBasis(p: ReturnType<typeof pooled>): string {
 /** How busy the rounds kept the machine's cores, on average (empty when not measured): the load a tail at 50 % load sits on. */
 function busyBasis(p: ReturnType<typeof pooled>): string {
   const busy = (p?.rounds ?? []).map((r) => r.coresBusy).filter((b): b is number => b !== null);
-  return busy.length ? `; the machine's cores ${fmt((100 * busy.reduce((a, b) => a + b, 0)) / busy.length, 0)} % busy with it` : '';
+  return busy.length ? `; the machine's cores ${fmt(100 * summarize(busy).mean, 0)} % busy with it` : '';
 }
 
 /** The p99 of each part of the rounds' ingest requests, their histograms pooled (empty for a floor). */

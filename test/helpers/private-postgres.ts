@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './free-port';
+import { findFreePort } from '../../src/dev/ports';
 
 const run = promisify(execFile);
 
@@ -44,7 +44,7 @@ export class PrivatePostgres {
       chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
     }
     chmodSync(dir, 0o700);
-    const pg = new PrivatePostgres(bin, dir, await freePort(), asUser);
+    const pg = new PrivatePostgres(bin, dir, await findFreePort(), asUser);
     await pg.exec('initdb', ['-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '--no-instructions']);
     await pg.start();
     return pg;

@@ -8,9 +8,9 @@ import { commandLine, findTemporalServerPid } from '../../scripts/bench/procs';
 import { createLogger } from '../../src/logger';
 import type { RunningTemporal } from '../../src/dev/running-temporal';
 import { DEV_SERVER_DYNAMIC_CONFIG, LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
+import { findFreePort } from '../../src/dev/ports';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
-import { freePort } from '../helpers/free-port';
 
 jest.setTimeout(60_000);
 
@@ -66,8 +66,8 @@ describe('when the dev server starts on a new SQLite file', () => {
 
   it('then the five search attributes exist, the UI answers, the store writes ahead, and after a restart on the same file they still exist', async () => {
     const dbFile = path.join(dir, 'nested', 'temporal.sqlite');
-    const port = await freePort();
-    const uiPort = await freePort();
+    const port = await findFreePort();
+    const uiPort = await findFreePort();
 
     server = await startTemporalDevServer({ port, uiPort, dbFile, namespace: 'default', log: watched });
     expect(server.address).toBe(`127.0.0.1:${port}`);
@@ -118,7 +118,7 @@ describe('when the dev server starts on a new SQLite file', () => {
 
 describe('when the gRPC port is already in use', () => {
   it('then starting rejects with a message naming the port and TEMPORAL_DEV_PORT', async () => {
-    const port = await freePort();
+    const port = await findFreePort();
     const blocker = await occupy(port);
     try {
       await expect(startTemporalDevServer({ port, uiPort: null, namespace: 'default', log })).rejects.toThrow(
@@ -132,8 +132,8 @@ describe('when the gRPC port is already in use', () => {
 
 describe('when the Web UI port is already in use', () => {
   it('then starting rejects with a message naming the port and TEMPORAL_UI_PORT', async () => {
-    const port = await freePort();
-    const uiPort = await freePort();
+    const port = await findFreePort();
+    const uiPort = await findFreePort();
     const blocker = await occupy(uiPort);
     try {
       await expect(startTemporalDevServer({ port, uiPort, namespace: 'default', log })).rejects.toThrow(

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
-import { freePort } from '../helpers/free-port';
+import { findFreePort } from '../../src/dev/ports';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, type Stack } from '../helpers/stack';
 import { exited, spawnWorker } from '../helpers/worker-process';
@@ -95,7 +95,7 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
   });
 
   it('then it gives up after WORKER_SHUTDOWN_FORCE_MS, logs what was in flight and exits 1; another worker completes the delivery', async () => {
-    const relayPort = await freePort();
+    const relayPort = await findFreePort();
     const worker = spawnWorker(stack.config, { WORKER_SHUTDOWN_FORCE_MS: '2000', WORKER_START_PORT: String(relayPort), WORKER_START_TOKEN: 'relay-token-of-the-test' });
     children.push(worker);
     // The answer comes once the test holds a lock on the attempts table, so the attempt's
