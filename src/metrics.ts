@@ -15,7 +15,7 @@ const ATTEMPT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 
 const INGEST_PART_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
 
 /** The parts of an ingest request timed apart (`webhooks_ingest_part_duration_seconds`), in the order they happen. */
-export const INGEST_PARTS = ['admit', 'store', 'starts'] as const;
+export const INGEST_PARTS = ['admit', 'store', 'starts', 'relayed'] as const;
 export type IngestPart = (typeof INGEST_PARTS)[number];
 
 /** A relay request carries 1 to 64 delivery starts. */
@@ -65,7 +65,9 @@ export interface Metrics {
    * `store` (the statement that reads the event type and the subscribed endpoints, the payload's
    * checks, then the statement that stores the event and its deliveries), `starts` (the
    * deliveries' workflow starts, through a worker's start relay or this process's client, until
-   * Temporal answered). What a slow ingest waited for: the database or Temporal.
+   * Temporal answered), `relayed` (on a worker: a start relay request, from its arrival until
+   * Temporal answered each start it carried). What a slow ingest waited for: the database, the
+   * relay's hops, or Temporal.
    */
   observeIngestPart(part: IngestPart, seconds: number): void;
   /** Deliveries ingest started directly, `eager` of them started eagerly (their first task handed to the worker that made the start: this process's, or a worker's start relay). */
@@ -131,7 +133,7 @@ export function createMetrics(): Metrics {
   });
   const ingestParts = new Histogram({
     name: 'webhooks_ingest_part_duration_seconds',
-    help: "Time of the parts of an ingest (POST /events, inbound webhooks, test events): admit (POST /events only: from the request's arrival until ingest began: its body read and parsed, the caller authenticated, the input checked), store (reading the event type and the subscribed endpoints, checking the payload, storing the event and its deliveries) and starts (the deliveries' workflow starts, until Temporal answered)",
+    help: "Time of the parts of an ingest (POST /events, inbound webhooks, test events): admit (POST /events only: from the request's arrival until ingest began: its body read and parsed, the caller authenticated, the input checked), store (reading the event type and the subscribed endpoints, checking the payload, storing the event and its deliveries), starts (the deliveries' workflow starts, until Temporal answered) and relayed (on a worker, its start relay's share of the API's starts: from a relay request's arrival until Temporal answered each start it carried)",
     labelNames: ['part'] as const,
     buckets: INGEST_PART_BUCKETS,
     registers,

@@ -27,6 +27,7 @@ async function main() {
         port: config.WORKER_START_PORT,
         token: config.WORKER_START_TOKEN!,
         log,
+        onStarted: (seconds) => metrics.observeIngestPart('relayed', seconds),
       })
     : null;
   // No API in this process, so the scraper gets a port of its own (0 turns it off).

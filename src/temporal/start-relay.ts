@@ -99,10 +99,19 @@ async function startEach(start: StartDeliveries, starts: readonly WireStart[], r
  * `results` says of each start, in order, `eager`, `started` or `existing` (started before);
  * 503 when Temporal is unreachable.
  */
-export async function startRelayServer(opts: { start: StartDeliveries; host: string; port: number; token: string; log: Logger }): Promise<{ server: Server; url: string }> {
+export async function startRelayServer(opts: {
+  start: StartDeliveries;
+  host: string;
+  port: number;
+  token: string;
+  log: Logger;
+  /** Told, for each request whose starts were made, the seconds from its arrival until Temporal answered them all. */
+  onStarted?: (seconds: number) => void;
+}): Promise<{ server: Server; url: string }> {
   // The expected token's digest is taken once, not on each of the API's requests.
   const authorized = bearerMatcher(opts.token);
   const server = createServer((req, res) => {
+    const arrived = performance.now();
     const answer = (status: number, body: Record<string, unknown>) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const fail = (err: unknown) => {
       if (err instanceof RelayError) return answer(err.status, { ok: false, err: err.code, msg: err.message });
@@ -117,7 +126,10 @@ export async function startRelayServer(opts: { start: StartDeliveries; host: str
     readBody(req)
       .then((body) => startEach(opts.start, parseStarts(body), traced))
       .then(
-        (results) => answer(200, { ok: true, ...tally(results), results }),
+        (results) => {
+          opts.onStarted?.((performance.now() - arrived) / 1000);
+          answer(200, { ok: true, ...tally(results), results });
+        },
         fail,
       );
   });

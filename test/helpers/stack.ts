@@ -118,7 +118,14 @@ export async function startStack(
     let urls = options.relay === true ? [] : options.relay;
     if (options.relay === true) {
       if (!ofWorker) throw new Error('relay: true needs the in-process worker');
-      const relay = await startRelayServer({ start: eagerStarts(config, ofWorker.connection, ofWorker.slots, options.tracing ?? null), host: '127.0.0.1', port: 0, token: TEST_RELAY_TOKEN, log });
+      const relay = await startRelayServer({
+        start: eagerStarts(config, ofWorker.connection, ofWorker.slots, options.tracing ?? null),
+        host: '127.0.0.1',
+        port: 0,
+        token: TEST_RELAY_TOKEN,
+        log,
+        onStarted: (seconds) => metrics.observeIngestPart('relayed', seconds),
+      });
       relayServer = relay.server;
       urls = [relay.url];
     }

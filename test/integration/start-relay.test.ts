@@ -56,6 +56,7 @@ describe('when the API hands its delivery starts to a worker', () => {
   it('then the worker starts the delivery eagerly, and the workflow exists when the 202 comes', async () => {
     const eagerBefore = await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}');
     const answeredBefore = await metric(stack, 'webhooks_start_relay_requests_total{result="answered"}');
+    const relayedBefore = await metric(stack, 'webhooks_ingest_part_duration_seconds_count{part="relayed"}');
     const { eventId, endpointId, deliveryId } = await sendOne(stack, '/eager');
     // Described right after the 202: the start was made before the answer, as without the relay.
     const described = await stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).describe();
@@ -63,6 +64,8 @@ describe('when the API hands its delivery starts to a worker', () => {
     await delivered(stack, deliveryId, 'the relayed delivery');
     expect(await metric(stack, 'webhooks_delivery_starts_total{first_task="eager"}')).toBe(eagerBefore + 1);
     expect(await metric(stack, 'webhooks_start_relay_requests_total{result="answered"}')).toBe(answeredBefore + 1);
+    // The relay's own share of the API's starts is timed on the worker's side (the same registry here).
+    expect(await metric(stack, 'webhooks_ingest_part_duration_seconds_count{part="relayed"}')).toBe(relayedBefore + 1);
     expect(receiver.requests.filter((r) => r.path === '/eager')).toHaveLength(1);
   });
 });
