@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { applyHeapGrowth, closeServer, SHUTDOWN_GRACE_MS, onShutdown, openStorage } from './bootstrap';
+import { applyHeapGrowth, onShutdown, openStorage } from './bootstrap';
 import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
@@ -7,7 +7,7 @@ import { createMetrics } from './metrics';
 import { connectClient, eagerStarts } from './temporal/client';
 import { startTemporalDevServer } from './dev/temporal-dev-server';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
-import { createWorker, drainWorker, workerInFlight } from './temporal/worker';
+import { createWorker, drainWorkerBeside, workerInFlight } from './temporal/worker';
 import { egressPolicy } from './security/egress';
 import { startTracing } from './tracing';
 
@@ -61,8 +61,9 @@ async function main() {
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
   onShutdown(log, async () => {
-    await closeServer(server, SHUTDOWN_GRACE_MS);
-    await drainWorker(worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
+    // The API's requests in progress finish while the worker drains, not before it: the whole
+    // stop stays within WORKER_SHUTDOWN_FORCE_MS.
+    await drainWorkerBeside(server, worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
     await close();
     await temporal.connection.close();
     await db.destroy();

@@ -1,11 +1,11 @@
-import { applyHeapGrowth, closeServer, SHUTDOWN_GRACE_MS, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
+import { applyHeapGrowth, closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { connectClient, eagerStarts } from './temporal/client';
 import { startRelayServer } from './temporal/start-relay';
 import { ensureHousekeepingSchedule } from './temporal/housekeeping-schedule';
-import { createWorker, drainWorker, workerInFlight } from './temporal/worker';
+import { createWorker, drainWorkerBeside, workerInFlight } from './temporal/worker';
 import { startTracing } from './tracing';
 
 /** The worker process: runs delivery workflows and their activities. */
@@ -42,8 +42,7 @@ async function main() {
     // The API's starts go elsewhere (another worker, or its own client) while this one drains:
     // its running attempts finish and are recorded before it exits. The relay closes alongside,
     // not before, so the whole stop stays within WORKER_SHUTDOWN_FORCE_MS.
-    const forceMs = config.WORKER_SHUTDOWN_FORCE_MS;
-    await Promise.all([relay && closeServer(relay.server, Math.min(SHUTDOWN_GRACE_MS, forceMs)), drainWorker(worker, running, forceMs)]);
+    await drainWorkerBeside(relay?.server ?? null, worker, running, config.WORKER_SHUTDOWN_FORCE_MS);
     if (metricsServer) await closeServer(metricsServer.server);
     await close();
     await db.destroy();

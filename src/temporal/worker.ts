@@ -1,5 +1,7 @@
+import type { Server } from 'node:http';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { closeServer, SHUTDOWN_GRACE_MS } from '../bootstrap';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
@@ -77,6 +79,16 @@ export function stopWorker(worker: Worker): void {
 export function drainWorker(worker: Worker, running: Promise<void>, forceMs: number): Promise<void> {
   stopWorker(worker);
   return within(running, forceMs, () => new Error(`the worker did not stop in ${forceMs} ms; in flight: ${JSON.stringify(workerInFlight(worker))}`));
+}
+
+/**
+ * {@link drainWorker} while `server` (a worker's start relay, or the API beside the worker in one
+ * process) lets its requests in progress finish, at the same time: the stop takes at most
+ * `forceMs`, not the server's grace and then the drain. The server's requests in progress may
+ * still start deliveries eagerly on the draining worker; Temporal queues those it cannot take.
+ */
+export async function drainWorkerBeside(server: Server | null, worker: Worker, running: Promise<void>, forceMs: number): Promise<void> {
+  await Promise.all([server && closeServer(server, Math.min(SHUTDOWN_GRACE_MS, forceMs)), drainWorker(worker, running, forceMs)]);
 }
 
 /** What a worker still has running (its state and in-flight counts), for the log. */

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import knexFactory from 'knex';
 import { ServiceProcess } from '../helpers/service-process';
 import { eventually, TEST_TOKEN, testConfig } from '../helpers/stack';
@@ -43,5 +44,40 @@ describe('when the API process gets SIGTERM while an ingest is storing its event
     await exited;
     expect(started.child.exitCode).toBe(0);
     expect(await locker('events').where({ id: eventId }).first()).toBeDefined();
+  });
+});
+
+/**
+ * `npm start`'s one process (`src/main.ts`: the API and a worker) stops its API and drains its
+ * worker at the same time, so its stop stays within WORKER_SHUTDOWN_FORCE_MS: it used to give the
+ * API's requests their whole grace (SHUTDOWN_GRACE_MS, 10 s) first and only then drain the worker
+ * for up to that bound again.
+ */
+describe("when npm start's process gets SIGTERM while a request never finishes", () => {
+  const config = testConfig();
+  let one: ServiceProcess | undefined;
+  let socket: Socket | undefined;
+
+  afterAll(async () => {
+    socket?.destroy();
+    await one?.stop('SIGKILL');
+  });
+
+  it('then it exits 0 within WORKER_SHUTDOWN_FORCE_MS, not after the API grace and the drain one after the other', async () => {
+    one = ServiceProcess.start('one-process', 'src/main.ts', { ...processEnv(config), HOST: '127.0.0.1', PORT: '0', WORKER_SHUTDOWN_FORCE_MS: '2000' });
+    const started = one;
+    const port = await eventually(async () => /API\s+http:\/\/127\.0\.0\.1:(\d+)\/api\/v1/.exec(started.output(20_000))?.[1], 90_000, 'the API to listen');
+
+    // A request whose body never ends: the API keeps its connection until its grace runs out.
+    socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket!.once('connect', resolve).once('error', reject));
+    socket.on('error', () => undefined);
+    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`);
+    await new Promise((r) => setTimeout(r, 500));
+
+    const signalled = Date.now();
+    await started.stop('SIGTERM');
+    expect(Date.now() - signalled).toBeLessThan(8_000);
+    expect(started.child.exitCode).toBe(0);
   });
 });
