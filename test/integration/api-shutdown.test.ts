@@ -1,5 +1,6 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import knexFactory from 'knex';
+import { halfSentRequest } from '../helpers/half-sent-request';
 import { ServiceProcess } from '../helpers/service-process';
 import { eventually, TEST_TOKEN, testConfig } from '../helpers/stack';
 import { processEnv } from '../helpers/worker-process';
@@ -69,10 +70,7 @@ describe("when npm start's process gets SIGTERM while a request never finishes",
     const port = await eventually(async () => /API\s+http:\/\/127\.0\.0\.1:(\d+)\/api\/v1/.exec(started.output(20_000))?.[1], 90_000, 'the API to listen');
 
     // A request whose body never ends: the API keeps its connection until its grace runs out.
-    socket = connect(Number(port), '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket!.once('connect', resolve).once('error', reject));
-    socket.on('error', () => undefined);
-    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`);
+    socket = await halfSentRequest(Number(port), '/api/v1/events', TEST_TOKEN, '{"type":');
     await new Promise((r) => setTimeout(r, 500));
 
     const signalled = Date.now();

@@ -1,6 +1,8 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
 import { findFreePort } from '../../src/dev/ports';
+import { RELAY_PATH } from '../../src/temporal/start-relay';
+import { halfSentRequest } from '../helpers/half-sent-request';
 import { Receiver } from '../helpers/receiver';
 import { eventually, startStack, type Stack } from '../helpers/stack';
 import { exited, spawnWorker } from '../helpers/worker-process';
@@ -108,7 +110,7 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     await new Promise((r) => setTimeout(r, 1_500));
     // A start relay request that never ends (its body half sent) is cut within the same bound
     // (the relay used to close before the drain began, its 10 s grace on top of the bound).
-    relaySocket = await halfSentRelayRequest(relayPort);
+    relaySocket = await halfSentRequest(relayPort, RELAY_PATH, 'relay-token-of-the-test', '{"starts":');
     const signalled = Date.now();
     worker.child.kill('SIGTERM');
     // It exits while the lock is still held: without the bound it waited for as long as the lock.
@@ -130,12 +132,3 @@ describe('when a worker process gets SIGTERM while an attempt cannot finish', ()
     expect(await exited(next.child)).toBe(0);
   });
 });
-
-/** A connection to a worker's start relay holding a request whose body is never finished. */
-async function halfSentRelayRequest(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.on('error', () => undefined);
-  socket.write(`POST /v1/delivery-starts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer relay-token-of-the-test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"starts":`);
-  return socket;
-}
