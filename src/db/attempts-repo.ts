@@ -1,7 +1,6 @@
 import type { CircuitState } from '../domain/circuit';
 import type { EndpointKind } from '../domain/operational-events';
 import { hotStatement, StatementTexts, type Db } from './knex';
-import { ATTEMPT_SHARDS } from './migrations/022-attempt-count-shards';
 
 /** One delivery attempt as recorded for telemetry and aggregates. */
 export interface AttemptRow {
@@ -79,8 +78,8 @@ const HEALTHY: Partial<Record<(typeof AFTER_COLUMNS)[number], string>> = { faili
  */
 const HEALTHY_AFTER = AFTER_COLUMNS.map((c) => (HEALTHY[c] ? `${HEALTHY[c]} as ${c}` : c)).join(', ');
 
-/** The shard row a statement adds to (see migration 022). */
-const SHARD = `pg_backend_pid() % ${ATTEMPT_SHARDS}`;
+/** The shard row a statement adds to: its connection's (see migrations 022 and 024). */
+const SHARD = 'count_shard()';
 
 /** The attempt row's columns, in the record statement's order. */
 const ATTEMPT_COLUMNS = Object.keys({

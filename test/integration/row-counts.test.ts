@@ -103,32 +103,78 @@ async function session(): Promise<{ client: pg.Client; pid: number }> {
   return { client, pid: (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid };
 }
 
+/** The shard a connection's counts go to: dealt the first time it counts, or asks. */
+const shardOf = async (client: pg.Client) => (await client.query<{ shard: number }>('select count_shard() as shard')).rows[0]!.shard;
+
+/** Ingest's shape on one connection: one statement storing an event and its delivery. */
+function ingestOn(client: pg.Client, tenantId: string, endpointId: string) {
+  const eventId = newId('evt');
+  return client.query<{ n: string }>(
+    `with ev as (insert into events (id, tenant_id, type, body) values ($1, $2, 'count.me', '{}') returning id),
+          dl as (insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
+                 select $3, $2, id, $4, $5 from ev returning id)
+     select (select count(*) from dl) as n`,
+    [eventId, tenantId, newId('dlv'), endpointId, `wf-${eventId}`],
+  );
+}
+
+describe('when connections count at once', () => {
+  it('then each is dealt a shard of its own in turn and keeps it, whatever its server process id', async () => {
+    const clients: pg.Client[] = [];
+    try {
+      for (let i = 0; i < INSERT_SHARDS; i++) clients.push((await session()).client);
+      const shards = await Promise.all(clients.map(shardOf));
+      expect(new Set(shards).size).toBe(INSERT_SHARDS);
+      expect(await Promise.all(clients.map(shardOf))).toEqual(shards);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('then an ingest does not wait for another whose server process id falls on the same shard (it did with pg_backend_pid() % 16)', async () => {
+    const [endpointId] = await tenantWithEndpoints('count_pids', 1);
+    const first = await session();
+    const others: pg.Client[] = [];
+    let second: Awaited<ReturnType<typeof session>> | undefined;
+    try {
+      while (!second) {
+        const next = await session();
+        if (next.pid % INSERT_SHARDS === first.pid % INSERT_SHARDS) second = next;
+        else others.push(next.client);
+      }
+      await first.client.query('begin');
+      expect((await ingestOn(first.client, 'count_pids', endpointId!)).rows).toEqual([{ n: '1' }]);
+      // The first holds its count rows until it commits; the second must not queue behind them.
+      await second.client.query(`set lock_timeout = '2s'`);
+      expect((await ingestOn(second.client, 'count_pids', endpointId!)).rows).toEqual([{ n: '1' }]);
+      await first.client.query('commit');
+      await expectCountsMatchRows('count_pids', [endpointId!]);
+    } finally {
+      await Promise.all([first.client, second?.client, ...others].map((c) => c?.end()));
+    }
+  });
+});
+
 describe('when an ingest runs on a connection whose shard a purge transaction also uses', () => {
   it('then neither waits on the other: ingest counts events then deliveries, retention the other way round', async () => {
     const [endpointId] = await tenantWithEndpoints('count_lock', 1);
     const [old] = await seedDeliveries(db, { tenantId: 'count_lock', endpointId: endpointId!, count: 1, ending: 'failed', createdAt: new Date(Date.now() - 10 * 86_400_000) });
     const purger = await session();
+    const purgerShard = await shardOf(purger.client);
     const others: pg.Client[] = [];
     let ingester: Awaited<ReturnType<typeof session>> | undefined;
     try {
       // Connections until one lands on the purger's insert shard.
       while (!ingester) {
         const next = await session();
-        if (next.pid % INSERT_SHARDS === purger.pid % INSERT_SHARDS) ingester = next;
+        if ((await shardOf(next.client)) === purgerShard) ingester = next;
         else others.push(next.client);
       }
       // Retention's order within its transaction: the delivery, then its event.
       await purger.client.query('begin');
       await purger.client.query('delete from attempts where delivery_id = $1', [old!.deliveryId]);
       await purger.client.query('delete from deliveries where id = $1', [old!.deliveryId]);
-      // Ingest's shape: one statement storing an event and its delivery.
-      const ingest = ingester.client.query(
-        `with ev as (insert into events (id, tenant_id, type, body) values ('evt_lock', 'count_lock', 'count.me', '{}') returning id),
-              dl as (insert into deliveries (id, tenant_id, event_id, endpoint_id, workflow_id)
-                     select 'dlv_lock', 'count_lock', id, $1, 'wf-lock' from ev returning id)
-         select (select count(*) from dl) as n`,
-        [endpointId],
-      );
+      const ingest = ingestOn(ingester.client, 'count_lock', endpointId!);
       await sleep(200);
       await purger.client.query('delete from events where id = $1', [old!.eventId]);
       await purger.client.query('commit');

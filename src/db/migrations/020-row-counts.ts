@@ -16,8 +16,32 @@ import type { Knex } from 'knex';
  */
 export const INSERT_SHARDS = 16;
 
-/** The shard a statement writes to: inserts by connection, deletes to the last one. */
-const SHARD = `case when tg_argv[0]::int > 0 then pg_backend_pid() % ${INSERT_SHARDS} else ${INSERT_SHARDS} end`;
+/** The insert shard as this migration picked it: by the connection's server process (migration 024 deals them in turn). */
+export const PID_SHARD = `pg_backend_pid() % ${INSERT_SHARDS}`;
+
+/** The shard a statement writes to: inserts to `insertShard`, an expression of the connection's; deletes to the last one. */
+const shard = (insertShard: string) => `case when tg_argv[0]::int > 0 then ${insertShard} else ${INSERT_SHARDS} end`;
+
+/** The trigger function counting events, its inserts going to `insertShard`. */
+export const countEventsFunction = (insertShard: string) => `
+    create or replace function count_events() returns trigger language plpgsql as $$
+    begin
+      insert into tenant_event_counts as c (tenant_id, shard, events)
+        select tenant_id, ${shard(insertShard)}, tg_argv[0]::int * count(*) from changed group by tenant_id order by tenant_id
+        on conflict (tenant_id, shard) do update set events = c.events + excluded.events;
+      return null;
+    end $$`;
+
+/** The trigger function counting deliveries, its inserts going to `insertShard`. */
+export const countDeliveriesFunction = (insertShard: string) => `
+    create or replace function count_deliveries() returns trigger language plpgsql as $$
+    begin
+      insert into endpoint_delivery_counts as c (tenant_id, endpoint_id, shard, deliveries)
+        select tenant_id, endpoint_id, ${shard(insertShard)}, tg_argv[0]::int * count(*) from changed
+         group by tenant_id, endpoint_id order by endpoint_id
+        on conflict (endpoint_id, shard) do update set deliveries = c.deliveries + excluded.deliveries;
+      return null;
+    end $$`;
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('tenant_event_counts', (t) => {
@@ -37,23 +61,8 @@ export async function up(knex: Knex): Promise<void> {
   // TG_ARGV[0] is +1 for inserts, -1 for deletes; both triggers name their transition table
   // `changed`. Rows are upserted in key order, so two statements never wait on each other's
   // rows in opposite orders.
-  await knex.raw(`
-    create function count_events() returns trigger language plpgsql as $$
-    begin
-      insert into tenant_event_counts as c (tenant_id, shard, events)
-        select tenant_id, ${SHARD}, tg_argv[0]::int * count(*) from changed group by tenant_id order by tenant_id
-        on conflict (tenant_id, shard) do update set events = c.events + excluded.events;
-      return null;
-    end $$`);
-  await knex.raw(`
-    create function count_deliveries() returns trigger language plpgsql as $$
-    begin
-      insert into endpoint_delivery_counts as c (tenant_id, endpoint_id, shard, deliveries)
-        select tenant_id, endpoint_id, ${SHARD}, tg_argv[0]::int * count(*) from changed
-         group by tenant_id, endpoint_id order by endpoint_id
-        on conflict (endpoint_id, shard) do update set deliveries = c.deliveries + excluded.deliveries;
-      return null;
-    end $$`);
+  await knex.raw(countEventsFunction(PID_SHARD));
+  await knex.raw(countDeliveriesFunction(PID_SHARD));
   for (const [table, fn] of [['events', 'count_events'], ['deliveries', 'count_deliveries']]) {
     await knex.raw(`create trigger ${table}_counted_in after insert on ${table} referencing new table as changed for each statement execute function ${fn}('1')`);
     await knex.raw(`create trigger ${table}_counted_out after delete on ${table} referencing old table as changed for each statement execute function ${fn}('-1')`);

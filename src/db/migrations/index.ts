@@ -22,6 +22,7 @@ import * as rowCounts from './020-row-counts';
 import * as endpointDisabledBy from './021-endpoint-disabled-by';
 import * as attemptCountShards from './022-attempt-count-shards';
 import * as tenantKeysOffHotRows from './023-tenant-keys-off-hot-rows';
+import * as countShardBySession from './024-count-shard-by-session';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -50,6 +51,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['021-endpoint-disabled-by', endpointDisabledBy],
   ['022-attempt-count-shards', attemptCountShards],
   ['023-tenant-keys-off-hot-rows', tenantKeysOffHotRows],
+  ['024-count-shard-by-session', countShardBySession],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
