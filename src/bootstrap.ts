@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
+import { totalmem } from 'node:os';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import type { Config } from './config';
 import { resolveMasterKey } from './dev-secrets';
 import { migrate, openDatabase, type Db } from './db/knex';
@@ -18,6 +19,54 @@ export function applyHeapGrowth(config: Pick<Config, 'WORKER_HEAP_GROWING_PERCEN
   if (percent <= 0) return;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
   log.info({ percent }, 'heaps grow by at most this percent between full collections (WORKER_HEAP_GROWING_PERCENT)');
+}
+
+/** Below this memory limit V8's young generation costs a worker measurable CPU (docs/deploy.md). */
+export const SMALL_MEMORY_LIMIT_MB = 1024;
+
+/** V8 options that size heaps by hand: given any of them, the operator has chosen the sizes. */
+const HEAP_SIZE_OPTION = /--(max[-_](semi[-_]space|old[-_]space|young[-_]generation|heap)[-_]size|optimize[-_]for[-_]size)\b/;
+
+export interface HeapSizing {
+  /** The process's memory limit (a container's), when it has one below the machine's memory. */
+  memoryLimitMb: number | null;
+  /** The heap limit V8 chose (from that limit, unless set by hand). */
+  heapLimitMb: number;
+  /** Whether a V8 option on the command line or in NODE_OPTIONS sizes the heaps. */
+  sizedByHand: boolean;
+}
+
+/** What V8 sized this process's heaps from. */
+export function heapSizing(
+  env: { constrainedBytes: number; totalBytes: number; heapLimitBytes: number; execArgv: readonly string[]; nodeOptions?: string } = {
+    constrainedBytes: process.constrainedMemory(),
+    totalBytes: totalmem(),
+    heapLimitBytes: getHeapStatistics().heap_size_limit,
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  },
+): HeapSizing {
+  const limited = env.constrainedBytes > 0 && env.constrainedBytes < env.totalBytes;
+  return {
+    memoryLimitMb: limited ? Math.round(env.constrainedBytes / 2 ** 20) : null,
+    heapLimitMb: Math.round(env.heapLimitBytes / 2 ** 20),
+    sizedByHand: [...env.execArgv, env.nodeOptions ?? ''].some((arg) => HEAP_SIZE_OPTION.test(arg)),
+  };
+}
+
+/**
+ * Logs how V8 sized the heaps, and warns when a memory limit under {@link SMALL_MEMORY_LIMIT_MB}
+ * left it to shrink each isolate's young generation: Node sizes V8's heaps from a container's
+ * limit, and at 512 MB a worker spent about a fifth more CPU per delivery in the bench.
+ */
+export function reportHeapSizing(log: Logger, sizing: HeapSizing = heapSizing()): void {
+  log.info(sizing, 'V8 heap sizes');
+  if (sizing.memoryLimitMb === null || sizing.memoryLimitMb >= SMALL_MEMORY_LIMIT_MB || sizing.sizedByHand) return;
+  log.warn(
+    { memoryLimitMb: sizing.memoryLimitMb },
+    `under a memory limit of ${sizing.memoryLimitMb} MB V8 shrinks the young generation, which costs CPU per delivery; ` +
+      'NODE_OPTIONS=--max-semi-space-size=16 keeps the default for some 60 MB more (docs/deploy.md, "Memory")',
+  );
 }
 
 /** Address of Temporal when no dev server is started by this process. */

@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { applyHeapGrowth, onShutdown, openStorage } from './bootstrap';
+import { applyHeapGrowth, reportHeapSizing, onShutdown, openStorage } from './bootstrap';
 import { loadDevConfig, loadDotEnv } from './config';
 import { DEV_TOKEN_FILE } from './dev-secrets';
 import { createLogger } from './logger';
@@ -20,6 +20,7 @@ async function main() {
   const config = loadDevConfig();
   const log = createLogger(config.LOG_LEVEL);
   applyHeapGrowth(config, log);
+  reportHeapSizing(log);
   const tracing = startTracing(config);
   const devServer = config.TEMPORAL_ADDRESS
     ? null

@@ -1,4 +1,4 @@
-import { applyHeapGrowth, closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
+import { applyHeapGrowth, reportHeapSizing, closeServer, configuredTemporalAddress, onShutdown, openStorage, startMetricsServer } from './bootstrap';
 import { loadConfig, loadDotEnv } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -14,6 +14,7 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   applyHeapGrowth(config, log);
+  reportHeapSizing(log);
   const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const address = configuredTemporalAddress(config);
