@@ -57,7 +57,7 @@ export function heapSizing(
 /**
  * Logs how V8 sized the heaps, and warns when a memory limit under {@link SMALL_MEMORY_LIMIT_MB}
  * left it to shrink each isolate's young generation: Node sizes V8's heaps from a container's
- * limit, and at 512 MB a worker spent about a fifth more CPU per delivery in the bench.
+ * limit, and at 512 MB a worker spent about a sixth more CPU per delivery in the bench.
  */
 export function reportHeapSizing(log: Logger, sizing: HeapSizing = heapSizing()): void {
   log.info(sizing, 'V8 heap sizes');
