@@ -21,7 +21,7 @@ export function applyHeapGrowth(config: Pick<Config, 'WORKER_HEAP_GROWING_PERCEN
   log.info({ percent }, 'heaps grow by at most this percent between full collections (WORKER_HEAP_GROWING_PERCENT)');
 }
 
-/** Below this memory limit V8's young generation costs a worker measurable CPU (docs/deploy.md). */
+/** Below this memory limit V8's young generation costs a worker (and the API) measurable CPU (docs/deploy.md). */
 export const SMALL_MEMORY_LIMIT_MB = 1024;
 
 /** V8 options that size heaps by hand: given any of them, the operator has chosen the sizes. */
@@ -57,7 +57,8 @@ export function heapSizing(
 /**
  * Logs how V8 sized the heaps, and warns when a memory limit under {@link SMALL_MEMORY_LIMIT_MB}
  * left it to shrink each isolate's young generation: Node sizes V8's heaps from a container's
- * limit, and at 512 MB a worker spent about a sixth more CPU per delivery in the bench.
+ * limit, and at 512 MB a worker spent about a sixth more CPU per delivery in the bench, the API
+ * a quarter or more. Every process logs it: the API, the worker and `npm start`.
  */
 export function reportHeapSizing(log: Logger, sizing: HeapSizing = heapSizing()): void {
   log.info(sizing, 'V8 heap sizes');

@@ -1,5 +1,5 @@
 import { startApi } from './api/start-api';
-import { closeServer, configuredTemporalAddress, SHUTDOWN_GRACE_MS, onShutdown, openStorage } from './bootstrap';
+import { closeServer, configuredTemporalAddress, SHUTDOWN_GRACE_MS, onShutdown, openStorage, reportHeapSizing } from './bootstrap';
 import { loadConfig, loadDotEnv, startRelayUrls } from './config';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -13,6 +13,7 @@ async function main() {
   loadDotEnv();
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'api');
+  reportHeapSizing(log);
   const tracing = startTracing(config);
   const { db, box } = await openStorage(config, log);
   const temporal = await connectClient(config, configuredTemporalAddress(config), tracing);
