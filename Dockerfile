@@ -21,10 +21,16 @@ RUN npm run build
 # helpers, the workflow thread) an arena of its own, up to 8 per core, and memory freed in one is
 # not reused by another. Two arenas: in npm run bench the worker's peak RSS about 30-65 MB lower at
 # the same CPU per delivery (docs/benchmark.md). The bench starts every process with it, as here.
+# MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_: glibc's own starting values (128 KiB), fixed.
+# Left to glibc, both rise each time a large block is freed (up to 32 and 64 MB), and large blocks
+# then stay in the arenas once freed; fixed, they go back to the system. In npm run bench the
+# worker's peak with 1,000 deliveries accepted at once about 50 MB lower (docs/benchmark.md).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 EXPOSE 3000
 
 # docker-compose.yml overrides this with `node dist/src/worker.js` for the worker.

@@ -158,8 +158,16 @@ process.on('exit', () => {
  * (`ENV` in the Dockerfile, and `npm run start:*`): the bench's floors, APIs and workers run with
  * it too. `MALLOC_ARENA_MAX=2`: two glibc malloc arenas instead of up to eight per core
  * (docs/benchmark.md: the worker's peak RSS 30-65 MB lower, the same CPU per delivery).
+ * `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` at glibc's own starting value, 128 KiB,
+ * and fixed: glibc otherwise raises both each time a large block is freed (up to 32 and 64 MB), so
+ * that large blocks stay in the arenas once freed instead of going back to the system
+ * (docs/benchmark.md, thirty-seventh session: the burst's peak about 50 MB lower).
  */
-export const DEPLOYED_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const DEPLOYED_PROCESS_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
 
 /** {@link DEPLOYED_PROCESS_ENV} as this run gives it: a value in the bench's own environment replaces the image's. */
 export function benchProcessEnv(): Record<string, string> {
