@@ -51,6 +51,9 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
  * events only when the attempt changes them). Secrets are opened here and never leave: the step returns the attempt's result
  * only, which the workflow's history keeps as this attempt's record.
  *
+ * With `storedOnly` (a delivery cancelled before this step could run) nothing is sent: the step
+ * answers the attempt an earlier run of it stored, or `unsent`.
+ *
  * A failure to prepare throws (the step is retried); anything after the request left is
  * answered, never thrown, so a database hiccup cannot send an attempt twice: an attempt that
  * could not be recorded says so, and the workflow records it in a step of its own.
@@ -59,8 +62,9 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
   const { db, box, outbound, egress, config, log } = deps;
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
-    const heldBody = cachedEventBody(input.tenantId, input.eventId);
+    const heldBody = input.storedOnly ? null : cachedEventBody(input.tenantId, input.eventId);
     const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined }, input);
+    if (input.storedOnly && !context?.recorded) return { kind: 'unsent' };
     if (context?.recorded) {
       // This step ran before and sent and stored this attempt, but its result never reached
       // history: Temporal refused the workflow task that carried it (a cancel or signal came in

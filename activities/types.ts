@@ -5,6 +5,11 @@ import type { DeliveryIn, DisplayedEndpoint } from '../src/temporal/delivery-wor
 export interface DeliverAttemptIn extends AttemptIn {
   /** The attempt already holds a send slot under the endpoint's rate limit (it waited for it). */
   slotReserved?: boolean;
+  /**
+   * Send nothing: answer the attempt an earlier run of this step stored, or `unsent`. Asked by a
+   * delivery cancelled before its step could run (version `STEP_WAITS_ON_CANCEL`).
+   */
+  storedOnly?: boolean;
 }
 
 /**
@@ -13,6 +18,7 @@ export interface DeliverAttemptIn extends AttemptIn {
  *   is open; nothing was sent; the workflow waits durably, then asks again (with `slotReserved`
  *   when a slot was reserved);
  * - `stopped`: the endpoint was switched off or deleted before this run sent anything;
+ * - `unsent`: asked with `storedOnly`, and no earlier run of the step stored this attempt;
  * - `attempted`: the request was made (or refused before leaving, with the reason as its error
  *   class), and the delivery's state after it, with the wait before the next attempt when it is
  *   `retrying`. `recorded: false`: the attempt could not be stored; the workflow stores it.
@@ -30,6 +36,7 @@ export type AttemptStep =
       reason?: 'circuit';
     }
   | { kind: 'stopped'; reason: string }
+  | { kind: 'unsent' }
   | {
       kind: 'attempted';
       attempt: number;

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -12,7 +13,7 @@ import {
 import type { createActivities } from '../activities';
 import type { AttemptStep } from '../activities/types';
 import type { DeliveryState } from '../src/domain/delivery';
-import { attemptStepSummary, ONE_STEP_ATTEMPTS, SUCCESS_BY_CLOSE, type DeliveryIn } from '../src/temporal/delivery-workflows';
+import { attemptStepSummary, ONE_STEP_ATTEMPTS, STEP_WAITS_ON_CANCEL, SUCCESS_BY_CLOSE, type DeliveryIn } from '../src/temporal/delivery-workflows';
 import { DeliveryStatus } from '../src/temporal/search-attributes';
 import { cancelSignal, DELIVERY_FAILED, statusQuery, type DeliveryFailure, type DeliveryOut } from './definitions';
 import { legacyDeliveryWorkflow } from './delivery-v1';
@@ -20,6 +21,8 @@ import { retryDelaysMs, spokenDuration, withJitter } from './retry-policy';
 
 type Activities = ReturnType<typeof createActivities>;
 type Attempted = Extract<AttemptStep, { kind: 'attempted' }>;
+/** What a step asked to make its attempt answers (`unsent` answers only `storedOnly`). */
+type MadeStep = Exclude<AttemptStep, { kind: 'unsent' }>;
 
 /**
  * The attempt step runs on the worker that runs the workflow (a local activity): no task-queue
@@ -73,7 +76,10 @@ function failedStep(input: DeliveryIn, attempt: number, err: unknown): Attempted
  * cancellation (the API's cancel and the UI's Cancel alike), after the attempt in flight.
  */
 export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> {
-  if (input.version !== ONE_STEP_ATTEMPTS && input.version !== SUCCESS_BY_CLOSE) return legacyDeliveryWorkflow(input);
+  if (input.version !== ONE_STEP_ATTEMPTS && input.version !== SUCCESS_BY_CLOSE && input.version !== STEP_WAITS_ON_CANCEL) return legacyDeliveryWorkflow(input);
+  // Versions 2 and 3 shield each step with a non-cancellable scope; later ones let it run in the
+  // workflow's scope, waiting on a cancel for the step to finish.
+  const shielded = input.version !== STEP_WAITS_ON_CANCEL;
 
   let status: DeliveryState = 'pending';
   let attempts = 0;
@@ -85,7 +91,7 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     if (next === status) return;
     status = next;
     // A success is said by the run completing (it does in this same task), not by an upsert.
-    if (next === 'succeeded' && input.version === SUCCESS_BY_CLOSE) return;
+    if (next === 'succeeded' && input.version !== ONE_STEP_ATTEMPTS) return;
     upsertSearchAttributes([{ key: DeliveryStatus, value: next }]);
   };
   setHandler(statusQuery, () => view());
@@ -96,11 +102,21 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     for (let attempt = input.firstAttempt ?? 1; ; attempt++) {
       // One attempt, first waiting (durably, cancellably) for its slot under the endpoint's rate
       // limit. Written out here, not in a helper: each promise a workflow makes costs the SDK's
-      // promise hook a stack trace (about 30 µs), and a delivery that succeeds at once makes few.
-      const { deliverAttempt } = proxyLocalActivities<Activities>({ ...STEP_OPTIONS, summary: attemptStepSummary(target, attempt) });
-      // An attempt under way finishes (and is recorded) even when the delivery is cancelled meanwhile.
-      const attemptStep = (slotReserved: boolean) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved }));
-      let step: AttemptStep;
+      // promise hook a stack trace (about 60 µs of CPU), and a delivery that succeeds at once makes few.
+      // An attempt under way finishes (and is recorded) even when the delivery is cancelled
+      // meanwhile: Temporal waits for the step (or, before version 4, the step cannot be cancelled).
+      const { deliverAttempt } = proxyLocalActivities<Activities>({
+        ...STEP_OPTIONS,
+        summary: attemptStepSummary(target, attempt),
+        ...(shielded ? {} : { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }),
+      });
+      const attemptStep = (
+        shielded
+          ? (slotReserved: boolean) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved }))
+          : (slotReserved: boolean) => deliverAttempt({ ...input, attempt, slotReserved })
+      ) as (slotReserved: boolean) => Promise<MadeStep>;
+      let step: MadeStep;
+      let waiting = false;
       try {
         step = await attemptStep(false);
         while (step.kind === 'wait') {
@@ -111,7 +127,9 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
               : `attempt ${attempt} waits ${spokenDuration(step.waitMs)} for its slot under the endpoint's rate limit`,
           );
           try {
+            waiting = true;
             await sleep(step.waitMs);
+            waiting = false;
           } catch (err) {
             // Cancelled while waiting: the slot goes back, so the deliveries behind it need not wait for it.
             if (isCancellation(err) && slotMicros !== undefined) {
@@ -122,8 +140,15 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
           step = await attemptStep(unreserved !== true);
         }
       } catch (err) {
-        if (isCancellation(err)) throw err;
-        step = failedStep(input, attempt, err);
+        if (!isCancellation(err)) step = failedStep(input, attempt, err);
+        else if (shielded || waiting) throw err;
+        else {
+          // Cancelled before the step ran (its task run again after the cancel came in, or taken
+          // over from a stopped worker): an earlier run may have sent and stored this attempt.
+          const stored = await CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, storedOnly: true }));
+          if (stored.kind !== 'attempted') throw err;
+          step = stored;
+        }
       }
       if (step.kind === 'stopped') {
         setStatus('cancelled');

@@ -1,4 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { storeAttempt } from '../../src/db/attempts-repo';
+import { insertEventWithDeliveries } from '../../src/db/events-repo';
+import { newId } from '../../src/ids';
+import { newDeliveries } from '../../src/services/ingest';
+import { DELIVERY_WORKFLOW, deliveryInput, deliverySearchAttributes, STEP_WAITS_ON_CANCEL, type DeliveryIn } from '../../src/temporal/delivery-workflows';
+import type { DeliveryOut } from '../../workflows/definitions';
 import type { Receiver } from '../helpers/receiver';
 import { eventually, historyText, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
@@ -170,6 +178,85 @@ describe('when a delivery is cancelled while its attempt waits for the receiver'
     expect(cancelled.attempts[0]).toMatchObject({ response_status: 502, outcome: 'retryable' });
     expect(await requestsTo('/cancel-in-flight-502')).toHaveLength(1);
   });
+});
+
+describe('when a delivery is cancelled before its first task runs', () => {
+  /**
+   * A stored delivery whose workflow starts 1 s late and is cancelled at once, so that its first
+   * task also carries the cancel: as a task run again after a cancel came in, or one taken over
+   * from a worker that stopped after sending. With `stored`, an earlier run's attempt is in the
+   * database already.
+   */
+  async function startCancelled(path: string, stored: { status: number } | null) {
+    const endpoint = await createEndpoint(path);
+    const tenantId = (await stack.db('endpoints').where({ id: endpoint.id }).first()).tenant_id as string;
+    const eventId = newId('evt');
+    const { deliveries } = await insertEventWithDeliveries(
+      stack.db,
+      tenantId,
+      { id: eventId, type: typeFor(path), body: JSON.stringify({ id: eventId, type: typeFor(path), data: {} }), idempotencyKey: null },
+      newDeliveries(eventId, [endpoint.id]),
+    );
+    const delivery = deliveries[0]!;
+    if (stored) {
+      const succeeded = stored.status < 300;
+      await storeAttempt(
+        stack.db,
+        {
+          tenant_id: tenantId,
+          delivery_id: delivery.id,
+          endpoint_id: endpoint.id,
+          event_id: eventId,
+          attempt: 1,
+          outcome: succeeded ? 'succeeded' : 'retryable',
+          started_at: new Date(),
+          duration_ms: 12,
+          response_status: stored.status,
+          error_class: succeeded ? null : 'http_5xx',
+          error_message: null,
+          response_excerpt: 'sent by an earlier run',
+          delivery_status: succeeded ? 'succeeded' : 'retrying',
+        },
+        { reachedReceiver: true, keyIds: [] },
+      );
+    }
+    const input: DeliveryIn = deliveryInput({ tenantId, eventId, eventType: typeFor(path) }, { deliveryId: delivery.id, endpointId: endpoint.id });
+    expect(input.version).toBe(STEP_WAITS_ON_CANCEL);
+    const handle = await stack.temporal.workflow.start(DELIVERY_WORKFLOW, {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: delivery.workflow_id,
+      args: [input],
+      typedSearchAttributes: deliverySearchAttributes(input),
+      startDelay: '1s',
+    });
+    await handle.cancel();
+    return handle;
+  }
+
+  it('then the attempt an earlier run stored is its attempt, and the receiver is not called', async () => {
+    const handle = await startCancelled('/cancel-before-run-stored', { status: 200 });
+    const out = (await handle.result()) as DeliveryOut;
+    expect(out).toMatchObject({ status: 'succeeded', attempts: 1, lastResponseStatus: 200 });
+    expect(await historyText(stack, handle.workflowId)).toContain('sent by an earlier run');
+    expect(await requestsTo('/cancel-before-run-stored')).toHaveLength(0);
+  });
+
+  it('then without a stored attempt it ends cancelled, nothing sent', async () => {
+    const handle = await startCancelled('/cancel-before-run-unsent', null);
+    const err = await handle.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(await requestsTo('/cancel-before-run-unsent')).toHaveLength(0);
+  });
+
+  /** The requests `path` got, a moment after its delivery ended. */
+  async function requestsTo(path: string) {
+    await new Promise((r) => setTimeout(r, 600));
+    return receiver.requests.filter((r) => r.path === path);
+  }
 });
 
 describe('when the receiver keeps failing past the schedule', () => {
