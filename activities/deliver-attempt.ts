@@ -62,8 +62,10 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
   const { db, box, outbound, egress, config, log } = deps;
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
-    const heldBody = input.storedOnly ? null : cachedEventBody(input.tenantId, input.eventId);
-    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: heldBody === undefined }, input);
+    const heldBody = cachedEventBody(input.tenantId, input.eventId);
+    // A stored-only answer needs no body.
+    const withBody = !input.storedOnly && heldBody === undefined;
+    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody }, input);
     if (input.storedOnly && !context?.recorded) return { kind: 'unsent' };
     if (context?.recorded) {
       // This step ran before and sent and stored this attempt, but its result never reached

@@ -46,6 +46,16 @@ async function finishedDelivery(id: string, status = 'succeeded') {
   }, 30_000, `delivery ${id} to be ${status}`);
 }
 
+/**
+ * The requests `path` got, a moment after its delivery ended (a second send would have come right
+ * after the first answer); the receiver answers 200 again from then on.
+ */
+async function requestsTo(path: string) {
+  await new Promise((r) => setTimeout(r, 600));
+  receiver.respond(() => ({ status: 200, body: 'ok' }));
+  return receiver.requests.filter((r) => r.path === path);
+}
+
 describe('when an event is sent to a subscribed endpoint', () => {
   it('then the receiver gets the stored body, signed with HMAC-SHA512 over ts.nonce.body', async () => {
     const endpoint = await createEndpoint('/signed');
@@ -154,12 +164,6 @@ describe('when a delivery is cancelled while its attempt waits for the receiver'
     return id;
   }
 
-  /** The requests `path` got, a moment after its delivery ended (a second send would have come right after the first answer). */
-  async function requestsTo(path: string) {
-    await new Promise((r) => setTimeout(r, 600));
-    receiver.respond(() => ({ status: 200, body: 'ok' }));
-    return receiver.requests.filter((r) => r.path === path);
-  }
 
   it('then the attempt finishes and is recorded, the receiver is not called again, and the delivery keeps its answer', async () => {
     // The task that records the attempt also closes the run, and Temporal refuses it because the
@@ -250,12 +254,6 @@ describe('when a delivery is cancelled before its first task runs', () => {
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(await requestsTo('/cancel-before-run-unsent')).toHaveLength(0);
   });
-
-  /** The requests `path` got, a moment after its delivery ended. */
-  async function requestsTo(path: string) {
-    await new Promise((r) => setTimeout(r, 600));
-    return receiver.requests.filter((r) => r.path === path);
-  }
 });
 
 describe('when the receiver keeps failing past the schedule', () => {
