@@ -2,7 +2,7 @@ import type { AttemptDeliveryState, AttemptResult } from '../src/domain/delivery
 import { displayTarget } from '../src/domain/endpoint';
 import { DEFAULT_JITTER, type RetryConfig } from '../src/domain/retry-config';
 import { signatureSchemeOf } from '../src/domain/signature-schemes';
-import { loadAttemptContext, type AttemptContext, type RecordedAttempt } from '../src/db/attempt-context-repo';
+import { loadAttemptContext, sealedAttemptOf, type AttemptContext, type RecordedAttempt } from '../src/db/attempt-context-repo';
 import { RATE_SLOT_MAX_AHEAD_MS, reserveSendSlot } from '../src/db/send-slots-repo';
 import { openKey } from '../src/db/signing-keys-repo';
 import { attemptSummary } from '../src/http/attempt-summary';
@@ -18,6 +18,7 @@ import { circuitGate } from './circuit-gate';
 import type { ActivityDeps } from './deps';
 import { reachedReceiver } from './endpoint-health';
 import { cachedEventBody, rememberEventBody } from './event-bodies';
+import { takeHandoff } from './handed-attempts';
 import { rotateOnUsage } from './key-usage';
 import { storeAttemptAndEffects } from './stored-attempt';
 import type { AttemptStep, DeliverAttemptIn } from './types';
@@ -44,7 +45,8 @@ function verdict(input: DeliverAttemptIn, result: AttemptResult, retry: RetryCon
 
 /**
  * One delivery attempt in one step: prepare (the endpoint, its keys and the body, read in one
- * statement; the body from this worker's cache when it has it), wait for a rate-limit slot if
+ * statement; the body from this worker's cache when it has it; a first attempt the workflow knows
+ * is fresh takes what ingest read and handed over instead, see `holdHandoff`), wait for a rate-limit slot if
  * the endpoint has a limit (or for its circuit's probe when the circuit is open), render, sign
  * (the timestamp taken as the request leaves), send, and record the attempt with its effects on
  * the endpoint's health and the keys' usage in one more statement (its circuit and operational
@@ -63,9 +65,15 @@ export function makeDeliverAttempt(deps: ActivityDeps) {
 
   return async function deliverAttempt(input: DeliverAttemptIn): Promise<AttemptStep> {
     const heldBody = cachedEventBody(input.tenantId, input.eventId);
-    // A stored-only answer needs no body.
-    const withBody = !input.storedOnly && heldBody === undefined;
-    const context = await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody }, input);
+    // What ingest read for this delivery's first attempt is taken by its first step, whatever the
+    // step does, and used only by a step the workflow knows has not run before: one run again
+    // reads the database, where an earlier run may have stored the attempt.
+    const handed = input.attempt === (input.firstAttempt ?? 1) ? takeHandoff(input) : undefined;
+    const context =
+      handed !== undefined && input.fresh === true && !input.storedOnly && heldBody !== undefined
+        ? sealedAttemptOf(input.endpointId, handed)
+        : // A stored-only answer needs no body.
+          await loadAttemptContext(db, input.tenantId, input.endpointId, { id: input.eventId, withBody: !input.storedOnly && heldBody === undefined }, input);
     if (input.storedOnly && !context?.recorded) return { kind: 'unsent' };
     if (context?.recorded) {
       // This step ran before and sent and stored this attempt, but its result never reached

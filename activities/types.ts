@@ -10,6 +10,12 @@ export interface DeliverAttemptIn extends AttemptIn {
    * delivery cancelled before its step could run (version `STEP_WAITS_ON_CANCEL`).
    */
   storedOnly?: boolean;
+  /**
+   * This step has not run before: the run's first workflow task asks for it, not a replay, so
+   * it may take what ingest handed over for the first attempt instead of reading the database
+   * (`takeHandoff`).
+   */
+  fresh?: boolean;
 }
 
 /**

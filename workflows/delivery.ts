@@ -9,6 +9,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { AttemptStep } from '../activities/types';
@@ -112,13 +113,13 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
       });
       const attemptStep = (
         shielded
-          ? (slotReserved: boolean) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved }))
-          : (slotReserved: boolean) => deliverAttempt({ ...input, attempt, slotReserved })
-      ) as (slotReserved: boolean) => Promise<MadeStep>;
+          ? (slotReserved: boolean, fresh?: true) => CancellationScope.nonCancellable(() => deliverAttempt({ ...input, attempt, slotReserved, fresh }))
+          : (slotReserved: boolean, fresh?: true) => deliverAttempt({ ...input, attempt, slotReserved, fresh })
+      ) as (slotReserved: boolean, fresh?: true) => Promise<MadeStep>;
       let step: MadeStep;
       let waiting = false;
       try {
-        step = await attemptStep(false);
+        step = await attemptStep(false, attempt === (input.firstAttempt ?? 1) && firstTaskFirstRun() ? true : undefined);
         while (step.kind === 'wait') {
           const { slotMicros, unreserved } = step;
           setCurrentDetails(
@@ -191,6 +192,18 @@ export async function deliveryWorkflow(input: DeliveryIn): Promise<DeliveryOut> 
     throw err;
   }
 }
+
+/**
+ * True in the run's first workflow task, the first time it runs: its history holds the start and
+ * that task only (a task failed, timed out or refused before adds its own event), and it is not
+ * replayed (a worker taking over a run replays it). A step it starts cannot have run before.
+ */
+function firstTaskFirstRun(): boolean {
+  const info = workflowInfo();
+  return info.historyLength <= FIRST_TASK_HISTORY && !info.unsafe.isReplaying;
+}
+/** WorkflowExecutionStarted, WorkflowTaskScheduled, WorkflowTaskStarted. */
+const FIRST_TASK_HISTORY = 3;
 
 /** The failure a delivery ends with when it does not deliver: the Web UI shows it in red, with its words. */
 function deliveryFailure(message: string, details: DeliveryFailure): ApplicationFailure {

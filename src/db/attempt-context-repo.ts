@@ -46,20 +46,34 @@ export interface AttemptContext {
 /** An attempt's stored answer, as {@link loadAttemptContext} reads it back (no `Retry-After`: it is not stored). */
 export type RecordedAttempt = Omit<AttemptResult, 'retryAfterMs'>;
 
+/**
+ * The endpoint as an attempt needs it (of the endpoints row aliased `e`), as one JSON object: its
+ * fields, its valid signing keys still sealed (active first) and its keyring's usage threshold.
+ * The attempt's own statement reads it, and so does ingest, which hands it to the worker that
+ * starts the delivery, so the first attempt need not read it again ({@link sealedAttemptOf}).
+ */
+export const ATTEMPT_ENDPOINT_JSON = `json_build_object(
+    'url', e.url, 'url_sealed', e.url_sealed, 'headers', e.headers, 'scheme', e.scheme, 'template', e.template,
+    'retry_config', e.retry_config, 'rate_limit', e.rate_limit, 'is_active', e.is_active,
+    'client_tls_sealed', e.client_tls_sealed, 'ca_bundle', e.ca_bundle, 'deleted', e.deleted_at is not null, 'kind', e.kind,
+    'circuit_state', e.circuit_state, 'circuit_cooldown_seconds', e.circuit_cooldown_seconds,
+    'circuit_wait_ms', greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint,
+    'keys', coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
+                                      order by (k.state <> 'active'), k.created_at desc)
+                        from signing_keys k
+                       where k.tenant_id = e.tenant_id and k.scope_type = 'endpoint' and k.scope_id = e.id
+                         and (k.state = 'active' or (k.state = 'grace' and k.expires_at > now()))), '[]'::json),
+    'usage', (select json_build_object('threshold', p.usage_threshold, 'graceSeconds', p.grace_seconds)
+                from key_policies p
+               where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
+                 and p.enabled and p.usage_threshold is not null))`;
+
+/** {@link ATTEMPT_ENDPOINT_JSON} as read: sealed values only, never an opened secret. */
+export type SealedAttempt = Record<string, unknown>;
+
 /** The statement's text, with the event's body read too or not: two fixed texts, prepared. */
 const contextStatement = (withBody: boolean) =>
-  `select e.url, e.url_sealed, e.headers, e.scheme, e.template, e.retry_config, e.rate_limit, e.is_active, e.client_tls_sealed, e.ca_bundle,
-          e.deleted_at is not null as deleted, e.kind, e.circuit_state, e.circuit_cooldown_seconds,
-          greatest(0, ceil(extract(epoch from (e.circuit_next_probe_at - now())) * 1000))::bigint as circuit_wait_ms,
-          coalesce((select json_agg(json_build_object('id', k.id, 'ciphertext', k.ciphertext)
-                                    order by (k.state <> 'active'), k.created_at desc)
-                      from signing_keys k
-                     where k.tenant_id = e.tenant_id and k.scope_type = 'endpoint' and k.scope_id = e.id
-                       and (k.state = 'active' or (k.state = 'grace' and k.expires_at > now()))), '[]'::json) as keys,
-          (select json_build_object('threshold', p.usage_threshold, 'graceSeconds', p.grace_seconds)
-             from key_policies p
-            where p.tenant_id = e.tenant_id and p.scope_type = 'endpoint' and p.scope_id = e.id
-              and p.enabled and p.usage_threshold is not null) as usage,
+  `select ${ATTEMPT_ENDPOINT_JSON} as endpoint,
           ${withBody ? '(select v.body from events v where v.tenant_id = e.tenant_id and v.id = ?)' : 'null'} as body,
           (select json_build_object('outcome', a.outcome, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'responseStatus', a.response_status,
                                     'errorClass', a.error_class, 'errorMessage', a.error_message, 'responseExcerpt', a.response_excerpt)
@@ -69,6 +83,38 @@ const contextStatement = (withBody: boolean) =>
     where e.tenant_id = ? and e.id = ?`;
 const WITH_BODY = contextStatement(true);
 const WITHOUT_BODY = contextStatement(false);
+
+/**
+ * The context of an attempt whose endpoint was read as {@link ATTEMPT_ENDPOINT_JSON}, without a
+ * body (the caller holds it) and not stored before.
+ */
+export function sealedAttemptOf(endpointId: string, sealed: SealedAttempt): AttemptContext {
+  const usage = sealed.usage as { threshold: string | number; graceSeconds: number } | null | undefined;
+  return {
+    endpoint: {
+      id: endpointId,
+      url: sealed.url as string,
+      url_sealed: (sealed.url_sealed ?? null) as string | null,
+      headers: (sealed.headers ?? {}) as Record<string, StoredHeader>,
+      scheme: sealed.scheme as string,
+      template: (sealed.template ?? null) as EndpointTemplate | null,
+      retryConfig: (sealed.retry_config ?? null) as RetryConfig | null,
+      rateLimit: sealed.rate_limit === null || sealed.rate_limit === undefined ? null : Number(sealed.rate_limit),
+      isActive: Boolean(sealed.is_active),
+      deleted: Boolean(sealed.deleted),
+      clientTlsSealed: (sealed.client_tls_sealed ?? null) as string | null,
+      caBundle: (sealed.ca_bundle ?? null) as string | null,
+      kind: (sealed.kind ?? 'standard') as EndpointKind,
+      circuitState: (sealed.circuit_state ?? 'closed') as CircuitState,
+      circuitWaitMs: sealed.circuit_wait_ms === null || sealed.circuit_wait_ms === undefined ? 0 : Number(sealed.circuit_wait_ms),
+      circuitCooldownSeconds: sealed.circuit_cooldown_seconds === null || sealed.circuit_cooldown_seconds === undefined ? null : Number(sealed.circuit_cooldown_seconds),
+    },
+    sealedKeys: (sealed.keys ?? []) as Array<{ id: string; ciphertext: string }>,
+    usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,
+    body: null,
+    recorded: null,
+  };
+}
 
 /** The attempt's context, or null when the endpoint does not exist in the tenant at all. */
 export async function loadAttemptContext(
@@ -83,31 +129,7 @@ export async function loadAttemptContext(
     event.withBody ? WITH_BODY : WITHOUT_BODY,
     [...(event.withBody ? [event.id] : []), attempt.deliveryId, attempt.attempt, tenantId, endpointId],
   );
-  const row = result.rows[0] as Record<string, unknown> | undefined;
+  const row = result.rows[0] as { endpoint: SealedAttempt; body: string | null; recorded: RecordedAttempt | null } | undefined;
   if (!row) return null;
-  const usage = row.usage as { threshold: string | number; graceSeconds: number } | null;
-  return {
-    endpoint: {
-      id: endpointId,
-      url: row.url as string,
-      url_sealed: (row.url_sealed ?? null) as string | null,
-      headers: (row.headers ?? {}) as Record<string, StoredHeader>,
-      scheme: row.scheme as string,
-      template: (row.template ?? null) as EndpointTemplate | null,
-      retryConfig: (row.retry_config ?? null) as RetryConfig | null,
-      rateLimit: row.rate_limit === null ? null : Number(row.rate_limit),
-      isActive: Boolean(row.is_active),
-      deleted: Boolean(row.deleted),
-      clientTlsSealed: (row.client_tls_sealed ?? null) as string | null,
-      caBundle: (row.ca_bundle ?? null) as string | null,
-      kind: (row.kind ?? 'standard') as EndpointKind,
-      circuitState: (row.circuit_state ?? 'closed') as CircuitState,
-      circuitWaitMs: row.circuit_wait_ms === null ? 0 : Number(row.circuit_wait_ms),
-      circuitCooldownSeconds: row.circuit_cooldown_seconds === null || row.circuit_cooldown_seconds === undefined ? null : Number(row.circuit_cooldown_seconds),
-    },
-    sealedKeys: row.keys as Array<{ id: string; ciphertext: string }>,
-    usageThreshold: usage ? { threshold: Number(usage.threshold), graceSeconds: usage.graceSeconds } : null,
-    body: (row.body ?? null) as string | null,
-    recorded: (row.recorded ?? null) as RecordedAttempt | null,
-  };
+  return { ...sealedAttemptOf(endpointId, row.endpoint), body: row.body ?? null, recorded: row.recorded ?? null };
 }

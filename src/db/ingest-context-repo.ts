@@ -1,11 +1,17 @@
+import { ATTEMPT_ENDPOINT_JSON, type SealedAttempt } from './attempt-context-repo';
 import type { EndpointRecord } from './endpoints-repo';
 import { SUBSCRIBED_ENDPOINT, subscribedBindings } from './endpoints-repo';
 import { EVENT_TYPE_COLUMNS, type EventTypeRecord } from './event-types-repo';
 import { hotStatement, type Db } from './knex';
 import { DEFAULT_SETTINGS, type TenantSettings } from './tenants-repo';
 
-/** An endpoint as ingest needs it: who it is, its filters, and what a delivery's run shows of it. */
-export type SubscribedEndpoint = Pick<EndpointRecord, 'id' | 'url' | 'filters' | 'retry_config'>;
+/**
+ * An endpoint as ingest needs it: who it is, its filters, and what a delivery's run shows of it;
+ * with `attempt`, all its first attempt needs ({@link ATTEMPT_ENDPOINT_JSON}), for the worker that
+ * starts the delivery: read when the event has at most `handOffMax` subscribers (more are started
+ * by a fan-out workflow) and the endpoint's circuit is closed.
+ */
+export type SubscribedEndpoint = Pick<EndpointRecord, 'id' | 'url' | 'filters' | 'retry_config'> & { attempt?: SealedAttempt | null };
 
 const contextStatement = (endpoints: string) => `
   select t.settings,
@@ -19,7 +25,9 @@ const contextStatement = (endpoints: string) => `
    limit 1`;
 const WITH_ENDPOINTS = contextStatement(
   `(select coalesce(json_agg(e order by e.id), '[]'::json) from (
-      select id, url, filters, retry_config from endpoints where ${SUBSCRIBED_ENDPOINT}
+      select e.id, e.url, e.filters, e.retry_config,
+             case when count(*) over () <= ? and e.circuit_state = 'closed' then ${ATTEMPT_ENDPOINT_JSON} end as attempt
+        from endpoints e where ${SUBSCRIBED_ENDPOINT}
     ) as e)`,
 );
 const WITHOUT_ENDPOINTS = contextStatement(`'[]'::json`);
@@ -34,13 +42,13 @@ export async function loadIngestContext(
   db: Db,
   tenantId: string,
   eventType: string,
-  options: { endpoints: boolean },
+  options: { endpoints: boolean; handOffMax?: number },
 ): Promise<{ eventType: EventTypeRecord | null; allowUntyped: boolean; endpoints: SubscribedEndpoint[] }> {
   // Fixed text (one of two), prepared once per connection: ingest runs it on every event.
   const { rows } = (await hotStatement(db, options.endpoints ? WITH_ENDPOINTS : WITHOUT_ENDPOINTS, [
     tenantId,
     eventType,
-    ...(options.endpoints ? subscribedBindings(tenantId, eventType) : []),
+    ...(options.endpoints ? [options.handOffMax ?? 0, ...subscribedBindings(tenantId, eventType)] : []),
     tenantId,
   ])) as { rows: Array<{ settings: Partial<TenantSettings> | null; event_type: EventTypeRecord | null; endpoints: SubscribedEndpoint[] }> };
   const row = rows[0];

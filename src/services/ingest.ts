@@ -3,11 +3,11 @@ import type { EventIn } from '../api/schemas';
 import { canonicalJson } from '../domain/canonical-json';
 import { isOperationalEventType } from '../domain/operational-events';
 import type { EndpointRecord } from '../db/endpoints-repo';
-import { loadIngestContext } from '../db/ingest-context-repo';
+import { loadIngestContext, type SubscribedEndpoint } from '../db/ingest-context-repo';
 import { getEventBody, insertEventWithDeliveries, markDispatchedSoon, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
-import { deliveryWorkflowId, dispatchDeliveries } from '../temporal/delivery-workflows';
+import { deliveryWorkflowId, dispatchDeliveries, HANDOFF_BODY_MAX, INLINE_FAN_OUT_MAX, type AttemptHandoff } from '../temporal/delivery-workflows';
 import { checkEventPayload } from './event-types';
 import { matchesFilters } from './filters';
 import type { AppDeps } from './deps';
@@ -68,6 +68,23 @@ function unstartedMessage(eventId: string, idempotencyKey: string | null): strin
 }
 
 /**
+ * Gives each delivery what ingest read for its first attempt (`attempt` of its endpoint, when
+ * read), and the first one so given the event's body too, when `body` is known (a new event) and
+ * small enough to hand over.
+ */
+function withHandoffs<D extends { endpointId: string }>(deliveries: D[], endpoints: readonly SubscribedEndpoint[], body: string | null): Array<D & { handoff?: AttemptHandoff }> {
+  const attempts = new Map(endpoints.flatMap((e) => (e.attempt ? [[e.id, e.attempt] as const] : [])));
+  let bodyGiven = body === null || Buffer.byteLength(body) > HANDOFF_BODY_MAX;
+  return deliveries.map((d) => {
+    const attempt = attempts.get(d.endpointId);
+    if (!attempt) return d;
+    const handoff: AttemptHandoff = bodyGiven ? { attempt } : { attempt, body: body! };
+    bodyGiven = true;
+    return { ...d, handoff };
+  });
+}
+
+/**
  * Accepts an event: stores it once with one delivery per subscribed endpoint, then starts their
  * workflows. A repeated idempotency key with the same request returns the stored event and starts
  * nothing new (unless its dispatch never completed, which is then finished); with a different
@@ -81,7 +98,10 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   }
   const storing = performance.now();
   // One statement: the type to check the payload against, and who subscribed.
-  const context = await loadIngestContext(deps.db, tenantId, input.type, { endpoints: !only });
+  // Where this API starts deliveries eagerly on a worker (its own, or one it relays to), ingest
+  // reads what the first attempts need too, and hands it to that worker with the starts.
+  const handOffMax = deps.startDeliveries ? INLINE_FAN_OUT_MAX : 0;
+  const context = await loadIngestContext(deps.db, tenantId, input.type, { endpoints: !only, handOffMax });
   checkEventPayload(tenantId, input.type, input.payload, context);
   const subscribed = only ? [only] : context.endpoints;
   const id = newId('evt');
@@ -90,10 +110,11 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   const endpointIds = matching.map((e) => e.id);
   const byId = new Map(matching.map((e) => [e.id, { url: e.url, retryConfig: e.retry_config }]));
   const hash = requestHash(input);
+  const body = eventBody(id, input, new Date());
   const stored = await insertEventWithDeliveries(
     deps.db,
     tenantId,
-    { id, type: input.type, body: eventBody(id, input, new Date()), idempotencyKey: input.idempotency_key ?? null, requestHash: hash },
+    { id, type: input.type, body, idempotencyKey: input.idempotency_key ?? null, requestHash: hash },
     newDeliveries(id, endpointIds),
   );
   deps.metrics.observeIngestPart('store', (performance.now() - storing) / 1000);
@@ -107,7 +128,11 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
         deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
-        deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
+        withHandoffs(
+          deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
+          matching,
+          stored.created ? body : null,
+        ),
         deps.startDeliveries ?? undefined,
       );
       deps.metrics.countDeliveryStarts(started, eager);

@@ -1,4 +1,5 @@
 import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, type ConnectionLike } from '@temporalio/client';
+import { holdHandoff } from '../../activities/handed-attempts';
 import type { Config } from '../config';
 import type { Tracing } from '../tracing';
 import { directStarts, type StartDeliveries } from './delivery-workflows';
@@ -43,12 +44,18 @@ export function clientOn(config: Config, connection: ConnectionLike, tracing: Tr
 
 /**
  * Delivery starts made eagerly on the worker of `connection` (its own `NativeConnection`): what
- * `npm start`'s API and a worker's start relay start deliveries with. Given the worker's `slots`,
+ * `npm start`'s API and a worker's start relay start deliveries with. What ingest handed over for
+ * the deliveries' first attempts is held for them in this process. Given the worker's `slots`,
  * the starts first wait (up to {@link EAGER_ROOM_WAIT_MS}) until it has room for them, so a
  * saturated worker takes them eagerly instead of leaving them queued on the server.
  */
 export function eagerStarts(config: Config, connection: ConnectionLike, slots: WorkflowTaskSlots | null, tracing: Tracing | null = null): StartDeliveries {
-  const start = directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
+  const direct = directStarts(clientOn(config, connection, tracing), config.TEMPORAL_TASK_QUEUE, true);
+  // What ingest read for the first attempts waits here for them (see holdHandoff).
+  const start: StartDeliveries = (starts) => {
+    for (const s of starts) if (s.handoff) holdHandoff(s.input, s.handoff);
+    return direct(starts);
+  };
   if (!slots) return start;
   return async (starts) => {
     const room = await slots.room(starts.length, EAGER_ROOM_WAIT_MS);

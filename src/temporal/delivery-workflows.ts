@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { displayTarget } from '../domain/endpoint';
 import type { RetryConfig } from '../domain/retry-config';
+import type { SealedAttempt } from '../db/attempt-context-repo';
 import { attemptPlanText } from '../../workflows/retry-policy';
 import { wakeSequencer } from './fifo-sequencers';
 import { ignoreAlreadyStarted } from './idempotent-start';
@@ -209,10 +210,26 @@ export async function startDelivery(
   return { runId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted ?? false };
 }
 
-/** One delivery to start: its input and what its run shows. Ids and masked display text only, never a secret. */
+/**
+ * What ingest hands the worker that starts a delivery eagerly, so the delivery's first attempt
+ * need not read it again: the endpoint as it read it (sealed values only: the keys, a secret URL,
+ * header values and client certificate stay sealed under the master key) and, on one start of an
+ * event, the event's body (when it is at most {@link HANDOFF_BODY_MAX} bytes). Never in
+ * Temporal's history: it goes from the API's memory to the worker's, beside the start.
+ */
+export interface AttemptHandoff {
+  attempt: SealedAttempt;
+  body?: string;
+}
+
+/** The largest event body handed to a worker with its deliveries' starts (larger ones the worker reads). */
+export const HANDOFF_BODY_MAX = 16 * 1024;
+
+/** One delivery to start: its input and what its run shows (ids and masked display text only), and what ingest hands its first attempt. */
 export interface RelayedStart {
   input: DeliveryIn;
   display?: DeliveryDisplay;
+  handoff?: AttemptHandoff;
 }
 
 /** How many deliveries a call started (those found already started are not counted), `eager` of them eagerly. */
@@ -249,7 +266,7 @@ export async function dispatchDeliveries(
   client: Client,
   taskQueue: string,
   event: DeliveryEvent,
-  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null }>,
+  deliveries: ReadonlyArray<{ deliveryId: string; endpointId: string; endpoint?: DisplayedEndpoint; sequence?: number | string | null; handoff?: AttemptHandoff }>,
   start: StartDeliveries = directStarts(client, taskQueue),
 ): Promise<StartOutcome> {
   if (deliveries.length > INLINE_FAN_OUT_MAX) {
@@ -270,7 +287,7 @@ export async function dispatchDeliveries(
     .filter((d) => !lines.has(d.endpointId))
     .map((d) => {
       const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
-      return { input, display: d.endpoint && deliveryDisplay(input, d.endpoint) };
+      return { input, display: d.endpoint && deliveryDisplay(input, d.endpoint), ...(d.handoff ? { handoff: d.handoff } : {}) };
     });
   const [outcome] = await Promise.all([
     direct.length > 0 ? start(direct) : { started: 0, eager: 0 },

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import type { Logger } from '../logger';
 import { listen } from '../bootstrap';
 import { bearerMatcher } from '../security/bearer';
-import type { DeliveryIn, RelayedStart, StartDeliveries, StartOutcome } from './delivery-workflows';
+import type { AttemptHandoff, DeliveryIn, RelayedStart, StartDeliveries, StartOutcome } from './delivery-workflows';
 import { isTemporalUnavailable } from './client';
 
 /**
@@ -15,7 +15,8 @@ import { isTemporalUnavailable } from './client';
  */
 
 export const RELAY_PATH = '/v1/delivery-starts';
-const MAX_BODY_BYTES = 256 * 1024;
+/** Room for {@link MAX_RELAYED_STARTS} starts with their handoffs (an endpoint's sealed settings, an event's body up to `HANDOFF_BODY_MAX`). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** The most starts one request may carry. */
 export const MAX_RELAYED_STARTS = 64;
 
@@ -70,6 +71,10 @@ function parseStarts(body: Buffer): WireStart[] {
     if (!input || typeof input.deliveryId !== 'string' || typeof input.eventId !== 'string' || typeof input.endpointId !== 'string' || typeof input.tenantId !== 'string' || typeof input.eventType !== 'string') {
       throw new RelayError(400, 'invalid_starts', 'each start needs input.{tenantId,deliveryId,eventId,endpointId,eventType}');
     }
+    const handoff = (s as Partial<WireStart>).handoff as Partial<AttemptHandoff> | null | undefined;
+    if (handoff !== undefined && (handoff === null || typeof handoff !== 'object' || handoff.attempt === null || typeof handoff.attempt !== 'object' || Array.isArray(handoff.attempt) || (handoff.body !== undefined && typeof handoff.body !== 'string'))) {
+      throw new RelayError(400, 'invalid_starts', 'a start\'s handoff is {"attempt":{…},"body"?:"…"}');
+    }
     const trace = (s as Partial<WireStart>).trace;
     if (trace !== undefined && (trace === null || typeof trace !== 'object' || Array.isArray(trace) || Object.values(trace).some((v) => typeof v !== 'string'))) {
       throw new RelayError(400, 'invalid_starts', 'a start\'s trace is an object of strings (traceparent, tracestate)');
@@ -94,7 +99,7 @@ async function startEach(start: StartDeliveries, starts: readonly WireStart[], r
 
 /**
  * The worker's side: `POST /v1/delivery-starts` with `Authorization: Bearer <token>` and
- * `{"starts":[{"input":…,"display":…,"trace":{"traceparent":…}},…]}` starts them through `start`
+ * `{"starts":[{"input":…,"display":…,"handoff":…,"trace":{"traceparent":…}},…]}` starts them through `start`
  * (eagerly on this worker) and answers `{"ok":true,"started":n,"eager":m,"results":[…]}`, where
  * `results` says of each start, in order, `eager`, `started` or `existing` (started before);
  * 503 when Temporal is unreachable.

@@ -121,7 +121,10 @@ describe("a start relay's contract", () => {
     for (const trace of [null, 'traceparent', ['x'], { traceparent: 1 }]) {
       expect(await post(JSON.stringify({ starts: [{ input, trace }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
     }
-    expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(300 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
+    for (const handoff of [null, 'attempt', {}, { attempt: null }, { attempt: [] }, { attempt: {}, body: 1 }]) {
+      expect(await post(JSON.stringify({ starts: [{ input, handoff }] }))).toMatchObject({ status: 400, body: { ok: false, err: 'invalid_starts' } });
+    }
+    expect(await post(JSON.stringify({ starts: [{ input: {} }], pad: 'x'.repeat(5 * 1024 * 1024) }))).toMatchObject({ status: 413, body: { ok: false, err: 'body_too_large' } });
   });
 
   it('then, when Temporal cannot be reached, it answers 503 and so does the API, within seconds, the event kept for the outbox', async () => {
