@@ -68,16 +68,21 @@ function unstartedMessage(eventId: string, idempotencyKey: string | null): strin
 }
 
 /**
- * Gives each delivery what ingest read for its first attempt (`attempt` of its endpoint, when
- * read), and the first one so given the event's body too, when `body` is known (a new event) and
- * small enough to hand over.
+ * Gives each delivery started directly what ingest read for its first attempt (`attempt` of its
+ * endpoint, when read; a delivery in a FIFO line is started later, by its sequencer), and the
+ * first one so given the event's body too, when `body` is known (a new event) and small enough to
+ * hand over.
  */
-function withHandoffs<D extends { endpointId: string }>(deliveries: D[], endpoints: readonly SubscribedEndpoint[], body: string | null): Array<D & { handoff?: AttemptHandoff }> {
+function withHandoffs<D extends { endpointId: string; sequence?: number | string | null }>(
+  deliveries: D[],
+  endpoints: readonly SubscribedEndpoint[],
+  body: string | null,
+): Array<D & { handoff?: AttemptHandoff }> {
   const attempts = new Map(endpoints.flatMap((e) => (e.attempt ? [[e.id, e.attempt] as const] : [])));
   let bodyGiven = body === null || Buffer.byteLength(body) > HANDOFF_BODY_MAX;
   return deliveries.map((d) => {
     const attempt = attempts.get(d.endpointId);
-    if (!attempt) return d;
+    if (!attempt || (d.sequence !== undefined && d.sequence !== null)) return d;
     const handoff: AttemptHandoff = bodyGiven ? { attempt } : { attempt, body: body! };
     bodyGiven = true;
     return { ...d, handoff };

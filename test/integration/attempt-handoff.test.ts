@@ -60,6 +60,23 @@ describe('when the API hands a delivery start to a worker', () => {
     expect(heldHandoffs()).toBe(0);
   });
 
+  it('then beside a FIFO endpoint (its delivery started later, by its sequencer) the other endpoint still gets the body and skips the read', async () => {
+    const type = typeFor('/handed-fifo');
+    // Created first, so its delivery comes first (ids sort by time), where the body was handed before.
+    const fifo = await stack.call('POST', '/api/v1/endpoints', { url: `${receiver.url}/handed-fifo/line`, events: [type], retry_config: RETRIES, ordering: 'fifo' });
+    expect(fifo.status).toBe(201);
+    const plain = await stack.call('POST', '/api/v1/endpoints', { url: `${receiver.url}/handed-fifo/plain`, events: [type], retry_config: RETRIES });
+    expect(plain.status).toBe(201);
+    const from = statements.length;
+    const res = await stack.call('POST', '/api/v1/events', { type, payload: { n: 2 } });
+    expect(res.status).toBe(202);
+    await receiver.waitForRequests(1, 30_000, '/handed-fifo/plain');
+    await receiver.waitForRequests(1, 30_000, '/handed-fifo/line');
+    // The FIFO delivery's first attempt reads its endpoint; the other's does not.
+    await eventually(async () => (statements.slice(from).filter(isAttemptRead).length >= 1 ? true : undefined), 10_000, 'the FIFO attempt');
+    expect(statements.slice(from).filter(isAttemptRead)).toHaveLength(1);
+  });
+
   it('then an event for more endpoints than are started directly hands nothing over, and each attempt reads its endpoint', async () => {
     const type = typeFor('/handed-many');
     for (let i = 0; i <= INLINE_FAN_OUT_MAX; i++) {
