@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { parseKeyList, parseMasterKey, SecretBox } from '../../src/security/secret-box';
 import { clientOn, eagerStarts } from '../../src/temporal/client';
-import { directStarts, type StartDeliveries } from '../../src/temporal/delivery-workflows';
+import { DELIVERY_WORKFLOW, deliverySearchAttributes, directStarts, type DeliveryIn, type StartDeliveries } from '../../src/temporal/delivery-workflows';
 import { relayedStarts, startRelayServer } from '../../src/temporal/start-relay';
 import { createWorker, drainWorker } from '../../src/temporal/worker';
 import type { WorkflowTaskSlots } from '../../src/temporal/workflow-task-slots';
@@ -214,6 +214,20 @@ export async function startStackWithReceiver(options: Parameters<typeof startSta
 export async function stopAll(stack: Stack | undefined, receiver: Receiver | undefined): Promise<void> {
   await stack?.stop();
   await receiver?.close();
+}
+
+/**
+ * Starts a stored delivery's workflow 1 s late (its first task is queued then, not eager), so a
+ * test can act on it before its first task runs (cancel it, signal it).
+ */
+export function startDeliveryLate(stack: Stack, workflowId: string, input: DeliveryIn) {
+  return stack.temporal.workflow.start(DELIVERY_WORKFLOW, {
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    workflowId,
+    args: [input],
+    typedSearchAttributes: deliverySearchAttributes(input),
+    startDelay: '1s',
+  });
 }
 
 /**

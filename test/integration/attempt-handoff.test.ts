@@ -4,10 +4,10 @@ import { insertEventWithDeliveries } from '../../src/db/events-repo';
 import { loadIngestContext } from '../../src/db/ingest-context-repo';
 import { newId } from '../../src/ids';
 import { newDeliveries } from '../../src/services/ingest';
-import { DELIVERY_WORKFLOW, deliveryInput, deliverySearchAttributes, INLINE_FAN_OUT_MAX } from '../../src/temporal/delivery-workflows';
+import { deliveryInput, INLINE_FAN_OUT_MAX } from '../../src/temporal/delivery-workflows';
 import type { DeliveryOut } from '../../workflows/definitions';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+import { eventually, startDeliveryLate, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 /**
  * Ingest hands what a delivery's first attempt needs (the endpoint as it read it, sealed, and the
@@ -109,13 +109,7 @@ describe('when a delivery was handed an endpoint that differs from the stored on
     const delivery = deliveries[0]!;
     const input = deliveryInput({ tenantId: TENANT, eventId, eventType: typeFor(stored) }, { deliveryId: delivery.id, endpointId });
     holdHandoff(input, { attempt: { ...attempt!, url: `${receiver.url}/${label}-handed` }, body });
-    const handle = await stack.temporal.workflow.start(DELIVERY_WORKFLOW, {
-      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-      workflowId: delivery.workflow_id,
-      args: [input],
-      typedSearchAttributes: deliverySearchAttributes(input),
-      startDelay: '1s',
-    });
+    const handle = await startDeliveryLate(stack, delivery.workflow_id, input);
     if (signal) await handle.signal('nothingListens');
     return (await handle.result()) as DeliveryOut;
   }

@@ -5,10 +5,10 @@ import { storeAttempt } from '../../src/db/attempts-repo';
 import { insertEventWithDeliveries } from '../../src/db/events-repo';
 import { newId } from '../../src/ids';
 import { newDeliveries } from '../../src/services/ingest';
-import { DELIVERY_WORKFLOW, deliveryInput, deliverySearchAttributes, STEP_WAITS_ON_CANCEL, type DeliveryIn } from '../../src/temporal/delivery-workflows';
+import { deliveryInput, STEP_WAITS_ON_CANCEL, type DeliveryIn } from '../../src/temporal/delivery-workflows';
 import type { DeliveryOut } from '../../workflows/definitions';
 import type { Receiver } from '../helpers/receiver';
-import { eventually, historyText, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
+import { eventually, historyText, startDeliveryLate, startStackWithReceiver, stopAll, type Stack } from '../helpers/stack';
 
 const FAST_RETRIES = { schedule: [200, 200, 200], jitter: 0, timeout_ms: 2000 };
 
@@ -225,13 +225,7 @@ describe('when a delivery is cancelled before its first task runs', () => {
     }
     const input: DeliveryIn = deliveryInput({ tenantId, eventId, eventType: typeFor(path) }, { deliveryId: delivery.id, endpointId: endpoint.id });
     expect(input.version).toBe(STEP_WAITS_ON_CANCEL);
-    const handle = await stack.temporal.workflow.start(DELIVERY_WORKFLOW, {
-      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-      workflowId: delivery.workflow_id,
-      args: [input],
-      typedSearchAttributes: deliverySearchAttributes(input),
-      startDelay: '1s',
-    });
+    const handle = await startDeliveryLate(stack, delivery.workflow_id, input);
     await handle.cancel();
     return handle;
   }
