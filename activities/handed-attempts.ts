@@ -57,7 +57,7 @@ export function takeHandoff(delivery: { tenantId: string; deliveryId: string; en
   return h.attempt;
 }
 
-/** How many handoffs are held (for tests and the bench). */
+/** How many handoffs are held (for tests). */
 export function heldHandoffs(): number {
   return held.size;
 }

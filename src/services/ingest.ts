@@ -7,7 +7,7 @@ import { loadIngestContext, type SubscribedEndpoint } from '../db/ingest-context
 import { getEventBody, insertEventWithDeliveries, markDispatchedSoon, type EventWithDeliveries, type NewDelivery } from '../db/events-repo';
 import { AppError, UnavailableError } from '../errors';
 import { newId } from '../ids';
-import { deliveryWorkflowId, dispatchDeliveries, HANDOFF_BODY_MAX, INLINE_FAN_OUT_MAX, type AttemptHandoff } from '../temporal/delivery-workflows';
+import { deliveryWorkflowId, dispatchDeliveries, HANDOFF_BODY_MAX, INLINE_FAN_OUT_MAX } from '../temporal/delivery-workflows';
 import { checkEventPayload } from './event-types';
 import { matchesFilters } from './filters';
 import type { AppDeps } from './deps';
@@ -68,28 +68,6 @@ function unstartedMessage(eventId: string, idempotencyKey: string | null): strin
 }
 
 /**
- * Gives each delivery started directly what ingest read for its first attempt (`attempt` of its
- * endpoint, when read; a delivery in a FIFO line is started later, by its sequencer), and the
- * first one so given the event's body too, when `body` is known (a new event) and small enough to
- * hand over.
- */
-function withHandoffs<D extends { endpointId: string; sequence?: number | string | null }>(
-  deliveries: D[],
-  endpoints: readonly SubscribedEndpoint[],
-  body: string | null,
-): Array<D & { handoff?: AttemptHandoff }> {
-  const attempts = new Map(endpoints.flatMap((e) => (e.attempt ? [[e.id, e.attempt] as const] : [])));
-  let bodyGiven = body === null || Buffer.byteLength(body) > HANDOFF_BODY_MAX;
-  return deliveries.map((d) => {
-    const attempt = attempts.get(d.endpointId);
-    if (!attempt || (d.sequence !== undefined && d.sequence !== null)) return d;
-    const handoff: AttemptHandoff = bodyGiven ? { attempt } : { attempt, body: body! };
-    bodyGiven = true;
-    return { ...d, handoff };
-  });
-}
-
-/**
  * Accepts an event: stores it once with one delivery per subscribed endpoint, then starts their
  * workflows. A repeated idempotency key with the same request returns the stored event and starts
  * nothing new (unless its dispatch never completed, which is then finished); with a different
@@ -102,9 +80,9 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
     throw new AppError(422, 'reserved_event_type', `${input.type} is an operational event type: only the service sends it (to operational endpoints)`);
   }
   const storing = performance.now();
-  // One statement: the type to check the payload against, and who subscribed.
-  // Where this API starts deliveries eagerly on a worker (its own, or one it relays to), ingest
-  // reads what the first attempts need too, and hands it to that worker with the starts.
+  // One statement: the type to check the payload against, and who subscribed. Where this API
+  // starts deliveries eagerly on a worker (its own, or one it relays to), it reads what their
+  // first attempts need too, and hands it to that worker with the starts.
   const handOffMax = deps.startDeliveries ? INLINE_FAN_OUT_MAX : 0;
   const context = await loadIngestContext(deps.db, tenantId, input.type, { endpoints: !only, handOffMax });
   checkEventPayload(tenantId, input.type, input.payload, context);
@@ -113,7 +91,7 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   // A test event for one endpoint goes to it whatever its subscriptions and filters say.
   const matching = only ? subscribed : subscribed.filter((e) => matchesFilters(e.filters, input.payload));
   const endpointIds = matching.map((e) => e.id);
-  const byId = new Map(matching.map((e) => [e.id, { url: e.url, retryConfig: e.retry_config }]));
+  const byId = new Map<string, SubscribedEndpoint>(matching.map((e) => [e.id, e]));
   const hash = requestHash(input);
   const body = eventBody(id, input, new Date());
   const stored = await insertEventWithDeliveries(
@@ -128,16 +106,18 @@ export async function ingestEvent(deps: AppDeps, tenantId: string, input: EventI
   const { event, deliveries } = stored;
   if (!event.dispatched_at && deliveries.length > 0) {
     const starting = performance.now();
+    // The body this request stored (not a duplicate's), when small enough to hand over.
+    const handedBody = stored.created && Buffer.byteLength(body) <= HANDOFF_BODY_MAX ? body : undefined;
     try {
       const { started, eager } = await dispatchDeliveries(
         deps.temporal,
         deps.config.TEMPORAL_TASK_QUEUE,
         { tenantId: event.tenant_id, eventId: event.id, eventType: event.type },
-        withHandoffs(
-          deliveries.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, endpoint: byId.get(d.endpoint_id), sequence: d.sequence })),
-          matching,
-          stored.created ? body : null,
-        ),
+        deliveries.map((d) => {
+          const endpoint = byId.get(d.endpoint_id);
+          const handoff = endpoint?.attempt ? { attempt: endpoint.attempt, ...(handedBody === undefined ? {} : { body: handedBody }) } : undefined;
+          return { deliveryId: d.id, endpointId: d.endpoint_id, endpoint: endpoint && { url: endpoint.url, retryConfig: endpoint.retry_config }, sequence: d.sequence, handoff };
+        }),
         deps.startDeliveries ?? undefined,
       );
       deps.metrics.countDeliveryStarts(started, eager);

@@ -213,8 +213,8 @@ export async function startDelivery(
 /**
  * What ingest hands the worker that starts a delivery eagerly, so the delivery's first attempt
  * need not read it again: the endpoint as it read it (sealed values only: the keys, a secret URL,
- * header values and client certificate stay sealed under the master key) and, on one start of an
- * event, the event's body (when it is at most {@link HANDOFF_BODY_MAX} bytes). Never in
+ * header values and client certificate stay sealed under the master key) and the event's body
+ * (when it is at most {@link HANDOFF_BODY_MAX} bytes; sent with one start of the event only). Never in
  * Temporal's history: it goes from the API's memory to the worker's, beside the start.
  */
 export interface AttemptHandoff {
@@ -283,11 +283,16 @@ export async function dispatchDeliveries(
   }
   // A delivery in a FIFO line is started by its endpoint's sequencer, in order: wake it.
   const lines = new Set(deliveries.filter((d) => d.sequence !== undefined && d.sequence !== null).map((d) => d.endpointId));
+  // The event's body goes to the worker once, with the first start that hands one over: it joins
+  // the worker's body cache, where the event's other deliveries find it.
+  let bodyHanded = false;
   const direct = deliveries
     .filter((d) => !lines.has(d.endpointId))
     .map((d) => {
       const input = deliveryInput(event, { ...d, sequence: null, target: d.endpoint && endpointTarget(d.endpoint) });
-      return { input, display: d.endpoint && deliveryDisplay(input, d.endpoint), ...(d.handoff ? { handoff: d.handoff } : {}) };
+      const handoff = d.handoff && bodyHanded ? { attempt: d.handoff.attempt } : d.handoff;
+      bodyHanded ||= handoff?.body !== undefined;
+      return { input, display: d.endpoint && deliveryDisplay(input, d.endpoint), ...(handoff ? { handoff } : {}) };
     });
   const [outcome] = await Promise.all([
     direct.length > 0 ? start(direct) : { started: 0, eager: 0 },
