@@ -8,6 +8,7 @@ import type { Db } from '../db/knex';
 import { findUsablePlatformKey, touchPlatformKey } from '../db/platform-keys-repo';
 import { tenantState } from '../db/tenants-repo';
 import { UnavailableError } from '../errors';
+import { withDeadline } from '../http/deadline';
 import type { Logger } from '../logger';
 import { isScope, ROLE_SCOPES, ROLES, type Role, type Scope } from '../domain/scopes';
 import { API_KEY_PREFIX, hashApiKey } from '../services/api-keys';
@@ -107,17 +108,19 @@ type Introspected = { claims: Record<string, unknown> | null };
 /** Asks the introspection endpoint about a token; throws UnavailableError when it cannot answer. */
 async function introspect(url: string, basic: string | undefined, token: string): Promise<Record<string, unknown>> {
   try {
-    const res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
-      body: new URLSearchParams({ token }).toString(),
-      signal: AbortSignal.timeout(5000),
+    return await withDeadline(5000, async (signal) => {
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(basic ? { authorization: basic } : {}) },
+        body: new URLSearchParams({ token }).toString(),
+        signal,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`introspection answered ${res.statusCode}`);
+      }
+      return ((await res.body.json()) ?? {}) as Record<string, unknown>;
     });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`introspection answered ${res.statusCode}`);
-    }
-    return ((await res.body.json()) ?? {}) as Record<string, unknown>;
   } catch {
     // The cause names the identity provider's address: not for the client.
     throw new UnavailableError('token introspection is unavailable; retry shortly');

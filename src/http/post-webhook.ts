@@ -4,6 +4,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from '../domain/delivery';
 import { checkDestination, checkResolvedDestination, urlHost, type EgressPolicy } from '../security/egress';
+import { withDeadline } from './deadline';
 import { classifyStatus, networkErrorClass, parseRetryAfter, statusErrorClass } from './outcome';
 
 /** Spans of outbound requests are made under this tracer name (the service's). */
@@ -81,16 +82,19 @@ async function send(input: PostWebhookIn): Promise<AttemptResult> {
     const host = urlHost(input.url);
     if (isIP(host)) checkDestination(input.egress, host, host);
     else if (input.proxied) await checkResolvedDestination(input.egress, host);
-    const res = await request(input.url, {
-      method: 'POST',
-      headers: input.headers,
-      body: input.body,
-      dispatcher: input.http,
-      signal: AbortSignal.timeout(input.timeoutMs),
-      headersTimeout: input.timeoutMs,
-      bodyTimeout: input.timeoutMs,
+    // The deadline bounds the whole exchange, the excerpt's read included (a receiver trickling its body).
+    const { res, excerpt } = await withDeadline(input.timeoutMs, async (signal) => {
+      const res = await request(input.url, {
+        method: 'POST',
+        headers: input.headers,
+        body: input.body,
+        dispatcher: input.http,
+        signal,
+        headersTimeout: input.timeoutMs,
+        bodyTimeout: input.timeoutMs,
+      });
+      return { res, excerpt: await readExcerpt(res.body as unknown as Readable, input.excerptBytes) };
     });
-    const excerpt = await readExcerpt(res.body as unknown as Readable, input.excerptBytes);
     const outcome = classifyStatus(res.statusCode);
     return {
       outcome,

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { request } from 'undici';
+import { withDeadline } from '../http/deadline';
 import { secretKeyBytes } from '../security/signing';
 
 export interface InboundSignIn {
@@ -40,8 +41,10 @@ export async function sendInbound(input: InboundSendIn): Promise<{ status: numbe
     ...(input.sourceId ? { 'x-source-id': input.sourceId } : {}),
     ...(input.keyId ? { 'x-key-id': input.keyId } : {}),
   };
-  const res = await request(input.url, { method: 'POST', headers, body: input.body, signal: AbortSignal.timeout(input.timeoutMs ?? 10_000) });
-  const text = await res.body.text();
+  const { res, text } = await withDeadline(input.timeoutMs ?? 10_000, async (signal) => {
+    const res = await request(input.url, { method: 'POST', headers, body: input.body, signal });
+    return { res, text: await res.body.text() };
+  });
   let body: unknown = text;
   try {
     body = JSON.parse(text);
