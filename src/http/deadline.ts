@@ -5,9 +5,8 @@
  * `AbortSignal.timeout`'s timer runs its whole term whatever becomes of the request, and a timer
  * holds the async context it was made in. Made in an activity, that is the SDK's activity context
  * (the activity, its logger, metric meter, abort controller and heartbeat): every delivery's stayed
- * on the worker's heap for the send timeout after it had ended, outlived two scavenges, was
- * promoted and left for a full collection, whose pauses made most of the ingest tail at half load
- * (docs/benchmark.md, fortieth session).
+ * on the worker's heap for the send timeout after it had ended, outlived two scavenges and was
+ * promoted, left for a full collection (docs/benchmark.md, fortieth session).
  */
 export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
