@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { request, type Dispatcher } from 'undici';
+import { withDeadline } from '../../src/http/deadline';
 import { MODULE_EXT } from '../../src/temporal/workflows-path';
 
 const FLOOR_WORKFLOWS_PATH = path.join(__dirname, `floor-workflows${MODULE_EXT}`);
@@ -27,14 +28,19 @@ export interface FloorIn {
 export function createFloorActivities(http: Dispatcher, onPosted: () => void = () => undefined) {
   return {
     async postJson(input: FloorIn): Promise<number> {
-      const res = await request(input.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-event-id': input.id },
-        body: input.body,
-        dispatcher: http,
-        signal: AbortSignal.timeout(2_000),
+      // The service's deadline, cleared when the POST ends (AbortSignal.timeout's timer would keep
+      // the activity's context for its whole term: src/http/deadline.ts).
+      const res = await withDeadline(2_000, async (signal) => {
+        const res = await request(input.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-event-id': input.id },
+          body: input.body,
+          dispatcher: http,
+          signal,
+        });
+        await res.body.dump();
+        return res;
       });
-      await res.body.dump();
       if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`receiver answered ${res.statusCode}`);
       onPosted();
       return res.statusCode;
