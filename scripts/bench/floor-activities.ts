@@ -30,7 +30,7 @@ export function createFloorActivities(http: Dispatcher, onPosted: () => void = (
     async postJson(input: FloorIn): Promise<number> {
       // The service's deadline, cleared when the POST ends (AbortSignal.timeout's timer would keep
       // the activity's context for its whole term: src/http/deadline.ts).
-      const res = await withDeadline(2_000, async (signal) => {
+      const status = await withDeadline(2_000, async (signal) => {
         const res = await request(input.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-event-id': input.id },
@@ -39,11 +39,11 @@ export function createFloorActivities(http: Dispatcher, onPosted: () => void = (
           signal,
         });
         await res.body.dump();
-        return res;
+        return res.statusCode;
       });
-      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`receiver answered ${res.statusCode}`);
+      if (status < 200 || status >= 300) throw new Error(`receiver answered ${status}`);
       onPosted();
-      return res.statusCode;
+      return status;
     },
   };
 }
