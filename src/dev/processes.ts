@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config';
@@ -9,6 +9,16 @@ const OUTPUT_TAIL_LINES = 40;
 export async function isExecutable(file: string): Promise<boolean> {
   try {
     await access(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** {@link isExecutable}, for callers that cannot wait. */
+export function isExecutableSync(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
     return true;
   } catch {
     return false;

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { PROJECT_ROOT } from '../config';
 import type { Logger } from '../logger';
 import { guardChild, unguardChild } from './child-guard';
-import { OutputTail } from './processes';
+import { isExecutableSync, OutputTail } from './processes';
 import type { ChildExit } from './readiness';
 
 const STOP_GRACE_MS = 10_000;
@@ -25,13 +26,44 @@ export interface ServerProcess {
   readonly pid: number | undefined;
 }
 
+/** Options of {@link startServerProcess}. */
+export interface ServerProcessOptions {
+  /** Its environment. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Linux only: the timer slack (ns) it starts with, which every thread it makes inherits. Set by
+   * a shell that writes its own `/proc/self/timerslack_ns` and then becomes the server (`exec`),
+   * so the server's first thread already has it. Elsewhere, or when the shell cannot set it, the
+   * server runs with the kernel's default (50 µs).
+   */
+  timerSlackNs?: number;
+}
+
+/** Where the kernel lets a process set its own timer slack (Linux 4.6 and later). */
+const TIMER_SLACK_FILE = '/proc/self/timerslack_ns';
+
+/**
+ * The command line that runs `command` with `slackNs` of timer slack: through `/bin/sh`, which
+ * sets its own and `exec`s the command in its place (same process id). Unchanged where the
+ * kernel has no such setting, or when the command cannot be run (so that spawning it fails as
+ * plainly as it would without the shell).
+ */
+export function withTimerSlack(command: string, args: readonly string[], slackNs: number | undefined): { command: string; args: readonly string[] } {
+  if (slackNs === undefined || !existsSync(TIMER_SLACK_FILE) || !isExecutableSync('/bin/sh') || !isExecutableSync(command)) {
+    return { command, args };
+  }
+  const script = `echo "$0" > ${TIMER_SLACK_FILE} 2>/dev/null; exec "$@"`;
+  return { command: '/bin/sh', args: ['-c', script, String(Math.round(slackNs)), command, ...args] };
+}
+
 /**
  * Starts a server in its own process group, so a terminal's Ctrl-C reaches only this process,
  * which decides when to stop it; it is killed when this process exits. Its output goes to `log`
  * at debug level (errors at warn) until it is being stopped.
  */
-export function startServerProcess(command: string, args: readonly string[], log: Logger, name: string, env: NodeJS.ProcessEnv = process.env): ServerProcess {
-  const child: ChildProcess = spawn(command, args, { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServerProcess(command: string, args: readonly string[], log: Logger, name: string, opts: ServerProcessOptions = {}): ServerProcess {
+  const run = withTimerSlack(command, args, opts.timerSlackNs);
+  const child: ChildProcess = spawn(run.command, run.args, { cwd: PROJECT_ROOT, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let exit: ChildExit | null = null;
   let stopping = false;

@@ -37,6 +37,21 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = {
   'system.forceSearchAttributesCacheRefreshOnRead': false,
 };
 
+/**
+ * Timer slack of every Temporal server process this project starts (the dev server, `npm run
+ * cluster`'s server, docker-compose's): how late, at most, Linux may fire a timer one of its
+ * threads sleeps on, so that timers due close together wake the thread once. The kernel's
+ * default is 50 µs. A Go server at a light load wakes its threads on short timers again and
+ * again: the runtime's monitor thread (`sysmon`, sleeping 20 µs to 10 ms between its checks) and
+ * the idle processors' timed waits. Measured on 2026-12-07 (docs/benchmark.md, forty-second
+ * session) at 55 deliveries/s, half the service's capacity: the dev server's threads woke 101
+ * times per delivery, 57 of them the monitor's, and spent 9.1–10.1 ms of CPU per delivery; with
+ * 1 ms of slack they woke 27–30 times and spent 7.0–7.9 ms, and the API's ingest p99 fell from
+ * 52.4 to 38.4 ms. Nothing this server does waits on a timer to the millisecond: its long polls,
+ * retries and rate limits run in tens of milliseconds and more.
+ */
+export const SERVER_TIMER_SLACK_NS = 1_000_000;
+
 /** `--dynamic-config-value key=value` arguments of `temporal server start-dev`. */
 export function devServerDynamicConfigArgs(): string[] {
   return Object.entries({ ...LATENCY_DYNAMIC_CONFIG, ...DEV_SERVER_DYNAMIC_CONFIG }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);

@@ -9,7 +9,7 @@ import { waitUntilReady } from './readiness';
 import type { RunningTemporal } from './running-temporal';
 import { startWithSdkDownload } from './sdk-fallback';
 import { startServerProcess } from './server-process';
-import { devServerDynamicConfigArgs } from './server-tuning';
+import { devServerDynamicConfigArgs, SERVER_TIMER_SLACK_NS } from './server-tuning';
 import { findOrInstallTemporalCli } from './temporal-cli';
 
 /** Options of {@link startTemporalDevServer}. */
@@ -96,7 +96,7 @@ export async function startTemporalDevServer(opts: StartTemporalDevServerOptions
   /** Starts the process and waits until it serves; then registers what the namespace lacks. */
   const launch = async () => {
     log.debug({ cli, args }, 'starting the Temporal dev server');
-    const server = startServerProcess(cli, args, log, 'temporal dev server');
+    const server = startServerProcess(cli, args, log, 'temporal dev server', { timerSlackNs: SERVER_TIMER_SLACK_NS });
     const describeFailure = (reason: string): Error =>
       new Error(
         `the Temporal dev server (${cli} ${args.join(' ')}) did not become ready on ${address}: ${reason}` +

@@ -1,10 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import knexFactory from 'knex';
 import { buildProject } from '../../src/dev/build';
 import { startTemporalCluster, type RunningCluster } from '../../src/dev/cluster/cluster';
 import { findFreePort } from '../../src/dev/ports';
+import { SERVER_TIMER_SLACK_NS } from '../../src/dev/server-tuning';
 import { createLogger } from '../../src/logger';
 import { Receiver } from '../helpers/receiver';
 import { ServiceProcess } from '../helpers/service-process';
@@ -197,16 +199,20 @@ describe('when a worker, an API and the Temporal server are killed and the datab
       phases.push(['Temporal restarting', Date.now()]);
       await cluster.restart(true);
       phases.push(['Temporal back', Date.now()]);
+      // Started again, it runs with the timer slack every Temporal server here gets.
+      slackAfterRestart = Number(readFileSync(`/proc/${cluster.pid}/timerslack_ns`, 'utf8'));
       await when(0.65);
       phases.push(['sessions terminated', Date.now()]);
       const sessionsEnded = await terminateDatabaseSessions();
       return { temporalRestartMs: phases[2]![1] - phases[1]![1], sessionsEnded };
     };
     const phases: Array<[string, number]> = [['before', 0]];
+    let slackAfterRestart = 0;
 
     const [chaosReport] = await Promise.all([chaos(), ...Array.from({ length: CLIENTS }, client)]);
     expect(unexpected).toEqual([]);
     expect(accepted.size).toBe(EVENTS);
+    expect(slackAfterRestart).toBe(SERVER_TIMER_SLACK_NS);
 
     const eventIds = new Set([...accepted.values()].map((a) => a.eventId));
     const received = () => new Set(receiver.requests.filter((r) => r.path === '/kill').map((r) => JSON.parse(r.body).id as string));

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { commandLine, findTemporalServerPid } from '../../scripts/bench/procs';
 import { createLogger } from '../../src/logger';
 import type { RunningTemporal } from '../../src/dev/running-temporal';
-import { DEV_SERVER_DYNAMIC_CONFIG, LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
+import { DEV_SERVER_DYNAMIC_CONFIG, LATENCY_DYNAMIC_CONFIG, SERVER_TIMER_SLACK_NS } from '../../src/dev/server-tuning';
 import { findFreePort } from '../../src/dev/ports';
 import { startTemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
@@ -79,11 +79,14 @@ describe('when the dev server starts on a new SQLite file', () => {
     expect(existsSync(`${dbFile}-wal`)).toBe(true);
     // And with the latency tuning (a shard's task reads not held to 20 a second), and the search
     // attributes' cache on (the CLI turns it off).
-    const args = commandLine(findTemporalServerPid(port) ?? -1);
+    const pid = findTemporalServerPid(port) ?? -1;
+    const args = commandLine(pid);
     for (const [key, value] of Object.entries({ ...LATENCY_DYNAMIC_CONFIG, ...DEV_SERVER_DYNAMIC_CONFIG })) {
       expect(args[args.indexOf(`${key}=${value}`) - 1]).toBe('--dynamic-config-value');
     }
     expect(args).toContain('system.forceSearchAttributesCacheRefreshOnRead=false');
+    // It runs with 1 ms of timer slack (its threads inherit it), not the kernel's 50 µs.
+    expect(Number(readFileSync(`/proc/${pid}/timerslack_ns`, 'utf8'))).toBe(SERVER_TIMER_SLACK_NS);
     // Its attributes came with the namespace: nothing registered, no second start.
     expect(restarts()).toEqual([]);
 

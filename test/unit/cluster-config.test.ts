@@ -7,7 +7,7 @@ import { TEMPORAL_SERVER_VERSION } from '../../src/dev/cluster/binaries';
 import { clusterDatabases } from '../../src/dev/cluster/cluster';
 import { postgresTarget } from '../../src/dev/cluster/databases';
 import { clusterConfig, writeClusterConfig, type ClusterPorts } from '../../src/dev/cluster/server-config';
-import { LATENCY_DYNAMIC_CONFIG } from '../../src/dev/server-tuning';
+import { LATENCY_DYNAMIC_CONFIG, SERVER_TIMER_SLACK_NS } from '../../src/dev/server-tuning';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { DEPLOYED_PROCESS_ENV } from '../../scripts/bench/procs';
 
@@ -31,6 +31,14 @@ describe('when docker-compose.yml pins Temporal images', () => {
     for (const [key, value] of Object.entries(LATENCY_DYNAMIC_CONFIG)) {
       expect(file).toMatch(new RegExp(String.raw`^${key.replace(/\./g, '\\.')}:\s*\n\s*- value: ${value}\s*$`, 'm'));
     }
+  });
+
+  it('then its Temporal server starts with the timer slack npm run cluster and the dev server get, then runs the image\'s own entrypoint', () => {
+    const entry = /^ {2}temporal:\n(?: {4}.*\n)*? {4}entrypoint: (\[.*\])$/m.exec(compose);
+    expect(entry).not.toBeNull();
+    const [shell, flag, script] = JSON.parse(entry![1]!) as string[];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    expect(script).toBe(`echo ${SERVER_TIMER_SLACK_NS} > /proc/self/timerslack_ns 2>/dev/null; exec /etc/temporal/entrypoint.sh`);
   });
 
   it('then the API and the worker run the compiled entry points that npm run build emits, as the Dockerfile builds them', () => {

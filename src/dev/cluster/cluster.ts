@@ -6,6 +6,7 @@ import { assertPortFree, hostForUrl, LOOPBACK } from '../ports';
 import { waitUntilReady } from '../readiness';
 import type { RunningTemporal } from '../running-temporal';
 import { startServerProcess, type ServerProcess } from '../server-process';
+import { SERVER_TIMER_SLACK_NS } from '../server-tuning';
 import { findOrBuildClusterBinaries, TEMPORAL_SERVER_VERSION } from './binaries';
 import { dropClusterDatabases, ensureClusterDatabases, type ClusterDatabases } from './databases';
 import { ensureNamespace } from './namespace';
@@ -89,7 +90,7 @@ export class RunningCluster implements RunningTemporal {
     const ip = opts.ip ?? LOOPBACK;
     const started = Date.now();
     const deadline = started + (opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-    const server = startServerProcess(command.server, command.args, log, 'temporal server');
+    const server = startServerProcess(command.server, command.args, log, 'temporal server', { timerSlackNs: SERVER_TIMER_SLACK_NS });
     const describeFailure = (reason: string): Error =>
       new Error(
         `the Temporal server (${command.server} ${command.args.join(' ')}) did not become ready on ${address}: ${reason}` +
