@@ -44,10 +44,11 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = {
  * default is 50 µs. A Go server at a light load wakes its threads on short timers again and
  * again: the runtime's monitor thread (`sysmon`, sleeping 20 µs to 10 ms between its checks) and
  * the idle processors' timed waits. Measured on 2026-12-07 (docs/benchmark.md, forty-second
- * session) at 55 deliveries/s, half the service's capacity: the dev server's threads woke 101
- * times per delivery, 57 of them the monitor's, and spent 9.1–10.1 ms of CPU per delivery; with
- * 1 ms of slack they woke 27–30 times and spent 7.0–7.9 ms, and the API's ingest p99 fell from
- * 52.4 to 38.4 ms. Nothing this server does waits on a timer to the millisecond: its long polls,
+ * session): at 43 deliveries/s the dev server's threads woke 101 times per delivery, 57 of them
+ * the monitor's; with 1 ms of slack, 26–30 times at 55–57/s. In a pair of runs at 57/s, half the
+ * service's capacity, it spent 7.1–7.4 ms of CPU per delivery instead of 8.5–9.2, the cores were
+ * 59–65 % busy instead of 70–72, and the API's ingest p99 fell from 50.3 to 35.5 ms. Saturated,
+ * within the noise. Nothing the server does waits on a timer to the millisecond: its long polls,
  * retries and rate limits run in tens of milliseconds and more.
  */
 export const SERVER_TIMER_SLACK_NS = 1_000_000;
