@@ -30,14 +30,14 @@ const opened = new WeakMap<SecretBox, LRUCache<string, string>>();
 
 /**
  * Opens a key read sealed (its material is bound to its scope and id). What it opened it
- * remembers, per box, by the sealed text and its context, for 5 minutes after the last use: every
- * attempt to an endpoint opens the same key, and in a busy worker an open took 60 µs at the median
- * (42 µs at p10; 4 µs when repeated in a tight loop, its caches warm), about 0.7 % of the worker's
- * CPU per delivery (docs/benchmark.md, forty-second session). A memo of a pure function: a sealed text
- * opens to one secret or to none (a tampered one throws, and is not remembered); a key re-sealed
- * under a new master key, or a new key, is another text. The process holds the master keys that
- * open every one of them anyway, so keeping a few opened adds nothing a reader of its memory
- * lacked.
+ * remembers, per box, by the sealed text and its context, for 5 minutes after the last use:
+ * every attempt to an endpoint opens the same key, and in a busy worker an open took 60 µs at the
+ * median (42 µs at p10; 4 µs when repeated in a tight loop, its caches warm), about 0.7 % of the
+ * worker's CPU per delivery (docs/benchmark.md, forty-second session). A memo of a pure function:
+ * a sealed text opens to one secret or to none (a tampered one throws, and is not remembered); a
+ * key re-sealed under a new master key, or a new key, is another text. The process holds the
+ * master keys that open every one of them anyway, so keeping a few opened adds nothing a reader
+ * of its memory lacked.
  */
 export function openKey(box: SecretBox, scope: KeyScope, row: { id: string; ciphertext: string }): SigningKey {
   let memo = opened.get(box);

@@ -52,7 +52,7 @@ export function withTimerSlack(command: string, args: readonly string[], slackNs
   if (slackNs === undefined || !existsSync(TIMER_SLACK_FILE) || !isExecutableSync('/bin/sh') || !isExecutableSync(command)) {
     return { command, args };
   }
-  const script = `echo "$0" > ${TIMER_SLACK_FILE} 2>/dev/null; exec "$@"`;
+  const script = `echo "$0" 2>/dev/null > ${TIMER_SLACK_FILE}; exec "$@"`;
   return { command: '/bin/sh', args: ['-c', script, String(Math.round(slackNs)), command, ...args] };
 }
 

@@ -38,7 +38,7 @@ describe('when docker-compose.yml pins Temporal images', () => {
     expect(entry).not.toBeNull();
     const [shell, flag, script] = JSON.parse(entry![1]!) as string[];
     expect([shell, flag]).toEqual(['/bin/sh', '-c']);
-    expect(script).toBe(`echo ${SERVER_TIMER_SLACK_NS} > /proc/self/timerslack_ns 2>/dev/null; exec /etc/temporal/entrypoint.sh`);
+    expect(script).toBe(`echo ${SERVER_TIMER_SLACK_NS} 2>/dev/null > /proc/self/timerslack_ns; exec /etc/temporal/entrypoint.sh`);
   });
 
   it('then the API and the worker run the compiled entry points that npm run build emits, as the Dockerfile builds them', () => {
