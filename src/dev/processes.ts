@@ -1,21 +1,11 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config';
 
 const OUTPUT_TAIL_LINES = 40;
 
-export async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** {@link isExecutable}, for callers that cannot wait. */
+/** Whether `file` exists and this process may run it (one `access` call: start-up tooling only). */
 export function isExecutableSync(file: string): boolean {
   try {
     accessSync(file, fsConstants.X_OK);
@@ -23,6 +13,11 @@ export function isExecutableSync(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** {@link isExecutableSync}, for callers written against a promise. */
+export async function isExecutable(file: string): Promise<boolean> {
+  return isExecutableSync(file);
 }
 
 /** First executable called `name` on `PATH`, or `null`. */
